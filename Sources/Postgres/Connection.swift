@@ -1,0 +1,211 @@
+import CLibPQ
+import Foundation
+import NIOPosix
+import Synchronization
+
+/// One libpq connection. libpq blocks, so every call runs on the owning pool's threads, never on
+/// Swift's cooperative pool; the `Pool` lends a connection to one task at a time.
+public final class Connection: @unchecked Sendable {
+    // Mutable state below is touched only by the single task holding the lease (checked by `busy`).
+    private let handle: OpaquePointer
+    private let threads: NIOThreadPool
+    private var statementNames: [String: String] = [:]
+    private var closed = false
+    private let busy = Atomic<Bool>(false)
+    /// Set when a statement failed because the connection broke; the pool then discards it.
+    public private(set) var isBroken = false
+
+    /// Prepared statements kept per connection before the cache is reset.
+    static let statementCacheLimit = 1000
+
+    private init(handle: OpaquePointer, threads: NIOThreadPool) {
+        self.handle = handle
+        self.threads = threads
+    }
+
+    deinit {
+        if !closed { PQfinish(handle) }
+    }
+
+    /// Opens a connection; the blocking handshake runs on `threads`.
+    public static func connect(_ configuration: ConnectionConfiguration, on threads: NIOThreadPool) async throws -> Connection {
+        try await threads.runIfActive {
+            let handle = try openBlocking(configuration)
+            return Connection(handle: handle, threads: threads)
+        }
+    }
+
+    static func openBlocking(_ configuration: ConnectionConfiguration) throws -> OpaquePointer {
+        let pairs = configuration.keywordsAndValues
+        let keywords = pairs.map { strdup($0.0) } + [nil]
+        let values = pairs.map { strdup($0.1) } + [nil]
+        defer {
+            keywords.forEach { free($0) }
+            values.forEach { free($0) }
+        }
+        let handle = keywords.map { UnsafePointer($0) }.withUnsafeBufferPointer { keywordPointers in
+            values.map { UnsafePointer($0) }.withUnsafeBufferPointer { valuePointers in
+                PQconnectdbParams(keywordPointers.baseAddress, valuePointers.baseAddress, 1)
+            }
+        }
+        guard let handle else {
+            throw PostgresError(kind: .connection, message: "libpq could not allocate a connection")
+        }
+        guard PQstatus(handle) == CONNECTION_OK else {
+            let message = String(cString: PQerrorMessage(handle)).trimmingTrailingWhitespace
+            PQfinish(handle)
+            throw PostgresError(kind: .connection, sqlState: "08001", message: message)
+        }
+        // libpq prints NOTICEs ("… already exists, skipping") to stderr by default; they are not errors.
+        _ = PQsetNoticeProcessor(handle, { _, _ in }, nil)
+        return handle
+    }
+
+    // MARK: Queries
+
+    /// Runs a statement with bound parameters and returns its rows.
+    @discardableResult
+    public func query(_ sql: SQL) async throws -> QueryResult {
+        try await onConnectionThread { try $0.executeBlocking(sql) }
+    }
+
+    /// Runs a statement and returns how many rows it affected.
+    @discardableResult
+    public func execute(_ sql: SQL) async throws -> Int {
+        try await query(sql).affectedRows
+    }
+
+    /// Runs several statements without parameters (a migration file, `BEGIN`, `COMMIT` …).
+    public func run(script: String) async throws {
+        try await onConnectionThread { try $0.runScriptBlocking(script) }
+    }
+
+    /// Runs `body` on a libpq thread with exclusive use of this connection.
+    func onConnectionThread<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
+        guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+            preconditionFailure("a PGconn was used by two tasks at once")
+        }
+        defer { busy.store(false, ordering: .releasing) }
+        guard !closed else { throw PostgresError(kind: .connection, message: "connection is closed") }
+        return try await threads.runIfActive { try body(self) }
+    }
+
+    func executeBlocking(_ sql: SQL) throws -> QueryResult {
+        do {
+            return try executePreparedBlocking(sql)
+        } catch let error as PostgresError where error.sqlState == "0A000" && error.message.contains("cached plan") {
+            // A migration changed a table under a cached plan: prepare afresh once.
+            try runScriptBlocking("DEALLOCATE ALL")
+            statementNames.removeAll()
+            return try executePreparedBlocking(sql)
+        }
+    }
+
+    private func executePreparedBlocking(_ sql: SQL) throws -> QueryResult {
+        let name = try preparedStatementName(for: sql)
+        let result = withCStrings(sql.parameters) { values in
+            PQexecPrepared(handle, name, Int32(values.count), values, nil, nil, 0)
+        }
+        return try check(result)
+    }
+
+    private func preparedStatementName(for sql: SQL) throws -> String {
+        if let name = statementNames[sql.text] { return name }
+        if statementNames.count >= Self.statementCacheLimit {
+            try runScriptBlocking("DEALLOCATE ALL")
+            statementNames.removeAll()
+        }
+        let name = "huifang_\(statementNames.count + 1)"
+        _ = try check(PQprepare(handle, name, sql.text, Int32(sql.parameters.count), nil))
+        statementNames[sql.text] = name
+        return name
+    }
+
+    func runScriptBlocking(_ script: String) throws {
+        _ = try check(PQexec(handle, script))
+    }
+
+    /// Turns a result into rows or into an error, clearing it on every path.
+    func check(_ result: OpaquePointer?, expecting expected: ExecStatusType? = nil) throws -> QueryResult {
+        guard let result else { throw connectionError() }
+        let status = PQresultStatus(result)
+        switch status {
+        case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY, PGRES_COPY_IN, PGRES_COPY_OUT:
+            if let expected, status != expected {
+                PQclear(result)
+                throw PostgresError(kind: .client, message: "unexpected result status \(String(cString: PQresStatus(status)))")
+            }
+            return QueryResult(storage: ResultStorage(result))
+        default:
+            let error = serverError(result)
+            PQclear(result)
+            throw error
+        }
+    }
+
+    func serverError(_ result: OpaquePointer) -> PostgresError {
+        func field(_ code: UInt8) -> String? {
+            guard let value = PQresultErrorField(result, Int32(code)) else { return nil }
+            return String(cString: value)
+        }
+        let sqlState = field(UInt8(ascii: "C"))
+        if PQstatus(handle) != CONNECTION_OK { isBroken = true }
+        var message = field(UInt8(ascii: "M")) ?? String(cString: PQresultErrorMessage(result)).trimmingTrailingWhitespace
+        if message.isEmpty { message = String(cString: PQerrorMessage(handle)).trimmingTrailingWhitespace }
+        return PostgresError(
+            kind: sqlState == nil && isBroken ? .connection : .server,
+            sqlState: sqlState,
+            message: message,
+            detail: field(UInt8(ascii: "D")),
+            hint: field(UInt8(ascii: "H")),
+            constraint: field(UInt8(ascii: "n")),
+            table: field(UInt8(ascii: "t")),
+            column: field(UInt8(ascii: "c"))
+        )
+    }
+
+    func connectionError() -> PostgresError {
+        if PQstatus(handle) != CONNECTION_OK { isBroken = true }
+        return PostgresError(
+            kind: isBroken ? .connection : .client,
+            sqlState: isBroken ? "08006" : nil,
+            message: String(cString: PQerrorMessage(handle)).trimmingTrailingWhitespace
+        )
+    }
+
+    /// Whether libpq still believes the connection is usable.
+    public var isHealthy: Bool {
+        !closed && !isBroken && PQstatus(handle) == CONNECTION_OK
+    }
+
+    /// Whether a transaction is open (or failed and not yet rolled back) on this connection.
+    var isInTransaction: Bool {
+        PQtransactionStatus(handle) != PQTRANS_IDLE
+    }
+
+    /// The server's process id, for `pg_terminate_backend` and logs.
+    public var backendPID: Int32 { PQbackendPID(handle) }
+
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        PQfinish(handle)
+    }
+
+    var rawHandle: OpaquePointer { handle }
+}
+
+/// Runs `body` with a C array of NUL-terminated copies of `strings` (NULL entries stay NULL).
+func withCStrings<T>(_ strings: [String?], _ body: ([UnsafePointer<CChar>?]) -> T) -> T {
+    let copies = strings.map { $0.map { strdup($0) } ?? nil }
+    defer { copies.forEach { free($0) } }
+    return body(copies.map { $0.map { UnsafePointer($0) } })
+}
+
+extension String {
+    var trimmingTrailingWhitespace: String {
+        var text = Substring(self)
+        while let last = text.last, last.isWhitespace { text = text.dropLast() }
+        return String(text)
+    }
+}

@@ -1,0 +1,227 @@
+import DequeModule
+import Logging
+import NIOConcurrencyHelpers
+import NIOPosix
+
+/// A bounded set of connections lent to one task at a time.
+///
+/// Waiters queue in order; a waiter that does not get a connection within `acquireTimeout` gets a
+/// `PostgresError` saying so. A connection that broke (server restart, network) is dropped on release
+/// and a fresh one is opened on demand, so the pool recovers by itself.
+public final class Pool: Sendable {
+    public let configuration: ConnectionConfiguration
+    public let size: Int
+    public let acquireTimeout: Duration
+    let logger: Logger
+    let threads: NIOThreadPool
+    private let state: NIOLockedValueBox<State>
+
+    private struct Waiter {
+        let id: UInt64
+        let continuation: CheckedContinuation<Connection, any Error>
+    }
+
+    private struct State {
+        var idle: [Connection] = []
+        var open = 0
+        var inUse = 0
+        var waiters: Deque<Waiter> = []
+        var nextWaiterID: UInt64 = 0
+        var isShutDown = false
+    }
+
+    public struct Statistics: Sendable {
+        public var size: Int
+        public var inUse: Int
+        public var idle: Int
+        public var waiting: Int
+    }
+
+    public init(
+        configuration: ConnectionConfiguration, size: Int = 8, acquireTimeout: Duration = .seconds(10),
+        logger: Logger = Logger(label: "huifang.postgres")
+    ) {
+        precondition(size > 0, "a pool needs at least one connection")
+        self.configuration = configuration
+        self.size = size
+        self.acquireTimeout = acquireTimeout
+        self.logger = logger
+        self.threads = NIOThreadPool(numberOfThreads: size)
+        self.threads.start()
+        self.state = NIOLockedValueBox(State())
+    }
+
+    public var statistics: Statistics {
+        state.withLockedValue { Statistics(size: size, inUse: $0.inUse, idle: $0.idle.count, waiting: $0.waiters.count) }
+    }
+
+    /// Lends a connection to `body` and takes it back afterwards, whatever happens.
+    public func withConnection<T: Sendable>(_ body: (Connection) async throws -> T) async throws -> T {
+        let connection = try await acquire()
+        do {
+            let result = try await body(connection)
+            release(connection)
+            return result
+        } catch {
+            release(connection)
+            throw error
+        }
+    }
+
+    /// Runs one statement on any connection.
+    @discardableResult
+    public func query(_ sql: SQL) async throws -> QueryResult {
+        try await withConnection { try await $0.query(sql) }
+    }
+
+    // MARK: Acquire and release
+
+    private enum Decision {
+        case use(Connection)
+        case open
+        case wait
+        case fail(PostgresError)
+    }
+
+    func acquire() async throws -> Connection {
+        let decision: Decision = state.withLockedValue { state in
+            if state.isShutDown { return .fail(PostgresError(kind: .client, message: "the connection pool is shut down")) }
+            if let connection = state.idle.popLast() {
+                state.inUse += 1
+                return .use(connection)
+            }
+            if state.open < size {
+                state.open += 1
+                state.inUse += 1
+                return .open
+            }
+            return .wait
+        }
+        switch decision {
+        case .use(let connection):
+            if connection.isHealthy { return connection }
+            // Broken while idle: replace it in place.
+            connection.close()
+            return try await openReplacingSlot()
+        case .open:
+            return try await openReplacingSlot()
+        case .fail(let error):
+            throw error
+        case .wait:
+            return try await waitForConnection()
+        }
+    }
+
+    /// Opens a connection for a slot already counted in `open` and `inUse`; gives the slot back on failure.
+    private func openReplacingSlot() async throws -> Connection {
+        do {
+            return try await Connection.connect(configuration, on: threads)
+        } catch {
+            state.withLockedValue {
+                $0.open -= 1
+                $0.inUse -= 1
+            }
+            throw error
+        }
+    }
+
+    private func waitForConnection() async throws -> Connection {
+        let id = state.withLockedValue { state -> UInt64 in
+            state.nextWaiterID += 1
+            return state.nextWaiterID
+        }
+        let timeout = acquireTimeout
+        let timer = Task { [weak self] in
+            try await Task.sleep(for: timeout)
+            self?.failWaiter(
+                id,
+                with: PostgresError(
+                    kind: .client, sqlState: "08004",
+                    message: "no database connection became free within \(timeout) (pool of \(self?.size ?? 0) busy)"))
+        }
+        defer { timer.cancel() }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                let enqueued = state.withLockedValue { state -> Bool in
+                    guard !state.isShutDown else { return false }
+                    state.waiters.append(Waiter(id: id, continuation: continuation))
+                    return true
+                }
+                if !enqueued {
+                    continuation.resume(throwing: PostgresError(kind: .client, message: "the connection pool is shut down"))
+                }
+            }
+        } onCancel: {
+            failWaiter(id, with: CancellationError())
+        }
+    }
+
+    private func failWaiter(_ id: UInt64, with error: any Error) {
+        let waiter = state.withLockedValue { state -> Waiter? in
+            guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+            return state.waiters.remove(at: index)
+        }
+        waiter?.continuation.resume(throwing: error)
+    }
+
+    func release(_ connection: Connection) {
+        let healthy = connection.isHealthy && !connection.isInTransaction
+        enum Next {
+            case handOver(Waiter, Connection)
+            case openFor(Waiter)
+            case done
+        }
+        let next: Next = state.withLockedValue { state in
+            if !healthy || state.isShutDown {
+                state.open -= 1
+                state.inUse -= 1
+                if let waiter = state.waiters.popFirst(), !state.isShutDown {
+                    state.open += 1
+                    state.inUse += 1
+                    return .openFor(waiter)
+                }
+                return .done
+            }
+            if let waiter = state.waiters.popFirst() {
+                return .handOver(waiter, connection)
+            }
+            state.inUse -= 1
+            state.idle.append(connection)
+            return .done
+        }
+        if !healthy || state.withLockedValue({ $0.isShutDown }) {
+            if !healthy { logger.notice("dropping a broken database connection") }
+            connection.close()
+        }
+        switch next {
+        case .handOver(let waiter, let connection):
+            waiter.continuation.resume(returning: connection)
+        case .openFor(let waiter):
+            Task {
+                do {
+                    waiter.continuation.resume(returning: try await openReplacingSlot())
+                } catch {
+                    waiter.continuation.resume(throwing: error)
+                }
+            }
+        case .done:
+            break
+        }
+    }
+
+    /// Closes idle connections and refuses new leases; leased ones close when returned.
+    public func shutdown() async {
+        let (idle, waiters) = state.withLockedValue { state in
+            state.isShutDown = true
+            defer {
+                state.open -= state.idle.count
+                state.idle.removeAll()
+                state.waiters.removeAll()
+            }
+            return (state.idle, Array(state.waiters))
+        }
+        idle.forEach { $0.close() }
+        waiters.forEach { $0.continuation.resume(throwing: PostgresError(kind: .client, message: "the connection pool is shut down")) }
+        try? await threads.shutdownGracefully()
+    }
+}

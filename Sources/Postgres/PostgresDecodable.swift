@@ -1,0 +1,155 @@
+import Foundation
+
+/// A Swift value that can be read from a result column in PostgreSQL's text output format.
+public protocol PostgresDecodable: Sendable {
+    /// Decodes a non-NULL value.
+    init(postgresText text: String) throws
+    /// The value for SQL NULL; non-optional types throw.
+    static func decodeNull() throws -> Self
+}
+
+extension PostgresDecodable {
+    public static func decodeNull() throws -> Self {
+        throw PostgresError(kind: .decoding, message: "unexpected NULL for non-optional \(Self.self)")
+    }
+}
+
+extension Optional: PostgresDecodable where Wrapped: PostgresDecodable {
+    public init(postgresText text: String) throws {
+        self = .some(try Wrapped(postgresText: text))
+    }
+
+    public static func decodeNull() throws -> Self { nil }
+}
+
+func decodingError<T>(_ text: String, as type: T.Type) -> PostgresError {
+    PostgresError(kind: .decoding, message: "cannot decode \(text.prefix(60).debugDescription) as \(T.self)")
+}
+
+extension String: PostgresDecodable {
+    public init(postgresText text: String) { self = text }
+}
+
+extension Int: PostgresDecodable {
+    public init(postgresText text: String) throws {
+        guard let value = Int(text) else { throw decodingError(text, as: Int.self) }
+        self = value
+    }
+}
+
+extension Int16: PostgresDecodable {
+    public init(postgresText text: String) throws {
+        guard let value = Int16(text) else { throw decodingError(text, as: Int16.self) }
+        self = value
+    }
+}
+
+extension Int32: PostgresDecodable {
+    public init(postgresText text: String) throws {
+        guard let value = Int32(text) else { throw decodingError(text, as: Int32.self) }
+        self = value
+    }
+}
+
+extension Int64: PostgresDecodable {
+    public init(postgresText text: String) throws {
+        guard let value = Int64(text) else { throw decodingError(text, as: Int64.self) }
+        self = value
+    }
+}
+
+extension Double: PostgresDecodable {
+    public init(postgresText text: String) throws {
+        switch text {
+        case "Infinity": self = .infinity
+        case "-Infinity": self = -.infinity
+        case "NaN": self = .nan
+        default:
+            guard let value = Double(text) else { throw decodingError(text, as: Double.self) }
+            self = value
+        }
+    }
+}
+
+extension Bool: PostgresDecodable {
+    public init(postgresText text: String) throws {
+        switch text {
+        case "t", "true": self = true
+        case "f", "false": self = false
+        default: throw decodingError(text, as: Bool.self)
+        }
+    }
+}
+
+extension Decimal: PostgresDecodable {
+    /// numeric is decoded exactly: `Decimal` keeps 38 significant digits.
+    public init(postgresText text: String) throws {
+        guard text != "NaN", let value = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")),
+            value.description == Self.canonical(text)
+        else { throw decodingError(text, as: Decimal.self) }
+        self = value
+    }
+
+    /// numeric's text without trailing fractional zeros, as Decimal prints it; used to refuse lossy decodes.
+    private static func canonical(_ text: String) -> String {
+        var text = Substring(text)
+        if text.contains(".") {
+            while text.last == "0" { text = text.dropLast() }
+            if text.last == "." { text = text.dropLast() }
+        }
+        if text == "-0" || text.isEmpty { return "0" }
+        return String(text)
+    }
+}
+
+extension UUID: PostgresDecodable {
+    public init(postgresText text: String) throws {
+        guard let value = UUID(uuidString: text) else { throw decodingError(text, as: UUID.self) }
+        self = value
+    }
+}
+
+extension Date: PostgresDecodable {
+    /// timestamptz, as printed by a session whose TimeZone is UTC (every connection of this module).
+    public init(postgresText text: String) throws {
+        guard let value = PostgresTimestamp.parse(text) else { throw decodingError(text, as: Date.self) }
+        self = value
+    }
+}
+
+extension Data: PostgresDecodable {
+    /// bytea in hex output format (`\x…`).
+    public init(postgresText text: String) throws {
+        let utf8 = Array(text.utf8)
+        guard utf8.count >= 2, utf8[0] == UInt8(ascii: "\\"), utf8[1] == UInt8(ascii: "x"), utf8.count % 2 == 0 else {
+            throw decodingError(text, as: Data.self)
+        }
+        func nibble(_ c: UInt8) -> UInt8? {
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
+            default: nil
+            }
+        }
+        var bytes = Data(capacity: (utf8.count - 2) / 2)
+        var index = 2
+        while index < utf8.count {
+            guard let high = nibble(utf8[index]), let low = nibble(utf8[index + 1]) else {
+                throw decodingError(text, as: Data.self)
+            }
+            bytes.append(high << 4 | low)
+            index += 2
+        }
+        self = bytes
+    }
+}
+
+extension Array: PostgresDecodable where Element: PostgresArrayElement {
+    public init(postgresText text: String) throws {
+        guard let items = PostgresArray.parse(text) else { throw decodingError(text, as: [Element].self) }
+        self = try items.map { item in
+            if let item { try Element(postgresText: item) } else { try Element.decodeNull() }
+        }
+    }
+}

@@ -1,0 +1,9 @@
+import API
+import Postgres
+
+/// Implements the operations of `openapi.yaml`; one extension per area, in `Operations/`.
+struct APIService: APIProtocol {
+    let pool: Pool
+    let migrations: [Migration]
+    let metrics: PrometheusMetrics
+}

@@ -1,0 +1,28 @@
+import Logging
+import Postgres
+
+/// Everything `buildApplication` needs, as a value: main fills it from flags and environment, tests by hand.
+public struct AppConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    /// Connections for requests: the `huifang_app` role, subject to row-level security.
+    public var database: ConnectionConfiguration
+    public var poolSize: Int
+    public var acquireTimeout: Duration
+    /// The migrations this build ships; `/health` is unhealthy until the database has exactly these.
+    public var migrations: [Migration]
+    public var logLevel: Logger.Level
+
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, database: ConnectionConfiguration, poolSize: Int = 8,
+        acquireTimeout: Duration = .seconds(5), migrations: [Migration], logLevel: Logger.Level = .info
+    ) {
+        self.host = host
+        self.port = port
+        self.database = database
+        self.poolSize = poolSize
+        self.acquireTimeout = acquireTimeout
+        self.migrations = migrations
+        self.logLevel = logLevel
+    }
+}

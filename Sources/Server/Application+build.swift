@@ -1,0 +1,32 @@
+import API
+import Hummingbird
+import Logging
+import OpenAPIHummingbird
+import Postgres
+import ServiceLifecycle
+
+/// The whole HTTP application; `huifang serve` runs it and tests drive it with HummingbirdTesting.
+public func buildApplication(_ configuration: AppConfiguration) async throws -> some ApplicationProtocol {
+    var logger = Logger(label: "huifang")
+    logger.logLevel = configuration.logLevel
+    let metrics = PrometheusMetrics.shared
+    let pool = Pool(
+        configuration: configuration.database, size: configuration.poolSize,
+        acquireTimeout: configuration.acquireTimeout, logger: logger)
+
+    let router = Router(context: AppRequestContext.self)
+    router.middlewares.add(RequestIDMiddleware())
+    router.middlewares.add(LogRequestsMiddleware(.info))
+    router.middlewares.add(MetricsMiddleware())
+    router.middlewares.add(ProblemMiddleware())
+
+    let api = APIService(pool: pool, migrations: configuration.migrations, metrics: metrics)
+    try api.registerHandlers(on: router)
+
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "huifang"),
+        services: [PoolService(pool: pool)],
+        logger: logger
+    )
+}

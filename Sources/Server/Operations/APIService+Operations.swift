@@ -1,0 +1,23 @@
+import API
+import Foundation
+import Hummingbird
+import OpenAPIRuntime
+import Store
+
+extension APIService {
+    func getHealth(_ input: Operations.GetHealth.Input) async throws -> Operations.GetHealth.Output {
+        let health = await SystemHealth.check(pool: pool, expected: migrations)
+        let body = Components.Schemas.Health(
+            status: health.isHealthy ? .ok : .unavailable,
+            checks: health.checks.map { .init(name: $0.name, ok: $0.ok, detail: $0.detail) })
+        return health.isHealthy ? .ok(.init(body: .json(body))) : .serviceUnavailable(.init(body: .json(body)))
+    }
+
+    func getMetrics(_ input: Operations.GetMetrics.Input) async throws -> Operations.GetMetrics.Output {
+        .ok(.init(body: .plainText(HTTPBody(metrics.render(pool: pool)))))
+    }
+
+    func getOpenAPIDocument(_ input: Operations.GetOpenAPIDocument.Input) async throws -> Operations.GetOpenAPIDocument.Output {
+        .ok(.init(body: .yaml(HTTPBody(OpenAPIDocument.yaml))))
+    }
+}

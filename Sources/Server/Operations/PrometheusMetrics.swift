@@ -1,0 +1,35 @@
+import Metrics
+import Postgres
+import Prometheus
+
+/// The process-wide Prometheus registry. swift-metrics can be bootstrapped once per process, so every
+/// application built in this process (tests build many) shares it.
+final class PrometheusMetrics: Sendable {
+    static let shared = PrometheusMetrics()
+
+    let registry: PrometheusCollectorRegistry
+
+    private init() {
+        registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+    }
+
+    /// The exposition text, with the pool's gauges read at scrape time.
+    func render(pool: Pool) -> String {
+        let statistics = pool.statistics
+        gauge("db_pool_connections", state: "in_use", help: "Database connections of the request pool, by state.")
+            .set(Int64(statistics.inUse))
+        gauge("db_pool_connections", state: "idle", help: "Database connections of the request pool, by state.")
+            .set(Int64(statistics.idle))
+        gauge("db_pool_waiting", help: "Requests waiting for a database connection.").set(Int64(statistics.waiting))
+        gauge("db_pool_size", help: "Largest number of connections the pool opens.").set(Int64(statistics.size))
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return String(decoding: buffer, as: UTF8.self)
+    }
+
+    private func gauge(_ name: String, state: String? = nil, help: String) -> Prometheus.Gauge {
+        let descriptor = MetricNameDescriptor(namespace: "huifang", metricName: name, unitName: "", helpText: help)
+        return registry.makeGauge(descriptor: descriptor, labels: state.map { [("state", $0)] } ?? [])
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import Hummingbird
+import OpenAPIRuntime
+import Postgres
+
+/// An error a handler throws on purpose, with what the client should see.
+public protocol ProblemConvertible: Error {
+    var problem: Problem { get }
+}
+
+/// RFC 9457 problem details.
+public struct Problem: Error, Codable, Sendable, Equatable {
+    public struct FieldError: Codable, Sendable, Equatable {
+        public var field: String
+        public var reason: String
+    }
+
+    public var type: String
+    public var title: String
+    public var status: Int
+    public var detail: String?
+    public var instance: String?
+    public var requestId: String?
+    public var errors: [FieldError]?
+
+    public static let typeBase = "https://huifang.dev/problems/"
+
+    public init(type: String, title: String, status: Int, detail: String? = nil, errors: [FieldError]? = nil) {
+        self.type = Self.typeBase + type
+        self.title = title
+        self.status = status
+        self.detail = detail
+        self.errors = errors
+    }
+
+    /// The problem to show for any error; unknown errors become a bare 500.
+    init(_ error: any Error) {
+        switch error {
+        case let convertible as any ProblemConvertible:
+            self = convertible.problem
+        case let serverError as ServerError:
+            if let convertible = serverError.underlyingError as? any ProblemConvertible {
+                self = convertible.problem
+            } else if serverError.httpStatus.code < 500 {
+                self = Problem(
+                    type: "bad-request", title: "The request does not match the API description",
+                    status: serverError.httpStatus.code, detail: serverError.causeDescription)
+            } else if let database = serverError.underlyingError as? PostgresError {
+                self = Problem(database: database)
+            } else {
+                self = Problem(type: "internal", title: "Internal server error", status: 500)
+            }
+        case let http as HTTPError:
+            self = Problem(
+                type: http.status == .notFound ? "not-found" : "http-\(http.status.code)",
+                title: http.status.reasonPhrase, status: http.status.code, detail: http.body)
+        case let database as PostgresError:
+            self = Problem(database: database)
+        default:
+            self = Problem(type: "internal", title: "Internal server error", status: 500)
+        }
+    }
+
+    /// Database trouble the client can act on (retry later) is 503; the rest is a plain 500.
+    init(database error: PostgresError) {
+        if error.isConnectionLoss || error.sqlState == "08004" || error.sqlState == "57014" {
+            self.init(type: "database-unavailable", title: "The database is unavailable; try again shortly", status: 503)
+        } else {
+            self.init(type: "internal", title: "Internal server error", status: 500)
+        }
+    }
+
+    func response() -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let body = (try? encoder.encode(self)) ?? Data(#"{"type":"about:blank","title":"error","status":500}"#.utf8)
+        var headers: HTTPFields = [.contentType: "application/problem+json"]
+        if status == 503 { headers[.retryAfter] = "5" }
+        return Response(
+            status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import Postgres
+
+/// What `/health` reports: can we reach the database, and is its schema the one this build expects.
+public struct SystemHealth: Sendable {
+    public struct Check: Sendable, Equatable {
+        public var name: String
+        public var ok: Bool
+        public var detail: String?
+    }
+
+    public var checks: [Check]
+    public var isHealthy: Bool { checks.allSatisfy(\.ok) }
+
+    /// Runs the checks as the request role; `expected` are the migrations shipped with this build.
+    public static func check(pool: Pool, expected: [Migration]) async -> SystemHealth {
+        let applied: [Int: String]
+        do {
+            applied = try await pool.withConnection { connection in
+                var applied: [Int: String] = [:]
+                for row in try await connection.query("select version, checksum from huifang.schema_migrations") {
+                    applied[try row.decode(0)] = try row.decode(1)
+                }
+                return applied
+            }
+        } catch let error as PostgresError where !error.isConnectionLoss && error.sqlState == "42P01" {
+            return SystemHealth(checks: [
+                Check(name: "database", ok: true, detail: nil),
+                Check(name: "migrations", ok: false, detail: "the database has never been migrated: run `huifang migrate`"),
+            ])
+        } catch {
+            return SystemHealth(checks: [
+                Check(name: "database", ok: false, detail: "\(error)"),
+                Check(name: "migrations", ok: false, detail: "unknown: the database did not answer"),
+            ])
+        }
+        return SystemHealth(checks: [
+            Check(name: "database", ok: true, detail: nil),
+            migrationCheck(applied: applied, expected: expected),
+        ])
+    }
+
+    static func migrationCheck(applied: [Int: String], expected: [Migration]) -> Check {
+        let pending = expected.filter { applied[$0.version] == nil }.map(\.label)
+        let changed = expected.filter { migration in
+            applied[migration.version].map { $0 != migration.checksum } ?? false
+        }.map(\.label)
+        let unknown = applied.keys.filter { version in !expected.contains { $0.version == version } }.sorted()
+        var problems: [String] = []
+        if !pending.isEmpty { problems.append("pending: \(pending.joined(separator: ", "))") }
+        if !changed.isEmpty { problems.append("changed since applied: \(changed.joined(separator: ", "))") }
+        if !unknown.isEmpty { problems.append("applied but unknown to this build: \(unknown.map { String(format: "%04d", $0) }.joined(separator: ", "))") }
+        return problems.isEmpty
+            ? Check(name: "migrations", ok: true, detail: "\(expected.count) applied")
+            : Check(name: "migrations", ok: false, detail: problems.joined(separator: "; "))
+    }
+}

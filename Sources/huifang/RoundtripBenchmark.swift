@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Postgres
+
+/// `SELECT $1::int` through the Pool against `pgbench -M prepared` running the same statement with
+/// the same number of clients on the same server, in one run.
+struct RoundtripBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "roundtrip", abstract: "Query round trips through the Pool versus pgbench -M prepared.")
+
+    @Option(help: "Concurrent clients (pool connections and pgbench clients).") var clients = 4
+    @Option(help: "Seconds each side runs.") var seconds = 10
+    @Option(help: "pgbench worker threads.") var pgbenchThreads = 2
+    @OptionGroup var database: DatabaseOptions
+
+    func validate() throws {
+        guard clients > 0, seconds > 0, pgbenchThreads > 0 else {
+            throw ValidationError("--clients, --seconds and --pgbench-threads must be positive")
+        }
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "huifang.bench")
+        logger.logLevel = .warning
+        try await database.withDatabase(logger: logger) { environment in
+            let pool = Pool(configuration: environment.owner, size: clients, logger: logger)
+            _ = try await measurePool(pool, duration: .seconds(1))  // warm-up: connect and prepare
+            let ours = try await measurePool(pool, duration: .seconds(seconds))
+            await pool.shutdown()
+            let baseline = try runPgbench(conninfo: environment.owner.conninfo)
+            print("roundtrip: SELECT $1::int, \(clients) clients, \(seconds) s each")
+            print(String(format: "  huifang Pool       %10.0f queries/s", ours))
+            print(String(format: "  pgbench -M prepared %9.0f queries/s", baseline))
+            print(String(format: "  ratio              %10.2f  (goal ≥ 0.80)", ours / baseline))
+        }
+    }
+
+    private func measurePool(_ pool: Pool, duration: Duration) async throws -> Double {
+        let deadline = ContinuousClock.now + duration
+        let started = ContinuousClock.now
+        let total = try await withThrowingTaskGroup(of: Int.self) { group in
+            for client in 0..<clients {
+                group.addTask {
+                    var count = 0
+                    var value = client
+                    while ContinuousClock.now < deadline {
+                        value = (value &* 1_103_515_245 &+ 12345) & 0xFFFFF
+                        let row = try await pool.query("SELECT \(value)::int").single()
+                        guard try row.decode(0, as: Int.self) == value else { throw ValidationError("wrong answer") }
+                        count += 1
+                    }
+                    return count
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        let elapsed = ContinuousClock.now - started
+        return Double(total) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+    }
+
+    private func runPgbench(conninfo: String) throws -> Double {
+        let script = FileManager.default.temporaryDirectory.appendingPathComponent("huifang-roundtrip-\(getpid()).sql")
+        try "\\set x random(0, 1048575)\nSELECT :x::int;\n".write(to: script, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: script) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try EmbeddedCluster.toolPath("pgbench"))
+        process.arguments = [
+            "-n", "-M", "prepared", "-c", String(clients), "-j", String(min(pgbenchThreads, clients)),
+            "-T", String(seconds), "-f", script.path, conninfo,
+        ]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0,
+            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("tps = ") }),
+            let tps = Double(line.dropFirst(6).prefix(while: { $0.isNumber || $0 == "." }))
+        else { throw ValidationError("pgbench failed:\n\(text)") }
+        return tps
+    }
+}

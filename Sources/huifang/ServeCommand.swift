@@ -1,0 +1,50 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import Postgres
+import Server
+import ServiceLifecycle
+import UnixSignals
+import Store
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve", abstract: "Serve the HTTP API (migrating first unless --no-migrate).")
+
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port to listen on.") var port = 8080
+    @Flag(inversion: .prefixedNo, help: "Apply pending migrations before serving.") var migrate = true
+    @OptionGroup var database: DatabaseOptions
+
+    func run() async throws {
+        let logger = Logger(label: "huifang")
+        try await database.withDatabase(logger: logger) { environment in
+            try await serve(environment, host: host, port: port, migrate: migrate, poolSize: database.poolSize, logger: logger)
+        }
+    }
+}
+
+/// Migrates (optionally) and runs the application until SIGINT/SIGTERM.
+func serve(
+    _ environment: DatabaseEnvironment, host: String, port: Int, migrate: Bool, poolSize: Int, logger: Logger,
+    banner: String? = nil
+) async throws {
+    let migrations: [Migration]
+    if migrate {
+        migrations = try await environment.migrate(logger: logger).all
+    } else {
+        migrations = try Migration.load(from: try MigrationsDirectory.locate())
+    }
+    var configuration = AppConfiguration(
+        host: host, port: port, database: environment.application, poolSize: poolSize, migrations: migrations)
+    configuration.logLevel = logger.logLevel
+    let app = try await buildApplication(configuration)
+    let group = ServiceGroup(
+        configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    if let banner {
+        print(banner)
+        fflush(nil)
+    }
+    try await group.run()
+}
