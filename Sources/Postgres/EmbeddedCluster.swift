@@ -101,12 +101,7 @@ public final class EmbeddedCluster: Sendable {
     }
 
     private func giveToPostgresUser(_ directory: URL) throws {
-        let chown = Process()
-        chown.executableURL = URL(fileURLWithPath: "/bin/chown")
-        chown.arguments = ["-R", "postgres:", directory.path]
-        try chown.run()
-        chown.waitUntilExit()
-        guard chown.terminationStatus == 0 else {
+        guard try ChildProcess.run("/bin/chown", ["-R", "postgres:", directory.path]).status == 0 else {
             throw EmbeddedClusterError.noPostgresUser
         }
         chmod(directory.path, 0o700)
@@ -119,29 +114,11 @@ public final class EmbeddedCluster: Sendable {
 
     /// Runs a server tool, as the `postgres` user when we are root; returns its status and output.
     func runTool(_ tool: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
         let path = binaries.appendingPathComponent(tool).path
         if runsAsRoot {
-            process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
-            process.arguments = ["-u", "postgres", "--", path] + arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: path)
-            process.arguments = arguments
+            return try ChildProcess.run("/usr/sbin/runuser", ["-u", "postgres", "--", path] + arguments)
         }
-        // A file, not a pipe: the postmaster that `pg_ctl start` leaves behind inherits the
-        // descriptors, and a pipe would never reach end-of-file while it runs.
-        let outputURL = FileManager.default.temporaryDirectory.appendingPathComponent("huifang-\(tool)-\(UUID().uuidString).out")
-        _ = FileManager.default.createFile(atPath: outputURL.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: outputURL) }
-        let output = try FileHandle(forWritingTo: outputURL)
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        try? output.close()
-        let text = (try? String(contentsOf: outputURL, encoding: .utf8)) ?? ""
-        return (process.terminationStatus, text)
+        return try ChildProcess.run(path, arguments)
     }
 
     /// The directory of `initdb`, `pg_ctl` and `postgres`: `pg_config --bindir`, Debian's
@@ -164,17 +141,9 @@ public final class EmbeddedCluster: Sendable {
     }
 
     private static func capture(_ executable: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw EmbeddedClusterError.noPostgresUser }
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let result = try ChildProcess.run(executable, arguments)
+        guard result.status == 0 else { throw EmbeddedClusterError.binariesNotFound(searched: executable) }
+        return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// Path to a tool that ships with the server binaries (pgbench, psql).
