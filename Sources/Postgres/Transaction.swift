@@ -15,6 +15,7 @@ extension Pool {
     /// before `BEGIN` was acknowledged is retried too; one lost later is not, as the commit may have
     /// happened. `settings` become transaction-local run-time parameters (`set_config(…, true)`),
     /// which is how a request states its tenant scope.
+    @discardableResult
     public func transaction<T: Sendable>(
         isolation: IsolationLevel = .readCommitted,
         settings: [(name: String, value: String)] = [],

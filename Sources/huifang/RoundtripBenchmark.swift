@@ -63,19 +63,13 @@ struct RoundtripBenchmark: AsyncParsableCommand {
         let script = FileManager.default.temporaryDirectory.appendingPathComponent("huifang-roundtrip-\(getpid()).sql")
         try "\\set x random(0, 1048575)\nSELECT :x::int;\n".write(to: script, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: script) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try EmbeddedCluster.toolPath("pgbench"))
-        process.arguments = [
-            "-n", "-M", "prepared", "-c", String(clients), "-j", String(min(pgbenchThreads, clients)),
-            "-T", String(seconds), "-f", script.path, conninfo,
-        ]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0,
+        let (status, text) = try ChildProcess.run(
+            try EmbeddedCluster.toolPath("pgbench"),
+            [
+                "-n", "-M", "prepared", "-c", String(clients), "-j", String(min(pgbenchThreads, clients)),
+                "-T", String(seconds), "-f", script.path, conninfo,
+            ])
+        guard status == 0,
             let line = text.split(separator: "\n").first(where: { $0.hasPrefix("tps = ") }),
             let tps = Double(line.dropFirst(6).prefix(while: { $0.isNumber || $0 == "." }))
         else { throw ValidationError("pgbench failed:\n\(text)") }

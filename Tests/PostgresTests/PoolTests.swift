@@ -1,0 +1,166 @@
+import Foundation
+import Postgres
+import Testing
+import TestSupport
+
+@Suite("The pool lends connections safely and recovers by itself")
+struct PoolTests {
+    @Test func twoHundredConcurrentQueriesOnFourConnections() async throws {
+        try await TestDatabase.with { database in
+            try await database.withPool(size: 4) { pool in
+                let results = try await withThrowingTaskGroup(of: Int.self) { group in
+                    for index in 0..<200 {
+                        group.addTask {
+                            try await pool.query("select \(index)::int, pg_sleep(0.002)").single().decode(0, as: Int.self)
+                        }
+                    }
+                    return try await group.reduce(into: [Int]()) { $0.append($1) }
+                }
+                #expect(results.sorted() == Array(0..<200))
+                let statistics = pool.statistics
+                #expect(statistics.inUse == 0)
+                #expect(statistics.idle <= 4)
+                #expect(statistics.waiting == 0)
+            }
+        }
+    }
+
+    @Test func waitingTooLongForAConnectionFailsClearly() async throws {
+        try await TestDatabase.with { database in
+            try await database.withPool(size: 1, acquireTimeout: .milliseconds(200)) { pool in
+                let error = try await pool.withConnection { _ in
+                    try await #require(throws: PostgresError.self) { try await pool.query("select 1") }
+                }
+                #expect(error.sqlState == "08004")
+                #expect(error.message.contains("no database connection became free"))
+                // The pool is usable again once the connection is back.
+                #expect(try await pool.query("select 1").single().decode(0, as: Int.self) == 1)
+            }
+        }
+    }
+
+    @Test func transactionCommitsOrRollsBack() async throws {
+        try await TestDatabase.with { database in
+            try await database.withPool(size: 2) { pool in
+                try await pool.query("create table t (id int primary key)")
+                try await pool.transaction { try await $0.query("insert into t values (1)") }
+                struct Boom: Error {}
+                await #expect(throws: Boom.self) {
+                    try await pool.transaction { connection in
+                        try await connection.query("insert into t values (2)")
+                        throw Boom()
+                    }
+                }
+                let ids = try await pool.query("select id from t order by id").map { try $0.decode(0, as: Int.self) }
+                #expect(ids == [1])
+            }
+        }
+    }
+
+    @Test func transactionLocalSettingsDoNotLeakToTheNextLease() async throws {
+        try await TestDatabase.with { database in
+            try await database.withPool(size: 1) { pool in
+                let inside = try await pool.transaction(settings: [("huifang.branch_id", "17")]) { connection in
+                    try await connection.query("select current_setting('huifang.branch_id')").single().decode(0, as: String.self)
+                }
+                #expect(inside == "17")
+                let after = try await pool.query("select current_setting('huifang.branch_id', true)").single()
+                    .decode(0, as: String?.self)
+                #expect(after == nil || after == "")
+            }
+        }
+    }
+
+    @Test func serializationFailureIsRetriedUntilItSucceeds() async throws {
+        try await TestDatabase.with { database in
+            try await database.withPool(size: 2) { pool in
+                try await pool.query("create table duty (doctor text, on_call bool)")
+                try await pool.query("insert into duty values ('a', true), ('b', true)")
+                let attempts = Counter()
+                let bothRead = Barrier(parties: 2)
+                // Write skew: each takes a doctor off call if another is still on call. Under
+                // SERIALIZABLE one of the two must fail with 40001 and, retried, see the other's write.
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for doctor in ["a", "b"] {
+                        group.addTask {
+                            try await pool.transaction(isolation: .serializable) { connection in
+                                let attempt = attempts.increment()
+                                let onCall = try await connection.query("select count(*) from duty where on_call").single()
+                                    .decode(0, as: Int.self)
+                                if attempt <= 2 { await bothRead.arrive() }
+                                if onCall >= 2 {
+                                    try await connection.query("update duty set on_call = false where doctor = \(doctor)")
+                                }
+                            }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+                #expect(attempts.value == 3)
+                let stillOnCall = try await pool.query("select count(*) from duty where on_call").single().decode(0, as: Int.self)
+                #expect(stillOnCall == 1)
+            }
+        }
+    }
+
+    @Test func poolRecoversAfterTheServerRestarts() async throws {
+        let cluster = try TestCluster.makePrivateCluster()
+        try cluster.start()
+        let pool = Pool(configuration: cluster.configuration(), size: 2, acquireTimeout: .seconds(5))
+        #expect(try await pool.query("select 1").single().decode(0, as: Int.self) == 1)
+
+        try cluster.stop(mode: "fast")
+        try cluster.start()
+
+        // The idle connection died with the old server: a transaction notices at BEGIN and retries
+        // on a fresh connection, so the caller never sees the restart.
+        let value = try await pool.transaction { try await $0.query("select 2").single().decode(0, as: Int.self) }
+        #expect(value == 2)
+        #expect(try await pool.query("select 3").single().decode(0, as: Int.self) == 3)
+        await pool.shutdown()
+        try cluster.stop(mode: "immediate")
+    }
+
+    @Test func aQueryOnADeadConnectionFailsAndTheNextOneWorks() async throws {
+        try await TestDatabase.with { database in
+            try await database.withPool(size: 1) { pool in
+                let pid = try await pool.query("select pg_backend_pid()").single().decode(0, as: Int32.self)
+                try await TestDatabase.with(migrated: false) { other in
+                    try await other.withPool { admin in
+                        try await admin.query("select pg_terminate_backend(\(pid))")
+                    }
+                }
+                let error = try await #require(throws: PostgresError.self) { try await pool.query("select 1") }
+                #expect(error.isConnectionLoss)
+                #expect(try await pool.query("select 4").single().decode(0, as: Int.self) == 4)
+            }
+        }
+    }
+}
+
+/// A thread-safe counter for tests.
+final class Counter: @unchecked Sendable {
+    private var count = 0
+    private let lock = NSLock()
+    func increment() -> Int { lock.withLock { count += 1; return count } }
+    var value: Int { lock.withLock { count } }
+}
+
+/// Lets `parties` tasks wait until all of them have arrived.
+actor Barrier {
+    private let parties: Int
+    private var arrived = 0
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    init(parties: Int) { self.parties = parties }
+
+    func arrive() async {
+        arrived += 1
+        if arrived >= parties {
+            waiting.forEach { $0.resume() }
+            waiting.removeAll()
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import Postgres
+import Server
+import Store
+import Testing
+import TestSupport
+
+@Suite("Health, metrics, the API description and problem+json errors")
+struct OperationsTests {
+    func configuration(_ database: TestDatabase, extraMigration: Bool = false) throws -> AppConfiguration {
+        var migrations = try Migration.load(from: try MigrationsDirectory.locate())
+        if extraMigration {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("future-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try "select 1;".write(to: directory.appendingPathComponent("9999_future.sql"), atomically: true, encoding: .utf8)
+            migrations += try Migration.load(from: directory)
+        }
+        return AppConfiguration(database: database.application, poolSize: 2, migrations: migrations, logLevel: .warning)
+    }
+
+    @Test func healthIsOkOnAMigratedDatabase() async throws {
+        try await TestDatabase.with { database in
+            let app = try await buildApplication(try configuration(database))
+            try await app.test(.router) { client in
+                try await client.execute(uri: "/health", method: .get) { response in
+                    #expect(response.status == .ok)
+                    let body = try JSONDecoder().decode(HealthBody.self, from: Data(String(buffer: response.body).utf8))
+                    #expect(body.status == "ok")
+                    #expect(body.checks.map(\.name) == ["database", "migrations"])
+                }
+            }
+        }
+    }
+
+    @Test func healthIs503WhileAMigrationIsPending() async throws {
+        try await TestDatabase.with { database in
+            let app = try await buildApplication(try configuration(database, extraMigration: true))
+            try await app.test(.router) { client in
+                try await client.execute(uri: "/health", method: .get) { response in
+                    #expect(response.status == .serviceUnavailable)
+                    let body = try JSONDecoder().decode(HealthBody.self, from: Data(String(buffer: response.body).utf8))
+                    #expect(body.status == "unavailable")
+                    let migrations = try #require(body.checks.first { $0.name == "migrations" })
+                    #expect(migrations.ok == false)
+                    #expect(migrations.detail?.contains("9999_future") == true)
+                }
+            }
+        }
+    }
+
+    @Test func healthIs503WhenTheDatabaseIsUnreachable() async throws {
+        try await TestDatabase.with { database in
+            var configuration = try configuration(database)
+            configuration.database = database.cluster.configuration(database: "no_such_database", user: "huifang_app")
+            let app = try await buildApplication(configuration)
+            try await app.test(.router) { client in
+                try await client.execute(uri: "/health", method: .get) { response in
+                    #expect(response.status == .serviceUnavailable)
+                    let body = try JSONDecoder().decode(HealthBody.self, from: Data(String(buffer: response.body).utf8))
+                    #expect(body.checks.first { $0.name == "database" }?.ok == false)
+                }
+            }
+        }
+    }
+
+    @Test func unknownRoutesAreProblemDocumentsWithTheRequestID() async throws {
+        try await TestDatabase.with { database in
+            let app = try await buildApplication(try configuration(database))
+            try await app.test(.router) { client in
+                try await client.execute(uri: "/no/such/thing", method: .get) { response in
+                    #expect(response.status == .notFound)
+                    #expect(response.headers[.contentType] == "application/problem+json")
+                    let problem = try JSONDecoder().decode(Problem.self, from: Data(String(buffer: response.body).utf8))
+                    #expect(problem.status == 404)
+                    #expect(problem.type.hasSuffix("/not-found"))
+                    #expect(problem.requestId != nil)
+                    #expect(problem.requestId == response.headers[HTTPField.Name("X-Request-ID")!])
+                }
+            }
+        }
+    }
+
+    @Test func metricsExposeRequestsAndThePool() async throws {
+        try await TestDatabase.with { database in
+            let app = try await buildApplication(try configuration(database))
+            try await app.test(.router) { client in
+                _ = try await client.execute(uri: "/health", method: .get)
+                try await client.execute(uri: "/metrics", method: .get) { response in
+                    #expect(response.status == .ok)
+                    let text = String(buffer: response.body)
+                    #expect(text.contains("huifang_db_pool_connections{state=\"in_use\"}"))
+                    #expect(text.contains("huifang_db_pool_size 2"))
+                    #expect(text.contains("hb_requests{"))
+                    #expect(text.contains("http_route=\"/health\""))
+                }
+            }
+        }
+    }
+
+    @Test func theAPIDescriptionIsServed() async throws {
+        try await TestDatabase.with { database in
+            let app = try await buildApplication(try configuration(database))
+            try await app.test(.router) { client in
+                try await client.execute(uri: "/openapi.yaml", method: .get) { response in
+                    #expect(response.status == .ok)
+                    let text = String(buffer: response.body)
+                    #expect(text.hasPrefix("openapi: 3.1.0"))
+                    #expect(text.contains("operationId: getHealth"))
+                }
+            }
+        }
+    }
+}
+
+struct HealthBody: Decodable {
+    struct Check: Decodable {
+        var name: String
+        var ok: Bool
+        var detail: String?
+    }
+    var status: String
+    var checks: [Check]
+}
