@@ -1,6 +1,5 @@
 import CLibPQ
 import Foundation
-import NIOPosix
 import Synchronization
 
 /// One libpq connection. libpq blocks, so every call runs on the owning pool's threads, never on
@@ -8,7 +7,7 @@ import Synchronization
 public final class Connection: @unchecked Sendable {
     // Mutable state below is touched only by the single task holding the lease (checked by `busy`).
     private let handle: OpaquePointer
-    private let threads: NIOThreadPool
+    private let threads: DatabaseThreads
     private var statementNames: [String: String] = [:]
     private var closed = false
     private let busy = Atomic<Bool>(false)
@@ -18,7 +17,7 @@ public final class Connection: @unchecked Sendable {
     /// Prepared statements kept per connection before the cache is reset.
     static let statementCacheLimit = 1000
 
-    private init(handle: OpaquePointer, threads: NIOThreadPool) {
+    private init(handle: OpaquePointer, threads: DatabaseThreads) {
         self.handle = handle
         self.threads = threads
     }
@@ -28,8 +27,8 @@ public final class Connection: @unchecked Sendable {
     }
 
     /// Opens a connection; the blocking handshake runs on `threads`.
-    public static func connect(_ configuration: ConnectionConfiguration, on threads: NIOThreadPool) async throws -> Connection {
-        try await threads.runIfActive {
+    public static func connect(_ configuration: ConnectionConfiguration, on threads: DatabaseThreads) async throws -> Connection {
+        try await threads.run {
             let handle = try openBlocking(configuration)
             return Connection(handle: handle, threads: threads)
         }
@@ -66,7 +65,13 @@ public final class Connection: @unchecked Sendable {
     /// Runs a statement with bound parameters and returns its rows.
     @discardableResult
     public func query(_ sql: SQL) async throws -> QueryResult {
-        try await onConnectionThread { try $0.executeBlocking(sql) }
+        if DatabaseThreads.isCurrentThreadDedicated {
+            // Already on a database thread: call libpq inline, without allocating a closure.
+            try claim()
+            defer { unclaim() }
+            return try executeBlocking(sql)
+        }
+        return try await onConnectionThread { try $0.executeBlocking(sql) }
     }
 
     /// Runs a statement and returns how many rows it affected.
@@ -82,12 +87,24 @@ public final class Connection: @unchecked Sendable {
 
     /// Runs `body` on a libpq thread with exclusive use of this connection.
     func onConnectionThread<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
+        try claim()
+        defer { unclaim() }
+        return try await threads.run { try body(self) }
+    }
+
+    /// Marks the connection in use by the calling task; two at once is a bug in the caller.
+    private func claim() throws {
         guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
             preconditionFailure("a PGconn was used by two tasks at once")
         }
-        defer { busy.store(false, ordering: .releasing) }
-        guard !closed else { throw PostgresError(kind: .connection, message: "connection is closed") }
-        return try await threads.runIfActive { try body(self) }
+        if closed {
+            busy.store(false, ordering: .releasing)
+            throw PostgresError(kind: .connection, message: "connection is closed")
+        }
+    }
+
+    private func unclaim() {
+        busy.store(false, ordering: .releasing)
     }
 
     func executeBlocking(_ sql: SQL) throws -> QueryResult {
@@ -104,7 +121,7 @@ public final class Connection: @unchecked Sendable {
     private func executePreparedBlocking(_ sql: SQL) throws -> QueryResult {
         let name = try preparedStatementName(for: sql)
         let result = withCStrings(sql.parameters) { values in
-            PQexecPrepared(handle, name, Int32(values.count), values, nil, nil, 0)
+            PQexecPrepared(handle, name, Int32(sql.parameters.count), values, nil, nil, 0)
         }
         return try check(result)
     }
@@ -195,11 +212,30 @@ public final class Connection: @unchecked Sendable {
     var rawHandle: OpaquePointer { handle }
 }
 
-/// Runs `body` with a C array of NUL-terminated copies of `strings` (NULL entries stay NULL).
-func withCStrings<T>(_ strings: [String?], _ body: ([UnsafePointer<CChar>?]) -> T) -> T {
-    let copies = strings.map { $0.map { strdup($0) } ?? nil }
-    defer { copies.forEach { free($0) } }
-    return body(copies.map { $0.map { UnsafePointer($0) } })
+/// Runs `body` with a C array of NUL-terminated copies of `strings` (NULL entries stay NULL), in
+/// temporary (usually stack) memory, so that binding parameters allocates nothing on the heap.
+func withCStrings<T>(_ strings: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> T) -> T {
+    if strings.isEmpty { return body(nil) }
+    let byteCount = strings.reduce(0) { $0 + ($1?.utf8.count ?? 0) + 1 }
+    return withUnsafeTemporaryAllocation(of: CChar.self, capacity: byteCount) { bytes in
+        withUnsafeTemporaryAllocation(of: UnsafePointer<CChar>?.self, capacity: strings.count) { pointers in
+            var offset = 0
+            for (index, string) in strings.enumerated() {
+                guard let string else {
+                    pointers[index] = nil
+                    continue
+                }
+                pointers[index] = UnsafePointer(bytes.baseAddress! + offset)
+                for byte in string.utf8 {
+                    bytes[offset] = CChar(bitPattern: byte)
+                    offset += 1
+                }
+                bytes[offset] = 0
+                offset += 1
+            }
+            return body(UnsafePointer(pointers.baseAddress))
+        }
+    }
 }
 
 extension String {

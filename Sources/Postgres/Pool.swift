@@ -1,7 +1,6 @@
 import DequeModule
 import Logging
 import NIOConcurrencyHelpers
-import NIOPosix
 
 /// A bounded set of connections lent to one task at a time.
 ///
@@ -13,7 +12,7 @@ public final class Pool: Sendable {
     public let size: Int
     public let acquireTimeout: Duration
     let logger: Logger
-    let threads: NIOThreadPool
+    let threads: DatabaseThreads
     private let state: NIOLockedValueBox<State>
 
     private struct Waiter {
@@ -46,10 +45,13 @@ public final class Pool: Sendable {
         self.size = size
         self.acquireTimeout = acquireTimeout
         self.logger = logger
-        self.threads = NIOThreadPool(numberOfThreads: size)
-        self.threads.start()
+        self.threads = DatabaseThreads(count: size, name: "huifang-db")
         self.state = NIOLockedValueBox(State())
     }
+
+    /// The pool's dedicated threads as a task executor: tasks that prefer it run their queries
+    /// without a thread hop per statement (see `DatabaseThreads`).
+    public var executor: any TaskExecutor { threads }
 
     public var statistics: Statistics {
         state.withLockedValue { Statistics(size: size, inUse: $0.inUse, idle: $0.idle.count, waiting: $0.waiters.count) }
@@ -59,7 +61,12 @@ public final class Pool: Sendable {
     public func withConnection<T: Sendable>(_ body: (Connection) async throws -> T) async throws -> T {
         let connection = try await acquire()
         do {
-            let result = try await body(connection)
+            // On the database threads, every statement of `body` calls libpq inline. A task already
+            // running there (it prefers a pool's executor) needs no new preference.
+            let result =
+                DatabaseThreads.isCurrentThreadDedicated
+                ? try await body(connection)
+                : try await withTaskExecutorPreference(threads) { try await body(connection) }
             release(connection)
             return result
         } catch {
@@ -71,7 +78,10 @@ public final class Pool: Sendable {
     /// Runs one statement on any connection.
     @discardableResult
     public func query(_ sql: SQL) async throws -> QueryResult {
-        try await withConnection { try await $0.query(sql) }
+        // The hottest path of the pool: no closure, and a single hop when called off the database threads.
+        let connection = try await acquire()
+        defer { release(connection) }
+        return try await connection.query(sql)
     }
 
     // MARK: Acquire and release
@@ -166,30 +176,11 @@ public final class Pool: Sendable {
 
     func release(_ connection: Connection) {
         let healthy = connection.isHealthy && !connection.isInTransaction
-        enum Next {
-            case handOver(Waiter, Connection)
-            case openFor(Waiter)
-            case done
+        let (next, discard): (Next, Bool) = state.withLockedValue { state in
+            let discard = !healthy || state.isShutDown
+            return (Self.nextStep(&state, discard: discard, connection: connection), discard)
         }
-        let next: Next = state.withLockedValue { state in
-            if !healthy || state.isShutDown {
-                state.open -= 1
-                state.inUse -= 1
-                if let waiter = state.waiters.popFirst(), !state.isShutDown {
-                    state.open += 1
-                    state.inUse += 1
-                    return .openFor(waiter)
-                }
-                return .done
-            }
-            if let waiter = state.waiters.popFirst() {
-                return .handOver(waiter, connection)
-            }
-            state.inUse -= 1
-            state.idle.append(connection)
-            return .done
-        }
-        if !healthy || state.withLockedValue({ $0.isShutDown }) {
+        if discard {
             if !healthy { logger.notice("dropping a broken database connection") }
             connection.close()
         }
@@ -209,6 +200,30 @@ public final class Pool: Sendable {
         }
     }
 
+    private enum Next {
+        case handOver(Waiter, Connection)
+        case openFor(Waiter)
+        case done
+    }
+
+    /// Under the lock: where a returned connection goes next.
+    private static func nextStep(_ state: inout State, discard: Bool, connection: Connection) -> Next {
+        if discard {
+            state.open -= 1
+            state.inUse -= 1
+            guard !state.isShutDown, let waiter = state.waiters.popFirst() else { return .done }
+            state.open += 1
+            state.inUse += 1
+            return .openFor(waiter)
+        }
+        if let waiter = state.waiters.popFirst() {
+            return .handOver(waiter, connection)
+        }
+        state.inUse -= 1
+        state.idle.append(connection)
+        return .done
+    }
+
     /// Closes idle connections and refuses new leases; leased ones close when returned.
     public func shutdown() async {
         let (idle, waiters) = state.withLockedValue { state in
@@ -222,6 +237,6 @@ public final class Pool: Sendable {
         }
         idle.forEach { $0.close() }
         waiters.forEach { $0.continuation.resume(throwing: PostgresError(kind: .client, message: "the connection pool is shut down")) }
-        try? await threads.shutdownGracefully()
+        threads.shutdown()
     }
 }

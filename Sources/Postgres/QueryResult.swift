@@ -17,19 +17,17 @@ final class ResultStorage: @unchecked Sendable {
 /// The rows a statement returned, decoded lazily from libpq's result.
 public struct QueryResult: Sendable, RandomAccessCollection {
     let storage: ResultStorage?
-    /// Rows inserted, updated, deleted, copied … as the command tag says (0 when it says nothing).
-    public let affectedRows: Int
     public let count: Int
 
     init(storage: ResultStorage?) {
         self.storage = storage
-        if let storage {
-            self.count = Int(PQntuples(storage.pointer))
-            self.affectedRows = Int(String(cString: PQcmdTuples(storage.pointer))) ?? 0
-        } else {
-            self.count = 0
-            self.affectedRows = 0
-        }
+        self.count = storage.map { Int(PQntuples($0.pointer)) } ?? 0
+    }
+
+    /// Rows inserted, updated, deleted, copied … as the command tag says (0 when it says nothing).
+    public var affectedRows: Int {
+        guard let storage else { return 0 }
+        return Int(String(cString: PQcmdTuples(storage.pointer))) ?? 0
     }
 
     public var startIndex: Int { 0 }

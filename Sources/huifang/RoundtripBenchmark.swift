@@ -41,7 +41,8 @@ struct RoundtripBenchmark: AsyncParsableCommand {
         let started = ContinuousClock.now
         let total = try await withThrowingTaskGroup(of: Int.self) { group in
             for client in 0..<clients {
-                group.addTask {
+                // Clients run on the pool's threads, as pgbench's clients run on its own.
+                group.addTask(executorPreference: pool.executor) {
                     var count = 0
                     var value = client
                     while ContinuousClock.now < deadline {

@@ -1,0 +1,92 @@
+import Foundation
+
+/// The dedicated threads libpq's blocking calls run on, never Swift's cooperative pool.
+///
+/// It is also a `TaskExecutor`: work started with `executorPreference: pool.executor` runs on these
+/// threads, and its queries then call libpq inline instead of hopping to a thread and back for each
+/// statement. Code running elsewhere hops once per call.
+public final class DatabaseThreads: TaskExecutor, @unchecked Sendable {
+    private enum Work {
+        case job(UnownedJob)
+        case closure(() -> Void)
+    }
+
+    // Guarded by `condition`.
+    private var queue: [Work] = []
+    private var head = 0
+    private var stopping = false
+    private let condition = NSCondition()
+    private let count: Int
+
+    /// Marks the threads that belong to any `DatabaseThreads`, so that libpq may block on them.
+    private static let marker: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    static var isCurrentThreadDedicated: Bool {
+        pthread_getspecific(marker) != nil
+    }
+
+    init(count: Int, name: String) {
+        self.count = count
+        for index in 0..<count {
+            let thread = Thread {
+                pthread_setspecific(Self.marker, UnsafeRawPointer(bitPattern: 1))
+                self.loop()
+            }
+            thread.name = "\(name)-\(index)"
+            thread.start()
+        }
+    }
+
+    public func enqueue(_ job: consuming ExecutorJob) {
+        submit(.job(UnownedJob(job)))
+    }
+
+    /// Runs a blocking `body` on one of the threads and returns its result to the caller's task.
+    func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        if Self.isCurrentThreadDedicated { return try body() }
+        return try await withUnsafeThrowingContinuation { continuation in
+            submit(.closure { continuation.resume(with: Result(catching: body)) })
+        }
+    }
+
+    private func submit(_ work: Work) {
+        condition.lock()
+        queue.append(work)
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func loop() {
+        while true {
+            condition.lock()
+            while head == queue.count && !stopping { condition.wait() }
+            if head == queue.count {
+                condition.unlock()
+                return
+            }
+            let work = queue[head]
+            head += 1
+            if head > 1024, head * 2 > queue.count {
+                queue.removeFirst(head)
+                head = 0
+            }
+            condition.unlock()
+            switch work {
+            case .job(let job): job.runSynchronously(on: asUnownedTaskExecutor())
+            case .closure(let closure): closure()
+            }
+        }
+    }
+
+    /// Lets the threads finish queued work and exit.
+    func shutdown() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        condition.unlock()
+    }
+}
