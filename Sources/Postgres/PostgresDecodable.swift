@@ -30,32 +30,27 @@ extension String: PostgresDecodable {
     public init(postgresText text: String) { self = text }
 }
 
-extension Int: PostgresDecodable {
-    public init(postgresText text: String) throws {
-        guard let value = Int(text) else { throw decodingError(text, as: Int.self) }
-        self = value
+extension FixedWidthInteger {
+    static func parsing(postgresText text: String) throws -> Self {
+        guard let value = Self(text) else { throw decodingError(text, as: Self.self) }
+        return value
     }
+}
+
+extension Int: PostgresDecodable {
+    public init(postgresText text: String) throws { self = try .parsing(postgresText: text) }
 }
 
 extension Int16: PostgresDecodable {
-    public init(postgresText text: String) throws {
-        guard let value = Int16(text) else { throw decodingError(text, as: Int16.self) }
-        self = value
-    }
+    public init(postgresText text: String) throws { self = try .parsing(postgresText: text) }
 }
 
 extension Int32: PostgresDecodable {
-    public init(postgresText text: String) throws {
-        guard let value = Int32(text) else { throw decodingError(text, as: Int32.self) }
-        self = value
-    }
+    public init(postgresText text: String) throws { self = try .parsing(postgresText: text) }
 }
 
 extension Int64: PostgresDecodable {
-    public init(postgresText text: String) throws {
-        guard let value = Int64(text) else { throw decodingError(text, as: Int64.self) }
-        self = value
-    }
+    public init(postgresText text: String) throws { self = try .parsing(postgresText: text) }
 }
 
 extension Double: PostgresDecodable {

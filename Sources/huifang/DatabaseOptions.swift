@@ -49,10 +49,15 @@ struct DatabaseOptions: ParsableArguments {
 
     private func ensureDatabaseExists(cluster: EmbeddedCluster) async throws {
         let pool = Pool(configuration: cluster.configuration(), size: 1)
-        defer { Task { await pool.shutdown() } }
-        let exists = try await pool.query("select exists (select from pg_database where datname = \(Self.embeddedDatabase))")
-        if try !exists.single().decode(0, as: Bool.self) {
-            try await pool.withConnection { try await $0.run(script: "CREATE DATABASE \(Self.embeddedDatabase)") }
+        do {
+            let exists = try await pool.query("select exists (select from pg_database where datname = \(Self.embeddedDatabase))")
+            if try !exists.single().decode(0, as: Bool.self) {
+                try await pool.withConnection { try await $0.run(script: "CREATE DATABASE \(Self.embeddedDatabase)") }
+            }
+            await pool.shutdown()
+        } catch {
+            await pool.shutdown()
+            throw error
         }
     }
 }
