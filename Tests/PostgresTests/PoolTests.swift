@@ -96,7 +96,8 @@ struct PoolTests {
                     }
                     try await group.waitForAll()
                 }
-                #expect(attempts.value == 3)
+                // Two first attempts, and at least one retry after PostgreSQL aborted one of them.
+                #expect(attempts.value >= 3)
                 let stillOnCall = try await pool.query("select count(*) from duty where on_call").single().decode(0, as: Int.self)
                 #expect(stillOnCall == 1)
             }
