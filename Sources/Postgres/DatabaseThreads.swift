@@ -16,7 +16,6 @@ public final class DatabaseThreads: TaskExecutor, @unchecked Sendable {
     private var head = 0
     private var stopping = false
     private let condition = NSCondition()
-    private let count: Int
 
     /// Marks the threads that belong to any `DatabaseThreads`, so that libpq may block on them.
     private static let marker: pthread_key_t = {
@@ -30,7 +29,6 @@ public final class DatabaseThreads: TaskExecutor, @unchecked Sendable {
     }
 
     init(count: Int, name: String) {
-        self.count = count
         for index in 0..<count {
             let thread = Thread {
                 pthread_setspecific(Self.marker, UnsafeRawPointer(bitPattern: 1))

@@ -124,6 +124,13 @@ public final class EmbeddedCluster: Sendable {
     /// The directory of `initdb`, `pg_ctl` and `postgres`: `pg_config --bindir`, Debian's
     /// `/usr/lib/postgresql/<newest>/bin`, then `PATH`.
     static func findBinaries() throws -> URL {
+        try discoveredBinaries.get()
+    }
+
+    /// Looked up once per process: the search spawns `pg_config`.
+    private static let discoveredBinaries = Result { try searchBinaries() }
+
+    private static func searchBinaries() throws -> URL {
         var candidates: [String] = []
         if let bindir = try? capture("/usr/bin/env", ["pg_config", "--bindir"]) { candidates.append(bindir) }
         let debian = "/usr/lib/postgresql"
