@@ -1,4 +1,5 @@
 import API
+import Foundation
 import Postgres
 
 /// Implements the operations of `openapi.yaml`; one extension per area, in `Operations/`.
@@ -6,4 +7,5 @@ struct APIService: APIProtocol {
     let pool: Pool
     let migrations: [Migration]
     let metrics: PrometheusMetrics
+    let now: @Sendable () -> Date
 }

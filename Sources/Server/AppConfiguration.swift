@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Postgres
 
@@ -12,6 +13,8 @@ public struct AppConfiguration: Sendable {
     /// The migrations this build ships; `/health` is unhealthy until the database has exactly these.
     public var migrations: [Migration]
     public var logLevel: Logger.Level
+    /// The current time; tests pin it to put "today" where they need it.
+    public var now: @Sendable () -> Date = { Date() }
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, database: ConnectionConfiguration, poolSize: Int = 8,

@@ -20,7 +20,7 @@ public func buildApplication(_ configuration: AppConfiguration) async throws -> 
     router.middlewares.add(MetricsMiddleware())
     router.middlewares.add(ProblemMiddleware())
 
-    let api = APIService(pool: pool, migrations: configuration.migrations, metrics: metrics)
+    let api = APIService(pool: pool, migrations: configuration.migrations, metrics: metrics, now: configuration.now)
     try api.registerHandlers(on: router)
 
     return Application(

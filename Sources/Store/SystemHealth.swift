@@ -7,13 +7,19 @@ public struct SystemHealth: Sendable {
         public var name: String
         public var ok: Bool
         public var detail: String?
+        /// Serving is fine, but someone should act soon (e.g. load next year's calendar).
+        public var warning: Bool = false
     }
 
     public var checks: [Check]
     public var isHealthy: Bool { checks.allSatisfy(\.ok) }
+    public var hasWarnings: Bool { checks.contains(where: \.warning) }
+
+    /// Days ahead in which a provisional (not yet announced) calendar year is worth a warning.
+    public static let calendarHorizonDays = 60
 
     /// Runs the checks as the request role; `expected` are the migrations shipped with this build.
-    public static func check(pool: Pool, expected: [Migration]) async -> SystemHealth {
+    public static func check(pool: Pool, expected: [Migration], now: Date = Date()) async -> SystemHealth {
         let applied: [Int: String]
         do {
             applied = try await pool.withConnection { connection in
@@ -34,10 +40,33 @@ public struct SystemHealth: Sendable {
                 Check(name: "migrations", ok: false, detail: "unknown: the database did not answer"),
             ])
         }
-        return SystemHealth(checks: [
-            Check(name: "database", ok: true, detail: nil),
-            migrationCheck(applied: applied, expected: expected),
-        ])
+        let migrations = migrationCheck(applied: applied, expected: expected)
+        var checks = [Check(name: "database", ok: true, detail: nil), migrations]
+        if migrations.ok { checks.append(await calendarCheck(pool: pool, now: now)) }
+        return SystemHealth(checks: checks)
+    }
+
+    /// Warns when the coming days fall in a year whose official schedule is not loaded: deadlines
+    /// there are counted Monday to Friday and may move when the schedule arrives.
+    static func calendarCheck(pool: Pool, now: Date) async -> Check {
+        let store = CalendarStore(pool: pool)
+        var provisional: [String] = []
+        do {
+            for calendar in CalendarStore.calendars {
+                let years = try await store.provisionalYears(calendar: calendar, horizonDays: calendarHorizonDays, now: now)
+                if !years.isEmpty { provisional.append("\(calendar) \(years.map(String.init).joined(separator: ", "))") }
+            }
+        } catch {
+            return Check(name: "calendar", ok: false, detail: "cannot read the calendars: \(error)")
+        }
+        guard !provisional.isEmpty else {
+            return Check(name: "calendar", ok: true, detail: "the next \(calendarHorizonDays) days are in official years")
+        }
+        return Check(
+            name: "calendar", ok: true,
+            detail: "the next \(calendarHorizonDays) days reach provisional years (Monday–Friday assumed, deadlines may move "
+                + "when the official schedule is loaded): \(provisional.joined(separator: "; "))",
+            warning: true)
     }
 
     static func migrationCheck(applied: [Int: String], expected: [Migration]) -> Check {

@@ -12,7 +12,10 @@ import TestSupport
 
 @Suite("Health, metrics, the API description and problem+json errors")
 struct OperationsTests {
-    func configuration(_ database: TestDatabase, extraMigration: Bool = false) throws -> AppConfiguration {
+    /// Mid-2026: the next 60 days lie in an official calendar year.
+    static let midsummer = Date(timeIntervalSince1970: 1_782_864_000)  // 2026-07-01 00:00 UTC
+
+    func configuration(_ database: TestDatabase, extraMigration: Bool = false, now: Date = midsummer) throws -> AppConfiguration {
         var migrations = try Migration.load(from: try MigrationsDirectory.locate())
         if extraMigration {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("future-\(UUID().uuidString)")
@@ -20,7 +23,9 @@ struct OperationsTests {
             try "select 1;".write(to: directory.appendingPathComponent("9999_future.sql"), atomically: true, encoding: .utf8)
             migrations += try Migration.load(from: directory)
         }
-        return AppConfiguration(database: database.application, poolSize: 2, migrations: migrations, logLevel: .warning)
+        var configuration = AppConfiguration(database: database.application, poolSize: 2, migrations: migrations, logLevel: .warning)
+        configuration.now = { now }
+        return configuration
     }
 
     @Test func healthIsOkOnAMigratedDatabase() async throws {
@@ -31,7 +36,26 @@ struct OperationsTests {
                     #expect(response.status == .ok)
                     let body = try JSONDecoder().decode(HealthBody.self, from: Data(String(buffer: response.body).utf8))
                     #expect(body.status == "ok")
-                    #expect(body.checks.map(\.name) == ["database", "migrations"])
+                    #expect(body.checks.map(\.name) == ["database", "migrations", "calendar"])
+                }
+            }
+        }
+    }
+
+    @Test func healthWarnsWhenTheNextSixtyDaysReachAProvisionalYear() async throws {
+        try await TestDatabase.with { database in
+            // 25 Nov 2026: 60 days ahead is January 2027, whose schedule is not announced.
+            let november = Date(timeIntervalSince1970: 1_795_564_800)  // 2026-11-25 00:00 UTC
+            let app = try await buildApplication(try configuration(database, now: november))
+            try await app.test(.router) { client in
+                try await client.execute(uri: "/health", method: .get) { response in
+                    #expect(response.status == .ok)
+                    let body = try JSONDecoder().decode(HealthBody.self, from: Data(String(buffer: response.body).utf8))
+                    #expect(body.status == "warn")
+                    let calendar = try #require(body.checks.first { $0.name == "calendar" })
+                    #expect(calendar.ok)
+                    #expect(calendar.warning == true)
+                    #expect(calendar.detail?.contains("cn_workday 2027") == true)
                 }
             }
         }
@@ -122,6 +146,7 @@ struct HealthBody: Decodable {
         var name: String
         var ok: Bool
         var detail: String?
+        var warning: Bool?
     }
     var status: String
     var checks: [Check]
