@@ -84,6 +84,7 @@ extension Int64: PostgresArrayElement {}
 extension UUID: PostgresArrayElement {}
 extension Decimal: PostgresArrayElement {}
 extension Bool: PostgresArrayElement {}
+extension Optional: PostgresArrayElement where Wrapped: PostgresArrayElement {}
 
 extension Array: PostgresEncodable where Element: PostgresArrayElement {
     public var postgresText: String? {

@@ -1,6 +1,7 @@
 import API
 import Foundation
 import Postgres
+import Store
 
 /// Implements the operations of `openapi.yaml`; one extension per area, in `Operations/`.
 struct APIService: APIProtocol {
@@ -8,4 +9,6 @@ struct APIService: APIProtocol {
     let migrations: [Migration]
     let metrics: PrometheusMetrics
     let now: @Sendable () -> Date
+    let auth: AuthStore
+    let passwords: Passwords
 }

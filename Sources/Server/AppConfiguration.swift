@@ -15,6 +15,8 @@ public struct AppConfiguration: Sendable {
     public var logLevel: Logger.Level
     /// The current time; tests pin it to put "today" where they need it.
     public var now: @Sendable () -> Date = { Date() }
+    /// bcrypt work factor for new password hashes (tests lower it; every hash records its own).
+    public var bcryptCost: UInt8 = 12
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, database: ConnectionConfiguration, poolSize: Int = 8,

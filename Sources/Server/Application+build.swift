@@ -4,6 +4,7 @@ import Logging
 import OpenAPIHummingbird
 import Postgres
 import ServiceLifecycle
+import Store
 
 /// The whole HTTP application; `huifang serve` runs it and tests drive it with HummingbirdTesting.
 public func buildApplication(_ configuration: AppConfiguration) async throws -> some ApplicationProtocol {
@@ -19,8 +20,12 @@ public func buildApplication(_ configuration: AppConfiguration) async throws -> 
     router.middlewares.add(LogRequestsMiddleware(.info))
     router.middlewares.add(MetricsMiddleware())
     router.middlewares.add(ProblemMiddleware())
+    let auth = AuthStore(pool: pool)
+    router.middlewares.add(AuthenticationMiddleware(auth: auth))
 
-    let api = APIService(pool: pool, migrations: configuration.migrations, metrics: metrics, now: configuration.now)
+    let api = APIService(
+        pool: pool, migrations: configuration.migrations, metrics: metrics, now: configuration.now, auth: auth,
+        passwords: Passwords(cost: configuration.bcryptCost))
     try api.registerHandlers(on: router)
 
     return Application(

@@ -62,10 +62,26 @@ public struct Problem: Error, Codable, Sendable, Equatable {
     }
 
     /// Database trouble the client can act on (retry later) is 503; the rest is a plain 500.
+    /// Constraint violations are the client's to fix (named by constraint, never with SQL); a row-level
+    /// security refusal is a 403.
     init(database error: PostgresError) {
-        if error.isConnectionLoss || error.sqlState == "08004" || error.sqlState == "57014" {
+        let constraint = error.constraint.map { " (\($0))" } ?? ""
+        switch error.sqlState {
+        case "23505":
+            self.init(type: "conflict", title: "Already exists", status: 409, detail: "a unique value is taken\(constraint)")
+        case "23503":
+            self.init(
+                type: "validation", title: "The request has invalid fields", status: 422,
+                detail: "refers to something that does not exist here\(constraint)")
+        case "23514", "23502", "22P02", "22003", "22007", "22008", "22023":
+            self.init(
+                type: "validation", title: "The request has invalid fields", status: 422,
+                detail: "a value is out of range or malformed\(constraint)")
+        case "42501":
+            self.init(type: "forbidden", title: "Your roles do not permit this", status: 403)
+        case _ where error.isConnectionLoss || error.sqlState == "08004" || error.sqlState == "57014":
             self.init(type: "database-unavailable", title: "The database is unavailable; try again shortly", status: 503)
-        } else {
+        default:
             self.init(type: "internal", title: "Internal server error", status: 500)
         }
     }

@@ -1,0 +1,31 @@
+/// What a request wants to do; the permission matrix says which roles may, and how far.
+public enum Action: String, Sendable, CaseIterable {
+    /// Branches and departments: the organization chart.
+    case readOrganization
+    /// Create and change branches, departments, staff, role grants; reset passwords.
+    case manageOrganization
+    case readStaff
+    case readClients
+    /// Open (the account-opening event), update and close clients.
+    case writeClients
+    /// Change who introduced a client — recusal (Art 4) depends on it.
+    case changeReferrer
+    /// See an ID or phone number in the clear, with a stated reason; always audited.
+    case revealPersonalData
+    case readBrokers
+    case writeBrokers
+    case writeAssetSnapshots
+    case readAudit
+}
+
+/// How far a role's permission reaches.
+public enum Reach: Sendable, Equatable {
+    /// Not permitted.
+    case none
+    /// Only in the branch the grant is scoped to.
+    case grantBranch
+    /// In every branch (an HQ function that needs the national view, BRIEF §1).
+    case allBranches
+    /// The organization chart itself, not any branch's records.
+    case organization
+}

@@ -1,0 +1,42 @@
+/// Role × action → reach, the function-level half of authorization (row-level security is the other).
+///
+/// Branch roles reach only the branch of their grant; HQ roles that need the national view read every
+/// branch but write none; `functional_dept` sees only what is forwarded to it (a later issue);
+/// `admin` manages the organization and reaches no branch's records.
+public enum PermissionMatrix {
+    private static let n = Reach.none, b = Reach.grantBranch, a = Reach.allBranches, o = Reach.organization
+
+    /// Columns in `columns` order. Read one row to see who may do one thing.
+    static let columns: [Role] = [
+        .responsiblePerson, .opsDirector, .marketingDirector, .frontDesk, .branchManager,
+        .salesTradingHQ, .callCenter, .brokerageOpsCenter, .riskControlHQ, .functionalDept, .auditor, .admin,
+    ]
+    static let rows: [(Action, [Reach])] = [
+        //                      resp ops  mkt  desk mgr  S&T  call BOC  risk func aud  admin
+        (.readOrganization,    [o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o]),
+        (.manageOrganization,  [n,   n,   n,   n,   n,   n,   n,   n,   n,   n,   n,   o]),
+        (.readStaff,           [b,   b,   b,   b,   b,   a,   a,   a,   a,   n,   a,   o]),
+        (.readClients,         [b,   b,   b,   b,   b,   a,   a,   a,   a,   n,   a,   n]),
+        (.writeClients,        [n,   b,   n,   b,   n,   n,   n,   n,   n,   n,   n,   n]),
+        (.changeReferrer,      [n,   b,   n,   n,   n,   n,   n,   n,   n,   n,   n,   n]),
+        (.revealPersonalData,  [b,   b,   b,   b,   b,   a,   a,   n,   n,   n,   a,   n]),
+        (.readBrokers,         [b,   b,   b,   b,   b,   a,   a,   a,   a,   n,   a,   n]),
+        (.writeBrokers,        [n,   b,   b,   n,   n,   n,   n,   n,   n,   n,   n,   n]),
+        (.writeAssetSnapshots, [n,   b,   n,   n,   n,   n,   n,   n,   n,   n,   n,   n]),
+        (.readAudit,           [n,   n,   n,   n,   b,   n,   n,   n,   n,   n,   a,   n]),
+    ]
+
+    private static let table: [Action: [Role: Reach]] = {
+        var table: [Action: [Role: Reach]] = [:]
+        for (action, reaches) in rows {
+            precondition(reaches.count == columns.count, "permission row \(action) has \(reaches.count) columns")
+            precondition(table[action] == nil, "permission row \(action) appears twice")
+            table[action] = Dictionary(uniqueKeysWithValues: zip(columns, reaches))
+        }
+        return table
+    }()
+
+    public static func reach(_ role: Role, _ action: Action) -> Reach {
+        table[action]?[role] ?? .none
+    }
+}

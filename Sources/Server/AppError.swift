@@ -1,0 +1,45 @@
+import Domain
+import Foundation
+
+/// The errors handlers throw on purpose; each says what the client sees.
+enum AppError: ProblemConvertible {
+    case unauthenticated
+    case forbidden(Action)
+    /// Also for objects of branches the caller cannot see: existence is not revealed.
+    case notFound(String)
+    case invalid([Problem.FieldError])
+    case conflict(String)
+    case invalidCredentials
+    case locked
+    case badCursor
+
+    var problem: Problem {
+        switch self {
+        case .unauthenticated:
+            Problem(type: "unauthenticated", title: "Sign in first: send Authorization: Bearer <token> from POST /sessions", status: 401)
+        case .forbidden(let action):
+            Problem(type: "forbidden", title: "Your roles do not permit this", status: 403, detail: "needs permission \(action.rawValue)")
+        case .notFound(let what):
+            Problem(type: "not-found", title: "Not found", status: 404, detail: "no \(what) with this id that you can see")
+        case .invalid(let errors):
+            Problem(type: "validation", title: "The request has invalid fields", status: 422, errors: errors)
+        case .conflict(let detail):
+            Problem(type: "conflict", title: "Conflicts with the current state", status: 409, detail: detail)
+        case .invalidCredentials:
+            Problem(type: "invalid-credentials", title: "Employee number or password is wrong", status: 401)
+        case .locked:
+            Problem(
+                type: "account-locked", title: "Too many failed sign-ins; try again in 15 minutes", status: 423,
+                detail: "5 failed attempts in a row lock the account for 15 minutes")
+        case .badCursor:
+            Problem(type: "validation", title: "The request has invalid fields", status: 422,
+                    errors: [.init(field: "after", reason: "not a cursor from a previous page")])
+        }
+    }
+}
+
+extension Problem.FieldError {
+    init(_ field: String, _ reason: String) {
+        self.init(field: field, reason: reason)
+    }
+}

@@ -1,0 +1,24 @@
+import Domain
+import Foundation
+
+/// The signed-in staff member of the request being handled, set by `AuthenticationMiddleware`
+/// around everything after it (the OpenAPI handlers run in the same task).
+enum RequestPrincipal {
+    @TaskLocal static var current: Principal?
+    /// SHA-256 of the bearer token, for signing out this session.
+    @TaskLocal static var tokenHash: Data?
+}
+
+extension APIService {
+    /// The access the current request has for `action`: 401 without a session, 403 without a grant.
+    func authorize(_ action: Action) throws -> Access {
+        guard let principal = RequestPrincipal.current else { throw AppError.unauthenticated }
+        guard let access = principal.access(for: action) else { throw AppError.forbidden(action) }
+        return access
+    }
+
+    func signedIn() throws -> Principal {
+        guard let principal = RequestPrincipal.current else { throw AppError.unauthenticated }
+        return principal
+    }
+}

@@ -1,0 +1,86 @@
+import API
+import Domain
+import Foundation
+import Postgres
+import Store
+
+extension APIService {
+    func signIn(_ input: Operations.SignIn.Input) async throws -> Operations.SignIn.Output {
+        guard case .json(let body) = input.body else { throw AppError.invalid([]) }
+        let credential = try await auth.credential(employeeNo: body.employeeNo)
+        // Always run bcrypt, so an unknown employee number takes as long as a wrong password.
+        let passwordOK = try await passwords.verify(body.password, hash: credential?.passwordHash)
+        guard let credential else { throw AppError.invalidCredentials }
+        let token = SessionToken.generate()
+        let expiresAt = now().addingTimeInterval(SessionToken.lifetime)
+        switch try await auth.record(
+            staffId: credential.staffId, passwordOK: passwordOK, tokenHash: SessionToken.hash(token), expiresAt: expiresAt)
+        {
+        case .ok:
+            return .created(.init(body: .json(try await session(token: token, expiresAt: expiresAt))))
+        case .locked: throw AppError.locked
+        case .invalid, .inactive: throw AppError.invalidCredentials
+        }
+    }
+
+    func signOut(_ input: Operations.SignOut.Input) async throws -> Operations.SignOut.Output {
+        _ = try signedIn()
+        if let tokenHash = RequestPrincipal.tokenHash { try await auth.signOut(tokenHash: tokenHash) }
+        return .noContent(.init())
+    }
+
+    func getMe(_ input: Operations.GetMe.Input) async throws -> Operations.GetMe.Output {
+        .ok(.init(body: .json(me(try signedIn()))))
+    }
+
+    func changeMyPassword(_ input: Operations.ChangeMyPassword.Input) async throws -> Operations.ChangeMyPassword.Output {
+        let principal = try signedIn()
+        guard case .json(let body) = input.body else { throw AppError.invalid([]) }
+        let current = try await auth.passwordHash(staffId: principal.staffId)
+        guard try await passwords.verify(body.currentPassword, hash: current) else {
+            throw AppError.invalid([.init("currentPassword", "is not your current password")])
+        }
+        var problems = Passwords.problems(with: body.newPassword, field: "newPassword")
+        if body.newPassword == body.currentPassword { problems.append(.init("newPassword", "must differ from the current one")) }
+        guard problems.isEmpty else { throw AppError.invalid(problems) }
+        let hash = try await passwords.hash(body.newPassword)
+        let token = SessionToken.generate()
+        let expiresAt = now().addingTimeInterval(SessionToken.lifetime)
+        let own = Access(staffId: principal.staffId, action: .readOrganization, branchIds: [], allBranches: false, organization: false)
+        try await pool.transaction(for: own) { connection in
+            try await AuthStore.setPassword(staffId: principal.staffId, hash: hash, reason: .passwordChanged, on: connection)
+            try await AuditLog(connection).record(
+                action: "staff.password_changed", objectType: "staff", objectId: String(principal.staffId))
+        }
+        // Every session died with the old password; this one continues under a new token.
+        let credential = try await auth.credential(employeeNo: principal.employeeNo)
+        guard let credential,
+            try await auth.record(
+                staffId: credential.staffId, passwordOK: true, tokenHash: SessionToken.hash(token), expiresAt: expiresAt) == .ok
+        else { throw AppError.invalidCredentials }
+        return .ok(.init(body: .json(try await session(token: token, expiresAt: expiresAt))))
+    }
+
+    private func session(token: String, expiresAt: Date) async throws -> Components.Schemas.Session {
+        guard let (principal, _) = try await auth.authenticate(tokenHash: SessionToken.hash(token)) else {
+            throw AppError.invalidCredentials
+        }
+        return .init(token: token, expiresAt: expiresAt, me: me(principal))
+    }
+
+    func me(_ principal: Principal) -> Components.Schemas.Me {
+        .init(
+            staffId: principal.staffId, employeeNo: principal.employeeNo, name: principal.name,
+            grants: principal.grants.map {
+                .init(role: .init(rawValue: $0.role.rawValue)!, branchId: $0.branchId.map(Int32.init),
+                      departmentId: $0.departmentId.map(Int32.init))
+            },
+            permissions: Action.allCases.compactMap { action in
+                principal.access(for: action).map {
+                    .init(
+                        action: action.rawValue, allBranches: $0.allBranches, organization: $0.organization,
+                        branchIds: $0.branchIds.map(Int32.init))
+                }
+            })
+    }
+}

@@ -1,0 +1,16 @@
+import Foundation
+import Postgres
+
+/// Calendar dates as the API writes them (`2026-11-25`), and "today" in Asia/Shanghai.
+enum Dates {
+    static func parse(_ text: String) -> PostgresDate? {
+        guard text.count == 10, let date = PostgresDate(text), date.isValid else { return nil }
+        return date
+    }
+
+    /// The Asia/Shanghai (UTC+8, no daylight saving) calendar date of an instant.
+    static func shanghai(_ instant: Date) -> PostgresDate {
+        let days = ((instant.timeIntervalSince1970 + 8 * 3600) / 86400).rounded(.down)
+        return PostgresDate(daysSinceEpoch: Int64(days))
+    }
+}

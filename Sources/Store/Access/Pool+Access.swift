@@ -1,0 +1,25 @@
+import Domain
+import Postgres
+
+extension Pool {
+    /// A transaction scoped to what `access` reaches: row-level security sees the staff member, the
+    /// branches, and whether the action reaches all branches or the organization chart.
+    @discardableResult
+    public func transaction<T: Sendable>(
+        for access: Access, readOnly: Bool = false, _ body: (Connection) async throws -> T
+    ) async throws -> T {
+        try await transaction(settings: access.databaseSettings, readOnly: readOnly, body)
+    }
+}
+
+extension Access {
+    /// The `huifang.*` settings the policies read (sql/0003_organization.sql).
+    public var databaseSettings: [(name: String, value: String)] {
+        [
+            ("huifang.staff_id", String(staffId)),
+            ("huifang.branch_ids", "{" + branchIds.map(String.init).joined(separator: ",") + "}"),
+            ("huifang.all_branches", allBranches ? "on" : "off"),
+            ("huifang.org_admin", organization ? "on" : "off"),
+        ]
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import Postgres
+
+/// An entry of the audit trail.
+public struct AuditEvent: Sendable {
+    public var id: Int64
+    public var at: Date
+    public var actorStaffId: Int64?
+    public var branchId: Int?
+    public var action: String
+    public var objectType: String
+    public var objectId: String?
+    public var reason: String?
+    public var detail: JSONB
+}
+
+/// Appends to and reads `huifang.audit_events`, always inside the transaction of the change it records.
+public struct AuditLog: Sendable {
+    public let connection: Connection
+
+    public init(_ connection: Connection) {
+        self.connection = connection
+    }
+
+    /// Records an event as the transaction's staff member (the policy refuses any other actor).
+    @discardableResult
+    public func record(
+        action: String, objectType: String, objectId: String?, branchId: Int? = nil, reason: String? = nil,
+        detail: JSONB = JSONB(text: "{}")
+    ) async throws -> Int64 {
+        try await connection.query(
+            """
+            insert into huifang.audit_events (actor_staff_id, branch_id, action, object_type, object_id, reason, detail)
+            values (huifang.scope_staff_id(), \(branchId), \(action), \(objectType), \(objectId), \(reason), \(detail))
+            returning id
+            """
+        ).single().decode(0)
+    }
+
+    public struct Filter: Sendable {
+        public var branchId: Int?
+        public var action: String?
+        public var objectType: String?
+        public var objectId: String?
+        public init(branchId: Int? = nil, action: String? = nil, objectType: String? = nil, objectId: String? = nil) {
+            self.branchId = branchId
+            self.action = action
+            self.objectType = objectType
+            self.objectId = objectId
+        }
+    }
+
+    /// Newest first; `before` is the id cursor.
+    public func list(_ filter: Filter, before: Int64?, limit: Int) async throws -> Page<AuditEvent> {
+        let rows = try await connection.query(
+            """
+            select id, at, actor_staff_id, branch_id, action, object_type, object_id, reason, detail
+            from huifang.audit_events
+            where (\(filter.branchId)::int is null or branch_id = \(filter.branchId))
+              and (\(filter.action)::text is null or action = \(filter.action))
+              and (\(filter.objectType)::text is null or object_type = \(filter.objectType))
+              and (\(filter.objectId)::text is null or object_id = \(filter.objectId))
+              and (\(before)::bigint is null or id < \(before))
+            order by id desc
+            limit \(limit + 1)
+            """)
+        let events = try rows.map { row in
+            AuditEvent(
+                id: try row.decode(0), at: try row.decode(1), actorStaffId: try row.decode(2), branchId: try row.decode(3),
+                action: try row.decode(4), objectType: try row.decode(5), objectId: try row.decode(6),
+                reason: try row.decode(7), detail: try row.decode(8))
+        }
+        return Cursor.page(events, limit: limit) { Cursor.encode($0.id) }
+    }
+}

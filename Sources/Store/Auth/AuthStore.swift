@@ -1,0 +1,83 @@
+import Domain
+import Foundation
+import Postgres
+
+/// Sign-in, sessions and passwords, through the SECURITY DEFINER functions of
+/// sql/0003_organization.sql: the request role never reads hashes or sessions itself.
+public struct AuthStore: Sendable {
+    public let pool: Pool
+
+    public init(pool: Pool) {
+        self.pool = pool
+    }
+
+    public struct Credential: Sendable {
+        public var staffId: Int64
+        public var passwordHash: String
+        public var active: Bool
+        public var lockedUntil: Date?
+    }
+
+    public enum Outcome: String, Sendable {
+        case ok, invalid, locked, inactive
+    }
+
+    public func credential(employeeNo: String) async throws -> Credential? {
+        let rows = try await pool.query("select * from huifang.sign_in_credential(\(employeeNo))")
+        guard let row = rows.first else { return nil }
+        return Credential(
+            staffId: try row.decode(0), passwordHash: try row.decode(1), active: try row.decode(2),
+            lockedUntil: try row.decode(3))
+    }
+
+    /// Records a password check; on `.ok` the session with `tokenHash` exists.
+    public func record(staffId: Int64, passwordOK: Bool, tokenHash: Data, expiresAt: Date) async throws -> Outcome {
+        let row = try await pool.query(
+            "select huifang.sign_in_record(\(staffId), \(passwordOK), \(tokenHash), \(expiresAt))"
+        ).single()
+        let outcome: String = try row.decode(0)
+        return Outcome(rawValue: outcome) ?? .invalid
+    }
+
+    /// The principal behind a live token, or nil.
+    public func authenticate(tokenHash: Data) async throws -> (principal: Principal, expiresAt: Date)? {
+        let rows = try await pool.query("select * from huifang.authenticate(\(tokenHash))")
+        guard let first = rows.first else { return nil }
+        var grants: [RoleGrant] = []
+        for row in rows {
+            guard let name: String = try row.decode(4), let role = Role(rawValue: name) else { continue }
+            grants.append(RoleGrant(role: role, branchId: try row.decode(5), departmentId: try row.decode(6)))
+        }
+        let principal = Principal(
+            staffId: try first.decode(0), employeeNo: try first.decode(1), name: try first.decode(2), grants: grants)
+        return (principal, try first.decode(3))
+    }
+
+    @discardableResult
+    public func signOut(tokenHash: Data) async throws -> Bool {
+        try await pool.query("select huifang.sign_out(\(tokenHash))").single().decode(0, as: Bool?.self) ?? false
+    }
+
+    public func passwordHash(staffId: Int64) async throws -> String? {
+        try await pool.query("select huifang.password_hash_of(\(staffId))").single().decode(0)
+    }
+
+    /// Sets the hash and revokes every live session of the staff member; returns how many.
+    /// Runs inside the caller's scoped transaction, which the function checks (own password or admin).
+    @discardableResult
+    public static func setPassword(
+        staffId: Int64, hash: String, reason: SessionRevocation, on connection: Connection
+    ) async throws -> Int {
+        try await connection.query(
+            "select huifang.set_password(\(staffId), \(hash), \(reason.rawValue))"
+        ).single().decode(0)
+    }
+}
+
+/// Why sessions end early (the `sessions.revoked_reason` values).
+public enum SessionRevocation: String, Sendable {
+    case logout
+    case passwordChanged = "password_changed"
+    case staffInactive = "staff_inactive"
+    case admin
+}

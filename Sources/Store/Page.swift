@@ -1,0 +1,31 @@
+/// One page of a keyset-paginated list; `next` is the cursor of the following page, nil on the last.
+public struct Page<Item: Sendable>: Sendable {
+    public var items: [Item]
+    public var next: String?
+
+    public init(items: [Item], next: String?) {
+        self.items = items
+        self.next = next
+    }
+}
+
+/// Keyset cursors: the sort key of the last row, as `a.b` integers. Opaque to clients, checked here.
+public enum Cursor {
+    public static func encode(_ parts: Int64...) -> String {
+        parts.map(String.init).joined(separator: ".")
+    }
+
+    /// The parts of a cursor, or nil when it is not one this server made.
+    public static func decode(_ text: String, parts: Int) -> [Int64]? {
+        let values = text.split(separator: ".", omittingEmptySubsequences: false).map { Int64($0) }
+        guard values.count == parts, values.allSatisfy({ $0 != nil }) else { return nil }
+        return values.map { $0! }
+    }
+
+    /// Fetches `limit + 1` rows to know whether another page follows.
+    public static func page<Item>(_ rows: [Item], limit: Int, key: (Item) -> String) -> Page<Item> {
+        guard rows.count > limit else { return Page(items: rows, next: nil) }
+        let items = Array(rows.prefix(limit))
+        return Page(items: items, next: key(items[items.count - 1]))
+    }
+}
