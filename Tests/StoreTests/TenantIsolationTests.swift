@@ -1,0 +1,201 @@
+import Domain
+import Postgres
+import Store
+import Testing
+import TestSupport
+
+/// Row-level security as an attacker meets it: connected as the request role, scoped to branch A,
+/// going after branch B's rows by id in every table that holds branch data.
+@Suite("Tenant isolation in the database")
+struct TenantIsolationTests {
+    /// Tables whose rows belong to a branch: a `branch_id` column, or any column referencing branches.
+    static func branchScopedTables(_ pool: Pool) async throws -> [(table: String, column: String)] {
+        try await pool.query(
+            """
+            select c.relname, a.attname
+            from pg_class c
+            join pg_namespace n on n.oid = c.relnamespace and n.nspname = 'huifang'
+            join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+            where c.relkind in ('r', 'p')
+              and (a.attname = 'branch_id'
+                   or exists (select from pg_constraint f
+                              where f.conrelid = c.oid and f.contype = 'f' and f.confrelid = 'huifang.branches'::regclass
+                                and a.attnum = any (f.conkey)))
+            order by 1, 2
+            """
+        ).map { (try $0.decode(0), try $0.decode(1)) }
+    }
+
+    @Test func everyTableWithBranchDataForcesRowLevelSecurity() async throws {
+        try await TestDatabase.with { database in
+            try await database.withPool { pool in
+                let tables = try await Self.branchScopedTables(pool)
+                #expect(Set(tables.map(\.table)).isSuperset(of: ["clients", "brokers", "client_asset_snapshots", "staff", "role_grants", "audit_events"]))
+                for (table, _) in tables {
+                    let row = try await pool.query(
+                        "select relrowsecurity, relforcerowsecurity from pg_class where oid = ('huifang.' || \(table))::regclass"
+                    ).single()
+                    #expect(try row.decode(0, as: Bool.self), "\(table) has no row-level security")
+                    #expect(try row.decode(1, as: Bool.self), "\(table) does not force row-level security")
+                }
+            }
+        }
+    }
+
+    /// Where branch_id is mandatory it leads the primary key and every index, so a branch's rows
+    /// cluster and the table can be distributed by branch.
+    @Test func branchIdLeadsEveryKeyOfBranchTables() async throws {
+        try await TestDatabase.with { database in
+            try await database.withPool { pool in
+                let rows = try await pool.query(
+                    """
+                    select c.relname, i.relname, a.attname
+                    from pg_class c
+                    join pg_namespace n on n.oid = c.relnamespace and n.nspname = 'huifang'
+                    join pg_attribute b on b.attrelid = c.oid and b.attname = 'branch_id' and b.attnotnull
+                    join pg_index x on x.indrelid = c.oid
+                    join pg_class i on i.oid = x.indexrelid
+                    join pg_attribute a on a.attrelid = c.oid and a.attnum = x.indkey[0]
+                    where c.relkind = 'r'
+                    """)
+                #expect(rows.count >= 8)
+                for row in rows {
+                    let (table, index, first): (String, String, String) = (try row.decode(0), try row.decode(1), try row.decode(2))
+                    #expect(first == "branch_id", "index \(index) of \(table) leads with \(first)")
+                }
+            }
+        }
+    }
+
+    static func scope(_ staff: Int64, branches: [Int], allBranches: Bool = false, admin: Bool = false) -> Access {
+        Access(staffId: staff, action: .readClients, branchIds: branches, allBranches: allBranches, organization: admin)
+    }
+
+    @Test func branchAScopeCannotReadChangeOrDeleteBranchBRows() async throws {
+        try await TestDatabase.with { database in
+            let fixture = try await database.withPool { try await OrganizationFixture.load(into: $0) }
+            let tables = try await database.withPool { try await Self.branchScopedTables($0) }
+            try await database.withPool(database.application) { pool in
+                let access = Self.scope(fixture.staff["opsA"]!, branches: [fixture.branchA])
+                for (table, column) in tables {
+                    let name = "huifang.\(table)"
+                    try await pool.transaction(for: access) { db in
+                        let own: Int = try await db.query(
+                            "select count(*) from \(unescaped: name) where \(unescaped: column) = \(fixture.branchA)"
+                        ).single().decode(0)
+                        let theirs: Int = try await db.query(
+                            "select count(*) from \(unescaped: name) where \(unescaped: column) = \(fixture.branchB)"
+                        ).single().decode(0)
+                        #expect(theirs == 0, "branch A sees \(theirs) rows of branch B in \(table)")
+                        if table != "branches" { #expect(own > 0, "branch A sees none of its own rows in \(table)") }
+                    }
+                    for statement: SQL in [
+                        "update \(unescaped: name) set \(unescaped: column) = \(unescaped: column) where \(unescaped: column) = \(fixture.branchB)",
+                        "delete from \(unescaped: name) where \(unescaped: column) = \(fixture.branchB)",
+                    ] {
+                        do {
+                            let changed = try await pool.transaction(for: access) { try await $0.execute(statement) }
+                            #expect(changed == 0, "\(statement.text) changed \(changed) rows of branch B")
+                        } catch let error as PostgresError {
+                            #expect(error.sqlState == "42501", "\(statement.text): \(error)")
+                        }
+                    }
+                }
+                // Inserting rows into branch B fails outright.
+                let inserts: [SQL] = [
+                    """
+                    insert into huifang.clients (branch_id, client_no, name, id_type, id_number, opened_at)
+                    values (\(fixture.branchB), 'X1', '冒名', 'passport', 'E1234567', now())
+                    """,
+                    "insert into huifang.brokers (branch_id, agent_no, name) values (\(fixture.branchB), 'X1', '冒名')",
+                    """
+                    insert into huifang.client_asset_snapshots (branch_id, client_id, as_of, total_assets)
+                    values (\(fixture.branchB), \(fixture.clientB), '2026-07-31', 1)
+                    """,
+                    "insert into huifang.role_grants (staff_id, role, branch_id) values (\(fixture.staff["deskA"]!), 'ops_director', \(fixture.branchB))",
+                    "insert into huifang.staff (employee_no, name, home_branch_id) values ('mole', 'mole', \(fixture.branchB))",
+                    """
+                    insert into huifang.audit_events (actor_staff_id, branch_id, action, object_type)
+                    values (\(fixture.staff["opsB"]!), \(fixture.branchB), 'client.opened', 'client')
+                    """,
+                ]
+                for insert in inserts {
+                    let error = await #expect(throws: PostgresError.self, "\(insert.text)") {
+                        try await pool.transaction(for: access) { try await $0.execute(insert) }
+                    }
+                    #expect(error?.sqlState == "42501", "\(insert.text)")
+                }
+                // Moving one of A's clients into B is refused too (column privilege and policy).
+                let move = await #expect(throws: PostgresError.self) {
+                    try await pool.transaction(for: access) {
+                        try await $0.execute("update huifang.clients set branch_id = \(fixture.branchB) where id = \(fixture.clientA)")
+                    }
+                }
+                #expect(move?.sqlState == "42501")
+            }
+            // Nothing of branch B changed.
+            try await database.withPool { pool in
+                let row = try await pool.query(
+                    "select count(*), min(name) from huifang.clients where branch_id = \(fixture.branchB)").single()
+                #expect(try row.decode(0, as: Int.self) == 1)
+                #expect(try row.decode(1, as: String.self) == "李四")
+            }
+        }
+    }
+
+    @Test func withoutAScopeNothingIsVisible() async throws {
+        try await TestDatabase.with { database in
+            _ = try await database.withPool { try await OrganizationFixture.load(into: $0) }
+            let tables = try await database.withPool { try await Self.branchScopedTables($0) }
+            try await database.withPool(database.application) { pool in
+                for (table, _) in tables + [("departments", "id")] {
+                    let count: Int = try await pool.transaction {
+                        try await $0.query("select count(*) from \(unescaped: "huifang." + table)").single().decode(0)
+                    }
+                    #expect(count == 0, "\(table) shows \(count) rows without a scope")
+                }
+                for secret in ["huifang.staff_credentials", "huifang.sessions"] {
+                    let error = await #expect(throws: PostgresError.self) {
+                        try await pool.query("select count(*) from \(unescaped: secret)")
+                    }
+                    #expect(error?.sqlState == "42501")
+                }
+            }
+        }
+    }
+
+    @Test func hqReadersSeeEveryBranchButWriteNone() async throws {
+        try await TestDatabase.with { database in
+            let fixture = try await database.withPool { try await OrganizationFixture.load(into: $0) }
+            try await database.withPool(database.application) { pool in
+                let hq = Self.scope(fixture.staff["callCenter"]!, branches: [], allBranches: true)
+                let seen: Int = try await pool.transaction(for: hq) {
+                    try await $0.query("select count(*) from huifang.clients").single().decode(0)
+                }
+                #expect(seen == 2)
+                let changed = try await pool.transaction(for: hq) {
+                    try await $0.execute("update huifang.clients set name = '改名' where id = \(fixture.clientB)")
+                }
+                #expect(changed == 0)
+
+                // An organization admin manages branches but sees no client.
+                let admin = Self.scope(fixture.staff["admin"]!, branches: [], admin: true)
+                let clients: Int = try await pool.transaction(for: admin) {
+                    try await $0.query("select count(*) from huifang.clients").single().decode(0)
+                }
+                #expect(clients == 0)
+                try await pool.transaction(for: admin) {
+                    try await $0.execute("insert into huifang.branches (code, name, region) values ('GZ001', '广州营业部', '华南')")
+                }
+                // A branch role cannot.
+                let branchUser = Self.scope(fixture.staff["opsA"]!, branches: [fixture.branchA])
+                let error = await #expect(throws: PostgresError.self) {
+                    try await pool.transaction(for: branchUser) {
+                        try await $0.execute("insert into huifang.branches (code, name, region) values ('SZ001', '深圳营业部', '华南')")
+                    }
+                }
+                #expect(error?.sqlState == "42501")
+            }
+        }
+    }
+}

@@ -1,0 +1,97 @@
+import Domain
+import Foundation
+import HummingbirdBcrypt
+import Postgres
+
+/// Two branches with a client, broker and snapshot each, HQ departments, and one staff member per
+/// interesting role, written as the owner. Every staff member's password is `Fixture.password`.
+public struct OrganizationFixture: Sendable {
+    public static let password = "correct horse battery"
+    /// Cost 4: the cheapest bcrypt, so tests spend their time on behaviour.
+    public static let passwordHash = Bcrypt.hash(password, cost: 4)
+
+    public var branchA: Int
+    public var branchB: Int
+    public var clientA: Int64
+    public var clientB: Int64
+    public var brokerA: Int64
+    public var brokerB: Int64
+    /// Employee numbers by name: opsA, deskA, rpA, managerA, deskB, opsB, callCenter, salesTrading, functional, auditor, admin.
+    public var staff: [String: Int64]
+    public static let clearIDNumber = "110101199003074578"
+    public static let clearPhone = "13812345678"
+
+    public static func load(into pool: Pool) async throws -> OrganizationFixture {
+        try await pool.transaction { db in
+            let branches = try await db.query(
+                """
+                insert into huifang.branches (code, name, region) values ('BJ001', '北京建国门营业部', '华北'), ('SH001', '上海浦东营业部', '华东')
+                returning id
+                """
+            ).map { try $0.decode(0, as: Int.self) }
+            let departments = try await db.query(
+                """
+                insert into huifang.departments (code, name, kind) values
+                    ('ST', '销售交易总部', 'sales_trading'), ('CC', '呼叫中心', 'call_center'),
+                    ('IT', '信息技术部', 'functional'), ('AUD', '稽核部', 'other'), ('ADM', '信息管理部', 'other')
+                returning id
+                """
+            ).map { try $0.decode(0, as: Int.self) }
+            let (a, b) = (branches[0], branches[1])
+            let people: [(String, Role, Int?, Int?)] = [
+                ("opsA", .opsDirector, a, nil), ("deskA", .frontDesk, a, nil), ("rpA", .responsiblePerson, a, nil),
+                ("managerA", .branchManager, a, nil), ("deskB", .frontDesk, b, nil), ("opsB", .opsDirector, b, nil),
+                ("salesTrading", .salesTradingHQ, nil, departments[0]), ("callCenter", .callCenter, nil, departments[1]),
+                ("functional", .functionalDept, nil, departments[2]), ("auditor", .auditor, nil, departments[3]),
+                ("admin", .admin, nil, departments[4]),
+            ]
+            var staff: [String: Int64] = [:]
+            for (name, role, branch, department) in people {
+                let id: Int64 = try await db.query(
+                    """
+                    insert into huifang.staff (employee_no, name, phone, home_branch_id, home_department_id)
+                    values (\(name), \(name), '13900001111', \(branch), \(department)) returning id
+                    """
+                ).single().decode(0)
+                try await db.query(
+                    """
+                    insert into huifang.role_grants (staff_id, role, branch_id, department_id)
+                    values (\(id), \(role.rawValue), \(branch), \(department))
+                    """)
+                try await db.query(
+                    "insert into huifang.staff_credentials (staff_id, password_hash) values (\(id), \(passwordHash))")
+                staff[name] = id
+            }
+            var brokers: [Int64] = []
+            var clients: [Int64] = []
+            for branch in [a, b] {
+                let broker: Int64 = try await db.query(
+                    "insert into huifang.brokers (branch_id, agent_no, name) values (\(branch), 'AG001', '王经纪') returning id"
+                ).single().decode(0)
+                let client: Int64 = try await db.query(
+                    """
+                    insert into huifang.clients (branch_id, client_no, name, id_type, id_number, phone, opened_at, referrer_broker_id)
+                    values (\(branch), 'C0001', '李四', 'resident_id', \(clearIDNumber), \(clearPhone),
+                            '2026-03-02 10:00:00+08', \(broker))
+                    returning id
+                    """
+                ).single().decode(0)
+                try await db.query(
+                    """
+                    insert into huifang.client_asset_snapshots (branch_id, client_id, as_of, total_assets, last_trade_date)
+                    values (\(branch), \(client), '2026-06-30', 12000000.00, '2026-06-28')
+                    """)
+                try await db.query(
+                    """
+                    insert into huifang.audit_events (branch_id, action, object_type, object_id)
+                    values (\(branch), 'client.opened', 'client', \(String(client)))
+                    """)
+                brokers.append(broker)
+                clients.append(client)
+            }
+            return OrganizationFixture(
+                branchA: a, branchB: b, clientA: clients[0], clientB: clients[1], brokerA: brokers[0], brokerB: brokers[1],
+                staff: staff)
+        }
+    }
+}
