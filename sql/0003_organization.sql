@@ -253,7 +253,10 @@ create policy admin_update on huifang.role_grants for update to huifang_app
 create policy append_own on huifang.audit_events for insert to huifang_app
     with check (actor_staff_id = (select huifang.scope_staff_id()));
 create policy read_scoped on huifang.audit_events for select to huifang_app
-    using (branch_id = any ((select huifang.scope_branch_ids())::integer[]) or (select huifang.scope_all_branches()));
+    using (
+        branch_id = any ((select huifang.scope_branch_ids())::integer[])
+        or (select huifang.scope_all_branches())
+        or actor_staff_id = (select huifang.scope_staff_id()));
 
 grant select, insert, update on huifang.branches, huifang.departments, huifang.staff, huifang.role_grants
     to huifang_app;
@@ -278,10 +281,10 @@ create function huifang.sign_in_credential(p_employee_no text)
 comment on function huifang.sign_in_credential(text) is
     'The bcrypt hash and lockout state for an employee number, for the server to verify a password';
 
--- Records the outcome of a password check. On success (and when not locked) stores the session and
--- returns true; on failure counts it, locking the account for 15 minutes at the 5th failure in a row.
+-- Records the outcome of a password check. On success (and when not locked) stores the session,
+-- valid for p_lifetime_seconds by the database clock, and returns 'ok'; on failure counts it, locking the account for 15 minutes at the 5th failure in a row.
 create function huifang.sign_in_record(
-    p_staff_id bigint, p_password_ok boolean, p_token_hash bytea, p_expires_at timestamptz)
+    p_staff_id bigint, p_password_ok boolean, p_token_hash bytea, p_lifetime_seconds integer)
     returns text
     language plpgsql security definer
     set search_path = pg_catalog, pg_temp
@@ -321,7 +324,7 @@ begin
         return 'inactive';
     end if;
     update huifang.staff_credentials set failed_attempts = 0, locked_until = null where staff_id = p_staff_id;
-    insert into huifang.sessions (token_hash, staff_id, expires_at) values (p_token_hash, p_staff_id, p_expires_at);
+    insert into huifang.sessions (token_hash, staff_id, expires_at) values (p_token_hash, p_staff_id, now() + make_interval(secs => p_lifetime_seconds));
     insert into huifang.audit_events (actor_staff_id, branch_id, action, object_type, object_id)
     values (p_staff_id, branch, 'sign_in.succeeded', 'staff', p_staff_id::text);
     return 'ok';
@@ -387,9 +390,9 @@ create function huifang.password_hash_of(p_staff_id bigint) returns text
     set search_path = pg_catalog, pg_temp
     as $$ select password_hash from huifang.staff_credentials where staff_id = p_staff_id $$;
 
-revoke all on function huifang.sign_in_credential(text), huifang.sign_in_record(bigint, boolean, bytea, timestamptz),
+revoke all on function huifang.sign_in_credential(text), huifang.sign_in_record(bigint, boolean, bytea, integer),
     huifang.authenticate(bytea), huifang.sign_out(bytea), huifang.set_password(bigint, text, text),
     huifang.password_hash_of(bigint) from public;
-grant execute on function huifang.sign_in_credential(text), huifang.sign_in_record(bigint, boolean, bytea, timestamptz),
+grant execute on function huifang.sign_in_credential(text), huifang.sign_in_record(bigint, boolean, bytea, integer),
     huifang.authenticate(bytea), huifang.sign_out(bytea), huifang.set_password(bigint, text, text),
     huifang.password_hash_of(bigint) to huifang_app;

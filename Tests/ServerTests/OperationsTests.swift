@@ -92,16 +92,17 @@ struct OperationsTests {
         }
     }
 
-    @Test func unknownRoutesAreProblemDocumentsWithTheRequestID() async throws {
+    @Test func unauthenticatedRequestsAreProblemDocumentsWithTheRequestID() async throws {
         try await TestDatabase.with { database in
             let app = try await buildApplication(try configuration(database))
             try await app.test(.router) { client in
+                // Everything but the public operations needs a session, unknown paths included.
                 try await client.execute(uri: "/no/such/thing", method: .get) { response in
-                    #expect(response.status == .notFound)
+                    #expect(response.status == .unauthorized)
                     #expect(response.headers[.contentType] == "application/problem+json")
                     let problem = try JSONDecoder().decode(Problem.self, from: Data(String(buffer: response.body).utf8))
-                    #expect(problem.status == 404)
-                    #expect(problem.type.hasSuffix("/not-found"))
+                    #expect(problem.status == 401)
+                    #expect(problem.type.hasSuffix("/unauthenticated"))
                     #expect(problem.requestId != nil)
                     #expect(problem.requestId == response.headers[HTTPField.Name("X-Request-ID")!])
                 }

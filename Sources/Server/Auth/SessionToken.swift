@@ -3,7 +3,7 @@ import Foundation
 
 /// Opaque bearer tokens: 32 random bytes, base64url; the database keeps only their SHA-256.
 enum SessionToken {
-    static let lifetime: TimeInterval = 12 * 3600
+    static let lifetime: Duration = .seconds(12 * 3600)
 
     static func generate() -> String {
         var generator = SystemRandomNumberGenerator()  // getrandom(2) on Linux

@@ -15,9 +15,22 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             problem.instance = request.uri.path
             problem.requestId = context.id
             if problem.status >= 500 {
-                context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
+                context.logger.error("request failed", metadata: Self.loggable(error))
             }
             return problem.response()
         }
+    }
+
+    /// What of an error may be logged. The OpenAPI runtime's `ServerError` describes the whole
+    /// request — bearer token, body with passwords or ID numbers — so only its operation and the
+    /// underlying error go to the log.
+    static func loggable(_ error: any Error) -> Logger.Metadata {
+        if let serverError = error as? ServerError {
+            return [
+                "operation": "\(serverError.operationID)",
+                "error": "\(String(reflecting: serverError.underlyingError))",
+            ]
+        }
+        return ["error": "\(String(reflecting: error))"]
     }
 }

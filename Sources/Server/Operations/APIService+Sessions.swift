@@ -12,12 +12,11 @@ extension APIService {
         let passwordOK = try await passwords.verify(body.password, hash: credential?.passwordHash)
         guard let credential else { throw AppError.invalidCredentials }
         let token = SessionToken.generate()
-        let expiresAt = now().addingTimeInterval(SessionToken.lifetime)
         switch try await auth.record(
-            staffId: credential.staffId, passwordOK: passwordOK, tokenHash: SessionToken.hash(token), expiresAt: expiresAt)
+            staffId: credential.staffId, passwordOK: passwordOK, tokenHash: SessionToken.hash(token), lifetime: SessionToken.lifetime)
         {
         case .ok:
-            return .created(.init(body: .json(try await session(token: token, expiresAt: expiresAt))))
+            return .created(.init(body: .json(try await session(token: token))))
         case .locked: throw AppError.locked
         case .invalid, .inactive: throw AppError.invalidCredentials
         }
@@ -45,7 +44,6 @@ extension APIService {
         guard problems.isEmpty else { throw AppError.invalid(problems) }
         let hash = try await passwords.hash(body.newPassword)
         let token = SessionToken.generate()
-        let expiresAt = now().addingTimeInterval(SessionToken.lifetime)
         let own = Access(staffId: principal.staffId, action: .readOrganization, branchIds: [], allBranches: false, organization: false)
         try await pool.transaction(for: own) { connection in
             try await AuthStore.setPassword(staffId: principal.staffId, hash: hash, reason: .passwordChanged, on: connection)
@@ -56,13 +54,14 @@ extension APIService {
         let credential = try await auth.credential(employeeNo: principal.employeeNo)
         guard let credential,
             try await auth.record(
-                staffId: credential.staffId, passwordOK: true, tokenHash: SessionToken.hash(token), expiresAt: expiresAt) == .ok
+                staffId: credential.staffId, passwordOK: true, tokenHash: SessionToken.hash(token), lifetime: SessionToken.lifetime)
+                == .ok
         else { throw AppError.invalidCredentials }
-        return .ok(.init(body: .json(try await session(token: token, expiresAt: expiresAt))))
+        return .ok(.init(body: .json(try await session(token: token))))
     }
 
-    private func session(token: String, expiresAt: Date) async throws -> Components.Schemas.Session {
-        guard let (principal, _) = try await auth.authenticate(tokenHash: SessionToken.hash(token)) else {
+    private func session(token: String) async throws -> Components.Schemas.Session {
+        guard let (principal, expiresAt) = try await auth.authenticate(tokenHash: SessionToken.hash(token)) else {
             throw AppError.invalidCredentials
         }
         return .init(token: token, expiresAt: expiresAt, me: me(principal))

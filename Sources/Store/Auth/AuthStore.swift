@@ -30,10 +30,12 @@ public struct AuthStore: Sendable {
             lockedUntil: try row.decode(3))
     }
 
-    /// Records a password check; on `.ok` the session with `tokenHash` exists.
-    public func record(staffId: Int64, passwordOK: Bool, tokenHash: Data, expiresAt: Date) async throws -> Outcome {
+    /// Records a password check; on `.ok` the session with `tokenHash` exists and lasts `lifetime`
+    /// by the database's clock.
+    public func record(staffId: Int64, passwordOK: Bool, tokenHash: Data, lifetime: Duration) async throws -> Outcome {
+        let seconds = Int(lifetime.components.seconds)
         let row = try await pool.query(
-            "select huifang.sign_in_record(\(staffId), \(passwordOK), \(tokenHash), \(expiresAt))"
+            "select huifang.sign_in_record(\(staffId), \(passwordOK), \(tokenHash), \(seconds))"
         ).single()
         let outcome: String = try row.decode(0)
         return Outcome(rawValue: outcome) ?? .invalid

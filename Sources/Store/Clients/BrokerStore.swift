@@ -9,7 +9,7 @@ public struct BrokerStore: Sendable {
         self.connection = connection
     }
 
-    private static let columns: SQL = "id, branch_id, agent_no, name, phone, staff_id, status, registered_on"
+    private static let columns: SQL = " id, branch_id, agent_no, name, phone, staff_id, status, registered_on"
 
     private func brokers(_ rows: QueryResult) throws -> [Broker] {
         try rows.map { row in

@@ -10,7 +10,7 @@ public struct BranchStore: Sendable {
     }
 
     private static let branchColumns: SQL =
-        "id, code, name, region, status, dormant_after_days, core_min_assets, core_top_n"
+        " id, code, name, region, status, dormant_after_days, core_min_assets, core_top_n"
 
     private func branches(_ rows: QueryResult) throws -> [Branch] {
         try rows.map { row in

@@ -10,7 +10,7 @@ public struct StaffStore: Sendable {
         self.connection = connection
     }
 
-    private static let columns: SQL = "id, employee_no, name, phone, email, status, home_branch_id, home_department_id"
+    private static let columns: SQL = " id, employee_no, name, phone, email, status, home_branch_id, home_department_id"
 
     private func staff(_ rows: QueryResult) throws -> [StaffMember] {
         try rows.map { row in
@@ -78,7 +78,7 @@ public struct StaffStore: Sendable {
     // Grants
 
     private static let grantColumns: SQL =
-        "id, staff_id, role, branch_id, department_id, granted_by, granted_at, revoked_by, revoked_at"
+        " id, staff_id, role, branch_id, department_id, granted_by, granted_at, revoked_by, revoked_at"
 
     private func grants(_ rows: QueryResult) throws -> [GrantRecord] {
         try rows.map { row in

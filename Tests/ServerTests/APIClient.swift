@@ -1,0 +1,76 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import Postgres
+import Server
+import Store
+import TestSupport
+
+/// A test client that signs in and sends JSON, over HummingbirdTesting's router transport.
+struct APIClient {
+    let client: any TestClientProtocol
+
+    struct Reply {
+        var status: HTTPResponse.Status
+        var headers: HTTPFields
+        var text: String
+        func json() throws -> [String: Any] {
+            (try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]) ?? [:]
+        }
+        func problem() throws -> Problem {
+            try JSONDecoder().decode(Problem.self, from: Data(text.utf8))
+        }
+    }
+
+    func send(_ method: HTTPRequest.Method, _ uri: String, token: String? = nil, json: Any? = nil) async throws -> Reply {
+        var headers: HTTPFields = [:]
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        var body: ByteBuffer?
+        if let json {
+            headers[.contentType] = "application/json"
+            body = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json))
+        }
+        let response = try await client.execute(uri: uri, method: method, headers: headers, body: body)
+        return Reply(status: response.status, headers: response.headers, text: String(buffer: response.body))
+    }
+
+    func signIn(_ employeeNo: String, password: String = OrganizationFixture.password) async throws -> Reply {
+        try await send(.post, "/sessions", json: ["employeeNo": employeeNo, "password": password])
+    }
+
+    /// Signs in and returns the bearer token, failing the test when sign-in does not succeed.
+    func token(_ employeeNo: String) async throws -> String {
+        let reply = try await signIn(employeeNo)
+        guard reply.status == .created, let token = try reply.json()["token"] as? String else {
+            throw TestFailure("sign-in of \(employeeNo) failed: \(reply.status) \(reply.text)")
+        }
+        return token
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A migrated database with `OrganizationFixture` loaded, and the application on it.
+func withFixtureApp(
+    now: Date = Date(timeIntervalSince1970: 1_782_864_000),  // 2026-07-01
+    _ body: @escaping @Sendable (APIClient, OrganizationFixture, TestDatabase) async throws -> Void
+) async throws {
+    try await TestDatabase.with { database in
+        let fixture = try await database.withPool { try await OrganizationFixture.load(into: $0) }
+        var configuration = AppConfiguration(
+            database: database.application, poolSize: 2, migrations: try Migration.load(from: try MigrationsDirectory.locate()),
+            logLevel: .warning)
+        configuration.now = { now }
+        configuration.bcryptCost = 4
+        let app = try await buildApplication(configuration)
+        try await app.test(.router) { client in
+            try await body(APIClient(client: client), fixture, database)
+        }
+    }
+}
