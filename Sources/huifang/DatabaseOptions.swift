@@ -85,3 +85,18 @@ struct DatabaseEnvironment: Sendable {
         }
     }
 }
+
+extension DatabaseEnvironment {
+    /// A one-connection pool as the owner for `body`, shut down afterwards whatever happens.
+    func withOwnerPool<T>(logger: Logger, _ body: (Pool) async throws -> T) async throws -> T {
+        let pool = Pool(configuration: owner, size: 1, logger: logger)
+        do {
+            let result = try await body(pool)
+            await pool.shutdown()
+            return result
+        } catch {
+            await pool.shutdown()
+            throw error
+        }
+    }
+}

@@ -9,6 +9,8 @@ struct Huifang: AsyncParsableCommand {
             Without DATABASE_URL every command runs a private PostgreSQL under .huifang/pgdata \
             (or --data-dir), started and stopped with the command.
             """,
-        subcommands: [ServeCommand.self, MigrateCommand.self, DemoCommand.self, CalendarCommand.self, BenchCommand.self]
+        subcommands: [
+            ServeCommand.self, MigrateCommand.self, DemoCommand.self, StaffCommand.self, CalendarCommand.self, BenchCommand.self,
+        ]
     )
 }
