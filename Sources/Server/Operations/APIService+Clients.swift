@@ -27,7 +27,7 @@ extension APIService {
         let limit = Int(query.limit ?? 100)
         let today = self.today
         let page = try await pool.transaction(for: access, readOnly: true) {
-            try await ClientStore($0).list(filter, today: today, after: after, limit: limit)
+            try await ClientStore($0).list(filter, branches: access.indexableBranches, today: today, after: after, limit: limit)
         }
         return .ok(.init(body: .json(.init(items: page.items.map(Components.Schemas.Client.init), next: page.next))))
     }
@@ -36,7 +36,7 @@ extension APIService {
         let access = try authorize(.readClients)
         let today = self.today
         let client = try await pool.transaction(for: access, readOnly: true) {
-            try await ClientStore($0).get(input.path.clientId, today: today)
+            try await ClientStore($0).get(input.path.clientId, branches: access.indexableBranches, today: today)
         }
         guard let client else { throw AppError.notFound("client") }
         return .ok(.init(body: .json(.init(client))))
@@ -61,7 +61,7 @@ extension APIService {
                     referrerStaffId: body.referrerStaffId, referrerBrokerId: body.referrerBrokerId))
             try await AuditLog(connection).record(
                 action: "client.opened", objectType: "client", objectId: String(id), branchId: Int(body.branchId))
-            return try await store.get(id, today: today)
+            return try await store.get(id, branches: access.indexableBranches, today: today)
         }
         guard let client else { throw AppError.notFound("client") }
         return .created(.init(body: .json(.init(client))))
@@ -105,11 +105,11 @@ extension APIService {
         ].compactMap { $0 }
         let client = try await pool.transaction(for: access) { connection -> Client? in
             let store = ClientStore(connection)
-            guard let branch = try await store.update(id, patch) else { return nil }
+            guard let branch = try await store.update(id, in: access.branchIds, patch) else { return nil }
             try await AuditLog(connection).record(
                 action: changesReferrer ? "client.referrer_changed" : "client.updated", objectType: "client",
                 objectId: String(id), branchId: branch, detail: try JSONB(encoding: ["fields": changedFields]))
-            return try await store.get(id, today: today)
+            return try await store.get(id, branches: access.indexableBranches, today: today)
         }
         guard let client else { throw AppError.notFound("client") }
         return .ok(.init(body: .json(.init(client))))
@@ -125,14 +125,14 @@ extension APIService {
         let today = self.today
         let client = try await pool.transaction(for: access) { connection -> Client? in
             let store = ClientStore(connection)
-            switch try await store.close(id, at: closedAt) {
+            switch try await store.close(id, in: access.branchIds, at: closedAt) {
             case .notFound: return nil
             case .alreadyClosed: throw AppError.conflict("the client's account is already closed")
             case .closed(let branch):
                 try await AuditLog(connection).record(
                     action: "client.closed", objectType: "client", objectId: String(id), branchId: branch, reason: body.reason)
             }
-            return try await store.get(id, today: today)
+            return try await store.get(id, branches: access.indexableBranches, today: today)
         }
         guard let client else { throw AppError.notFound("client") }
         return .ok(.init(body: .json(.init(client))))
@@ -148,7 +148,7 @@ extension APIService {
         let id = input.path.clientId
         let today = self.today
         let revealed = try await pool.transaction(for: access) { connection -> (Client, Int64)? in
-            guard let client = try await ClientStore(connection).get(id, today: today) else { return nil }
+            guard let client = try await ClientStore(connection).get(id, branches: access.indexableBranches, today: today) else { return nil }
             let event = try await AuditLog(connection).record(
                 action: "personal_data.revealed", objectType: "client", objectId: String(id), branchId: client.branchId,
                 reason: body.reason, detail: try JSONB(encoding: ["fields": fields]))
@@ -169,7 +169,7 @@ extension APIService {
         let today = self.today
         let snapshots = try await pool.transaction(for: access, readOnly: true) { connection -> [AssetSnapshot]? in
             let store = ClientStore(connection)
-            guard try await store.get(id, today: today) != nil else { return nil }
+            guard try await store.get(id, branches: access.indexableBranches, today: today) != nil else { return nil }
             return try await store.snapshots(of: id)
         }
         guard let snapshots else { throw AppError.notFound("client") }

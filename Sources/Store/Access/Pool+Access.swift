@@ -13,6 +13,10 @@ extension Pool {
 }
 
 extension Access {
+    /// The branches to name in a query so the planner can use the (branch_id, …) indexes; nil when
+    /// the scope is every branch. Row-level security enforces the scope either way.
+    public var indexableBranches: [Int]? { allBranches ? nil : branchIds }
+
     /// The `huifang.*` settings the policies read (sql/0003_organization.sql).
     public var databaseSettings: [(name: String, value: String)] {
         [

@@ -66,34 +66,46 @@ public struct ClientStore: Sendable {
         public init() {}
     }
 
-    /// Ordered by (branch, id); `after` is the last (branch, id) of the previous page.
-    public func list(_ filter: Filter, today: PostgresDate, after: (branch: Int, id: Int64)?, limit: Int) async throws -> Page<Client> {
-        let afterBranch = after?.branch
-        let afterID = after?.id
-        let query: SQL =
-            "select * from (" + Self.select(today: today)
-            + """
-             where (\(filter.branchId)::int is null or c.branch_id = \(filter.branchId))
-              and (\(filter.status)::text is null or c.status = \(filter.status))
-              and (\(filter.brokerIntroduced)::boolean is null or (c.referrer_broker_id is not null) = \(filter.brokerIntroduced))
-              and (\(filter.referrerStaffId)::bigint is null or c.referrer_staff_id = \(filter.referrerStaffId))
-              and (\(filter.referrerBrokerId)::bigint is null or c.referrer_broker_id = \(filter.referrerBrokerId))
-              and (\(filter.openedFrom)::timestamptz is null or c.opened_at >= \(filter.openedFrom))
-              and (\(filter.openedTo)::timestamptz is null or c.opened_at < \(filter.openedTo))
-              and (\(afterBranch)::int is null or (c.branch_id, c.id) > (\(afterBranch), \(afterID)))
+    /// Ordered by (branch, id); `after` is the last (branch, id) of the previous page. `branches`
+    /// repeats the scope's branch list (nil for all branches) so the planner can use the
+    /// (branch_id, …) indexes; row-level security enforces it regardless. Only the filters given
+    /// appear in the SQL, so every plan is specific to the query asked.
+    public func list(
+        _ filter: Filter, branches: [Int]?, today: PostgresDate, after: (branch: Int, id: Int64)?, limit: Int
+    ) async throws -> Page<Client> {
+        var conditions: [SQL] = []
+        if let branches { conditions.append("c.branch_id = any(\(branches))") }
+        if let branch = filter.branchId { conditions.append("c.branch_id = \(branch)") }
+        if let status = filter.status { conditions.append("c.status = \(status)") }
+        if let introduced = filter.brokerIntroduced {
+            conditions.append(introduced ? "c.referrer_broker_id is not null" : "c.referrer_broker_id is null")
+        }
+        if let staff = filter.referrerStaffId { conditions.append("c.referrer_staff_id = \(staff)") }
+        if let broker = filter.referrerBrokerId { conditions.append("c.referrer_broker_id = \(broker)") }
+        if let from = filter.openedFrom { conditions.append("c.opened_at >= \(from)") }
+        if let to = filter.openedTo { conditions.append("c.opened_at < \(to)") }
+        if let after { conditions.append("(c.branch_id, c.id) > (\(after.branch), \(after.id))") }
+        var outer: [SQL] = []
+        if let segment = filter.segment { outer.append("segment = \(segment)") }
+        if let rich = filter.highNetWorth { outer.append("high_net_worth = \(rich)") }
+        var query = "select * from (" + Self.select(today: today)
+        if !conditions.isEmpty { query = query + " where " + SQL.joined(conditions, separator: " and ") }
+        query = query + """
+             order by c.branch_id, c.id
             ) x (id, branch_id, client_no, name, id_type, id_number, phone, opened_at, status, closed_at,
                  referrer_staff_id, referrer_broker_id, as_of, total_assets, last_trade_date, high_net_worth, segment)
-            where (\(filter.segment)::text is null or segment = \(filter.segment))
-              and (\(filter.highNetWorth)::boolean is null or high_net_worth = \(filter.highNetWorth))
-            order by branch_id, id
-            limit \(limit + 1)
             """
+        if !outer.isEmpty { query = query + " where " + SQL.joined(outer, separator: " and ") }
+        query = query + " order by branch_id, id limit \(limit + 1)"
         let rows = try clients(try await connection.query(query))
         return Cursor.page(rows, limit: limit) { Cursor.encode(Int64($0.branchId), $0.id) }
     }
 
-    public func get(_ id: Int64, today: PostgresDate) async throws -> Client? {
-        try clients(try await connection.query(Self.select(today: today) + " where c.id = \(id)")).first
+    /// One client by id; `branches` as for `list`. For all branches, probing the (branch_id, id) key
+    /// once per branch beats scanning the whole index for the id.
+    public func get(_ id: Int64, branches: [Int]?, today: PostgresDate) async throws -> Client? {
+        let scope: SQL = branches.map { "c.branch_id = any(\($0)) and " } ?? "c.branch_id in (select id from huifang.branches) and "
+        return try clients(try await connection.query(Self.select(today: today) + " where " + scope + "c.id = \(id)")).first
     }
 
     public struct Input: Sendable {
@@ -144,7 +156,7 @@ public struct ClientStore: Sendable {
     }
 
     /// Applies the patch to an open or closed client; returns the branch of the changed row, nil when none.
-    public func update(_ id: Int64, _ patch: Patch) async throws -> Int? {
+    public func update(_ id: Int64, in branches: [Int], _ patch: Patch) async throws -> Int? {
         let setStaff = patch.referrerStaffId != nil
         let setBroker = patch.referrerBrokerId != nil
         let staff = patch.referrerStaffId ?? nil
@@ -157,7 +169,7 @@ public struct ClientStore: Sendable {
                 referrer_staff_id = case when \(setStaff) then \(staff) else referrer_staff_id end,
                 referrer_broker_id = case when \(setBroker) then \(broker) else referrer_broker_id end,
                 updated_at = now()
-            where id = \(id)
+            where branch_id = any(\(branches)) and id = \(id)
             returning branch_id
             """
         ).first?.decode(0)
@@ -169,10 +181,10 @@ public struct ClientStore: Sendable {
         case notFound
     }
 
-    public func close(_ id: Int64, at closedAt: Date) async throws -> CloseResult {
+    public func close(_ id: Int64, in branches: [Int], at closedAt: Date) async throws -> CloseResult {
         let rows = try await connection.query(
             """
-            with target as (select branch_id, status from huifang.clients where id = \(id)),
+            with target as (select branch_id, status from huifang.clients where branch_id = any(\(branches)) and id = \(id)),
             closed as (
                 update huifang.clients c set status = 'closed', closed_at = \(closedAt), updated_at = now()
                 from target t where c.branch_id = t.branch_id and c.id = \(id) and t.status = 'open'
