@@ -17,6 +17,8 @@ public struct AppConfiguration: Sendable {
     public var now: @Sendable () -> Date = { Date() }
     /// bcrypt work factor for new password hashes (tests lower it; every hash records its own).
     public var bcryptCost: UInt8 = 12
+    /// The SLA timer workers to run inside the server; nil runs none (tests drive the engine directly).
+    public var timerWorkers: TimerWorkerService.Configuration? = nil
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, database: ConnectionConfiguration, poolSize: Int = 8,

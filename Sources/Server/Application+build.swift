@@ -28,10 +28,18 @@ public func buildApplication(_ configuration: AppConfiguration) async throws -> 
         passwords: Passwords(cost: configuration.bcryptCost))
     try api.registerHandlers(on: router)
 
+    var services: [any Service] = []
+    if let workers = configuration.timerWorkers {
+        services.append(
+            TimerWorkerService(pool: pool, listen: configuration.database, configuration: workers, logger: logger))
+    }
+    // Last, so the pool closes only after everything that uses it has stopped.
+    services.append(PoolService(pool: pool))
+
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "huifang"),
-        services: [PoolService(pool: pool)],
+        services: services,
         logger: logger
     )
 }

@@ -15,20 +15,23 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on.") var port = 8080
     @Flag(inversion: .prefixedNo, help: "Apply pending migrations before serving.") var migrate = true
+    @Option(help: "SLA timer workers to run in the server (0: none; then run `huifang worker`).") var timerWorkers = 2
     @OptionGroup var database: DatabaseOptions
 
     func run() async throws {
         let logger = Logger(label: "huifang")
         try await database.withDatabase(logger: logger) { environment in
-            try await serve(environment, host: host, port: port, migrate: migrate, poolSize: database.poolSize, logger: logger)
+            try await serve(
+                environment, host: host, port: port, migrate: migrate, poolSize: database.poolSize, timerWorkers: timerWorkers,
+                logger: logger)
         }
     }
 }
 
 /// Migrates (optionally) and runs the application until SIGINT/SIGTERM.
 func serve(
-    _ environment: DatabaseEnvironment, host: String, port: Int, migrate: Bool, poolSize: Int, logger: Logger,
-    banner: String? = nil
+    _ environment: DatabaseEnvironment, host: String, port: Int, migrate: Bool, poolSize: Int, timerWorkers: Int = 2,
+    logger: Logger, banner: String? = nil
 ) async throws {
     let migrations: [Migration]
     if migrate {
@@ -39,6 +42,7 @@ func serve(
     var configuration = AppConfiguration(
         host: host, port: port, database: environment.application, poolSize: poolSize, migrations: migrations)
     configuration.logLevel = logger.logLevel
+    if timerWorkers > 0 { configuration.timerWorkers = .init(workers: timerWorkers) }
     let app = try await buildApplication(configuration)
     let group = ServiceGroup(
         configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -30,7 +30,11 @@ struct TenantIsolationTests {
         try await TestDatabase.with { database in
             try await database.withPool { pool in
                 let tables = try await Self.branchScopedTables(pool)
-                #expect(Set(tables.map(\.table)).isSuperset(of: ["clients", "brokers", "client_asset_snapshots", "staff", "role_grants", "audit_events"]))
+                #expect(
+                    Set(tables.map(\.table)).isSuperset(of: [
+                        "clients", "brokers", "client_asset_snapshots", "staff", "role_grants", "audit_events", "timers",
+                        "sla_events", "notifications", "notification_reads",
+                    ]))
                 for (table, _) in tables {
                     let row = try await pool.query(
                         "select relrowsecurity, relforcerowsecurity from pg_class where oid = ('huifang.' || \(table))::regclass"
@@ -59,8 +63,11 @@ struct TenantIsolationTests {
                     where c.relkind = 'r'
                     """)
                 #expect(rows.count >= 8)
+                // The only exception, and why: workers take the earliest due timers of every branch.
+                let exceptions: Set<String> = ["timers_due"]
                 for row in rows {
                     let (table, index, first): (String, String, String) = (try row.decode(0), try row.decode(1), try row.decode(2))
+                    if exceptions.contains(index) { continue }
                     #expect(first == "branch_id", "index \(index) of \(table) leads with \(first)")
                 }
             }

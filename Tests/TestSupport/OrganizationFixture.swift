@@ -2,6 +2,7 @@ import Domain
 import Foundation
 import HummingbirdBcrypt
 import Postgres
+import Store
 
 /// Two branches with a client, broker and snapshot each, HQ departments, and one staff member per
 /// interesting role, written as the owner. Every staff member's password is `Fixture.password`.
@@ -86,9 +87,24 @@ public struct OrganizationFixture: Sendable {
                     insert into huifang.audit_events (branch_id, action, object_type, object_id)
                     values (\(branch), 'client.opened', 'client', \(String(client)))
                     """)
+                // An SLA clock long past its deadline, fired once below, so every timer table has rows.
+                try await db.query(
+                    """
+                    insert into huifang.timers (branch_id, subject_kind, subject_id, clock, started_at, workdays, title, notify)
+                    values (\(branch), 'client', \(client), 'new_account_callback', '2026-03-02 10:00:00+08', 5,
+                            'New-account callback C0001', \(try JSONB(encoding: [Recipient(role: "ops_director", branchId: branch)])))
+                    """)
                 brokers.append(broker)
                 clients.append(client)
             }
+            try await db.query("select set_config('huifang.system', 'on', true)")
+            _ = try await db.query(SLAEngine.fireQuery(limit: 100))
+            try await db.query(
+                """
+                insert into huifang.notification_reads (branch_id, notification_id, staff_id)
+                select n.branch_id, n.id, g.staff_id from huifang.notifications n
+                join huifang.role_grants g on g.role = n.recipient_role and g.branch_id = n.recipient_branch_id
+                """)
             return OrganizationFixture(
                 branchA: a, branchB: b, clientA: clients[0], clientB: clients[1], brokerA: brokers[0], brokerB: brokers[1],
                 staff: staff)

@@ -16,6 +16,8 @@ public enum Action: String, Sendable, CaseIterable {
     case writeBrokers
     case writeAssetSnapshots
     case readAudit
+    /// Notifications addressed to a role the person holds, where they hold it.
+    case readNotifications
 }
 
 /// How far a role's permission reaches.
@@ -28,4 +30,6 @@ public enum Reach: Sendable, Equatable {
     case allBranches
     /// The organization chart itself, not any branch's records.
     case organization
+    /// Only what is addressed to the person (row-level security matches their own grants).
+    case own
 }

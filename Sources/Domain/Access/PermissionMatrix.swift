@@ -4,7 +4,7 @@
 /// branch but write none; `functional_dept` sees only what is forwarded to it (a later issue);
 /// `admin` manages the organization and reaches no branch's records.
 public enum PermissionMatrix {
-    private static let n = Reach.none, b = Reach.grantBranch, a = Reach.allBranches, o = Reach.organization
+    private static let n = Reach.none, b = Reach.grantBranch, a = Reach.allBranches, o = Reach.organization, m = Reach.own
 
     /// Columns in `columns` order. Read one row to see who may do one thing.
     static let columns: [Role] = [
@@ -24,6 +24,7 @@ public enum PermissionMatrix {
         (.writeBrokers,        [n,   b,   b,   n,   n,   n,   n,   n,   n,   n,   n,   n]),
         (.writeAssetSnapshots, [n,   b,   n,   n,   n,   n,   n,   n,   n,   n,   n,   n]),
         (.readAudit,           [n,   n,   n,   n,   b,   n,   n,   n,   n,   n,   a,   n]),
+        (.readNotifications,   [m,   m,   m,   m,   m,   m,   m,   m,   m,   m,   m,   m]),
     ]
 
     private static let table: [Action: [Role: Reach]] = {

@@ -17,15 +17,17 @@ public struct Principal: Sendable, Equatable {
         var branches = Set<Int>()
         var allBranches = false
         var organization = false
+        var own = false
         for grant in grants {
             switch PermissionMatrix.reach(grant.role, action) {
             case .none: continue
             case .grantBranch: if let branch = grant.branchId { branches.insert(branch) }
             case .allBranches: allBranches = true
             case .organization: organization = true
+            case .own: own = true
             }
         }
-        guard allBranches || organization || !branches.isEmpty else { return nil }
+        guard allBranches || organization || own || !branches.isEmpty else { return nil }
         return Access(
             staffId: staffId, action: action, branchIds: branches.sorted(), allBranches: allBranches,
             organization: organization)

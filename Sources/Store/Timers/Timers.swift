@@ -1,0 +1,75 @@
+import Foundation
+import Postgres
+
+/// Whom a timer's notifications go to: a role in a branch or in an HQ department.
+public struct Recipient: Sendable, Hashable, Codable {
+    public var role: String
+    public var branchId: Int?
+    public var departmentId: Int?
+
+    public init(role: String, branchId: Int? = nil, departmentId: Int? = nil) {
+        self.role = role
+        self.branchId = branchId
+        self.departmentId = departmentId
+    }
+}
+
+/// What a clock is about: e.g. subject ("problem", 42) on clock "problem_loop".
+public struct TimerSubject: Sendable, Hashable {
+    public var branchId: Int
+    public var kind: String
+    public var id: Int64
+    public var clock: String
+
+    public init(branchId: Int, kind: String, id: Int64, clock: String) {
+        self.branchId = branchId
+        self.kind = kind
+        self.id = id
+        self.clock = clock
+    }
+}
+
+/// Starting and stopping SLA clocks, inside the transaction of the state change that does so.
+public struct Timers: Sendable {
+    public let connection: Connection
+
+    public init(_ connection: Connection) {
+        self.connection = connection
+    }
+
+    public struct Started: Sendable {
+        public var id: Int64
+        public var dueAt: Date
+        public var provisional: Bool
+    }
+
+    /// Starts a clock of `workdays` working days from `startedAt`; the schedule (warnings, breach,
+    /// escalation) is computed by the database from the calendar.
+    public func start(
+        _ subject: TimerSubject, startedAt: Date, workdays: Int, title: String, notify: [Recipient],
+        escalateTo: [Recipient] = [], calendar: String = "cn_workday", warningPoints: [Decimal] = [0.5, 0.75]
+    ) async throws -> Started {
+        let row = try await connection.query(
+            """
+            insert into huifang.timers (branch_id, subject_kind, subject_id, clock, calendar, started_at, workdays,
+                                        warning_points, title, notify, escalate_to)
+            values (\(subject.branchId), \(subject.kind), \(subject.id), \(subject.clock), \(calendar), \(startedAt),
+                    \(workdays), \(warningPoints), \(title), \(try JSONB(encoding: notify)), \(try JSONB(encoding: escalateTo)))
+            returning id, due_at, provisional
+            """
+        ).single()
+        return Started(id: try row.decode(0), dueAt: try row.decode(1), provisional: try row.decode(2))
+    }
+
+    /// Stops a running clock: no stage of it fires after this transaction commits. False when it was
+    /// not running (already stopped or finished).
+    @discardableResult
+    public func stop(_ subject: TimerSubject, reason: String) async throws -> Bool {
+        try await connection.execute(
+            """
+            update huifang.timers set state = 'stopped', stopped_at = now(), stop_reason = \(reason), next_fire_at = null
+            where branch_id = \(subject.branchId) and subject_kind = \(subject.kind) and subject_id = \(subject.id)
+              and clock = \(subject.clock) and state = 'running'
+            """) == 1
+    }
+}
