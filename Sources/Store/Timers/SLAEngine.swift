@@ -17,6 +17,10 @@ public struct SLAEngine: Sendable {
     public struct Fired: Sendable, Equatable {
         public var stages: Int
         public var notifications: Int
+        public init(stages: Int, notifications: Int) {
+            self.stages = stages
+            self.notifications = notifications
+        }
     }
 
     /// Fires up to `limit` due stages (one per timer per call; a timer with several overdue stages is

@@ -45,6 +45,7 @@ public struct Timers: Sendable {
 
     /// Starts a clock of `workdays` working days from `startedAt`; the schedule (warnings, breach,
     /// escalation) is computed by the database from the calendar.
+    @discardableResult
     public func start(
         _ subject: TimerSubject, startedAt: Date, workdays: Int, title: String, notify: [Recipient],
         escalateTo: [Recipient] = [], calendar: String = "cn_workday", warningPoints: [Decimal] = [0.5, 0.75]
