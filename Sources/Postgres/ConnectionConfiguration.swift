@@ -25,8 +25,19 @@ public struct ConnectionConfiguration: Sendable {
 
     /// The same server and database as another user (e.g. the request role instead of the owner).
     public func connecting(as user: String, password: String? = nil) -> ConnectionConfiguration {
+        var copy = self.overriding("user", user)
+        if let password { copy = copy.overriding("password", password) }
+        return copy
+    }
+
+    /// The same server and user, another database (e.g. a scratch database for a benchmark).
+    public func connecting(toDatabase name: String) -> ConnectionConfiguration {
+        overriding("dbname", name)
+    }
+
+    private func overriding(_ keyword: String, _ value: String) -> ConnectionConfiguration {
         var copy = self
-        copy.overrides = [("user", user)] + (password.map { [("password", $0)] } ?? [])
+        copy.overrides = copy.overrides.filter { $0.0 != keyword } + [(keyword, value)]
         return copy
     }
 
