@@ -1,0 +1,292 @@
+import Postgres
+
+/// What one kind of CSV import expects and how it lands: its columns with their checks, the
+/// lookups its checks need, and the upsert that applies the valid rows. Every check is an SQL
+/// expression over the staging row `s` (all text) that yields a reason when the value is bad.
+public struct ImportSpec: Sendable {
+    public enum Kind: String, Sendable, CaseIterable {
+        case branches, departments, staff, brokers, clients, assets
+    }
+
+    public struct Column: Sendable {
+        public var name: String
+        public var required: Bool
+        /// NULL when the (trimmed, non-empty) value `{v}` is fine, else the reason.
+        var check: String?
+    }
+
+    public let kind: Kind
+    public let columns: [Column]
+    /// Joins after `from import_staging s`, for reference checks and the apply step.
+    let joins: String
+    /// Extra (column, reason-expression) checks over `s` and the joins.
+    let rowChecks: [(column: String, reason: String)]
+    /// Columns whose combination must be unique within the file, and the column to blame.
+    let fileKey: (columns: [String], blame: String)
+    /// `insert … select … from import_staging s <joins> where s.line not in rejects … returning (xmax = 0)`.
+    let apply: String
+
+    public var requiredColumns: [String] { columns.filter(\.required).map(\.name) }
+
+    public static func spec(for kind: Kind) -> ImportSpec {
+        switch kind {
+        case .branches: branches
+        case .departments: departments
+        case .staff: staff
+        case .brokers: brokers
+        case .clients: clients
+        case .assets: assets
+        }
+    }
+}
+
+/// Reusable value checks; `{v}` stands for the trimmed, non-empty value.
+enum Check {
+    static let code = "case when {v} !~ '^[A-Z0-9][A-Z0-9_-]{0,31}$' then 'must be 1–32 upper-case letters, digits, - or _' end"
+    static let number = "case when {v} !~ '^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$' then 'must be 1–32 letters, digits, - or _' end"
+    static let text = "case when length({v}) > 100 then 'must be at most 100 characters' end"
+    static let phone = "case when {v} !~ '^\\+?[0-9-]{5,20}$' then 'must be a phone number: digits, -, optional leading +' end"
+    static let email = "case when {v} !~ '^[^@\\s]+@[^@\\s]+$' then 'must be an email address' end"
+    static let date = "case when not huifang.is_iso_date({v}) then 'must be a date like 2026-11-25' end"
+    static let timestamp =
+        "case when not huifang.is_iso_timestamp({v}) then 'must be a date-time like 2026-11-25 09:30 (Asia/Shanghai unless an offset is given)' end"
+    static let money = "case when {v} !~ '^[0-9]{1,18}(\\.[0-9]{1,2})?$' then 'must be an amount in CNY like 10000000.00' end"
+
+    static func oneOf(_ values: [String]) -> String {
+        let list = values.map { "'\($0)'" }.joined(separator: ", ")
+        return "case when {v} not in (\(list)) then 'must be one of \(values.joined(separator: ", "))' end"
+    }
+
+    static func integer(_ range: ClosedRange<Int>) -> String {
+        "case when {v} !~ '^[0-9]{1,9}$' or {v}::int not between \(range.lowerBound) and \(range.upperBound) then 'must be a whole number from \(range.lowerBound) to \(range.upperBound)' end"
+    }
+}
+
+extension ImportSpec {
+    /// `nullif(btrim(s.col), '')`: an empty or blank field is absent.
+    static func value(_ column: String) -> String { "nullif(btrim(s.\(column)), '')" }
+
+    static let branches = ImportSpec(
+        kind: .branches,
+        columns: [
+            .init(name: "code", required: true, check: Check.code),
+            .init(name: "name", required: true, check: Check.text),
+            .init(name: "region", required: true, check: Check.text),
+            .init(name: "status", required: false, check: Check.oneOf(["active", "closed"])),
+            .init(name: "dormant_after_days", required: false, check: Check.integer(30...3650)),
+            .init(name: "core_min_assets", required: false, check: Check.money),
+            .init(name: "core_top_n", required: false, check: Check.integer(1...1_000_000)),
+        ],
+        joins: "",
+        rowChecks: [],
+        fileKey: (["code"], "code"),
+        apply: """
+            insert into huifang.branches as t (code, name, region, status, dormant_after_days, core_min_assets, core_top_n)
+            select btrim(s.code), btrim(s.name), btrim(s.region), coalesce(\(value("status")), 'active'),
+                   coalesce(\(value("dormant_after_days"))::int, 180), coalesce(\(value("core_min_assets"))::numeric, 1000000),
+                   \(value("core_top_n"))::int
+            from import_staging s
+            where not s.rejected
+            on conflict (code) do update set
+                name = excluded.name, region = excluded.region, status = excluded.status,
+                dormant_after_days = excluded.dormant_after_days, core_min_assets = excluded.core_min_assets,
+                core_top_n = excluded.core_top_n, updated_at = now()
+            where (t.name, t.region, t.status, t.dormant_after_days, t.core_min_assets, t.core_top_n)
+                is distinct from (excluded.name, excluded.region, excluded.status, excluded.dormant_after_days,
+                                  excluded.core_min_assets, excluded.core_top_n)
+            returning (xmax = 0)
+            """)
+
+    static let departments = ImportSpec(
+        kind: .departments,
+        columns: [
+            .init(name: "code", required: true, check: Check.code),
+            .init(name: "name", required: true, check: Check.text),
+            .init(
+                name: "kind", required: true,
+                check: Check.oneOf(["sales_trading", "brokerage_ops_center", "risk_control", "call_center", "functional", "other"])),
+            .init(name: "status", required: false, check: Check.oneOf(["active", "closed"])),
+        ],
+        joins: "",
+        rowChecks: [],
+        fileKey: (["code"], "code"),
+        apply: """
+            insert into huifang.departments as t (code, name, kind, status)
+            select btrim(s.code), btrim(s.name), btrim(s.kind), coalesce(\(value("status")), 'active')
+            from import_staging s
+            where not s.rejected
+            on conflict (code) do update set name = excluded.name, kind = excluded.kind, status = excluded.status, updated_at = now()
+            where (t.name, t.kind, t.status) is distinct from (excluded.name, excluded.kind, excluded.status)
+            returning (xmax = 0)
+            """)
+
+    static let staff = ImportSpec(
+        kind: .staff,
+        columns: [
+            .init(name: "employee_no", required: true, check: Check.number),
+            .init(name: "name", required: true, check: Check.text),
+            .init(name: "branch_code", required: false, check: nil),
+            .init(name: "department_code", required: false, check: nil),
+            .init(name: "phone", required: false, check: Check.phone),
+            .init(name: "email", required: false, check: Check.email),
+            .init(name: "status", required: false, check: Check.oneOf(["active", "inactive"])),
+        ],
+        joins: """
+            left join huifang.branches b on b.code = btrim(s.branch_code)
+            left join huifang.departments d on d.code = btrim(s.department_code)
+            """,
+        rowChecks: [
+            ("branch_code", "case when (\(value("branch_code")) is null) = (\(value("department_code")) is null) then 'give exactly one of branch_code and department_code' end"),
+            ("branch_code", "case when \(value("branch_code")) is not null and b.id is null then 'no branch with this code' end"),
+            ("department_code", "case when \(value("department_code")) is not null and d.id is null then 'no department with this code' end"),
+        ],
+        fileKey: (["employee_no"], "employee_no"),
+        apply: """
+            insert into huifang.staff as t (employee_no, name, phone, email, status, home_branch_id, home_department_id)
+            select btrim(s.employee_no), btrim(s.name), \(value("phone")), \(value("email")), coalesce(\(value("status")), 'active'),
+                   b.id, d.id
+            from import_staging s
+            left join huifang.branches b on b.code = btrim(s.branch_code)
+            left join huifang.departments d on d.code = btrim(s.department_code)
+            where not s.rejected
+            on conflict (employee_no) do update set
+                name = excluded.name, phone = excluded.phone, email = excluded.email, status = excluded.status,
+                home_branch_id = excluded.home_branch_id, home_department_id = excluded.home_department_id, updated_at = now()
+            where (t.name, t.phone, t.email, t.status, t.home_branch_id, t.home_department_id)
+                is distinct from (excluded.name, excluded.phone, excluded.email, excluded.status, excluded.home_branch_id,
+                                  excluded.home_department_id)
+            returning (xmax = 0)
+            """)
+
+    static let brokers = ImportSpec(
+        kind: .brokers,
+        columns: [
+            .init(name: "branch_code", required: true, check: nil),
+            .init(name: "agent_no", required: true, check: Check.number),
+            .init(name: "name", required: true, check: Check.text),
+            .init(name: "phone", required: false, check: Check.phone),
+            .init(name: "employee_no", required: false, check: nil),
+            .init(name: "status", required: false, check: Check.oneOf(["active", "inactive"])),
+            .init(name: "registered_on", required: false, check: Check.date),
+        ],
+        joins: """
+            left join huifang.branches b on b.code = btrim(s.branch_code)
+            left join huifang.staff st on st.employee_no = btrim(s.employee_no)
+            """,
+        rowChecks: [
+            ("branch_code", "case when b.id is null then 'no branch with this code' end"),
+            ("employee_no", "case when \(value("employee_no")) is not null and st.id is null then 'no staff member with this employee number' end"),
+        ],
+        fileKey: (["branch_code", "agent_no"], "agent_no"),
+        apply: """
+            insert into huifang.brokers as t (branch_id, agent_no, name, phone, staff_id, status, registered_on)
+            select b.id, btrim(s.agent_no), btrim(s.name), \(value("phone")), st.id, coalesce(\(value("status")), 'active'),
+                   \(value("registered_on"))::date
+            from import_staging s
+            join huifang.branches b on b.code = btrim(s.branch_code)
+            left join huifang.staff st on st.employee_no = btrim(s.employee_no)
+            where not s.rejected
+            on conflict (branch_id, agent_no) do update set
+                name = excluded.name, phone = excluded.phone, staff_id = excluded.staff_id, status = excluded.status,
+                registered_on = excluded.registered_on, updated_at = now()
+            where (t.name, t.phone, t.staff_id, t.status, t.registered_on)
+                is distinct from (excluded.name, excluded.phone, excluded.staff_id, excluded.status, excluded.registered_on)
+            returning (xmax = 0)
+            """)
+
+    static let clients = ImportSpec(
+        kind: .clients,
+        columns: [
+            .init(name: "branch_code", required: true, check: nil),
+            .init(name: "client_no", required: true, check: Check.number),
+            .init(name: "name", required: true, check: Check.text),
+            .init(
+                name: "id_type", required: true,
+                check: Check.oneOf([
+                    "resident_id", "passport", "hk_macao_permit", "taiwan_permit", "foreign_permanent_id", "business_license", "other",
+                ])),
+            .init(name: "id_number", required: true, check: "case when {v} !~ '^[A-Za-z0-9()-]{4,40}$' then 'must be 4–40 letters, digits, (, ) or -' end"),
+            .init(name: "opened_at", required: true, check: Check.timestamp),
+            .init(name: "phone", required: false, check: Check.phone),
+            .init(name: "status", required: false, check: Check.oneOf(["open", "closed"])),
+            .init(name: "closed_at", required: false, check: Check.timestamp),
+            .init(name: "referrer_employee_no", required: false, check: nil),
+            .init(name: "referrer_agent_no", required: false, check: nil),
+        ],
+        joins: """
+            left join huifang.branches b on b.code = btrim(s.branch_code)
+            left join huifang.staff st on st.employee_no = btrim(s.referrer_employee_no)
+            left join huifang.brokers br on br.branch_id = b.id and br.agent_no = btrim(s.referrer_agent_no)
+            """,
+        rowChecks: [
+            ("branch_code", "case when b.id is null then 'no branch with this code' end"),
+            ("referrer_employee_no",
+             "case when \(value("referrer_employee_no")) is not null and st.id is null then 'no staff member with this employee number' end"),
+            ("referrer_agent_no",
+             "case when \(value("referrer_agent_no")) is not null and b.id is not null and br.id is null then 'no broker with this number in the branch' end"),
+            ("closed_at",
+             "case when (coalesce(\(value("status")), 'open') = 'closed') <> (\(value("closed_at")) is not null) then 'give closed_at exactly when status is closed' end"),
+            ("closed_at",
+             """
+             case when huifang.is_iso_timestamp(\(value("closed_at"))) and huifang.is_iso_timestamp(\(value("opened_at")))
+                       and \(value("closed_at"))::timestamptz < \(value("opened_at"))::timestamptz then 'is before opened_at' end
+             """),
+        ],
+        fileKey: (["branch_code", "client_no"], "client_no"),
+        apply: """
+            insert into huifang.clients as t (branch_id, client_no, name, id_type, id_number, phone, opened_at, status, closed_at,
+                                              referrer_staff_id, referrer_broker_id)
+            select b.id, btrim(s.client_no), btrim(s.name), btrim(s.id_type), btrim(s.id_number), \(value("phone")),
+                   btrim(s.opened_at)::timestamptz, coalesce(\(value("status")), 'open'), \(value("closed_at"))::timestamptz,
+                   st.id, br.id
+            from import_staging s
+            join huifang.branches b on b.code = btrim(s.branch_code)
+            left join huifang.staff st on st.employee_no = btrim(s.referrer_employee_no)
+            left join huifang.brokers br on br.branch_id = b.id and br.agent_no = btrim(s.referrer_agent_no)
+            where not s.rejected
+            on conflict (branch_id, client_no) do update set
+                name = excluded.name, id_type = excluded.id_type, id_number = excluded.id_number, phone = excluded.phone,
+                opened_at = excluded.opened_at, status = excluded.status, closed_at = excluded.closed_at,
+                referrer_staff_id = excluded.referrer_staff_id, referrer_broker_id = excluded.referrer_broker_id, updated_at = now()
+            where (t.name, t.id_type, t.id_number, t.phone, t.opened_at, t.status, t.closed_at, t.referrer_staff_id, t.referrer_broker_id)
+                is distinct from (excluded.name, excluded.id_type, excluded.id_number, excluded.phone, excluded.opened_at,
+                                  excluded.status, excluded.closed_at, excluded.referrer_staff_id, excluded.referrer_broker_id)
+            returning (xmax = 0)
+            """)
+
+    static let assets = ImportSpec(
+        kind: .assets,
+        columns: [
+            .init(name: "branch_code", required: true, check: nil),
+            .init(name: "client_no", required: true, check: nil),
+            .init(name: "as_of", required: true, check: Check.date),
+            .init(name: "total_assets", required: true, check: Check.money),
+            .init(name: "last_trade_date", required: false, check: Check.date),
+        ],
+        joins: """
+            left join huifang.branches b on b.code = btrim(s.branch_code)
+            left join huifang.clients c on c.branch_id = b.id and c.client_no = btrim(s.client_no)
+            """,
+        rowChecks: [
+            ("branch_code", "case when b.id is null then 'no branch with this code' end"),
+            ("client_no", "case when b.id is not null and c.id is null then 'no client with this number in the branch' end"),
+            ("last_trade_date",
+             """
+             case when huifang.is_iso_date(\(value("last_trade_date"))) and huifang.is_iso_date(\(value("as_of")))
+                       and \(value("last_trade_date"))::date > \(value("as_of"))::date then 'is after as_of' end
+             """),
+        ],
+        fileKey: (["branch_code", "client_no", "as_of"], "as_of"),
+        apply: """
+            insert into huifang.client_asset_snapshots as t (branch_id, client_id, as_of, total_assets, last_trade_date)
+            select b.id, c.id, btrim(s.as_of)::date, btrim(s.total_assets)::numeric, \(value("last_trade_date"))::date
+            from import_staging s
+            join huifang.branches b on b.code = btrim(s.branch_code)
+            join huifang.clients c on c.branch_id = b.id and c.client_no = btrim(s.client_no)
+            where not s.rejected
+            on conflict (branch_id, client_id, as_of) do update set
+                total_assets = excluded.total_assets, last_trade_date = excluded.last_trade_date
+            where (t.total_assets, t.last_trade_date) is distinct from (excluded.total_assets, excluded.last_trade_date)
+            returning (xmax = 0)
+            """)
+}

@@ -1,0 +1,158 @@
+import Foundation
+import Postgres
+
+/// Loads a CSV file of one kind in a single transaction: COPY into a temporary staging table, one
+/// set-based pass that finds every bad value (line, column, reason), then either applies all rows
+/// or — unless told to skip invalid rows — nothing. Applying is an upsert on the natural key that
+/// leaves identical rows untouched, so importing the same file again changes nothing.
+public struct Importer: Sendable {
+    public struct Reject: Sendable, Equatable {
+        public var line: Int
+        public var column: String
+        public var reason: String
+        public init(line: Int, column: String, reason: String) {
+            self.line = line
+            self.column = column
+            self.reason = reason
+        }
+    }
+
+    public struct Outcome: Sendable {
+        public var kind: ImportSpec.Kind
+        public var rows: Int
+        public var inserted = 0
+        public var updated = 0
+        public var unchanged = 0
+        /// Every bad value, by line; rows with any are not applied.
+        public var rejects: [Reject] = []
+        /// False when rejects stopped the whole file.
+        public var applied = false
+        public var rejectedRows: Int { Set(rejects.map(\.line)).count }
+    }
+
+    public enum ImportError: Error, CustomStringConvertible, Equatable {
+        case emptyFile
+        case unknownColumns([String], expected: [String])
+        case missingColumns([String])
+        case duplicateColumns([String])
+
+        public var description: String {
+            switch self {
+            case .emptyFile: "the file has no header line"
+            case .unknownColumns(let columns, let expected):
+                "unknown column(s) \(columns.joined(separator: ", ")); this import takes \(expected.joined(separator: ", "))"
+            case .missingColumns(let columns): "missing required column(s) \(columns.joined(separator: ", "))"
+            case .duplicateColumns(let columns): "column(s) named twice: \(columns.joined(separator: ", "))"
+            }
+        }
+    }
+
+    public enum Phase: String, Sendable {
+        case copying = "copy", validating = "validate", applying = "apply"
+    }
+
+    public let pool: Pool
+
+    public init(pool: Pool) {
+        self.pool = pool
+    }
+
+    /// Runs the import; `progress` sees each phase and, while copying, the bytes sent of the total.
+    public func run(
+        _ kind: ImportSpec.Kind, file: CSVFile, source: String, skipInvalid: Bool,
+        progress: @escaping @Sendable (Phase, Int, Int) -> Void = { _, _, _ in }
+    ) async throws -> Outcome {
+        let spec = ImportSpec.spec(for: kind)
+        let header = file.header.map { $0.trimmingCharacters(in: .whitespaces) }
+        try Self.checkHeader(header, spec: spec)
+        var outcome = Outcome(kind: kind, rows: file.records.count + file.structureErrors.count)
+        outcome.rejects = file.structureErrors.map { Reject(line: $0.line, column: "", reason: $0.reason) }
+        do {
+            return try await pool.transaction { db in
+                var outcome = outcome
+                try await db.run(script: "set local timezone = 'Asia/Shanghai'")
+                let columns = spec.columns.map { "\($0.name) text" }.joined(separator: ", ")
+                try await db.run(
+                    script: "create temp table import_staging (line int not null, \(columns), rejected boolean not null default false) on commit drop")
+                let total = file.bytes.count
+                progress(.copying, 0, total)
+                try await db.copyIn(
+                    "copy import_staging (line, \(header.joined(separator: ", "))) from stdin (format csv)"
+                ) { writer in
+                    try file.stream(write: { try writer.write(bytes: $0) }, progress: { progress(.copying, $0, total) })
+                }
+                try await db.run(script: "analyze import_staging")
+
+                progress(.validating, 0, 0)
+                try await db.run(script: Self.rejectsTable(spec))
+                let rejects = try await db.query("select line, col, reason from import_rejects order by line, col")
+                outcome.rejects += try rejects.map {
+                    Reject(line: try $0.decode(0), column: try $0.decode(1), reason: try $0.decode(2))
+                }
+                outcome.rejects.sort { ($0.line, $0.column) < ($1.line, $1.column) }
+                if !outcome.rejects.isEmpty && !skipInvalid { throw Stop(outcome: outcome) }
+
+                progress(.applying, 0, 0)
+                try await db.run(
+                    script: "update import_staging set rejected = true where line in (select line from import_rejects)")
+                let applied = try await db.query(
+                    "with applied (inserted) as (\(unescaped: spec.apply)) select count(*) filter (where inserted), count(*) filter (where not inserted) from applied"
+                ).single()
+                outcome.inserted = try applied.decode(0)
+                outcome.updated = try applied.decode(1)
+                outcome.unchanged = outcome.rows - outcome.rejectedRows - outcome.inserted - outcome.updated
+                outcome.applied = true
+                try await db.query(
+                    """
+                    insert into huifang.audit_events (action, object_type, object_id, detail)
+                    values ('import.applied', 'import', \(kind.rawValue),
+                            jsonb_build_object('file', \(source)::text, 'rows', \(outcome.rows)::int, 'inserted', \(outcome.inserted)::int,
+                                               'updated', \(outcome.updated)::int, 'rejected', \(outcome.rejectedRows)::int))
+                    """)
+                return outcome
+            }
+        } catch let stop as Stop {
+            return stop.outcome
+        }
+    }
+
+    /// Thrown inside the transaction to roll it back when rejects stop the file.
+    private struct Stop: Error {
+        var outcome: Outcome
+    }
+
+    static func checkHeader(_ header: [String], spec: ImportSpec) throws {
+        guard !header.isEmpty, header != [""] else { throw ImportError.emptyFile }
+        let known = spec.columns.map(\.name)
+        let unknown = header.filter { !known.contains($0) }
+        if !unknown.isEmpty { throw ImportError.unknownColumns(unknown, expected: known) }
+        let duplicates = Dictionary(grouping: header, by: { $0 }).filter { $0.value.count > 1 }.keys.sorted()
+        if !duplicates.isEmpty { throw ImportError.duplicateColumns(duplicates) }
+        let missing = spec.requiredColumns.filter { !header.contains($0) }
+        if !missing.isEmpty { throw ImportError.missingColumns(missing) }
+    }
+
+    /// `import_rejects (line, col, reason)`: every failed check, in one pass over the staging table.
+    static func rejectsTable(_ spec: ImportSpec) -> String {
+        var checks: [String] = []
+        for column in spec.columns {
+            let value = ImportSpec.value(column.name)
+            let check = column.check.map { $0.replacingOccurrences(of: "{v}", with: value) } ?? "null"
+            let missing = column.required ? "'is required'" : "null"
+            checks.append("('\(column.name)', case when \(value) is null then \(missing) else \(check) end)")
+        }
+        for (column, reason) in spec.rowChecks {
+            checks.append("('\(column)', \(reason))")
+        }
+        let key = spec.fileKey.columns.map { "btrim(s.\($0))" }.joined(separator: ", ")
+        checks.append("('\(spec.fileKey.blame)', case when s.first_line <> s.line then 'repeats line ' || s.first_line end)")
+        return """
+            create temp table import_rejects on commit drop as
+            select s.line, x.col, x.reason
+            from (select s.*, min(s.line) over (partition by \(key)) as first_line from import_staging s) s
+            \(spec.joins)
+            cross join lateral (values \(checks.joined(separator: ",\n    "))) as x (col, reason)
+            where x.reason is not null
+            """
+    }
+}
