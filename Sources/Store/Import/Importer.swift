@@ -70,7 +70,8 @@ public struct Importer: Sendable {
         do {
             return try await pool.transaction { db in
                 var outcome = outcome
-                try await db.run(script: "set local timezone = 'Asia/Shanghai'")
+                // Whole-file sorts and hashes stay in memory; times without an offset are Shanghai's.
+                try await db.run(script: "set local timezone = 'Asia/Shanghai'; set local work_mem = '256MB'; set local jit = off")
                 let columns = spec.columns.map { "\($0.name) text" }.joined(separator: ", ")
                 try await db.run(
                     script: "create temp table import_staging (line int not null, \(columns), rejected boolean not null default false) on commit drop")
@@ -133,26 +134,41 @@ public struct Importer: Sendable {
     }
 
     /// `import_rejects (line, col, reason)`: every failed check, in one pass over the staging table.
+    /// Values are trimmed once in an inner projection; each row yields its `col: reason` lines
+    /// (none for a good row); duplicates of the file's key come from one hash aggregate.
     static func rejectsTable(_ spec: ImportSpec) -> String {
         var checks: [String] = []
         for column in spec.columns {
-            let value = ImportSpec.value(column.name)
+            let value = "s.\(column.name)"
             let check = column.check.map { $0.replacingOccurrences(of: "{v}", with: value) } ?? "null"
             let missing = column.required ? "'is required'" : "null"
-            checks.append("('\(column.name)', case when \(value) is null then \(missing) else \(check) end)")
+            checks.append("'\(column.name): ' || case when \(value) is null then \(missing) else \(check) end")
         }
         for (column, reason) in spec.rowChecks {
-            checks.append("('\(column)', \(reason))")
+            checks.append("'\(column): ' || \(reason)")
         }
-        let key = spec.fileKey.columns.map { "btrim(s.\($0))" }.joined(separator: ", ")
-        checks.append("('\(spec.fileKey.blame)', case when s.first_line <> s.line then 'repeats line ' || s.first_line end)")
+        checks.append("'\(spec.fileKey.blame): repeats line ' || dup.first_line")
+        let trimmed = spec.columns.map { "nullif(btrim(s.\($0.name)), '') as \($0.name)" }.joined(separator: ", ")
+        let key = spec.fileKey.columns.map { "s.\($0)" }.joined(separator: ", ")
+        let keyMatch = spec.fileKey.columns.map { "dup.\($0) = s.\($0)" }.joined(separator: " and ")
         return """
             create temp table import_rejects on commit drop as
-            select s.line, x.col, x.reason
-            from (select s.*, min(s.line) over (partition by \(key)) as first_line from import_staging s) s
-            \(spec.joins)
-            cross join lateral (values \(checks.joined(separator: ",\n    "))) as x (col, reason)
-            where x.reason is not null
+            with trimmed as materialized (
+                select s.line, \(trimmed) from import_staging s
+            ), duplicates as (
+                select \(key), min(s.line) as first_line from trimmed s group by \(key) having count(*) > 1
+            )
+            select q.line, split_part(p, ': ', 1) as col, substr(p, strpos(p, ': ') + 2) as reason
+            from (
+                select s.line, concat_ws(E'\\n',
+                    \(checks.joined(separator: ",\n        "))
+                ) as problems
+                from trimmed s
+                left join duplicates dup on \(keyMatch) and dup.first_line <> s.line
+                \(spec.joins)
+            ) q
+            cross join lateral string_to_table(q.problems, E'\\n') p
+            where q.problems <> ''
             """
     }
 }

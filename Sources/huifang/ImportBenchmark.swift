@@ -1,0 +1,169 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Postgres
+import Store
+import Synchronization
+
+/// `huifang import clients` against `psql \copy` of the same file into an unconstrained table of
+/// text columns, on the same server in one run, in a scratch database.
+struct ImportBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import", abstract: "Client import rate versus psql \\copy of the same file into a bare table.")
+
+    @Option(help: "Client rows in the generated file.") var rows = 1_000_000
+    @Option(help: "Branches the clients are spread over.") var branches = 350
+    @OptionGroup var database: DatabaseOptions
+
+    static let scratchDatabase = "huifang_bench_import"
+
+    func validate() throws {
+        guard rows > 0, branches > 0 else { throw ValidationError("--rows and --branches must be positive") }
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "huifang.bench")
+        logger.logLevel = .warning
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("huifang-bench-import-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let branchFile = directory.appendingPathComponent("branches.csv")
+        let clientFile = directory.appendingPathComponent("clients.csv")
+        try writeBranches(to: branchFile)
+        try writeClients(to: clientFile)
+        let size = (try FileManager.default.attributesOfItem(atPath: clientFile.path)[.size] as? Int) ?? 0
+        FileHandle.standardError.write(Data("  generated \(rows) client rows (\(size / 1_000_000) MB)\n".utf8))
+
+        try await database.withDatabase(logger: logger) { environment in
+            try await environment.withOwnerPool(logger: logger) { admin in
+                try await admin.withConnection {
+                    try await $0.run(script: "drop database if exists \(Self.scratchDatabase) with (force)")
+                    try await $0.run(script: "create database \(Self.scratchDatabase)")
+                }
+            }
+            let pool = Pool(configuration: environment.owner.connecting(toDatabase: Self.scratchDatabase), size: 1, logger: logger)
+            do {
+                _ = try await Migrator(pool: pool, directory: try MigrationsDirectory.locate(), logger: logger).migrate()
+                _ = try await Importer(pool: pool).run(
+                    .branches, file: try CSVFile(contentsOf: branchFile), source: "branches.csv", skipInvalid: false)
+                try await pool.query(
+                    """
+                    create table bench_copy (branch_code text, client_no text, name text, id_type text, id_number text,
+                                             phone text, opened_at text, referrer_employee_no text, referrer_agent_no text)
+                    """)
+                try await pool.withConnection { try await $0.run(script: "checkpoint") }
+
+                let copyStart = ContinuousClock.now
+                try psqlCopy(conninfo: environment.owner.conninfo, file: clientFile)
+                let copySeconds = seconds(ContinuousClock.now - copyStart)
+                // The floor of the target table: the copied rows inserted into huifang.clients with its
+                // keys, indexes, checks and foreign keys, but no validation pass and no upsert.
+                let floorStart = ContinuousClock.now
+                try await pool.withConnection {
+                    try await $0.execute(
+                        """
+                        insert into huifang.clients (branch_id, client_no, name, id_type, id_number, phone, opened_at)
+                        select b.id, c.client_no, c.name, c.id_type, c.id_number, c.phone, c.opened_at::timestamptz
+                        from bench_copy c join huifang.branches b on b.code = c.branch_code
+                        """)
+                }
+                let floorSeconds = copySeconds + seconds(ContinuousClock.now - floorStart)
+                try await pool.withConnection {
+                    try await $0.run(script: "drop table bench_copy; truncate huifang.clients cascade; checkpoint")
+                }
+
+                let importStart = ContinuousClock.now
+                let phases = PhaseClock()
+                let scanned = try CSVFile(contentsOf: clientFile)
+                phases.mark("scan")
+                let outcome = try await Importer(pool: pool).run(
+                    .clients, file: scanned, source: "clients.csv", skipInvalid: false,
+                    progress: { phase, done, total in if done == 0 { phases.mark(phase.rawValue) } })
+                phases.mark("commit")
+                let importSeconds = seconds(ContinuousClock.now - importStart)
+                guard outcome.applied, outcome.inserted == rows else {
+                    throw CLIError("the import applied \(outcome.inserted) of \(rows) rows; rejects: \(outcome.rejects.prefix(3))")
+                }
+                await pool.shutdown()
+                let copyRate = Double(rows) / copySeconds
+                let importRate = Double(rows) / importSeconds
+                print("import: \(rows) client rows, \(size / 1_000_000) MB, \(branches) branches")
+                print(String(format: "  psql \\copy into a bare text table  %9.0f rows/s  (%.1f s)", copyRate, copySeconds))
+                let floorRate = Double(rows) / floorSeconds
+                print(String(format: "  \\copy + INSERT into clients       %9.0f rows/s  (%.1f s; the target table's floor)", floorRate, floorSeconds))
+                print(String(format: "  huifang import clients             %9.0f rows/s  (%.1f s)", importRate, importSeconds))
+                print(String(format: "  ratio to psql \\copy                %9.2f  (goal ≥ 0.50)", importRate / copyRate))
+                print(String(format: "  ratio to the target table's floor  %9.2f", importRate / floorRate))
+                print("  import phases: " + phases.summary())
+            } catch {
+                await pool.shutdown()
+                throw error
+            }
+            try await environment.withOwnerPool(logger: logger) { admin in
+                try await admin.withConnection { try await $0.run(script: "drop database \(Self.scratchDatabase) with (force)") }
+            }
+        }
+    }
+
+    private func psqlCopy(conninfo: String, file: URL) throws {
+        let (status, output) = try ChildProcess.run(
+            try EmbeddedCluster.toolPath("psql"),
+            [
+                "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", conninfo, "-c", "\\connect \(Self.scratchDatabase)",
+                "-c", "\\copy bench_copy from '\(file.path)' (format csv, header true)",
+            ])
+        guard status == 0 else { throw CLIError("psql \\copy failed:\n\(output)") }
+    }
+
+    private func writeBranches(to url: URL) throws {
+        var text = "code,name,region\n"
+        for branch in 1...branches { text += "B\(branch),营业部\(branch),华东\n" }
+        try text.write(to: url, atomically: true, encoding: .utf8)
+    }
+
+    /// Realistic rows: a Chinese name, a passport-style number, a mobile number, an opening time.
+    private func writeClients(to url: URL) throws {
+        _ = FileManager.default.createFile(atPath: url.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: url)
+        defer { try? handle.close() }
+        let surnames = Array("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗")
+        let given = Array("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超霞平刚桂")
+        var buffer = "branch_code,client_no,name,id_type,id_number,phone,opened_at,referrer_employee_no,referrer_agent_no\n"
+        for n in 1...rows {
+            let name = "\(surnames[n % surnames.count])\(given[(n / 7) % given.count])\(given[(n / 3) % given.count])"
+            let day = 1 + n % 28
+            let month = 1 + n % 12
+            let date = "2025-\(month < 10 ? "0" : "")\(month)-\(day < 10 ? "0" : "")\(day)"
+            buffer += "B\(1 + n % branches),C\(n),\(name),passport,E\(10_000_000 + n),139\(10_000_000 + n % 90_000_000),\(date) 09:30,,\n"
+            if buffer.utf8.count > 1 << 20 {
+                handle.write(Data(buffer.utf8))
+                buffer.removeAll(keepingCapacity: true)
+            }
+        }
+        handle.write(Data(buffer.utf8))
+    }
+
+    private func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}
+
+/// Wall-clock time per phase, from the moments each one begins.
+final class PhaseClock: Sendable {
+    private let marks = Mutex<[(String, ContinuousClock.Instant)]>([("start", .now)])
+
+    func mark(_ name: String) {
+        marks.withLock { $0.append((name, .now)) }
+    }
+
+    /// "scan 0.3 s, copy 1.2 s, …": each phase's name with the time until the next mark.
+    func summary() -> String {
+        marks.withLock { marks in
+            zip(marks, marks.dropFirst()).map { previous, next in
+                let elapsed = next.1 - previous.1
+                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                return String(format: "%@ %.1f s", previous.0 == "start" ? "scan" : previous.0 == "scan" ? "setup" : previous.0, seconds)
+            }.joined(separator: ", ")
+        }
+    }
+}
