@@ -1,32 +1,71 @@
 import ArgumentParser
+import Domain
 import Foundation
+import HummingbirdBcrypt
 import Logging
 import Postgres
+import Store
 
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Start Huifang with its own PostgreSQL, migrate, and serve the API (Ctrl-C stops both).")
+        abstract: "Start Huifang with its own PostgreSQL and a demo organization, and serve the API (Ctrl-C stops both).",
+        discussion: """
+            The first run loads a generated organization — HQ departments, branches with staff in every role, \
+            brokers, clients with referrers and asset snapshots — and every later run reuses it. \
+            `huifang demo --branches 350 --clients 1000000 --load-only --data-dir …` builds the benchmark data set.
+            """)
 
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on.") var port = 8080
+    @Option(help: "Branches to generate (first run only).") var branches = 20
+    @Option(help: "Clients to generate (first run only).") var clients = 20_000
+    @Option(help: "Seed of the generated data; the same seed gives the same data.") var seed: UInt64 = 20_261_125
+    @Flag(help: "Load the demo data and exit without serving.") var loadOnly = false
     @OptionGroup var database: DatabaseOptions
+
+    func validate() throws {
+        guard branches > 0, clients >= 0 else { throw ValidationError("--branches must be positive and --clients not negative") }
+    }
 
     func run() async throws {
         let logger = Logger(label: "huifang")
         try await database.withDatabase(logger: logger) { environment in
+            _ = try await environment.migrate(logger: logger)
+            let logins = try await environment.withOwnerPool(logger: logger) { pool in
+                if try await DemoData.isLoaded(pool) {
+                    print("Demo data: using the organization already in the database.")
+                } else {
+                    print("Demo data: generating \(branches) branches and \(clients) clients …")
+                    let hash = Bcrypt.hash(DemoData.password, cost: 10)
+                    try await DemoData(branches: branches, clients: clients, seed: seed).load(into: pool, passwordHash: hash) { line in
+                        FileHandle.standardError.write(Data("  \(line)\n".utf8))
+                    }
+                }
+                return try await DemoData.logins(pool)
+            }
+            var banner = "\nDemo logins (password \"\(DemoData.password)\"):\n"
+            for login in logins {
+                banner += "  \(login.employeeNo.padding(toLength: 16, withPad: " ", startingAt: 0)) \(login.role.rawValue.padding(toLength: 22, withPad: " ", startingAt: 0)) \(login.name)  (\(login.scope))\n"
+            }
+            if loadOnly {
+                print(banner)
+                return
+            }
             let where_ = environment.cluster.map { "embedded PostgreSQL in \($0.dataDirectory.path)" } ?? "DATABASE_URL"
             let base = "http://\(host):\(port)"
-            let banner = """
+            banner += """
 
                 Huifang is running (\(where_)).
                   health:   \(base)/health
                   metrics:  \(base)/metrics
                   API:      \(base)/openapi.yaml
+                  sign in:  curl -s -XPOST \(base)/sessions -H 'content-type: application/json' \\
+                              -d '{"employeeNo":"\(logins.first?.employeeNo ?? "…")","password":"\(DemoData.password)"}'
                 Press Ctrl-C to stop.
 
                 """
-            try await serve(environment, host: host, port: port, migrate: true, poolSize: database.poolSize, logger: logger, banner: banner)
+            try await serve(environment, host: host, port: port, migrate: false, poolSize: database.poolSize, logger: logger, banner: banner)
         }
     }
 }

@@ -59,7 +59,7 @@ struct ImportBenchmark: AsyncParsableCommand {
                 // The floor of the target table: the copied rows inserted into huifang.clients with its
                 // keys, indexes, checks and foreign keys, but no validation pass and no upsert.
                 let floorStart = ContinuousClock.now
-                try await pool.withConnection {
+                _ = try await pool.withConnection {
                     try await $0.execute(
                         """
                         insert into huifang.clients (branch_id, client_no, name, id_type, id_number, phone, opened_at)

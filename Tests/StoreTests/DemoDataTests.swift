@@ -1,0 +1,91 @@
+import Domain
+import Postgres
+import Store
+import Testing
+import TestSupport
+
+@Suite("Demo data: a realistic, reproducible organization")
+struct DemoDataTests {
+    static let hash = OrganizationFixture.passwordHash
+
+    @Test func aSmallDemoHasEveryRoleAndEveryKindOfClient() async throws {
+        try await TestDatabase.with { database in
+            try await database.withPool { pool in
+                #expect(try await DemoData.isLoaded(pool) == false)
+                try await DemoData(branches: 3, clients: 2_000).load(into: pool, passwordHash: Self.hash)
+                #expect(try await DemoData.isLoaded(pool))
+                let logins = try await DemoData.logins(pool)
+                #expect(Set(logins.map(\.role)) == Set(Role.allCases))
+                let segments = try await pool.query(
+                    "select segment, count(*) from huifang.client_segments('2026-11-20') group by segment order by segment"
+                ).map { (try $0.decode(0, as: String.self), try $0.decode(1, as: Int.self)) }
+                #expect(segments.map(\.0) == ["core", "dormant", "small_medium"])
+                #expect(segments.allSatisfy { $0.1 >= 20 })
+                let rich: Int = try await pool.query(
+                    "select count(*) from huifang.client_segments('2026-11-20') where high_net_worth").single().decode(0)
+                #expect(rich > 0)
+                let row = try await pool.query(
+                    """
+                    select count(*) filter (where referrer_broker_id is not null),
+                           count(*) filter (where referrer_staff_id is not null),
+                           count(*) filter (where status = 'closed'),
+                           count(*) filter (where opened_at > '2026-10-21')
+                    from huifang.clients
+                    """
+                ).single()
+                for column in 0..<4 { #expect(try row.decode(column, as: Int.self) > 0, "column \(column)") }
+            }
+        }
+    }
+
+    @Test func referrersAlwaysBelongToTheClientsBranch() async throws {
+        try await TestDatabase.with { database in
+            try await database.withPool { pool in
+                try await DemoData(branches: 4, clients: 1_000).load(into: pool, passwordHash: Self.hash)
+                let foreign: Int = try await pool.query(
+                    """
+                    select count(*) from huifang.clients c
+                    left join huifang.staff s on s.id = c.referrer_staff_id
+                    left join huifang.brokers b on b.branch_id = c.branch_id and b.id = c.referrer_broker_id
+                    where (c.referrer_staff_id is not null and s.home_branch_id is distinct from c.branch_id)
+                       or (c.referrer_broker_id is not null and b.id is null)
+                    """
+                ).single().decode(0)
+                #expect(foreign == 0)
+                // The ids handed out afterwards continue after the loaded ones.
+                let next: Int64 = try await pool.query(
+                    """
+                    insert into huifang.clients (branch_id, client_no, name, id_type, id_number, opened_at)
+                    values (1, 'NEW1', '新客户', 'passport', 'E9999999', now()) returning id
+                    """
+                ).single().decode(0)
+                #expect(next == 1_001)
+            }
+        }
+    }
+
+    @Test func theSameSeedGivesTheSameData() async throws {
+        let digests = try await withThrowingTaskGroup(of: String.self) { group in
+            for seed: UInt64 in [7, 7, 8] {
+                group.addTask {
+                    try await TestDatabase.with { database in
+                        try await database.withPool { pool in
+                            try await DemoData(branches: 2, clients: 300, seed: seed).load(into: pool, passwordHash: Self.hash)
+                            return try await pool.query(
+                                """
+                                select \(String(seed)) || ':' || md5(string_agg((c.id, c.branch_id, c.client_no, c.name, c.id_number, c.phone, c.opened_at, c.status, c.closed_at, c.referrer_staff_id, c.referrer_broker_id)::text, ',' order by c.id))
+                                    || md5((select string_agg(s::text, ',' order by s.client_id, s.as_of) from huifang.client_asset_snapshots s))
+                                from huifang.clients c
+                                """
+                            ).single().decode(0)
+                        }
+                    }
+                }
+            }
+            return try await group.reduce(into: [String]()) { $0.append($1) }
+        }
+        let bySeed = Dictionary(grouping: digests) { $0.prefix(while: { $0 != ":" }) }
+        #expect(Set(bySeed["7"] ?? []).count == 1)
+        #expect(bySeed["7"]?.first != bySeed["8"]?.first)
+    }
+}
