@@ -37,7 +37,7 @@ struct DemoCommand: AsyncParsableCommand {
                     print("Demo data: using the organization already in the database.")
                 } else {
                     print("Demo data: generating \(branches) branches and \(clients) clients …")
-                    fflush(stdout)
+                    fflush(nil)
                     let hash = Bcrypt.hash(DemoData.password, cost: 10)
                     try await DemoData(branches: branches, clients: clients, seed: seed).load(into: pool, passwordHash: hash) { line in
                         FileHandle.standardError.write(Data("  \(line)\n".utf8))
