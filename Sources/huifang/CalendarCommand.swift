@@ -8,7 +8,7 @@ struct CalendarCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "calendar",
         abstract: "The working-day calendars deadlines are counted in.",
-        subcommands: [Status.self, Show.self]
+        subcommands: [Status.self, Show.self, Load.self]
     )
 
     struct Status: AsyncParsableCommand {
@@ -65,6 +65,55 @@ struct CalendarCommand: AsyncParsableCommand {
             for month in 1...12 {
                 print(MonthGrid.render(month: month, days: days.filter { $0.day.month == month }))
             }
+        }
+    }
+
+    struct Load: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Load a year's official schedule (CSV: date,is_workday,note) and recompute the deadlines it moves.",
+            discussion: """
+                The file must list every day of one year. The year becomes official; every running SLA timer \
+                whose counting passes through it is recomputed, in the same transaction, and one audit event \
+                lists the changed days and the deadlines that moved.
+                """)
+
+        @Argument(help: "The CSV file.") var file: String
+        @Option(help: "cn_workday or sse_trading.") var calendar = "cn_workday"
+        @Option(help: "Where the schedule comes from (kept in the audit trail).") var source = "State Council announcement"
+        @OptionGroup var database: DatabaseOptions
+
+        func validate() throws {
+            guard CalendarStore.calendars.contains(calendar) else {
+                throw ValidationError("unknown calendar \(calendar); known: \(CalendarStore.calendars.joined(separator: ", "))")
+            }
+        }
+
+        func run() async throws {
+            let days: [CalendarLoad.Day]
+            do {
+                days = try CalendarLoad.parse(try CSVFile(contentsOf: URL(fileURLWithPath: file)))
+            } catch let error as CalendarLoad.ScheduleError {
+                throw CLIError("\(file):\n\(error)")
+            }
+            let years = Set(days.map(\.day.year))
+            guard years.count == 1, let year = years.first else {
+                throw CLIError("\(file) must hold the days of exactly one year; it has \(years.sorted())")
+            }
+            var logger = Logger(label: "huifang.calendar")
+            logger.logLevel = .warning
+            let result = try await database.withDatabase(logger: logger) { environment in
+                _ = try await environment.migrate(logger: logger)
+                return try await environment.withOwnerPool(logger: logger) { pool in
+                    do {
+                        return try await pool.transaction { connection in
+                            try await CalendarLoad.load(calendar: calendar, year: year, days: days, source: source, on: connection)
+                        }
+                    } catch let error as PostgresError where error.sqlState == "22023" {
+                        throw CLIError(error.message)
+                    }
+                }
+            }
+            print("\(calendar) \(year) is official now: \(result.changedDays) day(s) changed, \(result.movedDeadlines) running deadline(s) moved (audit event \(result.auditEventId))")
         }
     }
 }

@@ -4,6 +4,8 @@ public enum Action: String, Sendable, CaseIterable {
     case readOrganization
     /// Create and change branches, departments, staff, role grants; reset passwords.
     case manageOrganization
+    /// Load an official working-day schedule, which moves running deadlines.
+    case manageCalendars
     case readStaff
     case readClients
     /// Open (the account-opening event), update and close clients.
@@ -16,6 +18,8 @@ public enum Action: String, Sendable, CaseIterable {
     case writeBrokers
     case writeAssetSnapshots
     case readAudit
+    /// SLA clocks and their deadlines.
+    case readDeadlines
     /// Notifications addressed to a role the person holds, where they hold it.
     case readNotifications
 }

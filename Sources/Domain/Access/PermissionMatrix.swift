@@ -15,6 +15,7 @@ public enum PermissionMatrix {
         //                      resp ops  mkt  desk mgr  S&T  call BOC  risk func aud  admin
         (.readOrganization,    [o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o]),
         (.manageOrganization,  [n,   n,   n,   n,   n,   n,   n,   n,   n,   n,   n,   o]),
+        (.manageCalendars,     [n,   n,   n,   n,   n,   n,   n,   n,   n,   n,   n,   o]),
         (.readStaff,           [b,   b,   b,   b,   b,   a,   a,   a,   a,   n,   a,   o]),
         (.readClients,         [b,   b,   b,   b,   b,   a,   a,   a,   a,   n,   a,   n]),
         (.writeClients,        [n,   b,   n,   b,   n,   n,   n,   n,   n,   n,   n,   n]),
@@ -24,6 +25,7 @@ public enum PermissionMatrix {
         (.writeBrokers,        [n,   b,   b,   n,   n,   n,   n,   n,   n,   n,   n,   n]),
         (.writeAssetSnapshots, [n,   b,   n,   n,   n,   n,   n,   n,   n,   n,   n,   n]),
         (.readAudit,           [n,   n,   n,   n,   b,   n,   n,   n,   n,   n,   a,   n]),
+        (.readDeadlines,       [b,   b,   b,   b,   b,   a,   a,   a,   a,   n,   a,   n]),
         (.readNotifications,   [m,   m,   m,   m,   m,   m,   m,   m,   m,   m,   m,   m]),
     ]
 
