@@ -11,7 +11,7 @@ public final class Pool: Sendable {
     public let configuration: ConnectionConfiguration
     public let size: Int
     public let acquireTimeout: Duration
-    let logger: Logger
+    public let logger: Logger
     let threads: DatabaseThreads
     private let state: NIOLockedValueBox<State>
 

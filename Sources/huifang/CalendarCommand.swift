@@ -123,17 +123,10 @@ private func withCalendarStore<T: Sendable>(_ database: DatabaseOptions, _ body:
     var logger = Logger(label: "huifang.calendar")
     logger.logLevel = .warning
     return try await database.withDatabase(logger: logger) { environment in
-        let pool = Pool(configuration: environment.application, size: 1, logger: logger)
         do {
-            let result = try await body(CalendarStore(pool: pool))
-            await pool.shutdown()
-            return result
+            return try await Pool.withPool(environment.application, logger: logger) { try await body(CalendarStore(pool: $0)) }
         } catch let error as PostgresError where error.sqlState == "42P01" {
-            await pool.shutdown()
             throw CLIError("the database has no calendars yet: run `huifang migrate` first")
-        } catch {
-            await pool.shutdown()
-            throw error
         }
     }
 }

@@ -48,16 +48,11 @@ struct DatabaseOptions: ParsableArguments {
     static let embeddedDatabase = "huifang"
 
     private func ensureDatabaseExists(cluster: EmbeddedCluster) async throws {
-        let pool = Pool(configuration: cluster.configuration(), size: 1)
-        do {
+        try await Pool.withPool(cluster.configuration()) { pool in
             let exists = try await pool.query("select exists (select from pg_database where datname = \(Self.embeddedDatabase))")
             if try !exists.single().decode(0, as: Bool.self) {
                 try await pool.withConnection { try await $0.run(script: "CREATE DATABASE \(Self.embeddedDatabase)") }
             }
-            await pool.shutdown()
-        } catch {
-            await pool.shutdown()
-            throw error
         }
     }
 }
@@ -70,18 +65,13 @@ struct DatabaseEnvironment: Sendable {
 
     /// Applies pending migrations as the owner; prints what it did.
     func migrate(logger: Logger) async throws -> (all: [Migration], applied: [Migration]) {
-        let pool = Pool(configuration: owner, size: 1, logger: logger)
-        do {
+        try await Pool.withPool(owner, logger: logger) { pool in
             let migrator = try Migrator(pool: pool, directory: try MigrationsDirectory.locate(), logger: logger)
             let applied = try await migrator.migrate()
             if let password = ProcessInfo.processInfo.environment["HUIFANG_APP_PASSWORD"], !password.isEmpty {
                 try await DatabaseRoles.setApplicationPassword(password, using: pool)
             }
-            await pool.shutdown()
             return (migrator.migrations, applied)
-        } catch {
-            await pool.shutdown()
-            throw error
         }
     }
 }
@@ -89,14 +79,24 @@ struct DatabaseEnvironment: Sendable {
 extension DatabaseEnvironment {
     /// A one-connection pool as the owner for `body`, shut down afterwards whatever happens.
     func withOwnerPool<T>(logger: Logger, _ body: (Pool) async throws -> T) async throws -> T {
-        let pool = Pool(configuration: owner, size: 1, logger: logger)
-        do {
-            let result = try await body(pool)
-            await pool.shutdown()
-            return result
-        } catch {
-            await pool.shutdown()
-            throw error
+        try await Pool.withPool(owner, logger: logger, body)
+    }
+
+    /// A fresh database beside the configured one for `body` (benchmarks), dropped afterwards;
+    /// `body` gets the owner and request-role settings for it.
+    func withScratchDatabase<T>(
+        _ name: String, logger: Logger, _ body: (_ owner: ConnectionConfiguration, _ application: ConnectionConfiguration) async throws -> T
+    ) async throws -> T {
+        try await withOwnerPool(logger: logger) { admin in
+            try await admin.withConnection {
+                try await $0.run(script: "drop database if exists \(name) with (force)")
+                try await $0.run(script: "create database \(name)")
+            }
         }
+        let result = try await body(owner.connecting(toDatabase: name), application.connecting(toDatabase: name))
+        try await withOwnerPool(logger: logger) { admin in
+            try await admin.withConnection { try await $0.run(script: "drop database \(name) with (force)") }
+        }
+        return result
     }
 }

@@ -35,74 +35,66 @@ struct ImportBenchmark: AsyncParsableCommand {
         FileHandle.standardError.write(Data("  generated \(rows) client rows (\(size / 1_000_000) MB)\n".utf8))
 
         try await database.withDatabase(logger: logger) { environment in
-            try await environment.withOwnerPool(logger: logger) { admin in
-                try await admin.withConnection {
-                    try await $0.run(script: "drop database if exists \(Self.scratchDatabase) with (force)")
-                    try await $0.run(script: "create database \(Self.scratchDatabase)")
+            try await environment.withScratchDatabase(Self.scratchDatabase, logger: logger) { owner, _ in
+                try await Pool.withPool(owner, logger: logger) { pool in
+                    try await measure(pool, conninfo: environment.owner.conninfo, branchFile: branchFile, clientFile: clientFile, size: size)
                 }
-            }
-            let pool = Pool(configuration: environment.owner.connecting(toDatabase: Self.scratchDatabase), size: 1, logger: logger)
-            do {
-                _ = try await Migrator(pool: pool, directory: try MigrationsDirectory.locate(), logger: logger).migrate()
-                _ = try await Importer(pool: pool).run(
-                    .branches, file: try CSVFile(contentsOf: branchFile), source: "branches.csv", skipInvalid: false)
-                try await pool.query(
-                    """
-                    create table bench_copy (branch_code text, client_no text, name text, id_type text, id_number text,
-                                             phone text, opened_at text, referrer_employee_no text, referrer_agent_no text)
-                    """)
-                try await pool.withConnection { try await $0.run(script: "checkpoint") }
-
-                let copyStart = ContinuousClock.now
-                try psqlCopy(conninfo: environment.owner.conninfo, file: clientFile)
-                let copySeconds = seconds(ContinuousClock.now - copyStart)
-                // The floor of the target table: the copied rows inserted into huifang.clients with its
-                // keys, indexes, checks and foreign keys, but no validation pass and no upsert.
-                let floorStart = ContinuousClock.now
-                _ = try await pool.withConnection {
-                    try await $0.execute(
-                        """
-                        insert into huifang.clients (branch_id, client_no, name, id_type, id_number, phone, opened_at)
-                        select b.id, c.client_no, c.name, c.id_type, c.id_number, c.phone, c.opened_at::timestamptz
-                        from bench_copy c join huifang.branches b on b.code = c.branch_code
-                        """)
-                }
-                let floorSeconds = copySeconds + seconds(ContinuousClock.now - floorStart)
-                try await pool.withConnection {
-                    try await $0.run(script: "drop table bench_copy; truncate huifang.clients cascade; checkpoint")
-                }
-
-                let importStart = ContinuousClock.now
-                let phases = PhaseClock()
-                let scanned = try CSVFile(contentsOf: clientFile)
-                phases.mark("scan")
-                let outcome = try await Importer(pool: pool).run(
-                    .clients, file: scanned, source: "clients.csv", skipInvalid: false,
-                    progress: { phase, done, total in if done == 0 { phases.mark(phase.rawValue) } })
-                phases.mark("commit")
-                let importSeconds = seconds(ContinuousClock.now - importStart)
-                guard outcome.applied, outcome.inserted == rows else {
-                    throw CLIError("the import applied \(outcome.inserted) of \(rows) rows; rejects: \(outcome.rejects.prefix(3))")
-                }
-                await pool.shutdown()
-                let copyRate = Double(rows) / copySeconds
-                let importRate = Double(rows) / importSeconds
-                print("import: \(rows) client rows, \(size / 1_000_000) MB, \(branches) branches")
-                print(String(format: "  psql \\copy into a bare text table  %9.0f rows/s  (%.1f s)", copyRate, copySeconds))
-                let floorRate = Double(rows) / floorSeconds
-                print(String(format: "  \\copy + INSERT into clients       %9.0f rows/s  (%.1f s; the target table's floor)", floorRate, floorSeconds))
-                print(String(format: "  huifang import clients             %9.0f rows/s  (%.1f s)", importRate, importSeconds))
-                print(String(format: "  ratio to psql \\copy                %9.2f  (goal ≥ 0.50)", importRate / copyRate))
-                print(String(format: "  ratio to the target table's floor  %9.2f", importRate / floorRate))
-                print("  import phases: " + phases.summary())
-            } catch {
-                await pool.shutdown()
-                throw error
-            }
-            try await environment.withOwnerPool(logger: logger) { admin in
-                try await admin.withConnection { try await $0.run(script: "drop database \(Self.scratchDatabase) with (force)") }
             }
         }
+    }
+
+    private func measure(_ pool: Pool, conninfo: String, branchFile: URL, clientFile: URL, size: Int) async throws {
+        _ = try await Migrator(pool: pool, directory: try MigrationsDirectory.locate(), logger: pool.logger).migrate()
+        _ = try await Importer(pool: pool).run(
+            .branches, file: try CSVFile(contentsOf: branchFile), source: "branches.csv", skipInvalid: false)
+        try await pool.query(
+            """
+            create table bench_copy (branch_code text, client_no text, name text, id_type text, id_number text,
+                                     phone text, opened_at text, referrer_employee_no text, referrer_agent_no text)
+            """)
+        try await pool.withConnection { try await $0.run(script: "checkpoint") }
+
+        let copyStart = ContinuousClock.now
+        try psqlCopy(conninfo: conninfo, file: clientFile)
+        let copySeconds = seconds(ContinuousClock.now - copyStart)
+        // The floor of the target table: the copied rows inserted into huifang.clients with its
+        // keys, indexes, checks and foreign keys, but no validation pass and no upsert.
+        let floorStart = ContinuousClock.now
+        _ = try await pool.withConnection {
+            try await $0.execute(
+                """
+                insert into huifang.clients (branch_id, client_no, name, id_type, id_number, phone, opened_at)
+                select b.id, c.client_no, c.name, c.id_type, c.id_number, c.phone, c.opened_at::timestamptz
+                from bench_copy c join huifang.branches b on b.code = c.branch_code
+                """)
+        }
+        let floorSeconds = copySeconds + seconds(ContinuousClock.now - floorStart)
+        try await pool.withConnection {
+            try await $0.run(script: "drop table bench_copy; truncate huifang.clients cascade; checkpoint")
+        }
+
+        let importStart = ContinuousClock.now
+        let phases = PhaseClock()
+        let scanned = try CSVFile(contentsOf: clientFile)
+        phases.mark("scan")
+        let outcome = try await Importer(pool: pool).run(
+            .clients, file: scanned, source: "clients.csv", skipInvalid: false,
+            progress: { phase, done, total in if done == 0 { phases.mark(phase.rawValue) } })
+        phases.mark("commit")
+        let importSeconds = seconds(ContinuousClock.now - importStart)
+        guard outcome.applied, outcome.inserted == rows else {
+            throw CLIError("the import applied \(outcome.inserted) of \(rows) rows; rejects: \(outcome.rejects.prefix(3))")
+        }
+        let copyRate = Double(rows) / copySeconds
+        let importRate = Double(rows) / importSeconds
+        let floorRate = Double(rows) / floorSeconds
+        print("import: \(rows) client rows, \(size / 1_000_000) MB, \(branches) branches")
+        print(String(format: "  psql \\copy into a bare text table  %9.0f rows/s  (%.1f s)", copyRate, copySeconds))
+        print(String(format: "  \\copy + INSERT into clients       %9.0f rows/s  (%.1f s; the target table's floor)", floorRate, floorSeconds))
+        print(String(format: "  huifang import clients             %9.0f rows/s  (%.1f s)", importRate, importSeconds))
+        print(String(format: "  ratio to psql \\copy                %9.2f  (goal ≥ 0.50)", importRate / copyRate))
+        print(String(format: "  ratio to the target table's floor  %9.2f", importRate / floorRate))
+        print("  import phases: " + phases.summary())
     }
 
     private func psqlCopy(conninfo: String, file: URL) throws {

@@ -37,24 +37,11 @@ struct TimerBenchmark: AsyncParsableCommand {
         var logger = Logger(label: "huifang.bench")
         logger.logLevel = .warning
         try await database.withDatabase(logger: logger) { environment in
-            try await environment.withOwnerPool(logger: logger) { admin in
-                try await admin.withConnection {
-                    try await $0.run(script: "drop database if exists \(Self.scratchDatabase) with (force)")
-                    try await $0.run(script: "create database \(Self.scratchDatabase)")
+            try await environment.withScratchDatabase(Self.scratchDatabase, logger: logger) { owner, app in
+                try await Pool.withPool(owner, logger: logger) { pool in
+                    _ = try await Migrator(pool: pool, directory: try MigrationsDirectory.locate(), logger: logger).migrate()
+                    try await report(owner: pool, app: app, logger: logger)
                 }
-            }
-            let owner = Pool(configuration: environment.owner.connecting(toDatabase: Self.scratchDatabase), size: 1, logger: logger)
-            let app = environment.application.connecting(toDatabase: Self.scratchDatabase)
-            do {
-                _ = try await Migrator(pool: owner, directory: try MigrationsDirectory.locate(), logger: logger).migrate()
-                try await report(owner: owner, app: app, logger: logger)
-                await owner.shutdown()
-            } catch {
-                await owner.shutdown()
-                throw error
-            }
-            try await environment.withOwnerPool(logger: logger) { admin in
-                try await admin.withConnection { try await $0.run(script: "drop database \(Self.scratchDatabase) with (force)") }
             }
         }
     }

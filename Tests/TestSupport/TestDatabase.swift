@@ -39,14 +39,7 @@ public struct TestDatabase: Sendable {
         _ configuration: ConnectionConfiguration? = nil, size: Int = 4, acquireTimeout: Duration = .seconds(10),
         _ body: (Pool) async throws -> T
     ) async throws -> T {
-        let pool = Pool(configuration: configuration ?? owner, size: size, acquireTimeout: acquireTimeout, logger: TestCluster.quietLogger)
-        do {
-            let result = try await body(pool)
-            await pool.shutdown()
-            return result
-        } catch {
-            await pool.shutdown()
-            throw error
-        }
+        try await Pool.withPool(
+            configuration ?? owner, size: size, acquireTimeout: acquireTimeout, logger: TestCluster.quietLogger, body)
     }
 }

@@ -8,10 +8,7 @@ import Store
 extension APIService {
     func listBrokers(_ input: Operations.ListBrokers.Input) async throws -> Operations.ListBrokers.Output {
         let access = try authorize(.readBrokers)
-        let after = try input.query.after.map { text -> (branch: Int, id: Int64) in
-            guard let parts = Cursor.decode(text, parts: 2), let branch = Int(exactly: parts[0]) else { throw AppError.badCursor }
-            return (branch, parts[1])
-        }
+        let after = try Cursors.branchAndID(input.query.after)
         let limit = Int(input.query.limit ?? 100)
         let page = try await pool.transaction(for: access, readOnly: true) {
             try await BrokerStore($0).list(
@@ -66,10 +63,7 @@ extension APIService {
 
     func listAuditEvents(_ input: Operations.ListAuditEvents.Input) async throws -> Operations.ListAuditEvents.Output {
         let access = try authorize(.readAudit)
-        let before = try input.query.after.map { text -> Int64 in
-            guard let parts = Cursor.decode(text, parts: 1) else { throw AppError.badCursor }
-            return parts[0]
-        }
+        let before = try Cursors.id(input.query.after)
         let filter = AuditLog.Filter(
             branchId: input.query.branchId.map(Int.init), action: input.query.action, objectType: input.query.objectType,
             objectId: input.query.objectId)

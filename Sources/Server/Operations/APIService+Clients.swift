@@ -10,10 +10,7 @@ extension APIService {
     func listClients(_ input: Operations.ListClients.Input) async throws -> Operations.ListClients.Output {
         let access = try authorize(.readClients)
         let query = input.query
-        let after = try query.after.map { text -> (branch: Int, id: Int64) in
-            guard let parts = Cursor.decode(text, parts: 2), let branch = Int(exactly: parts[0]) else { throw AppError.badCursor }
-            return (branch, parts[1])
-        }
+        let after = try Cursors.branchAndID(query.after)
         var filter = ClientStore.Filter()
         filter.branchId = query.branchId.map(Int.init)
         filter.status = query.status?.rawValue

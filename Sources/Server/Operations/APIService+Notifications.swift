@@ -8,10 +8,7 @@ extension APIService {
     func listNotifications(_ input: Operations.ListNotifications.Input) async throws -> Operations.ListNotifications.Output {
         let access = try authorize(.readNotifications)
         let principal = try signedIn()
-        let before = try input.query.after.map { text -> Int64 in
-            guard let parts = Cursor.decode(text, parts: 1) else { throw AppError.badCursor }
-            return parts[0]
-        }
+        let before = try Cursors.id(input.query.after)
         let limit = Int(input.query.limit ?? 100)
         let page = try await pool.transaction(for: access, readOnly: true) {
             try await NotificationStore($0).list(

@@ -7,10 +7,7 @@ import Store
 extension APIService {
     func listStaff(_ input: Operations.ListStaff.Input) async throws -> Operations.ListStaff.Output {
         let access = try authorize(.readStaff)
-        let after = try input.query.after.map { text -> Int64 in
-            guard let parts = Cursor.decode(text, parts: 1) else { throw AppError.badCursor }
-            return parts[0]
-        }
+        let after = try Cursors.id(input.query.after)
         let limit = Int(input.query.limit ?? 100)
         let filter = StaffStore.Filter(
             branchId: input.query.branchId.map(Int.init), departmentId: input.query.departmentId.map(Int.init),

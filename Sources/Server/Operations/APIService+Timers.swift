@@ -8,10 +8,7 @@ extension APIService {
     func listTimers(_ input: Operations.ListTimers.Input) async throws -> Operations.ListTimers.Output {
         let access = try authorize(.readDeadlines)
         let query = input.query
-        let after = try query.after.map { text -> (branch: Int, id: Int64) in
-            guard let parts = Cursor.decode(text, parts: 2), let branch = Int(exactly: parts[0]) else { throw AppError.badCursor }
-            return (branch, parts[1])
-        }
+        let after = try Cursors.branchAndID(query.after)
         var filter = TimerQueries.Filter()
         filter.branchId = query.branchId.map(Int.init)
         filter.state = query.state?.rawValue

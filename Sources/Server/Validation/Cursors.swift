@@ -1,0 +1,20 @@
+import Store
+
+/// Keyset cursors from the `after` query parameter; a cursor this server did not make is a 422.
+enum Cursors {
+    /// The last (branch, id) of the previous page, for lists ordered by branch then id.
+    static func branchAndID(_ text: String?) throws -> (branch: Int, id: Int64)? {
+        try text.map { text in
+            guard let parts = Cursor.decode(text, parts: 2), let branch = Int(exactly: parts[0]) else { throw AppError.badCursor }
+            return (branch, parts[1])
+        }
+    }
+
+    /// The last id of the previous page, for lists ordered by id.
+    static func id(_ text: String?) throws -> Int64? {
+        try text.map { text in
+            guard let parts = Cursor.decode(text, parts: 1) else { throw AppError.badCursor }
+            return parts[0]
+        }
+    }
+}
