@@ -24,7 +24,7 @@ public enum Cursor {
 
     /// Fetches `limit + 1` rows to know whether another page follows.
     public static func page<Item>(_ rows: [Item], limit: Int, key: (Item) -> String) -> Page<Item> {
-        guard rows.count > limit else { return Page(items: rows, next: nil) }
+        guard rows.count > limit, limit > 0 else { return Page(items: Array(rows.prefix(max(limit, 0))), next: nil) }
         let items = Array(rows.prefix(limit))
         return Page(items: items, next: key(items[items.count - 1]))
     }

@@ -211,6 +211,10 @@ struct ClientAccessTests {
             #expect(seen.count == 6)
             #expect(seen == seen.sorted())
             #expect(try await api.send(.get, "/clients?after=garbage", token: ops).status.code == 422)
+            // Found by schemathesis: limit=0 used to crash the server.
+            for uri in ["/clients?limit=0", "/clients?limit=501", "/brokers?limit=0", "/staff?limit=-1", "/timers?limit=0"] {
+                #expect(try await api.send(.get, uri, token: ops).status.code == 422, "\(uri)")
+            }
 
             let closed = try await api.send(.post, "/clients/\(fixture.clientA)/close", token: ops, json: ["reason": "client request"])
             #expect(closed.status == .ok)

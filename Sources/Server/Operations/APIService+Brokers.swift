@@ -9,7 +9,7 @@ extension APIService {
     func listBrokers(_ input: Operations.ListBrokers.Input) async throws -> Operations.ListBrokers.Output {
         let access = try authorize(.readBrokers)
         let after = try Cursors.branchAndID(input.query.after)
-        let limit = Int(input.query.limit ?? 100)
+        let limit = try Cursors.limit(input.query.limit)
         let page = try await pool.transaction(for: access, readOnly: true) {
             try await BrokerStore($0).list(
                 branchId: input.query.branchId.map(Int.init), status: input.query.status?.rawValue, after: after, limit: limit)
@@ -67,7 +67,7 @@ extension APIService {
         let filter = AuditLog.Filter(
             branchId: input.query.branchId.map(Int.init), action: input.query.action, objectType: input.query.objectType,
             objectId: input.query.objectId)
-        let limit = Int(input.query.limit ?? 100)
+        let limit = try Cursors.limit(input.query.limit)
         let page = try await pool.transaction(for: access, readOnly: true) {
             try await AuditLog($0).list(filter, before: before, limit: limit)
         }

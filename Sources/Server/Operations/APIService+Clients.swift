@@ -21,7 +21,7 @@ extension APIService {
         filter.referrerBrokerId = query.referrerBrokerId
         filter.openedFrom = query.openedFrom
         filter.openedTo = query.openedTo
-        let limit = Int(query.limit ?? 100)
+        let limit = try Cursors.limit(query.limit)
         let today = self.today
         let page = try await pool.transaction(for: access, readOnly: true) {
             try await ClientStore($0).list(filter, branches: access.indexableBranches, today: today, after: after, limit: limit)

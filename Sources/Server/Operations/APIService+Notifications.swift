@@ -9,7 +9,7 @@ extension APIService {
         let access = try authorize(.readNotifications)
         let principal = try signedIn()
         let before = try Cursors.id(input.query.after)
-        let limit = Int(input.query.limit ?? 100)
+        let limit = try Cursors.limit(input.query.limit)
         let page = try await pool.transaction(for: access, readOnly: true) {
             try await NotificationStore($0).list(
                 for: principal.grants, unreadOnly: input.query.unread ?? false, before: before, limit: limit)

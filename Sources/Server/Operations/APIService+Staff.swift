@@ -8,7 +8,7 @@ extension APIService {
     func listStaff(_ input: Operations.ListStaff.Input) async throws -> Operations.ListStaff.Output {
         let access = try authorize(.readStaff)
         let after = try Cursors.id(input.query.after)
-        let limit = Int(input.query.limit ?? 100)
+        let limit = try Cursors.limit(input.query.limit)
         let filter = StaffStore.Filter(
             branchId: input.query.branchId.map(Int.init), departmentId: input.query.departmentId.map(Int.init),
             status: input.query.status?.rawValue)

@@ -16,7 +16,7 @@ extension APIService {
         filter.subjectKind = query.subjectKind
         filter.subjectId = query.subjectId
         filter.provisional = query.provisional
-        let limit = Int(query.limit ?? 100)
+        let limit = try Cursors.limit(query.limit)
         let page = try await pool.transaction(for: access, readOnly: true) {
             try await TimerQueries($0).list(filter, branches: access.indexableBranches, after: after, limit: limit)
         }

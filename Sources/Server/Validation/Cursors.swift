@@ -17,4 +17,13 @@ enum Cursors {
             return parts[0]
         }
     }
+
+    /// Page size from `limit`: 1–500, 100 when absent.
+    static func limit(_ value: Int32?) throws -> Int {
+        guard let value else { return 100 }
+        guard (1...500).contains(value) else {
+            throw AppError.invalid([.init("limit", "must be from 1 to 500")])
+        }
+        return Int(value)
+    }
 }
