@@ -19,6 +19,8 @@ public struct AppConfiguration: Sendable {
     public var bcryptCost: UInt8 = 12
     /// The SLA timer workers to run inside the server; nil runs none (tests drive the engine directly).
     public var timerWorkers: TimerWorkerService.Configuration? = nil
+    /// The scheduler that generates periodic callback tasks; nil runs none.
+    public var obligationScheduler: ObligationSchedulerService.Configuration? = nil
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, database: ConnectionConfiguration, poolSize: Int = 8,

@@ -5,6 +5,8 @@ import Foundation
 enum AppError: ProblemConvertible {
     case unauthenticated
     case forbidden(Action)
+    /// Permitted in general, not on this object: says why.
+    case forbiddenBecause(Action, String)
     /// Also for objects of branches the caller cannot see: existence is not revealed.
     case notFound(String)
     case invalid([Problem.FieldError])
@@ -19,6 +21,8 @@ enum AppError: ProblemConvertible {
             Problem(type: "unauthenticated", title: "Sign in first: send Authorization: Bearer <token> from POST /sessions", status: 401)
         case .forbidden(let action):
             Problem(type: "forbidden", title: "Your roles do not permit this", status: 403, detail: "needs permission \(action.rawValue)")
+        case .forbiddenBecause(let action, let why):
+            Problem(type: "forbidden", title: "Your roles do not permit this", status: 403, detail: "\(why) (\(action.rawValue))")
         case .notFound(let what):
             Problem(type: "not-found", title: "Not found", status: 404, detail: "no \(what) with this id that you can see")
         case .invalid(let errors):

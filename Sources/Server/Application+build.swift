@@ -33,6 +33,9 @@ public func buildApplication(_ configuration: AppConfiguration) async throws -> 
         services.append(
             TimerWorkerService(pool: pool, listen: configuration.database, configuration: workers, logger: logger))
     }
+    if let scheduler = configuration.obligationScheduler {
+        services.append(ObligationSchedulerService(pool: pool, configuration: scheduler, now: configuration.now, logger: logger))
+    }
     // Last, so the pool closes only after everything that uses it has stopped.
     services.append(PoolService(pool: pool))
 

@@ -66,6 +66,11 @@ public struct Problem: Error, Codable, Sendable, Equatable {
     /// security refusal is a 403.
     init(database error: PostgresError) {
         let constraint = error.constraint.map { " (\($0))" } ?? ""
+        if error.sqlState == "23514", let rule = error.constraint.flatMap({ Self.businessRules[$0] }) {
+            self.init(type: rule.type, title: rule.title, status: rule.status,
+                      detail: rule.detail ?? (error.message + (error.hint.map { "; \($0)" } ?? "")))
+            return
+        }
         switch error.sqlState {
         case "23505":
             self.init(type: "conflict", title: "Already exists", status: 409, detail: "a unique value is taken\(constraint)")
@@ -85,6 +90,23 @@ public struct Problem: Error, Codable, Sendable, Equatable {
             self.init(type: "internal", title: "Internal server error", status: 500)
         }
     }
+
+    /// Rules the database enforces with messages written for people (they name the rule and never
+    /// show SQL), by constraint name: their message is the problem's detail.
+    static let businessRules: [String: (type: String, title: String, status: Int, detail: String?)] = [
+        "callback_tasks_recusal": ("recusal", "Refused by the recusal rule (Art 4): a client's referrer never calls them back", 409, nil),
+        "callback_tasks_performer": ("validation", "This person cannot perform the callback", 422, nil),
+        "callback_tasks_transition": ("invalid-transition", "The task cannot make this step from its current state", 409, nil),
+        "callback_tasks_unreachable": ("invalid-transition", "Not enough failed attempts to close as unreachable", 409, nil),
+        "callback_tasks_fixed": ("validation", "What a task is about cannot change", 422, nil),
+        "obligation_rules_next_version": ("conflict", "Another version was published meanwhile", 409, nil),
+        "obligation_rules_effective_from": ("validation", "The new version's effective date is not allowed", 422, nil),
+        "obligation_rules_same_kind": ("validation", "A rule version cannot change what the rule is", 422, nil),
+        "obligation_rules_floor": (
+            "validation", "Below the regulation's floor for this rule", 422,
+            "ordinary new accounts need ≥ 30 % within at most 5 working days, broker-introduced ones 100 % within at most 5, "
+                + "the half-yearly service sample ≥ 20 %, every other rule 100 %"),
+    ]
 
     func response() -> Response {
         let encoder = JSONEncoder()

@@ -39,9 +39,10 @@ struct DemoCommand: AsyncParsableCommand {
                     print("Demo data: generating \(branches) branches and \(clients) clients …")
                     fflush(nil)
                     let hash = Bcrypt.hash(DemoData.password, cost: 10)
-                    try await DemoData(branches: branches, clients: clients, seed: seed).load(into: pool, passwordHash: hash) { line in
-                        FileHandle.standardError.write(Data("  \(line)\n".utf8))
-                    }
+                    let demo = DemoData(branches: branches, clients: clients, seed: seed)
+                    let report: @Sendable (String) -> Void = { FileHandle.standardError.write(Data("  \($0)\n".utf8)) }
+                    try await demo.load(into: pool, passwordHash: hash, progress: report)
+                    try await demo.loadTasks(into: pool, progress: report)
                 }
                 return try await DemoData.logins(pool)
             }

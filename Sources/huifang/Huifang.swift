@@ -10,7 +10,8 @@ struct Huifang: AsyncParsableCommand {
             (or --data-dir), started and stopped with the command.
             """,
         subcommands: [
-            ServeCommand.self, MigrateCommand.self, DemoCommand.self, WorkerCommand.self, ImportCommand.self, StaffCommand.self, CalendarCommand.self, BenchCommand.self,
+            ServeCommand.self, MigrateCommand.self, DemoCommand.self, WorkerCommand.self, ImportCommand.self, StaffCommand.self, CalendarCommand.self, ObligationsCommand.self, ReportCommand.self,
+            BenchCommand.self,
         ]
     )
 }

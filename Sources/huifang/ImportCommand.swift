@@ -85,18 +85,13 @@ struct ImportCommand: AsyncParsableCommand {
         let reasons = Dictionary(grouping: outcome.rejects, by: \.line).mapValues { rejects in
             rejects.map { $0.column.isEmpty ? $0.reason : "\($0.column): \($0.reason)" }.joined(separator: "; ")
         }
-        var text = (csv.header + ["line", "reason"]).map(Self.quoted).joined(separator: ",") + "\n"
+        var text = CSVLine.render(csv.header + ["line", "reason"]) + "\n"
         let byLine = Dictionary(uniqueKeysWithValues: csv.records.map { ($0.line, $0) })
         for line in reasons.keys.sorted() {
             let fields = byLine[line].map { csv.fields(of: $0) } ?? Array(repeating: "", count: csv.header.count)
-            text += (fields + [String(line), reasons[line]!]).map(Self.quoted).joined(separator: ",") + "\n"
+            text += CSVLine.render(fields + [String(line), reasons[line]!]) + "\n"
         }
         try text.write(toFile: path, atomically: true, encoding: .utf8)
-    }
-
-    static func quoted(_ field: String) -> String {
-        guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
-        return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }
 

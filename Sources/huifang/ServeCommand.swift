@@ -15,7 +15,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on.") var port = 8080
     @Flag(inversion: .prefixedNo, help: "Apply pending migrations before serving.") var migrate = true
-    @Option(help: "SLA timer workers to run in the server (0: none; then run `huifang worker`).") var timerWorkers = 2
+    @Option(help: "SLA timer workers to run in the server, with the obligation scheduler (0: neither; then run `huifang worker`).")
+    var timerWorkers = 2
     @OptionGroup var database: DatabaseOptions
 
     func run() async throws {
@@ -42,7 +43,10 @@ func serve(
     var configuration = AppConfiguration(
         host: host, port: port, database: environment.application, poolSize: poolSize, migrations: migrations)
     configuration.logLevel = logger.logLevel
-    if timerWorkers > 0 { configuration.timerWorkers = .init(workers: timerWorkers) }
+    if timerWorkers > 0 {
+        configuration.timerWorkers = .init(workers: timerWorkers)
+        configuration.obligationScheduler = .init()
+    }
     let app = try await buildApplication(configuration)
     let group = ServiceGroup(
         configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -38,6 +38,32 @@ struct DemoDataTests {
         }
     }
 
+    @Test func demoTasksAreInEveryStateSomeOverdueAndNoneWithTheirReferrer() async throws {
+        try await TestDatabase.with { database in
+            try await database.withPool { pool in
+                let demo = DemoData(branches: 3, clients: 2_000)
+                try await demo.load(into: pool, passwordHash: Self.hash)
+                try await demo.loadTasks(into: pool)
+                let states = Set(try await pool.query("select distinct state from huifang.callback_tasks").map {
+                    try $0.decode(0, as: String.self)
+                })
+                #expect(states == Set(TaskState.allCases.map(\.rawValue)))
+                let row = try await pool.query(
+                    """
+                    select count(*) filter (where t.state in ('open', 'assigned', 'in_progress') and t.due_at < '2026-11-20'),
+                           count(*) filter (where t.assignee_staff_id = c.referrer_staff_id),
+                           count(distinct t.rule_code)
+                    from huifang.callback_tasks t
+                    left join huifang.clients c on c.branch_id = t.branch_id and c.id = t.client_id
+                    """
+                ).single()
+                #expect(try row.decode(0, as: Int.self) > 0)
+                #expect(try row.decode(1, as: Int.self) == 0)
+                #expect(try row.decode(2, as: Int.self) >= 5)
+            }
+        }
+    }
+
     @Test func referrersAlwaysBelongToTheClientsBranch() async throws {
         try await TestDatabase.with { database in
             try await database.withPool { pool in

@@ -210,7 +210,9 @@ struct TimerEngineTests {
                     let page = try await pool.transaction(for: access) {
                         try await NotificationStore($0).list(for: grants, unreadOnly: false, before: nil, limit: 10)
                     }
-                    #expect(page.items.count == expected, "\(person)")
+                    // The fixture's clock; its callback tasks' clocks notify the ops directors too.
+                    #expect(page.items.filter { $0.subjectKind == "client" }.count == expected, "\(person)")
+                    #expect(person.hasPrefix("ops") || page.items.isEmpty, "\(person)")
                     #expect(page.items.allSatisfy { $0.branchId == branch })
                     // Naming someone else's grant in the query does not get past row-level security.
                     let forged = try await pool.transaction(for: access) {

@@ -94,6 +94,25 @@ public struct OrganizationFixture: Sendable {
                     values (\(branch), 'client', \(client), 'new_account_callback', '2026-03-02 10:00:00+08', 5,
                             'New-account callback C0001', \(try JSONB(encoding: [Recipient(role: "ops_director", branchId: branch)])))
                     """)
+                // Obligations: the account's own new-account task (made by the opening trigger), a flag
+                // with its verification task, a recorded draw and a logged attempt.
+                try await db.query(
+                    """
+                    insert into huifang.client_flags (branch_id, client_id, fields, reason, source, rule, flagged_at)
+                    values (\(branch), \(client), '{phone}', 'no phone number on file', 'rule', 'missing_phone', '2026-06-01 09:00+08')
+                    """)
+                try await db.query(
+                    """
+                    insert into huifang.obligation_draws (branch_id, rule_code, rule_version, period, sample_window, draw_no, as_of, seed,
+                                                          population_clients, required)
+                    values (\(branch), 'core_monthly', 1, '2026-06', '2026-06', 1, '2026-05-31', 'fixture', array[\(client)]::bigint[], 1)
+                    """)
+                try await db.query(
+                    """
+                    insert into huifang.callback_attempts (branch_id, task_id, attempted_at, channel, outcome, staff_id)
+                    select branch_id, id, '2026-03-03 10:00+08', 'phone', 'no_answer', \(staff[branch == a ? "opsA" : "opsB"]!)
+                    from huifang.callback_tasks where branch_id = \(branch) and rule_code = 'new_account_broker'
+                    """)
                 brokers.append(broker)
                 clients.append(client)
             }

@@ -22,6 +22,19 @@ public enum Action: String, Sendable, CaseIterable {
     case readDeadlines
     /// Notifications addressed to a role the person holds, where they hold it.
     case readNotifications
+    /// Callback tasks, their samples and coverage.
+    case readTasks
+    /// Assign, reassign and cancel callback tasks (the owning director; the call center's lead).
+    case manageTasks
+    /// Perform a task assigned to oneself: start it, log attempts, complete it or close it as unreachable.
+    case workTasks
+    /// Flag a client's key data for an existing-client verification callback (Art 12.2).
+    case flagClients
+    /// Issue and cancel HQ directives for special or call-center callbacks.
+    case manageDirectives
+    case readDirectives
+    /// Publish a new version of an obligation rule.
+    case manageRules
 }
 
 /// How far a role's permission reaches.
@@ -30,6 +43,8 @@ public enum Reach: Sendable, Equatable {
     case none
     /// Only in the branch the grant is scoped to.
     case grantBranch
+    /// Only the work of the HQ department the grant is scoped to (what it owns or executes).
+    case grantDepartment
     /// In every branch (an HQ function that needs the national view, BRIEF §1).
     case allBranches
     /// The organization chart itself, not any branch's records.

@@ -1,10 +1,11 @@
 /// Role × action → reach, the function-level half of authorization (row-level security is the other).
 ///
 /// Branch roles reach only the branch of their grant; HQ roles that need the national view read every
-/// branch but write none; `functional_dept` sees only what is forwarded to it (a later issue);
+/// branch but write none (directives and flags aside, which HQ issues into branches); the call center
+/// works the tasks its department executes; `functional_dept` sees only what is forwarded to it (a later issue);
 /// `admin` manages the organization and reaches no branch's records.
 public enum PermissionMatrix {
-    private static let n = Reach.none, b = Reach.grantBranch, a = Reach.allBranches, o = Reach.organization, m = Reach.own
+    private static let n = Reach.none, b = Reach.grantBranch, a = Reach.allBranches, o = Reach.organization, m = Reach.own, d = Reach.grantDepartment
 
     /// Columns in `columns` order. Read one row to see who may do one thing.
     static let columns: [Role] = [
@@ -27,6 +28,13 @@ public enum PermissionMatrix {
         (.readAudit,           [n,   n,   n,   n,   b,   n,   n,   n,   n,   n,   a,   n]),
         (.readDeadlines,       [b,   b,   b,   b,   b,   a,   a,   a,   a,   n,   a,   n]),
         (.readNotifications,   [m,   m,   m,   m,   m,   m,   m,   m,   m,   m,   m,   m]),
+        (.readTasks,           [b,   b,   b,   b,   b,   a,   d,   a,   a,   n,   a,   n]),
+        (.manageTasks,         [n,   b,   b,   n,   n,   d,   d,   n,   n,   n,   n,   n]),
+        (.workTasks,           [b,   b,   b,   b,   n,   n,   d,   n,   n,   n,   n,   n]),
+        (.flagClients,         [n,   b,   n,   n,   n,   n,   n,   a,   a,   n,   n,   n]),
+        (.manageDirectives,    [n,   n,   n,   n,   n,   a,   n,   a,   a,   n,   n,   n]),
+        (.readDirectives,      [n,   b,   b,   n,   b,   a,   d,   a,   a,   n,   a,   n]),
+        (.manageRules,         [n,   n,   n,   n,   n,   n,   n,   o,   n,   n,   n,   n]),
     ]
 
     private static let table: [Action: [Role: Reach]] = {

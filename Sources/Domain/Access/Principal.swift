@@ -15,6 +15,7 @@ public struct Principal: Sendable, Equatable {
     /// Where this staff member may do `action`, or nil when none of their grants permits it.
     public func access(for action: Action) -> Access? {
         var branches = Set<Int>()
+        var departments = Set<Int>()
         var allBranches = false
         var organization = false
         var own = false
@@ -22,15 +23,18 @@ public struct Principal: Sendable, Equatable {
             switch PermissionMatrix.reach(grant.role, action) {
             case .none: continue
             case .grantBranch: if let branch = grant.branchId { branches.insert(branch) }
-            case .allBranches: allBranches = true
+            case .grantDepartment: if let department = grant.departmentId { departments.insert(department) }
+            case .allBranches:
+                allBranches = true
+                if let department = grant.departmentId { departments.insert(department) }
             case .organization: organization = true
             case .own: own = true
             }
         }
-        guard allBranches || organization || own || !branches.isEmpty else { return nil }
+        guard allBranches || organization || own || !branches.isEmpty || !departments.isEmpty else { return nil }
         return Access(
             staffId: staffId, action: action, branchIds: branches.sorted(), allBranches: allBranches,
-            organization: organization)
+            organization: organization, departmentIds: departments.sorted())
     }
 
     public func holds(_ role: Role) -> Bool {
@@ -48,13 +52,19 @@ public struct Access: Sendable, Equatable {
     public var allBranches: Bool
     /// An admin grant permits the action on the organization chart.
     public var organization: Bool
+    /// HQ departments of the grants that permit the action: their own work (a call center's queue,
+    /// a department's directives) is reached.
+    public var departmentIds: [Int]
 
-    public init(staffId: Int64, action: Action, branchIds: [Int], allBranches: Bool, organization: Bool) {
+    public init(
+        staffId: Int64, action: Action, branchIds: [Int], allBranches: Bool, organization: Bool, departmentIds: [Int] = []
+    ) {
         self.staffId = staffId
         self.action = action
         self.branchIds = branchIds
         self.allBranches = allBranches
         self.organization = organization
+        self.departmentIds = departmentIds
     }
 
     public func reaches(branch: Int) -> Bool {

@@ -10,6 +10,14 @@ enum Cursors {
         }
     }
 
+    /// The last (due time in microseconds, branch, id) of the previous page, for task queues.
+    static func dueBranchAndID(_ text: String?) throws -> (dueMicros: Int64, branch: Int, id: Int64)? {
+        try text.map { text in
+            guard let parts = Cursor.decode(text, parts: 3), let branch = Int(exactly: parts[1]) else { throw AppError.badCursor }
+            return (parts[0], branch, parts[2])
+        }
+    }
+
     /// The last id of the previous page, for lists ordered by id.
     static func id(_ text: String?) throws -> Int64? {
         try text.map { text in

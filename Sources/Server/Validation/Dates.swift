@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import Store
 
 /// Calendar dates as the API writes them (`2026-11-25`), and "today" in Asia/Shanghai.
 enum Dates {
@@ -10,7 +11,6 @@ enum Dates {
 
     /// The Asia/Shanghai (UTC+8, no daylight saving) calendar date of an instant.
     static func shanghai(_ instant: Date) -> PostgresDate {
-        let days = ((instant.timeIntervalSince1970 + 8 * 3600) / 86400).rounded(.down)
-        return PostgresDate(daysSinceEpoch: Int64(days))
+        PostgresDate.shanghai(instant)
     }
 }

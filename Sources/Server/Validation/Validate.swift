@@ -75,6 +75,11 @@ enum Validate {
             ? [.init(field, "must say why, in at least 4 characters")] : text(value, field: field, max: 500)
     }
 
+    /// Throws the problems as one 422, when there are any.
+    static func throwing(_ problems: [Problem.FieldError]) throws {
+        guard problems.isEmpty else { throw AppError.invalid(problems) }
+    }
+
     private static func matches(_ value: String, _ pattern: String) -> Bool {
         value.range(of: pattern, options: .regularExpression) != nil
     }

@@ -17,13 +17,15 @@ extension Access {
     /// the scope is every branch. Row-level security enforces the scope either way.
     public var indexableBranches: [Int]? { allBranches ? nil : branchIds }
 
-    /// The `huifang.*` settings the policies read (sql/0003_organization.sql).
+    /// The `huifang.*` settings the policies read (sql/0003_organization.sql, 0008_obligation_rules.sql).
     public var databaseSettings: [(name: String, value: String)] {
         [
             ("huifang.staff_id", String(staffId)),
             ("huifang.branch_ids", "{" + branchIds.map(String.init).joined(separator: ",") + "}"),
             ("huifang.all_branches", allBranches ? "on" : "off"),
             ("huifang.org_admin", organization ? "on" : "off"),
+            ("huifang.department_ids", "{" + departmentIds.map(String.init).joined(separator: ",") + "}"),
+            ("huifang.action", action.rawValue),
         ]
     }
 }

@@ -14,6 +14,7 @@ public struct DemoData: Sendable {
     public var seed: UInt64
     /// Month-end snapshot dates; clients opened later have none for that date.
     public var snapshotDates: [PostgresDate] = [
+        PostgresDate(year: 2025, month: 12, day: 31), PostgresDate(year: 2026, month: 6, day: 30),
         PostgresDate(year: 2026, month: 8, day: 31), PostgresDate(year: 2026, month: 9, day: 30),
         PostgresDate(year: 2026, month: 10, day: 31),
     ]

@@ -1,0 +1,250 @@
+import Domain
+import Foundation
+import Postgres
+
+/// Draws the periodic and sampled obligations of a period and creates their tasks: ordinary new
+/// accounts per opening day (once the day is over), core clients per month, small/medium and
+/// dormant clients per half-year, S&T HQ's brokers and ≥ 10M clients per year, and rule flags for
+/// missing key data. Idempotent: a member already drawn for a window is never drawn again, so a
+/// second run creates nothing; members that join a window later form its next draw.
+///
+/// Runs in the scheduler's scope (`huifang.system`, every branch) or as the owner.
+public struct ObligationGenerator: Sendable {
+    public let connection: Connection
+
+    public init(_ connection: Connection) {
+        self.connection = connection
+    }
+
+    /// The transaction settings of the scheduler: the engine's scope over every branch.
+    public static let settings: [(name: String, value: String)] = [
+        ("huifang.system", "on"), ("huifang.all_branches", "on"), ("huifang.action", "generateObligations"),
+    ]
+
+    public struct Line: Sendable, Equatable {
+        public var rule: String
+        public var windows: [String]
+        public var draws: Int
+        public var population: Int
+        public var tasks: Int
+    }
+
+    public enum GenerationError: Error, CustomStringConvertible, Equatable {
+        case notStarted(String)
+        case notAPeriod(String)
+        public var description: String {
+            switch self {
+            case .notStarted(let period): "period \(period) has not started yet"
+            case .notAPeriod(let period): "\(period) is a day; generate a month (2026-11), a half-year (2026-H2) or a year (2026)"
+            }
+        }
+    }
+
+    /// Generates every window of `period` that has begun by `today` (opening days: that have ended).
+    public func generate(_ period: Period, today: PostgresDate) async throws -> [Line] {
+        guard period.kind != .day else { throw GenerationError.notAPeriod(period.description) }
+        guard period.startDate <= today else { throw GenerationError.notStarted(period.description) }
+        var lines: [Line] = []
+        let months = period.months.filter { $0.startDate <= today }
+
+        // Opening days that are over: [period start, min(period end, today)).
+        let openingEnd = min(period.endDate, today)
+        lines.append(try await draw(
+            rule: "new_account_ordinary", windows: ["opening days \(period.startDate) to \(openingEnd.adding(days: -1))"],
+            population: """
+                select c.branch_id, to_char(c.opened_at at time zone 'Asia/Shanghai', 'YYYY-MM-DD') as sample_window,
+                       to_char(c.opened_at at time zone 'Asia/Shanghai', 'YYYY-MM') as period,
+                       (c.opened_at at time zone 'Asia/Shanghai')::date as window_start, null::date as as_of,
+                       'client' as kind, c.id as member_id, 1 as priority, c.opened_at as clock_started_at,
+                       c.client_no as label
+                from huifang.clients c
+                where c.branch_id in (select id from huifang.branches)
+                  and c.opened_at >= (\(period.startDate)::timestamp at time zone 'Asia/Shanghai')
+                  and c.opened_at < (\(openingEnd)::timestamp at time zone 'Asia/Shanghai')
+                  and c.referrer_broker_id is null and c.status = 'open'
+                """,
+            workdays: "r.due_workdays"))
+
+        for month in months {
+            lines.append(try await draw(
+                rule: "core_monthly", windows: [month.description],
+                population: segmentPopulation(window: month, where: "s.segment = 'core'", priority: "1"),
+                workdays: Self.periodWorkdays))
+        }
+        for half in Set(months.map(\.halfYear)).sorted(by: { $0.description < $1.description }) {
+            lines.append(try await draw(
+                rule: "service_half_year", windows: [half.description],
+                population: segmentPopulation(
+                    window: half, where: "s.segment in ('small_medium', 'dormant')",
+                    priority: "case when s.segment = 'dormant' then 0 else 1 end"),
+                workdays: Self.periodWorkdays))
+        }
+        if let year = months.first?.wholeYear {
+            lines.append(try await stAnnual(year))
+        }
+        if period.startDate <= today && today < period.endDate {
+            lines.append(try await flagMissingPhones())
+        }
+        return lines
+    }
+
+    /// Working days from the period's first day to its last: the deadline is the end of the
+    /// period's last working day.
+    static let periodWorkdays = "greatest(huifang.workdays_between('cn_workday', w.window_start, w.window_end - 1), 1)"
+
+    /// Open clients of a segment on the last snapshot before the window, opened before it.
+    private func segmentPopulation(window: Period, where condition: String, priority: String) -> SQL {
+        let start = window.startDate
+        return """
+            select s.branch_id, \(window.description) as sample_window, \(window.description) as period,
+                   \(start)::date as window_start, \(start)::date - 1 as as_of, 'client' as kind, s.client_id as member_id,
+                   \(unescaped: priority) as priority, (\(start)::timestamp at time zone 'Asia/Shanghai') as clock_started_at,
+                   c.client_no as label
+            from huifang.client_segments(\(start)::date - 1) s
+            join huifang.clients c on c.branch_id = s.branch_id and c.id = s.client_id
+            where \(unescaped: condition) and c.status = 'open'
+              and c.opened_at < (\(start)::timestamp at time zone 'Asia/Shanghai')
+            """
+    }
+
+    /// Art 3, 11: the branch's active brokers and its clients with ≥ 10M on the last snapshot
+    /// before the year; owned by S&T HQ, executed by the call center.
+    private func stAnnual(_ year: Period) async throws -> Line {
+        let departments = try await connection.query(
+            """
+            select (select min(id) from huifang.departments where kind = 'sales_trading' and status = 'active'),
+                   (select min(id) from huifang.departments where kind = 'call_center' and status = 'active')
+            """
+        ).single()
+        let owner: Int? = try departments.decode(0)
+        let executor: Int? = try departments.decode(1)
+        guard let owner, let executor else {
+            return Line(rule: "st_annual", windows: [], draws: 0, population: 0, tasks: 0)
+        }
+        let start = year.startDate
+        let clockStart: SQL = "(\(start)::timestamp at time zone 'Asia/Shanghai')"
+        return try await draw(
+            rule: "st_annual", windows: [year.description],
+            population: """
+                select s.branch_id, \(year.description) as sample_window, \(year.description) as period,
+                       \(start)::date as window_start, \(start)::date - 1 as as_of, 'client' as kind, s.client_id as member_id,
+                       1 as priority, \(clockStart) as clock_started_at, c.client_no as label
+                from huifang.client_segments(\(start)::date - 1) s
+                join huifang.clients c on c.branch_id = s.branch_id and c.id = s.client_id
+                where s.high_net_worth and c.status = 'open'
+                union all
+                select b.branch_id, \(year.description), \(year.description), \(start)::date, \(start)::date - 1, 'broker', b.id,
+                       1, \(clockStart), b.agent_no
+                from huifang.brokers b
+                where b.status = 'active'
+                """,
+            workdays: Self.periodWorkdays, ownerDepartment: owner, executorDepartment: executor)
+    }
+
+    /// Art 12.2 by rule: an open client without a phone number cannot be called back; flag it for
+    /// verification, at most once per 180 days.
+    private func flagMissingPhones() async throws -> Line {
+        let row = try await connection.query(
+            """
+            with flagged as (
+                insert into huifang.client_flags (branch_id, client_id, fields, reason, source, rule)
+                select c.branch_id, c.id, '{phone}', 'no phone number on file', 'rule', 'missing_phone'
+                from huifang.clients c
+                where c.status = 'open' and c.phone is null
+                  and not exists (select from huifang.client_flags f
+                                  where f.branch_id = c.branch_id and f.client_id = c.id and f.rule = 'missing_phone'
+                                    and f.flagged_at > now() - interval '180 days')
+                returning branch_id, id
+            )
+            select count(*), (select count(*) from huifang.callback_tasks t
+                              where (t.branch_id, t.flag_id) in (select branch_id, id from flagged))
+            from flagged
+            """
+        ).single()
+        let flags: Int = try row.decode(0)
+        return Line(rule: "data_verification", windows: ["missing_phone"], draws: 0, population: flags, tasks: flags)
+    }
+
+    /// One set-based pass for a rule: the fresh members of each window (not in an earlier draw of
+    /// it) become that window's next draw with a new seed; its first ⌈p·n⌉ members by (priority,
+    /// keyed hash) get tasks, whose timers the task triggers start.
+    ///
+    /// `population` yields (branch_id, sample_window, period, window_start, as_of, kind, member_id,
+    /// priority, clock_started_at, label); `workdays` is an expression over the rule version `r`
+    /// and the window `w` (window_start, window_end).
+    private func draw(
+        rule: String, windows: [String], population: SQL, workdays: String, ownerDepartment: Int? = nil,
+        executorDepartment: Int? = nil
+    ) async throws -> Line {
+        let query: SQL =
+            """
+            with population as materialized (
+            """ + population + """
+            ), drawn as (
+                select d.branch_id, d.sample_window, 'client' as kind, unnest(d.population_clients) as member_id
+                from huifang.obligation_draws d
+                where d.rule_code = \(rule) and d.sample_window in (select distinct sample_window from population)
+                union all
+                select d.branch_id, d.sample_window, 'broker', unnest(d.population_brokers)
+                from huifang.obligation_draws d
+                where d.rule_code = \(rule) and d.sample_window in (select distinct sample_window from population)
+            ), fresh as materialized (
+                select p.* from population p
+                where not exists (select from drawn x where x.branch_id = p.branch_id and x.sample_window = p.sample_window
+                                                        and x.kind = p.kind and x.member_id = p.member_id)
+            ), windows as (
+                select f.branch_id, f.sample_window, min(f.period) as period, min(f.window_start) as window_start,
+                       min(f.as_of) as as_of,
+                       coalesce(array_agg(f.member_id order by f.member_id) filter (where f.kind = 'client'), '{}') as clients,
+                       coalesce(array_agg(f.member_id order by f.member_id) filter (where f.kind = 'broker'), '{}') as brokers,
+                       coalesce(array_agg(f.member_id order by f.member_id) filter (where f.kind = 'client' and f.priority = 0), '{}') as priority_clients,
+                       count(*) as size
+                from fresh f
+                group by f.branch_id, f.sample_window
+            ), new_draws as (
+                insert into huifang.obligation_draws (branch_id, rule_code, rule_version, period, sample_window, draw_no, as_of, seed,
+                                                      population_clients, population_brokers, priority_clients, required)
+                select w.branch_id, r.code, r.version, w.period, w.sample_window,
+                       coalesce((select max(d.draw_no) from huifang.obligation_draws d
+                                 where d.branch_id = w.branch_id and d.rule_code = r.code and d.sample_window = w.sample_window), 0) + 1,
+                       w.as_of, replace(gen_random_uuid()::text, '-', ''), w.clients, w.brokers, w.priority_clients,
+                       ceil(r.coverage_percent * w.size / 100)::int
+                from windows w
+                cross join lateral huifang.rule_in_effect(\(rule), w.window_start) r
+                where r.code is not null
+                returning branch_id, id, rule_version, sample_window, seed, required, population_size
+            ), sampled as (
+                select d.branch_id, d.id as draw_id, d.rule_version, f.period, f.sample_window, f.kind, f.member_id,
+                       f.clock_started_at, f.label, f.window_start,
+                       row_number() over (partition by d.branch_id, d.id
+                                          order by f.priority, huifang.sample_key(d.seed, f.kind, f.member_id)) as rank,
+                       d.required
+                from new_draws d
+                join fresh f on f.branch_id = d.branch_id and f.sample_window = d.sample_window
+            ), tasks as (
+                insert into huifang.callback_tasks (branch_id, rule_code, rule_version, period, sample_window, draw_id, client_id,
+                                                    broker_id, title, owner_role, owner_department_id, executor_department_id,
+                                                    clock_started_at, clock_workdays)
+                select s.branch_id, r.code, r.version, s.period, s.sample_window, s.draw_id,
+                       case when s.kind = 'client' then s.member_id end, case when s.kind = 'broker' then s.member_id end,
+                       r.title || ': ' || s.label, r.owner_role, \(ownerDepartment), \(executorDepartment),
+                       s.clock_started_at, \(unescaped: workdays)
+                from sampled s
+                join huifang.obligation_rules r on r.code = \(rule) and r.version = s.rule_version
+                cross join lateral (select s.window_start, upper(huifang.period_range(s.period)) as window_end) w
+                where s.rank <= s.required
+                returning 1
+            )
+            select (select count(*) from new_draws), coalesce((select sum(population_size) from new_draws), 0)::bigint,
+                   (select count(*) from tasks)
+            """
+        let row = try await connection.query(query).single()
+        return Line(rule: rule, windows: windows, draws: try row.decode(0), population: try row.decode(1), tasks: try row.decode(2))
+    }
+}
+
+extension Period {
+    public var startDate: PostgresDate { PostgresDate(year: start.year, month: start.month, day: start.day) }
+    /// The day after the period.
+    public var endDate: PostgresDate { PostgresDate(year: end.year, month: end.month, day: end.day) }
+}

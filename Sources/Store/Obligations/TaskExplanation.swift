@@ -1,0 +1,101 @@
+import Foundation
+import Postgres
+
+/// Why a task exists: the rule version, the period and window, and — for drawn rules — the recorded
+/// population and seed, with the sample re-derived from them to show the task is where it should be.
+public struct TaskExplanation: Sendable {
+    public var taskId: Int64
+    public var branchCode: String
+    public var subject: String
+    public var ruleCode: String
+    public var ruleVersion: Int
+    public var ruleTitle: String
+    public var articles: String
+    public var population: String
+    public var coveragePercent: Decimal
+    public var effectiveFrom: PostgresDate
+    public var period: String
+    public var sampleWindow: String
+    public var dueAt: Date
+    public var state: String
+    public var createdAt: Date
+    public var directiveId: Int64?
+    public var flagId: Int64?
+    public var draw: Draw?
+
+    public struct Draw: Sendable {
+        public var id: Int64
+        public var number: Int
+        public var seed: String
+        public var asOf: PostgresDate?
+        public var populationSize: Int
+        public var required: Int
+        public var drawnAt: Date
+        /// The subject's place when the recorded population is ordered by (priority, keyed hash).
+        public var rank: Int
+        /// Whether re-deriving the sample from seed and population gives this task: rank ≤ required.
+        public var inSample: Bool { rank <= required }
+    }
+
+    public var lines: [String] {
+        var lines = [
+            "task \(taskId) in branch \(branchCode): \(subject)",
+            "rule \(ruleCode) version \(ruleVersion) (effective from \(effectiveFrom)): \(ruleTitle) — \(articles)",
+            "population: \(population); coverage \(coveragePercent) %",
+            "period \(period), window \(sampleWindow); due \(ISO8601DateFormatter().string(from: dueAt)); state \(state)",
+        ]
+        if let directiveId { lines.append("created by HQ directive \(directiveId)") }
+        if let flagId { lines.append("created by client flag \(flagId)") }
+        if let draw {
+            lines.append("draw \(draw.number) (id \(draw.id)) at \(ISO8601DateFormatter().string(from: draw.drawnAt)): "
+                + "population \(draw.populationSize)\(draw.asOf.map { " judged on the snapshot of \($0)" } ?? ""), "
+                + "required \(draw.required)")
+            lines.append("seed \(draw.seed); order: priority, then sha256(seed:kind:id)")
+            lines.append("re-derived: rank \(draw.rank) of \(draw.populationSize) — "
+                + (draw.inSample ? "in the sample" : "NOT in the sample (the recorded draw does not produce this task)"))
+        } else if ruleCode == "new_account_broker" {
+            lines.append("created with the account: every broker-introduced opening is called back (100 %)")
+        }
+        return lines
+    }
+
+    public static func load(_ connection: Connection, taskId: Int64, branches: [Int]?) async throws -> TaskExplanation? {
+        let scope: SQL = branches.map { "t.branch_id = any(\($0))" } ?? "t.branch_id in (select id from huifang.branches)"
+        let query: SQL =
+            """
+            select t.id, b.code, coalesce('client ' || c.client_no || ' ' || c.name, 'broker ' || br.agent_no || ' ' || br.name),
+                   t.rule_code, t.rule_version, r.title, r.articles, r.population, r.coverage_percent, r.effective_from,
+                   t.period, t.sample_window, t.due_at, t.state, t.created_at, t.directive_id, t.flag_id,
+                   d.id, d.draw_no, d.seed, d.as_of, d.population_size, d.required, d.drawn_at,
+                   (select x.rank from (
+                        select m.kind, m.id, row_number() over (
+                                   order by case when m.kind = 'client' and m.id = any(d.priority_clients) then 0 else 1 end,
+                                            huifang.sample_key(d.seed, m.kind, m.id))::int as rank
+                        from (select 'client' as kind, unnest(d.population_clients) as id
+                              union all select 'broker', unnest(d.population_brokers)) m
+                    ) x where (x.kind, x.id) = (case when t.client_id is not null then 'client' else 'broker' end,
+                                                coalesce(t.client_id, t.broker_id)))
+            from huifang.callback_tasks t
+            join huifang.branches b on b.id = t.branch_id
+            join huifang.obligation_rules r on r.code = t.rule_code and r.version = t.rule_version
+            left join huifang.clients c on c.branch_id = t.branch_id and c.id = t.client_id
+            left join huifang.brokers br on br.branch_id = t.branch_id and br.id = t.broker_id
+            left join huifang.obligation_draws d on d.branch_id = t.branch_id and d.id = t.draw_id
+            where
+            """ + " " + scope + " and t.id = \(taskId)"
+        guard let row = try await connection.query(query).first else { return nil }
+        var explanation = TaskExplanation(
+            taskId: try row.decode(0), branchCode: try row.decode(1), subject: try row.decode(2), ruleCode: try row.decode(3),
+            ruleVersion: try row.decode(4), ruleTitle: try row.decode(5), articles: try row.decode(6), population: try row.decode(7),
+            coveragePercent: try row.decode(8), effectiveFrom: try row.decode(9), period: try row.decode(10),
+            sampleWindow: try row.decode(11), dueAt: try row.decode(12), state: try row.decode(13), createdAt: try row.decode(14),
+            directiveId: try row.decode(15), flagId: try row.decode(16), draw: nil)
+        if let drawId: Int64 = try row.decode(17) {
+            explanation.draw = Draw(
+                id: drawId, number: try row.decode(18), seed: try row.decode(19), asOf: try row.decode(20),
+                populationSize: try row.decode(21), required: try row.decode(22), drawnAt: try row.decode(23),
+                rank: try row.decode(24, as: Int?.self) ?? Int.max)
+        }
+        return explanation
+    }
+}

@@ -1,0 +1,71 @@
+import ArgumentParser
+import Domain
+import Foundation
+import Logging
+import Postgres
+import Store
+
+struct ReportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Reports HQ reads: callback coverage.",
+        subcommands: [Coverage.self]
+    )
+
+    struct Coverage: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Coverage per branch × rule × period against the rule's required %.",
+            discussion: """
+                Covered = completed on time + closed as unreachable on time; coverage % = covered ÷ population. \
+                A month also shows the half-year and year windows it lies in.
+                """)
+
+        @Option(help: "The period: YYYY-MM, YYYY-H1, YYYY-H2 or YYYY.") var period: String
+        @Option(help: "Only this branch (its code).") var branch: String?
+        @Flag(help: "Print CSV instead of a table.") var csv = false
+        @OptionGroup var database: DatabaseOptions
+
+        func validate() throws {
+            guard let parsed = Period(period), parsed.kind != .day else {
+                throw ValidationError("--period must be YYYY-MM, YYYY-H1, YYYY-H2 or YYYY, not \(period)")
+            }
+        }
+
+        func run() async throws {
+            let period = Period(period)!
+            var logger = Logger(label: "huifang.report")
+            logger.logLevel = .warning
+            let rows = try await database.withDatabase(logger: logger) { environment in
+                try await Pool.withPool(environment.application, logger: logger) { pool in
+                    try await pool.transaction(settings: ObligationGenerator.settings, readOnly: true) { db -> [CoverageRow] in
+                        var branchId: Int?
+                        if let branch {
+                            guard let id: Int = try await db.query("select id from huifang.branches where code = \(branch)").first?.decode(0)
+                            else { throw CLIError("there is no branch \(branch)") }
+                            branchId = id
+                        }
+                        return try await CoverageReport(db).rows(for: period, branches: nil, branchId: branchId, at: Date())
+                    }
+                }
+            }
+            if csv {
+                print(CSVLine.render(CoverageRow.csvHeader))
+                rows.forEach { print(CSVLine.render($0.csvFields)) }
+                return
+            }
+            let widths = [8, 22, 8, 10, 9, 7, 8, 6, 8, 7, 8, 6, 9, 5]
+            let header = ["branch", "rule", "period", "population", "required", "on time", "late", "unre.", "cancel", "overdue",
+                          "open", "cov %", "req %", "meets"]
+            print(zip(header, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: " "))
+            for row in rows {
+                let fields = [
+                    row.branchCode, row.ruleCode, row.period, String(row.population), String(row.required), String(row.completedOnTime),
+                    String(row.completedLate), String(row.unreachable), String(row.cancelled), String(row.overdue), String(row.open),
+                    row.coveragePercent.map { "\($0)" } ?? "-", "\(row.requiredPercent)", row.meetsRequirement ? "yes" : "NO",
+                ]
+                print(zip(fields, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: " "))
+            }
+            if rows.isEmpty { print("no obligations in \(period); run `huifang obligations generate --period \(period)` first") }
+        }
+    }
+}

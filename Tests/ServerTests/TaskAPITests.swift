@@ -1,0 +1,206 @@
+import Foundation
+import HTTPTypes
+import Postgres
+import Server
+import Testing
+import TestSupport
+
+@Suite("Callback tasks over HTTP: new accounts, queues, assignment, recusal, isolation")
+struct TaskAPITests {
+    /// The fixture's branch-A new-account task.
+    static func taskA(_ database: TestDatabase, _ fixture: OrganizationFixture) async throws -> Int64 {
+        try await database.withPool {
+            try await $0.query(
+                "select id from huifang.callback_tasks where client_id = \(fixture.clientA) and rule_code = 'new_account_broker'"
+            ).single().decode(0)
+        }
+    }
+
+    @Test func aBrokerIntroducedAccountOpenedBeforeNationalDayIsDueAtTheEndOfTuesday13October() async throws {
+        try await withFixtureApp(now: ISO8601DateFormatter().date(from: "2026-09-30T08:00:00Z")!) { api, fixture, _ in
+            let token = try await api.token("deskA")
+            let opened = try await api.send(
+                .post, "/clients", token: token,
+                json: [
+                    "branchId": fixture.branchA, "clientNo": "C0930", "name": "赵六", "idType": "passport", "idNumber": "E5556667",
+                    "openedAt": "2026-09-30T10:00:00+08:00", "referrerBrokerId": fixture.brokerA,
+                ])
+            #expect(opened.status == .created, "\(opened.text)")
+            let client = try #require(try opened.json()["id"] as? Int)
+            let tasks = try await api.send(.get, "/tasks?clientId=\(client)", token: try await api.token("opsA"))
+            let items = try #require(try tasks.json()["items"] as? [[String: Any]])
+            #expect(items.count == 1)
+            #expect(items.first?["ruleCode"] as? String == "new_account_broker")
+            // 1–7 Oct are off and Sat 10 Oct is worked: day 5 is Tue 13 Oct, due at 00:00 on the 14th (Shanghai).
+            #expect(items.first?["dueAt"] as? String == "2026-10-13T16:00:00Z")
+            #expect(items.first?["state"] as? String == "open")
+
+            // An ordinary account gets no task at once: it is sampled when its opening day is over.
+            let ordinary = try await api.send(
+                .post, "/clients", token: token,
+                json: [
+                    "branchId": fixture.branchA, "clientNo": "C0931", "name": "钱七", "idType": "passport", "idNumber": "E5556668",
+                    "openedAt": "2026-09-30T11:00:00+08:00",
+                ])
+            let other = try #require(try ordinary.json()["id"] as? Int)
+            let none = try await api.send(.get, "/tasks?clientId=\(other)", token: try await api.token("opsA"))
+            #expect((try none.json()["items"] as? [Any])?.isEmpty == true)
+        }
+    }
+
+    @Test func assigningTheClientsReferrerIsRefusedByNameAndBulkAssignmentSkipsThem() async throws {
+        try await withFixtureApp { api, fixture, database in
+            let ops = try await api.token("opsA")
+            let rp = fixture.staff["rpA"]!
+            // rpA introduced the fixture's client.
+            let change = try await api.send(.patch, "/clients/\(fixture.clientA)", token: ops, json: ["referrerStaffId": rp])
+            #expect(change.status == .ok, "\(change.text)")
+            let task = try await Self.taskA(database, fixture)
+            let refused = try await api.send(.post, "/tasks/\(task)/assign", token: ops, json: ["staffId": rp])
+            #expect(refused.status == .conflict)
+            let problem = try refused.problem()
+            #expect(problem.type.hasSuffix("/recusal"))
+            #expect(problem.detail?.contains("Art 4") == true)
+
+            // Only the referrer offered: skipped, not failed. Everyone offered: someone else takes it.
+            let onlyReferrer = try await api.send(
+                .post, "/tasks/bulk-assign", token: ops, json: ["branchId": fixture.branchA, "taskIds": [task], "staffIds": [rp]])
+            #expect(onlyReferrer.status == .ok, "\(onlyReferrer.text)")
+            let skipped = try #require(try onlyReferrer.json()["skipped"] as? [[String: Any]])
+            #expect(skipped.count == 1 && (skipped.first?["reason"] as? String)?.contains("recusal") == true)
+            let everyone = try await api.send(.post, "/tasks/bulk-assign", token: ops, json: ["branchId": fixture.branchA])
+            let assigned = try #require(try everyone.json()["assigned"] as? [[String: Any]], "\(everyone.text)")
+            #expect(assigned.contains { $0["taskId"] as? Int == Int(task) })
+            #expect(!assigned.contains { $0["staffId"] as? Int == Int(rp) })
+
+            let fine = try await api.send(.post, "/tasks/\(task)/assign", token: ops, json: ["staffId": fixture.staff["deskA"]!])
+            #expect(fine.status == .ok)
+            #expect(try fine.json()["assigneeStaffId"] as? Int == Int(fixture.staff["deskA"]!))
+            // The front desk may perform callbacks but does not direct them.
+            let desk = try await api.token("deskA")
+            #expect(try await api.send(.post, "/tasks/\(task)/assign", token: desk, json: ["staffId": rp]).status == .forbidden)
+        }
+    }
+
+    @Test func theAssigneeLogsAttemptsAndClosesAsUnreachableOnlyAfterThreeDays() async throws {
+        try await withFixtureApp(now: ISO8601DateFormatter().date(from: "2026-03-09T08:00:00Z")!) { api, fixture, database in
+            let task = try await Self.taskA(database, fixture)
+            let ops = try await api.token("opsA")
+            #expect(try await api.send(.post, "/tasks/\(task)/assign", token: ops, json: ["staffId": fixture.staff["rpA"]!]).status == .ok)
+            let rp = try await api.token("rpA")
+            let desk = try await api.token("deskA")
+            #expect(try await api.send(.post, "/tasks/\(task)/start", token: desk).status == .forbidden, "only the assignee works it")
+            for day in ["2026-03-04T10:00:00+08:00", "2026-03-05T10:00:00+08:00"] {
+                let logged = try await api.send(
+                    .post, "/tasks/\(task)/attempts", token: rp, json: ["attemptedAt": day, "channel": "phone", "outcome": "no_answer"])
+                #expect(logged.status == .created, "\(logged.text)")
+            }
+            // The fixture's attempt on 3 Mar was logged by someone else, but attempts count per task: three days now.
+            let future = try await api.send(
+                .post, "/tasks/\(task)/attempts", token: rp,
+                json: ["attemptedAt": "2026-04-01T10:00:00+08:00", "channel": "phone", "outcome": "busy"])
+            #expect(future.status.code == 422)
+            let closed = try await api.send(.post, "/tasks/\(task)/close-unreachable", token: rp, json: ["reason": "no answer three days"])
+            #expect(closed.status == .ok, "\(closed.text)")
+            #expect(try closed.json()["state"] as? String == "unreachable")
+            #expect(try await api.send(.post, "/tasks/\(task)/complete", token: rp, json: [:]).status == .conflict)
+            let attempts = try await api.send(.get, "/tasks/\(task)/attempts", token: ops)
+            #expect((try JSONSerialization.jsonObject(with: Data(attempts.text.utf8)) as? [Any])?.count == 3)
+        }
+    }
+
+    @Test func anotherBranchsTaskIs404AndTheCallCenterSeesOnlyItsQueue() async throws {
+        try await withFixtureApp { api, fixture, database in
+            let task = try await Self.taskA(database, fixture)
+            let opsB = try await api.token("opsB")
+            #expect(try await api.send(.get, "/tasks/\(task)", token: opsB).status == .notFound)
+            #expect(try await api.send(.get, "/tasks/\(task)/explanation", token: opsB).status == .notFound)
+            #expect(try await api.send(.get, "/tasks/\(task)/attempts", token: opsB).status == .notFound)
+            #expect(
+                try await api.send(.post, "/tasks/\(task)/assign", token: opsB, json: ["staffId": fixture.staff["opsB"]!]).status
+                    == .notFound)
+            #expect(try await api.send(.post, "/tasks/\(task)/cancel", token: opsB, json: ["reason": "not mine anyway"]).status == .notFound)
+            let bulk = try await api.send(.post, "/tasks/bulk-assign", token: opsB, json: ["branchId": fixture.branchA, "taskIds": [task]])
+            #expect(bulk.status == .forbidden)
+            let listed = try await api.send(.get, "/tasks?branchId=\(fixture.branchA)", token: opsB)
+            #expect((try listed.json()["items"] as? [Any])?.isEmpty == true)
+            let coverage = try await api.send(.get, "/coverage?period=2026-03", token: opsB)
+            let rows = try #require(try JSONSerialization.jsonObject(with: Data(coverage.text.utf8)) as? [[String: Any]])
+            #expect(!rows.isEmpty && rows.allSatisfy { $0["branchId"] as? Int == fixture.branchB })
+
+            let callCenter = try await api.token("callCenter")
+            #expect(try await api.send(.get, "/tasks/\(task)", token: callCenter).status == .notFound)
+            let queue = try await api.send(.get, "/tasks", token: callCenter)
+            #expect((try queue.json()["items"] as? [Any])?.isEmpty == true)
+            // Nothing changed in branch A.
+            let state: String = try await database.withPool {
+                try await $0.query("select state from huifang.callback_tasks where id = \(task)").single().decode(0)
+            }
+            #expect(state == "open")
+        }
+    }
+
+    @Test func sAndTDirectsTheCallCenterWhoseQueueShowsTheTasksAcrossBranches() async throws {
+        try await withFixtureApp { api, fixture, database in
+            let st = try await api.token("salesTrading")
+            let issue: [String: Any] = [
+                "title": "大额资金流动确认", "purpose": "Confirm large asset movements (Art 10)",
+                "questions": [["id": "q1", "text": "您本月是否有大额资金转出？"]], "executor": "call_center", "dueOn": "2026-07-15",
+                "clients": [["branchCode": "BJ001", "clientNo": "C0001"], ["branchCode": "SH001", "clientNo": "C0001"]],
+            ]
+            let unknown = try await api.send(
+                .post, "/directives", token: st,
+                json: issue.merging(["clients": [["branchCode": "BJ001", "clientNo": "C0001"], ["branchCode": "SH001", "clientNo": "NOPE"]]]) { $1 })
+            #expect(unknown.status.code == 422)
+            #expect(try unknown.problem().errors?.map(\.field) == ["clients[1]"])
+            let issued = try await api.send(.post, "/directives", token: st, json: issue)
+            #expect(issued.status == .created, "\(issued.text)")
+            let directive = try #require(try issued.json()["id"] as? Int)
+            #expect(try issued.json()["targetCount"] as? Int == 2)
+
+            let callCenter = try await api.token("callCenter")
+            let queue = try await api.send(.get, "/tasks?queue=call_center", token: callCenter)
+            let items = try #require(try queue.json()["items"] as? [[String: Any]])
+            #expect(Set(items.compactMap { $0["branchId"] as? Int }) == [fixture.branchA, fixture.branchB])
+            // The call center assigns its own tasks, to its own people.
+            let first = try #require(items.first?["id"] as? Int)
+            let taken = try await api.send(.post, "/tasks/\(first)/assign", token: callCenter, json: ["staffId": fixture.staff["callCenter"]!])
+            #expect(taken.status == .ok, "\(taken.text)")
+            let outsider = try await api.send(.post, "/tasks/\(first)/assign", token: callCenter, json: ["staffId": fixture.staff["deskA"]!])
+            #expect(outsider.status.code == 422)
+
+            // A branch sees the directive that gives it work; cancelling it cancels what is not done.
+            let seen = try await api.send(.get, "/directives/\(directive)", token: try await api.token("opsB"))
+            #expect(seen.status == .ok)
+            #expect(try await api.send(.post, "/directives/\(directive)/cancel", token: try await api.token("auditor"), json: ["reason": "x"]).status == .forbidden)
+            let cancelled = try await api.send(.post, "/directives/\(directive)/cancel", token: st, json: ["reason": "superseded by a new list"])
+            #expect(cancelled.status == .ok, "\(cancelled.text)")
+            #expect((try cancelled.json()["progress"] as? [String: Int]) == ["cancelled": 2])
+            let open: Int = try await database.withPool {
+                try await $0.query(
+                    "select count(*)::int from huifang.callback_tasks where directive_id = \(directive) and state <> 'cancelled'"
+                ).single().decode(0)
+            }
+            #expect(open == 0)
+        }
+    }
+
+    @Test func flaggingAClientCreatesItsVerificationTaskAndRulesListEveryVersion() async throws {
+        try await withFixtureApp { api, fixture, _ in
+            let ops = try await api.token("opsA")
+            let flagged = try await api.send(
+                .post, "/clients/\(fixture.clientA)/flags", token: ops, json: ["fields": ["id_number"], "reason": "ID document expired"])
+            #expect(flagged.status == .created, "\(flagged.text)")
+            let task = try #require(try flagged.json()["taskId"] as? Int)
+            let explained = try await api.send(.get, "/tasks/\(task)/explanation", token: ops)
+            #expect(try explained.json()["ruleCode"] as? String == "data_verification")
+            #expect(try await api.send(.post, "/clients/\(fixture.clientB)/flags", token: ops, json: ["fields": ["phone"], "reason": "wrong number"]).status == .notFound)
+            let rules = try await api.send(.get, "/obligation-rules", token: ops)
+            #expect((try JSONSerialization.jsonObject(with: Data(rules.text.utf8)) as? [Any])?.count == 7)
+            let low = try await api.send(
+                .post, "/obligation-rules/service_half_year/versions", token: try await api.token("admin"),
+                json: ["effectiveFrom": "2027-01-01", "coveragePercent": "10"])
+            #expect(low.status == .forbidden)
+        }
+    }
+}

@@ -1,0 +1,189 @@
+import Domain
+import Foundation
+import Postgres
+import Store
+import Testing
+import TestSupport
+
+/// What the database refuses whatever code path asks: recusal, the state machine, other branches.
+@Suite("Callback tasks in SQL: recusal, transitions and isolation as the request role")
+struct TaskRulesInDatabaseTests {
+    static func access(_ staff: Int64, _ action: Action, branches: [Int] = [], departments: [Int] = [], all: Bool = false) -> Access {
+        Access(staffId: staff, action: action, branchIds: branches, allBranches: all, organization: false, departmentIds: departments)
+    }
+
+    /// Branch A's new-account task of the fixture's client.
+    static func taskA(_ pool: Pool, _ fixture: OrganizationFixture) async throws -> Int64 {
+        try await pool.query(
+            "select id from huifang.callback_tasks where client_id = \(fixture.clientA) and rule_code = 'new_account_broker'"
+        ).single().decode(0)
+    }
+
+    @Test func theReferrerCanNeverBeAssignedOrCompleteEvenInDirectSQL() async throws {
+        try await TestDatabase.with { database in
+            let fixture = try await database.withPool { try await OrganizationFixture.load(into: $0) }
+            let (rp, desk, ops) = (fixture.staff["rpA"]!, fixture.staff["deskA"]!, fixture.staff["opsA"]!)
+            let task = try await database.withPool { pool in
+                // rpA introduced the client; deskA is the staff member behind the referring broker.
+                try await pool.query("update huifang.clients set referrer_staff_id = \(rp) where id = \(fixture.clientA)")
+                try await pool.query("update huifang.brokers set staff_id = \(desk) where id = \(fixture.brokerA)")
+                return try await Self.taskA(pool, fixture)
+            }
+            try await database.withPool(database.application) { pool in
+                let scope = Self.access(ops, .manageTasks, branches: [fixture.branchA])
+                for referrer in [rp, desk] {
+                    let error = await #expect(throws: PostgresError.self) {
+                        try await pool.transaction(for: scope) {
+                            try await $0.execute(
+                                "update huifang.callback_tasks set state = 'assigned', assignee_staff_id = \(referrer) where id = \(task)")
+                        }
+                    }
+                    #expect(error?.constraint == "callback_tasks_recusal")
+                    #expect(error?.message.contains("recusal (Art 4)") == true)
+                }
+                // The director may take it, but not complete it on behalf of the referrer either.
+                try await pool.transaction(for: scope) {
+                    try await $0.execute("update huifang.callback_tasks set state = 'assigned', assignee_staff_id = \(ops) where id = \(task)")
+                    try await $0.execute("update huifang.callback_tasks set state = 'in_progress' where id = \(task)")
+                }
+                let completion = await #expect(throws: PostgresError.self) {
+                    try await pool.transaction(for: scope) {
+                        try await $0.execute(
+                            "update huifang.callback_tasks set state = 'completed', closed_at = now(), closed_by = \(rp) where id = \(task)")
+                    }
+                }
+                #expect(completion?.constraint == "callback_tasks_recusal")
+            }
+            // Making the assignee the referrer afterwards is refused too.
+            try await database.withPool { pool in
+                let error = await #expect(throws: PostgresError.self) {
+                    try await pool.query("update huifang.clients set referrer_staff_id = \(ops) where id = \(fixture.clientA)")
+                }
+                #expect(error?.constraint == "callback_tasks_recusal")
+            }
+        }
+    }
+
+    @Test func theDatabaseHoldsTheDomainsTransitionsAndRefusesJumps() async throws {
+        try await TestDatabase.with { database in
+            let fixture = try await database.withPool { try await OrganizationFixture.load(into: $0) }
+            try await database.withPool { pool in
+                let pairs = Set(try await pool.query("select from_state, to_state from huifang.callback_task_transitions").map {
+                    [try $0.decode(0, as: String.self), try $0.decode(1, as: String.self)]
+                })
+                #expect(pairs == TaskTransitions.pairs)
+                let task = try await Self.taskA(pool, fixture)
+                let jump = await #expect(throws: PostgresError.self) {
+                    try await pool.query(
+                        "update huifang.callback_tasks set state = 'completed', closed_at = now(), closed_by = \(fixture.staff["rpA"]!) where id = \(task)")
+                }
+                #expect(jump?.constraint == "callback_tasks_transition")
+                // Unreachable needs failed attempts on three different days; the fixture logged one.
+                try await pool.query(
+                    "update huifang.callback_tasks set state = 'assigned', assignee_staff_id = \(fixture.staff["rpA"]!) where id = \(task)")
+                try await pool.query("update huifang.callback_tasks set state = 'in_progress' where id = \(task)")
+                let early = await #expect(throws: PostgresError.self) {
+                    try await pool.query(
+                        "update huifang.callback_tasks set state = 'unreachable', closed_at = now(), close_reason = 'no answer' where id = \(task)")
+                }
+                #expect(early?.constraint == "callback_tasks_unreachable")
+                try await pool.query(
+                    """
+                    insert into huifang.callback_attempts (branch_id, task_id, attempted_at, channel, outcome, staff_id)
+                    values (\(fixture.branchA), \(task), '2026-03-04 10:00+08', 'phone', 'busy', \(fixture.staff["rpA"]!)),
+                           (\(fixture.branchA), \(task), '2026-03-04 15:00+08', 'sms', 'no_answer', \(fixture.staff["rpA"]!)),
+                           (\(fixture.branchA), \(task), '2026-03-05 10:00+08', 'phone', 'no_answer', \(fixture.staff["rpA"]!))
+                    """)
+                try await pool.query(
+                    "update huifang.callback_tasks set state = 'unreachable', closed_at = now(), close_reason = 'no answer' where id = \(task)")
+                let timer: String = try await pool.query(
+                    "select state from huifang.timers where subject_kind = 'callback_task' and subject_id = \(task)"
+                ).single().decode(0)
+                #expect(timer == "stopped")
+            }
+        }
+    }
+
+    @Test func branchBNeitherSeesNorTouchesBranchATasksAndTheCallCenterOnlyItsOwn() async throws {
+        try await TestDatabase.with { database in
+            let fixture = try await database.withPool { try await OrganizationFixture.load(into: $0) }
+            let task = try await database.withPool { try await Self.taskA($0, fixture) }
+            try await database.withPool(database.application) { pool in
+                let opsB = Self.access(fixture.staff["opsB"]!, .manageTasks, branches: [fixture.branchB])
+                try await pool.transaction(for: opsB) { db in
+                    let seen: Int = try await db.query(
+                        "select count(*)::int from huifang.callback_tasks where branch_id = \(fixture.branchA)").single().decode(0)
+                    #expect(seen == 0)
+                    let changed = try await db.execute(
+                        "update huifang.callback_tasks set state = 'assigned', assignee_staff_id = \(fixture.staff["opsB"]!) where id = \(task)")
+                    #expect(changed == 0)
+                    let draws: Int = try await db.query(
+                        "select count(*)::int from huifang.obligation_draws where branch_id = \(fixture.branchA)").single().decode(0)
+                    #expect(draws == 0)
+                }
+                let forged = await #expect(throws: PostgresError.self) {
+                    try await pool.transaction(for: opsB) {
+                        try await $0.execute(
+                            """
+                            insert into huifang.callback_tasks (branch_id, rule_code, rule_version, period, sample_window, client_id, title,
+                                                                owner_role, clock_started_at, clock_workdays)
+                            values (\(fixture.branchA), 'special', 1, '2026-07', 'forged', \(fixture.clientA), 'forged', 'ops_director', now(), 5)
+                            """)
+                    }
+                }
+                #expect(forged?.sqlState == "42501")
+                // The call center reaches no branch task, only the work its department executes.
+                let department: Int = try await database.withPool {
+                    try await $0.query("select id from huifang.departments where kind = 'call_center'").single().decode(0)
+                }
+                let callCenter = Self.access(fixture.staff["callCenter"]!, .workTasks, departments: [department])
+                let visible: Int = try await pool.transaction(for: callCenter) {
+                    try await $0.query("select count(*)::int from huifang.callback_tasks").single().decode(0)
+                }
+                #expect(visible == 0)
+            }
+        }
+    }
+
+    @Test func ruleVersionsAreHistoryAndKeepTheRegulationsFloors() async throws {
+        try await TestDatabase.with { database in
+            let fixture = try await database.withPool { try await OrganizationFixture.load(into: $0) }
+            let by = fixture.staff["admin"]!
+            try await database.withPool { pool in
+                let edit = await #expect(throws: PostgresError.self) {
+                    try await pool.query("update huifang.obligation_rules set coverage_percent = 50 where code = 'new_account_ordinary'")
+                }
+                #expect(edit?.sqlState == "55000")
+                let erase = await #expect(throws: PostgresError.self) {
+                    try await pool.query("delete from huifang.obligation_rules where code = 'special'")
+                }
+                #expect(erase?.sqlState == "55000")
+                let low = await #expect(throws: PostgresError.self) {
+                    try await pool.transaction {
+                        try await ObligationRuleStore($0).publish(
+                            code: "new_account_ordinary", effectiveFrom: PostgresDate("2099-01-01")!, coveragePercent: 25,
+                            dueWorkdays: nil, note: nil, by: by)
+                    }
+                }
+                #expect(low?.constraint == "obligation_rules_floor")
+                let past = await #expect(throws: PostgresError.self) {
+                    try await pool.transaction {
+                        try await ObligationRuleStore($0).publish(
+                            code: "new_account_ordinary", effectiveFrom: PostgresDate("2026-02-01")!, coveragePercent: 40,
+                            dueWorkdays: nil, note: nil, by: by)
+                    }
+                }
+                #expect(past?.constraint == "obligation_rules_effective_from")
+                let next = try await pool.transaction {
+                    try await ObligationRuleStore($0).publish(
+                        code: "new_account_ordinary", effectiveFrom: PostgresDate("2099-01-01")!, coveragePercent: 40,
+                        dueWorkdays: nil, note: "raise the sample", by: by)
+                }
+                #expect(next?.version == 2 && next?.coveragePercent == 40 && next?.dueWorkdays == 5)
+                let inEffect: Int = try await pool.query(
+                    "select (huifang.rule_in_effect('new_account_ordinary', '2026-07-01')).version").single().decode(0)
+                #expect(inEffect == 1)
+            }
+        }
+    }
+}
