@@ -61,7 +61,7 @@ struct ReportCommand: AsyncParsableCommand {
                 let fields = [
                     row.branchCode, row.ruleCode, row.period, String(row.population), String(row.required), String(row.completedOnTime),
                     String(row.completedLate), String(row.unreachable), String(row.cancelled), String(row.overdue), String(row.open),
-                    row.coveragePercent.map { "\($0)" } ?? "-", "\(row.requiredPercent)", row.meetsRequirement ? "yes" : "NO",
+                    row.coveragePercent?.twoDecimals ?? "-", row.requiredPercent.twoDecimals, row.meetsRequirement ? "yes" : "NO",
                 ]
                 print(zip(fields, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: " "))
             }

@@ -116,6 +116,15 @@ struct ImportTests {
                 #expect(outcome.rejects.first?.column == "referrer_agent_no")
                 let fixed = try await Self.importing(.clients, clients.replacingOccurrences(of: "2025-01-05,,AG1,,", with: "2025-01-05,,,,") + "\n", into: pool)
                 #expect(fixed.inserted == 3)
+                // The broker-introduced account got its callback task in the import's transaction; the
+                // refused first attempt left none behind.
+                let tasks = try await pool.query(
+                    """
+                    select c.client_no, t.rule_code, (t.due_at at time zone 'Asia/Shanghai')::text
+                    from huifang.callback_tasks t join huifang.clients c on c.branch_id = t.branch_id and c.id = t.client_id
+                    """
+                ).map { [try $0.decode(0, as: String.self), try $0.decode(1, as: String.self), try $0.decode(2, as: String.self)] }
+                #expect(tasks == [["C1", "new_account_broker", "2026-01-13 00:00:00"]])
                 let assets = "branch_code,client_no,as_of,total_assets,last_trade_date\nBJ001,C1,2026-10-31,12000000.50,2026-10-30\nSH001,C3,2026-10-31,100,\n"
                 #expect(try await Self.importing(.assets, assets, into: pool).inserted == 2)
                 let row = try await pool.query(

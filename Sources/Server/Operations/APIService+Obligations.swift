@@ -36,7 +36,7 @@ extension APIService {
             else { return nil }
             try await AuditLog(db).record(
                 action: "obligation_rule.published", objectType: "obligation_rule", objectId: "\(code)/\(rule.version)",
-                detail: try JSONB(encoding: ["effectiveFrom": rule.effectiveFrom.description, "coveragePercent": "\(rule.coveragePercent)"]))
+                detail: try JSONB(encoding: ["effectiveFrom": rule.effectiveFrom.description, "coveragePercent": rule.coveragePercent.twoDecimals]))
             return rule
         }
         guard let rule else { throw AppError.notFound("rule") }
@@ -84,7 +84,7 @@ extension Components.Schemas.ObligationRule {
     init(_ rule: ObligationRule) {
         self.init(
             code: .init(rawValue: rule.code) ?? .special, version: Int32(rule.version), effectiveFrom: rule.effectiveFrom.description,
-            title: rule.title, articles: rule.articles, population: rule.population, coveragePercent: "\(rule.coveragePercent)",
+            title: rule.title, articles: rule.articles, population: rule.population, coveragePercent: rule.coveragePercent.twoDecimals,
             cadence: .init(rawValue: rule.cadence) ?? .directive, dueWorkdays: rule.dueWorkdays.map(Int32.init),
             ownerRole: rule.ownerRole, executor: .init(rawValue: rule.executor) ?? .branch, recordForm: rule.recordForm,
             publishedBy: rule.publishedBy, publishedAt: rule.publishedAt, note: rule.note)
@@ -96,9 +96,9 @@ extension Components.Schemas.CoverageRow {
         self.init(
             branchId: Int32(row.branchId), branchCode: row.branchCode, ruleCode: .init(rawValue: row.ruleCode) ?? .special,
             period: row.period, population: Int32(row.population), required: Int32(row.required),
-            requiredPercent: "\(row.requiredPercent)", completedOnTime: Int32(row.completedOnTime),
+            requiredPercent: row.requiredPercent.twoDecimals, completedOnTime: Int32(row.completedOnTime),
             completedLate: Int32(row.completedLate), unreachable: Int32(row.unreachable), cancelled: Int32(row.cancelled),
             overdue: Int32(row.overdue), open: Int32(row.open), covered: Int32(row.covered),
-            coveragePercent: row.coveragePercent.map { "\($0)" }, meetsRequirement: row.meetsRequirement)
+            coveragePercent: row.coveragePercent?.twoDecimals, meetsRequirement: row.meetsRequirement)
     }
 }

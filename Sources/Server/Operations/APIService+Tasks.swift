@@ -259,7 +259,7 @@ extension Components.Schemas.TaskExplanation {
             taskId: explanation.taskId, branchCode: explanation.branchCode, subject: explanation.subject,
             ruleCode: .init(rawValue: explanation.ruleCode) ?? .special, ruleVersion: Int32(explanation.ruleVersion),
             ruleTitle: explanation.ruleTitle, articles: explanation.articles, population: explanation.population,
-            coveragePercent: "\(explanation.coveragePercent)", effectiveFrom: explanation.effectiveFrom.description,
+            coveragePercent: explanation.coveragePercent.twoDecimals, effectiveFrom: explanation.effectiveFrom.description,
             period: explanation.period, sampleWindow: explanation.sampleWindow, dueAt: explanation.dueAt, state: explanation.state,
             directiveId: explanation.directiveId, flagId: explanation.flagId,
             draw: explanation.draw.map { draw in

@@ -31,9 +31,9 @@ public struct CoverageRow: Sendable, Equatable {
 
     public var csvFields: [String] {
         [
-            branchCode, ruleCode, period, String(population), String(required), "\(requiredPercent)", String(completedOnTime),
+            branchCode, ruleCode, period, String(population), String(required), requiredPercent.twoDecimals, String(completedOnTime),
             String(completedLate), String(unreachable), String(cancelled), String(overdue), String(open), String(covered),
-            coveragePercent.map { "\($0)" } ?? "", meetsRequirement ? "yes" : "no",
+            coveragePercent?.twoDecimals ?? "", meetsRequirement ? "yes" : "no",
         ]
     }
 }
