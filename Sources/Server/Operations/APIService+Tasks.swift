@@ -90,7 +90,7 @@ extension APIService {
                     "a task is closed as unreachable only after failed attempts on \(unreachableAfterFailedDays) different days; "
                         + "this one has \(task.failedAttemptDays)")
             }
-            try await store.closeUnreachable(task, by: actor, reason: body.reason)
+            try await store.close(task, as: .unreachable, by: actor, reason: body.reason)
         }
         return .ok(.init(body: .json(task)))
     }
@@ -101,7 +101,7 @@ extension APIService {
         let task = try await changeTask(
             input.path.taskId, as: .manageTasks, step: .cancel, audit: "task.cancelled", reason: body.reason
         ) { store, task, actor in
-            try await store.cancel(task, by: actor, reason: body.reason)
+            try await store.close(task, as: .cancelled, by: actor, reason: body.reason)
         }
         return .ok(.init(body: .json(task)))
     }

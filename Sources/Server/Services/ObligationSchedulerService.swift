@@ -5,20 +5,22 @@ import Postgres
 import ServiceLifecycle
 import Store
 
-/// Keeps the current month's obligations generated: every `interval`, draws what has become due —
-/// yesterday's opening-day samples, a new month's core clients, a new half-year or year — under a
-/// transaction-level advisory lock, so several servers never draw the same window at once. Runs
-/// are idempotent; back-fills of earlier periods are `huifang obligations generate --period`.
+/// Keeps the current month's obligations generated: every `interval`, yesterday's opening-day
+/// samples; every `periodicEvery` rounds (the first at start), a new month's core clients, a new
+/// half-year or year and late members of them. Under a transaction-level advisory lock, so
+/// several servers never draw the same window at once. Runs are idempotent; back-fills of earlier
+/// periods are `huifang obligations generate --period`.
 public struct ObligationSchedulerService: Service {
     public struct Configuration: Sendable {
+        /// How often yesterday's opening days are sampled.
         public var interval: Duration
-        public init(interval: Duration = .seconds(300)) {
+        /// Every this many rounds, the periodic windows (month, half-year, year) are checked too.
+        public var periodicEvery: Int
+        public init(interval: Duration = .seconds(300), periodicEvery: Int = 12) {
             self.interval = interval
+            self.periodicEvery = max(1, periodicEvery)
         }
     }
-
-    /// `pg_advisory_xact_lock` key: "huifang obligations".
-    static let lockKey: Int64 = 0x6875_6966_6f62_6c67
 
     let pool: Pool
     let configuration: Configuration
@@ -33,9 +35,12 @@ public struct ObligationSchedulerService: Service {
     }
 
     public func run() async throws {
+        var round = 0
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            defer { round += 1 }
             do {
-                let lines = try await Self.generateCurrent(pool: pool, today: PostgresDate.shanghai(now()))
+                let lines = try await Self.generateCurrent(
+                    pool: pool, today: PostgresDate.shanghai(now()), periodic: round % configuration.periodicEvery == 0)
                 let tasks = lines.reduce(0) { $0 + $1.tasks }
                 if tasks > 0 { logger.info("generated callback tasks", metadata: ["tasks": "\(tasks)"]) }
             } catch {
@@ -46,14 +51,14 @@ public struct ObligationSchedulerService: Service {
         }
     }
 
-    /// One round: the month `today` lies in (its opening days so far, its half-year and year).
-    /// Empty when another scheduler holds the lock.
-    public static func generateCurrent(pool: Pool, today: PostgresDate) async throws -> [ObligationGenerator.Line] {
+    /// One round: the month `today` lies in (its opening days so far and, when `periodic`, the
+    /// month, half-year and year). Empty when another generator holds the lock.
+    public static func generateCurrent(pool: Pool, today: PostgresDate, periodic: Bool = true) async throws -> [ObligationGenerator.Line] {
         try await pool.transaction(settings: ObligationGenerator.settings) { db in
-            guard try await db.query("select pg_try_advisory_xact_lock(\(lockKey))").single().decode(0, as: Bool.self) else {
+            guard try await db.query("select pg_try_advisory_xact_lock(\(ObligationGenerator.lockKey))").single().decode(0, as: Bool.self) else {
                 return []
             }
-            return try await ObligationGenerator(db).generate(.month(today.year, today.month), today: today)
+            return try await ObligationGenerator(db).generate(.month(today.year, today.month), today: today, periodic: periodic)
         }
     }
 }

@@ -40,10 +40,17 @@ public struct ObligationGenerator: Sendable {
         }
     }
 
-    /// Generates every window of `period` that has begun by `today` (opening days: that have ended).
-    public func generate(_ period: Period, today: PostgresDate) async throws -> [Line] {
+    /// `pg_advisory_xact_lock` key serializing generators (schedulers of several servers, back-fills).
+    public static let lockKey: Int64 = 0x6875_6966_6f62_6c67
+
+    /// Generates every window of `period` that has begun by `today` (opening days: that have ended),
+    /// after any other generator running now has finished. Without `periodic`, only the opening
+    /// days: the cheap part a scheduler repeats often (the periodic windows judge every client's
+    /// segment, seconds at a million clients).
+    public func generate(_ period: Period, today: PostgresDate, periodic: Bool = true) async throws -> [Line] {
         guard period.kind != .day else { throw GenerationError.notAPeriod(period.description) }
         guard period.startDate <= today else { throw GenerationError.notStarted(period.description) }
+        try await connection.query("select pg_advisory_xact_lock(\(Self.lockKey))")
         var lines: [Line] = []
         let months = period.months.filter { $0.startDate <= today }
 
@@ -65,6 +72,7 @@ public struct ObligationGenerator: Sendable {
                 """,
             workdays: "r.due_workdays"))
 
+        guard periodic else { return lines }
         for month in months {
             lines.append(try await draw(
                 rule: "core_monthly", windows: [month.description],
@@ -172,74 +180,91 @@ public struct ObligationGenerator: Sendable {
     /// `population` yields (branch_id, sample_window, period, window_start, as_of, kind, member_id,
     /// priority, clock_started_at, label); `workdays` is an expression over the rule version `r`
     /// and the window `w` (window_start, window_end).
+    ///
+    /// The population and the ranked members go through analyzed temporary tables: from a table
+    /// function and freshly inserted draws the planner has no row estimates and picks nested
+    /// loops over every pair (minutes at a million clients, where this takes seconds).
     private func draw(
         rule: String, windows: [String], population: SQL, workdays: String, ownerDepartment: Int? = nil,
         executorDepartment: Int? = nil
     ) async throws -> Line {
-        let query: SQL =
+        try await connection.run(script: "drop table if exists obligation_population; drop table if exists obligation_members")
+        try await connection.query("create temp table obligation_population on commit drop as " + population)
+        try await connection.run(script: "analyze obligation_population")
+        let members: SQL =
             """
-            with population as materialized (
-            """ + population + """
-            ), drawn as (
+            create temp table obligation_members on commit drop as
+            with population as (
+                select * from obligation_population
+            ), windows_seen as (
+                select distinct sample_window from obligation_population
+            ), drawn as materialized (
                 select d.branch_id, d.sample_window, 'client' as kind, unnest(d.population_clients) as member_id
                 from huifang.obligation_draws d
-                where d.rule_code = \(rule) and d.sample_window in (select distinct sample_window from population)
+                where d.rule_code = \(rule) and d.sample_window in (select sample_window from windows_seen)
                 union all
                 select d.branch_id, d.sample_window, 'broker', unnest(d.population_brokers)
                 from huifang.obligation_draws d
-                where d.rule_code = \(rule) and d.sample_window in (select distinct sample_window from population)
+                where d.rule_code = \(rule) and d.sample_window in (select sample_window from windows_seen)
             ), fresh as materialized (
                 select p.* from population p
-                where not exists (select from drawn x where x.branch_id = p.branch_id and x.sample_window = p.sample_window
-                                                        and x.kind = p.kind and x.member_id = p.member_id)
-            ), windows as (
-                select f.branch_id, f.sample_window, min(f.period) as period, min(f.window_start) as window_start,
-                       min(f.as_of) as as_of,
-                       coalesce(array_agg(f.member_id order by f.member_id) filter (where f.kind = 'client'), '{}') as clients,
-                       coalesce(array_agg(f.member_id order by f.member_id) filter (where f.kind = 'broker'), '{}') as brokers,
-                       coalesce(array_agg(f.member_id order by f.member_id) filter (where f.kind = 'client' and f.priority = 0), '{}') as priority_clients,
-                       count(*) as size
-                from fresh f
-                group by f.branch_id, f.sample_window
-            ), new_draws as (
-                insert into huifang.obligation_draws (branch_id, rule_code, rule_version, period, sample_window, draw_no, as_of, seed,
-                                                      population_clients, population_brokers, priority_clients, required)
-                select w.branch_id, r.code, r.version, w.period, w.sample_window,
+                left join drawn x on x.branch_id = p.branch_id and x.sample_window = p.sample_window
+                                 and x.kind = p.kind and x.member_id = p.member_id
+                where x.member_id is null
+            ), windows as materialized (
+                select w.branch_id, w.sample_window, w.size, r.version as rule_version, replace(gen_random_uuid()::text, '-', '') as seed,
+                       ceil(r.coverage_percent * w.size / 100)::int as required,
                        coalesce((select max(d.draw_no) from huifang.obligation_draws d
-                                 where d.branch_id = w.branch_id and d.rule_code = r.code and d.sample_window = w.sample_window), 0) + 1,
-                       w.as_of, replace(gen_random_uuid()::text, '-', ''), w.clients, w.brokers, w.priority_clients,
-                       ceil(r.coverage_percent * w.size / 100)::int
-                from windows w
+                                 where d.branch_id = w.branch_id and d.rule_code = r.code and d.sample_window = w.sample_window), 0) + 1
+                           as draw_no
+                from (select branch_id, sample_window, min(window_start) as window_start, count(*)::int as size
+                      from fresh group by branch_id, sample_window) w
                 cross join lateral huifang.rule_in_effect(\(rule), w.window_start) r
                 where r.code is not null
-                returning branch_id, id, rule_version, sample_window, seed, required, population_size
-            ), sampled as (
-                select d.branch_id, d.id as draw_id, d.rule_version, f.period, f.sample_window, f.kind, f.member_id,
-                       f.clock_started_at, f.label, f.window_start,
-                       row_number() over (partition by d.branch_id, d.id
-                                          order by f.priority, huifang.sample_key(d.seed, f.kind, f.member_id)) as rank,
-                       d.required
-                from new_draws d
-                join fresh f on f.branch_id = d.branch_id and f.sample_window = d.sample_window
-            ), tasks as (
+            )
+            select f.*, w.size, w.rule_version, w.seed, w.required, w.draw_no,
+                   row_number() over (partition by f.branch_id, f.sample_window
+                                      order by f.priority, huifang.sample_key(w.seed, f.kind, f.member_id)) as rank
+            from fresh f
+            join windows w on w.branch_id = f.branch_id and w.sample_window = f.sample_window
+            """
+        try await connection.query(members)
+        try await connection.run(script: "analyze obligation_members")
+        let draws = try await connection.execute(
+            """
+            insert into huifang.obligation_draws (branch_id, rule_code, rule_version, period, sample_window, draw_no, as_of, seed,
+                                                  population_clients, population_brokers, priority_clients, required)
+            select branch_id, \(rule), min(rule_version), min(period), sample_window, min(draw_no), min(as_of), min(seed),
+                   coalesce(array_agg(member_id order by member_id) filter (where kind = 'client'), '{}'),
+                   coalesce(array_agg(member_id order by member_id) filter (where kind = 'broker'), '{}'),
+                   coalesce(array_agg(member_id order by member_id) filter (where kind = 'client' and priority = 0), '{}'),
+                   min(required)
+            from obligation_members
+            group by branch_id, sample_window
+            """)
+        let row = try await connection.query(
+            """
+            with tasks as (
                 insert into huifang.callback_tasks (branch_id, rule_code, rule_version, period, sample_window, draw_id, client_id,
                                                     broker_id, title, owner_role, owner_department_id, executor_department_id,
                                                     clock_started_at, clock_workdays)
-                select s.branch_id, r.code, r.version, s.period, s.sample_window, s.draw_id,
-                       case when s.kind = 'client' then s.member_id end, case when s.kind = 'broker' then s.member_id end,
-                       r.title || ': ' || s.label, r.owner_role, \(ownerDepartment), \(executorDepartment),
-                       s.clock_started_at, \(unescaped: workdays)
-                from sampled s
-                join huifang.obligation_rules r on r.code = \(rule) and r.version = s.rule_version
-                cross join lateral (select s.window_start, upper(huifang.period_range(s.period)) as window_end) w
-                where s.rank <= s.required
+                select m.branch_id, r.code, r.version, m.period, m.sample_window, d.id,
+                       case when m.kind = 'client' then m.member_id end, case when m.kind = 'broker' then m.member_id end,
+                       r.title || ': ' || m.label, r.owner_role, \(ownerDepartment)::int, \(executorDepartment)::int,
+                       m.clock_started_at, \(unescaped: workdays)
+                from obligation_members m
+                join huifang.obligation_draws d
+                  on d.branch_id = m.branch_id and d.rule_code = \(rule) and d.sample_window = m.sample_window and d.draw_no = m.draw_no
+                join huifang.obligation_rules r on r.code = \(rule) and r.version = m.rule_version
+                cross join lateral (select m.window_start, upper(huifang.period_range(m.period)) as window_end) w
+                where m.rank <= m.required
                 returning 1
             )
-            select (select count(*) from new_draws), coalesce((select sum(population_size) from new_draws), 0)::bigint,
-                   (select count(*) from tasks)
+            select (select count(*) from obligation_members)::bigint, (select count(*) from tasks)::bigint
             """
-        let row = try await connection.query(query).single()
-        return Line(rule: rule, windows: windows, draws: try row.decode(0), population: try row.decode(1), tasks: try row.decode(2))
+        ).single()
+        try await connection.run(script: "drop table obligation_members; drop table obligation_population")
+        return Line(rule: rule, windows: windows, draws: draws, population: try row.decode(0), tasks: try row.decode(1))
     }
 }
 

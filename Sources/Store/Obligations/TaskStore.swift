@@ -95,18 +95,12 @@ public struct TaskStore: Sendable {
             """)
     }
 
-    public func closeUnreachable(_ task: CallbackTask, by staffId: Int64, reason: String) async throws {
+    /// Closes the task as unreachable or cancelled, with the reason.
+    public func close(_ task: CallbackTask, as state: TaskState, by staffId: Int64, reason: String) async throws {
+        precondition(state == .unreachable || state == .cancelled, "a task closes with a reason as unreachable or cancelled")
         try await connection.execute(
             """
-            update huifang.callback_tasks set state = 'unreachable', closed_at = now(), closed_by = \(staffId), close_reason = \(reason)
-            where branch_id = \(task.branchId) and id = \(task.id)
-            """)
-    }
-
-    public func cancel(_ task: CallbackTask, by staffId: Int64, reason: String) async throws {
-        try await connection.execute(
-            """
-            update huifang.callback_tasks set state = 'cancelled', closed_at = now(), closed_by = \(staffId), close_reason = \(reason)
+            update huifang.callback_tasks set state = \(state.rawValue), closed_at = now(), closed_by = \(staffId), close_reason = \(reason)
             where branch_id = \(task.branchId) and id = \(task.id)
             """)
     }
