@@ -8,7 +8,8 @@
 --   * every task has a due timer, started with it, stopped when the task closes, and its due_at
 --     follows the timer when a calendar load moves the deadline;
 --   * a broker-introduced account gets its task in the transaction that opens it (any path: API,
---     import, COPY, SQL); a closed account's open tasks are cancelled.
+--     import, COPY, SQL), or that records its referring broker later; a closed account's open
+--     tasks are cancelled.
 
 -- Samples ------------------------------------------------------------------------------------------
 
@@ -343,6 +344,29 @@ create trigger clients_open_new_account_tasks
     after insert on huifang.clients
     referencing new table as opened
     for each statement execute function huifang.clients_open_new_account_tasks();
+
+-- A referring broker recorded after the opening makes it a broker-introduced account all the same.
+create function huifang.clients_broker_added_task() returns trigger
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+begin
+    insert into huifang.callback_tasks (branch_id, rule_code, rule_version, period, sample_window, client_id, title,
+                                        owner_role, clock_started_at, clock_workdays)
+    select new.branch_id, r.code, r.version, to_char(new.opened_at at time zone 'Asia/Shanghai', 'YYYY-MM'),
+           to_char(new.opened_at at time zone 'Asia/Shanghai', 'YYYY-MM-DD'), new.id,
+           'New-account callback: ' || new.client_no, r.owner_role, new.opened_at, r.due_workdays
+    from huifang.rule_in_effect('new_account_broker', (new.opened_at at time zone 'Asia/Shanghai')::date) r
+    where r.code is not null
+    on conflict do nothing;
+    return null;
+end
+$$;
+
+create trigger clients_broker_added_task
+    after update of referrer_broker_id on huifang.clients
+    for each row when (old.referrer_broker_id is null and new.referrer_broker_id is not null and new.status = 'open')
+    execute function huifang.clients_broker_added_task();
 
 create function huifang.clients_cancel_tasks_on_close() returns trigger
     language plpgsql security definer

@@ -64,6 +64,29 @@ struct TaskRulesInDatabaseTests {
         }
     }
 
+    @Test func aReferringBrokerRecordedAfterTheOpeningStillGetsTheAccountItsCallback() async throws {
+        try await TestDatabase.with { database in
+            let fixture = try await database.withPool { try await OrganizationFixture.load(into: $0) }
+            try await database.withPool { pool in
+                let client: Int64 = try await pool.query(
+                    """
+                    insert into huifang.clients (branch_id, client_no, name, id_type, id_number, opened_at)
+                    values (\(fixture.branchA), 'LATE1', '孙八', 'passport', 'E2223334', '2026-07-06 10:00+08') returning id
+                    """
+                ).single().decode(0)
+                let before: Int = try await pool.query(
+                    "select count(*)::int from huifang.callback_tasks where client_id = \(client)").single().decode(0)
+                #expect(before == 0)
+                try await pool.query("update huifang.clients set referrer_broker_id = \(fixture.brokerA) where id = \(client)")
+                let after = try await pool.query(
+                    "select rule_code, (due_at at time zone 'Asia/Shanghai')::text from huifang.callback_tasks where client_id = \(client)"
+                ).map { [try $0.decode(0, as: String.self), try $0.decode(1, as: String.self)] }
+                // Opened Mon 6 Jul: day 5 is Mon 13 Jul.
+                #expect(after == [["new_account_broker", "2026-07-14 00:00:00"]])
+            }
+        }
+    }
+
     @Test func theDatabaseHoldsTheDomainsTransitionsAndRefusesJumps() async throws {
         try await TestDatabase.with { database in
             let fixture = try await database.withPool { try await OrganizationFixture.load(into: $0) }
