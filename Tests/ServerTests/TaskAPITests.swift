@@ -140,6 +140,29 @@ struct TaskAPITests {
         }
     }
 
+    @Test func hqReadersPageThroughEveryBranchsOverdueTasksInDueOrder() async throws {
+        try await withFixtureApp { api, fixture, _ in
+            let auditor = try await api.token("auditor")
+            var seen: [[String: Any]] = []
+            var next: String? = nil
+            repeat {
+                let page = try await api.send(
+                    .get, "/tasks?overdue=true&limit=1" + (next.map { "&after=\($0)" } ?? ""), token: auditor)
+                #expect(page.status == .ok, "\(page.text)")
+                let items = try #require(try page.json()["items"] as? [[String: Any]])
+                #expect(items.count <= 1)
+                seen += items
+                next = try page.json()["next"] as? String
+            } while next != nil && seen.count < 20
+            // Each branch's new-account and verification tasks: four, both branches, earliest due first.
+            #expect(seen.count == 4)
+            #expect(Set(seen.compactMap { $0["branchId"] as? Int }) == [fixture.branchA, fixture.branchB])
+            let dues = seen.compactMap { $0["dueAt"] as? String }
+            #expect(dues == dues.sorted())
+            #expect(seen.allSatisfy { $0["overdue"] as? Bool == true })
+        }
+    }
+
     @Test func sAndTDirectsTheCallCenterWhoseQueueShowsTheTasksAcrossBranches() async throws {
         try await withFixtureApp { api, fixture, database in
             let st = try await api.token("salesTrading")

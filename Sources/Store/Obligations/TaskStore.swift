@@ -49,9 +49,27 @@ public struct TaskStore: Sendable {
             conditions.append(
                 "(t.due_at, t.branch_id, t.id) > (to_timestamp(\(after.dueMicros)::numeric / 1000000), \(after.branch), \(after.id))")
         }
-        var query: SQL = "select " + CallbackTask.columns + " from huifang.callback_tasks t " + CallbackTask.joins
-        if !conditions.isEmpty { query = query + " where " + SQL.joined(conditions, separator: " and ") }
-        query = query + " order by t.due_at, t.branch_id, t.id limit \(limit + 1)"
+        if let states = filter.states, Set(states).isSubset(of: [.open, .assigned, .inProgress]) {
+            // Spelled out, not bound, so the planner can prove the partial (branch_id, due_at, id) index applies.
+            conditions.append("t.state in ('open', 'assigned', 'in_progress')")
+        }
+        let filtered = conditions.isEmpty ? SQL("true") : SQL.joined(conditions, separator: " and ")
+        let source: SQL
+        if branches == nil && filter.branchId == nil && filter.executorDepartmentIds == nil {
+            // Every branch: the first page of each branch from its (branch_id, due_at, id) index, then
+            // merged — instead of sorting every open task of the country.
+            source = """
+                (select t.* from huifang.branches bx
+                 cross join lateral (
+                     select * from huifang.callback_tasks t where t.branch_id = bx.id and
+                """ + " " + filtered + """
+                     order by t.due_at, t.id limit \(limit + 1)) t) t
+                """
+        } else {
+            source = "(select * from huifang.callback_tasks t where " + filtered + ") t"
+        }
+        let query: SQL = "select " + CallbackTask.columns + " from " + source + " " + CallbackTask.joins
+            + " order by t.due_at, t.branch_id, t.id limit \(limit + 1)"
         let tasks = try await connection.query(query).map(CallbackTask.init(row:))
         return Cursor.page(tasks, limit: limit) {
             Cursor.encode(Int64(($0.dueAt.timeIntervalSince1970 * 1_000_000).rounded()), Int64($0.branchId), $0.id)
