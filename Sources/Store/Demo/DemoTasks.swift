@@ -33,6 +33,7 @@ extension DemoData {
                 left join huifang.brokers rb on rb.branch_id = c.branch_id and rb.id = c.referrer_broker_id
                 where t.state = 'open' and t.clock_started_at < (\(today)::timestamp at time zone 'Asia/Shanghai')
                 """)
+            try await db.run(script: "create index on demo_plan (branch_id, id); analyze demo_plan")
             // fate: 0–44 completed (every ninth late), 45–49 unreachable, 50–51 cancelled, 52–61 in progress,
             // 62–71 assigned, the rest open.
             try await db.query(
