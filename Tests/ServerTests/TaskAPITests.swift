@@ -185,6 +185,8 @@ struct TaskAPITests {
             let queue = try await api.send(.get, "/tasks?queue=call_center", token: callCenter)
             let items = try #require(try queue.json()["items"] as? [[String: Any]])
             #expect(Set(items.compactMap { $0["branchId"] as? Int }) == [fixture.branchA, fixture.branchB])
+            // The call center reads the clients it was directed to call, whatever their branch.
+            #expect(items.allSatisfy { $0["subjectNo"] as? String == "C0001" && $0["subjectName"] as? String == "李四" })
             // The call center assigns its own tasks, to its own people.
             let first = try #require(items.first?["id"] as? Int)
             let taken = try await api.send(.post, "/tasks/\(first)/assign", token: callCenter, json: ["staffId": fixture.staff["callCenter"]!])
