@@ -93,6 +93,11 @@ struct ObligationGenerationTests {
                 ).map { try $0.decode(0) }
             }
             #expect(numbers == [1, 2])
+            // Each run that drew something left one audit event; the empty second run left none.
+            let events: Int = try await database.withPool {
+                try await $0.query("select count(*)::int from huifang.audit_events where action = 'obligations.generated'").single().decode(0)
+            }
+            #expect(events == 2)
         }
     }
 

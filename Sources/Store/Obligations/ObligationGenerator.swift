@@ -93,6 +93,16 @@ public struct ObligationGenerator: Sendable {
         if period.startDate <= today && today < period.endDate {
             lines.append(try await flagMissingPhones())
         }
+        let created = lines.filter { $0.tasks > 0 || $0.draws > 0 }
+        if !created.isEmpty {
+            let summary = created.map { "\($0.rule): \($0.draws) draws, \($0.population) in population, \($0.tasks) tasks" }
+            let detail = try JSONB(encoding: ["period": period.description, "today": today.description, "rules": summary.joined(separator: "; ")])
+            try await connection.query(
+                """
+                insert into huifang.audit_events (action, object_type, object_id, detail)
+                values ('obligations.generated', 'period', \(period.description), \(detail))
+                """)
+        }
         return lines
     }
 
