@@ -35,6 +35,8 @@ public enum Action: String, Sendable, CaseIterable {
     case readDirectives
     /// Publish a new version of an obligation rule.
     case manageRules
+    /// Publish a new version of a record form.
+    case manageForms
 }
 
 /// How far a role's permission reaches.

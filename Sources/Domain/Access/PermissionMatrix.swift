@@ -35,6 +35,7 @@ public enum PermissionMatrix {
         (.manageDirectives,    [n,   n,   n,   n,   n,   a,   n,   a,   a,   n,   n,   n]),
         (.readDirectives,      [n,   b,   b,   n,   b,   a,   d,   a,   a,   n,   a,   n]),
         (.manageRules,         [n,   n,   n,   n,   n,   n,   n,   o,   n,   n,   n,   n]),
+        (.manageForms,         [n,   n,   n,   n,   n,   o,   n,   o,   o,   n,   n,   n]),
     ]
 
     private static let table: [Action: [Role: Reach]] = {
