@@ -10,7 +10,7 @@ struct ObligationSchedulerTests {
     @Test func twoSchedulersAtOnceDrawEachWindowOnceAndALaterRoundAddsNothing() async throws {
         try await TestDatabase.with { database in
             let fixture = try await database.withPool { try await OrganizationFixture.load(into: $0) }
-            try await database.withPool { pool in
+            _ = try await database.withPool { pool in
                 try await pool.query(
                     """
                     insert into huifang.clients (branch_id, client_no, name, id_type, id_number, opened_at)

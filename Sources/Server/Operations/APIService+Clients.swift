@@ -5,7 +5,7 @@ import Postgres
 import Store
 
 extension APIService {
-    var today: PostgresDate { Dates.shanghai(now()) }
+    var today: PostgresDate { PostgresDate.shanghai(now()) }
 
     func listClients(_ input: Operations.ListClients.Input) async throws -> Operations.ListClients.Output {
         let access = try authorize(.readClients)
@@ -233,7 +233,7 @@ extension Components.Schemas.Client {
             referrerBrokerId: client.referrerBrokerId,
             classification: client.classification.map {
                 .init(
-                    asOf: $0.asOf.description, totalAssets: Money.text($0.totalAssets), lastTradeDate: $0.lastTradeDate?.description,
+                    asOf: $0.asOf.description, totalAssets: $0.totalAssets.twoDecimals, lastTradeDate: $0.lastTradeDate?.description,
                     highNetWorth: $0.highNetWorth, segment: .init(rawValue: $0.segment) ?? .smallMedium)
             })
     }
@@ -242,7 +242,7 @@ extension Components.Schemas.Client {
 extension Components.Schemas.AssetSnapshot {
     init(_ snapshot: AssetSnapshot) {
         self.init(
-            clientId: snapshot.clientId, asOf: snapshot.asOf.description, totalAssets: Money.text(snapshot.totalAssets),
+            clientId: snapshot.clientId, asOf: snapshot.asOf.description, totalAssets: snapshot.totalAssets.twoDecimals,
             lastTradeDate: snapshot.lastTradeDate?.description)
     }
 }

@@ -109,7 +109,7 @@ extension Components.Schemas.Branch {
         self.init(
             id: Int32(branch.id), code: branch.code, name: branch.name, region: branch.region,
             status: .init(rawValue: branch.status) ?? .active, dormantAfterDays: Int32(branch.dormantAfterDays),
-            coreMinAssets: Money.text(branch.coreMinAssets), coreTopN: branch.coreTopN.map(Int32.init))
+            coreMinAssets: branch.coreMinAssets.twoDecimals, coreTopN: branch.coreTopN.map(Int32.init))
     }
 }
 

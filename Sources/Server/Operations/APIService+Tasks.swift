@@ -126,11 +126,7 @@ extension APIService {
         let access = try authorize(.workTasks)
         let attempt = try await pool.transaction(for: access) { db -> CallbackAttempt in
             let store = TaskStore(db)
-            var task = try await workableTask(input.path.taskId, access: access, store: store)
-            if task.state == .assigned {
-                try await store.start(task)
-                task.state = .inProgress
-            }
+            let task = try await workableTask(input.path.taskId, access: access, store: store, startingIt: true)
             guard task.state == .inProgress else { throw AppError.conflict("the task is \(task.state.rawValue)") }
             let attempt = try await store.logAttempt(
                 task, by: access.staffId, at: at, channel: body.channel.rawValue, outcome: body.outcome.rawValue, note: body.note)
@@ -180,12 +176,7 @@ extension APIService {
             let store = TaskStore(db)
             var task: CallbackTask
             if action == .workTasks {
-                task = try await workableTask(id, access: access, store: store)
-                // Logging the outcome of a callback starts it when it was only assigned.
-                if task.state == .assigned && step != .start {
-                    try await store.start(task)
-                    task.state = .inProgress
-                }
+                task = try await workableTask(id, access: access, store: store, startingIt: step != .start)
             } else {
                 guard let found = try await store.get(id, branches: access.taskBranches, lock: true) else {
                     throw AppError.notFound("task")
@@ -211,11 +202,16 @@ extension APIService {
         return .init(task, now: now)
     }
 
-    /// The task, locked, when the caller is its assignee.
-    private func workableTask(_ id: Int64, access: Access, store: TaskStore) async throws -> CallbackTask {
-        guard let task = try await store.get(id, branches: access.taskBranches, lock: true) else { throw AppError.notFound("task") }
+    /// The task, locked, when the caller is its assignee. `startingIt`: logging an attempt or the
+    /// outcome of a callback starts a task that was only assigned.
+    private func workableTask(_ id: Int64, access: Access, store: TaskStore, startingIt: Bool) async throws -> CallbackTask {
+        guard var task = try await store.get(id, branches: access.taskBranches, lock: true) else { throw AppError.notFound("task") }
         guard task.assigneeStaffId == access.staffId else {
             throw AppError.forbiddenBecause(.workTasks, "only the person the task is assigned to works it")
+        }
+        if startingIt && task.state == .assigned {
+            try await store.start(task)
+            task.state = .inProgress
         }
         return task
     }

@@ -101,11 +101,10 @@ public struct ClientStore: Sendable {
         return Cursor.page(rows, limit: limit) { Cursor.encode(Int64($0.branchId), $0.id) }
     }
 
-    /// One client by id; `branches` as for `list`. For all branches, probing the (branch_id, id) key
-    /// once per branch beats scanning the whole index for the id.
+    /// One client by id; `branches` as for `list`.
     public func get(_ id: Int64, branches: [Int]?, today: PostgresDate) async throws -> Client? {
-        let scope: SQL = branches.map { "c.branch_id = any(\($0)) and " } ?? "c.branch_id in (select id from huifang.branches) and "
-        return try clients(try await connection.query(Self.select(today: today) + " where " + scope + "c.id = \(id)")).first
+        let query = Self.select(today: today) + " where " + .branch("c.branch_id", in: branches) + " and c.id = \(id)"
+        return try clients(try await connection.query(query)).first
     }
 
     public struct Input: Sendable {

@@ -9,8 +9,6 @@ public struct ClientFlagStore: Sendable {
         self.connection = connection
     }
 
-    public static let fields = ["name", "id_type", "id_number", "phone", "referrer", "other"]
-
     public struct Flag: Sendable {
         public var id: Int64
         public var branchId: Int
@@ -24,7 +22,6 @@ public struct ClientFlagStore: Sendable {
 
     /// Flags an open client the transaction sees as the transaction's staff member; nil when there is no such client.
     public func flag(clientId: Int64, branches: [Int]?, fields: [String], reason: String, source: String) async throws -> Flag? {
-        let scope: SQL = branches.map { "c.branch_id = any(\($0))" } ?? "c.branch_id in (select id from huifang.branches)"
         let row = try await connection.query(
             """
             with flag as (
@@ -32,7 +29,7 @@ public struct ClientFlagStore: Sendable {
                 select c.branch_id, c.id, \(fields), \(reason), \(source), huifang.scope_staff_id()
                 from huifang.clients c
                 where
-            """ + " " + scope + """
+            """ + " " + .branch("c.branch_id", in: branches) + """
                  and c.id = \(clientId) and c.status = 'open'
                 returning branch_id, id, client_id, fields, reason, source, flagged_at
             )

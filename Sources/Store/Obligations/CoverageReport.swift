@@ -59,7 +59,7 @@ public struct CoverageReport: Sendable {
 
     public func rows(for period: Period, branches: [Int]?, branchId: Int?, at now: Date) async throws -> [CoverageRow] {
         let labels = Self.labels(overlapping: period)
-        var scope: SQL = branches.map { "branch_id = any(\($0))" } ?? "branch_id in (select id from huifang.branches)"
+        var scope: SQL = .branch("branch_id", in: branches)
         if let branchId { scope = scope + " and branch_id = \(branchId)" }
         let query: SQL =
             """

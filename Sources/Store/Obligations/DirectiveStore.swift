@@ -87,21 +87,21 @@ public struct DirectiveStore: Sendable {
         var filterJSON: JSONB?
         switch input.target {
         case .list(let entries):
-            let codes = entries.map(\.branchCode), numbers = entries.map(\.clientNo)
-            let missing: [Int] = try await connection.query(
+            // Each entry resolved once: its client, or nothing when no open client has that number.
+            let resolved = try await connection.query(
                 """
-                select coalesce(array_agg(e.n - 1 order by e.n), '{}')
-                from unnest(\(codes)::text[], \(numbers)::text[]) with ordinality as e (code, no, n)
-                where not exists (select from huifang.clients c join huifang.branches b on b.id = c.branch_id
-                                  where b.code = e.code and c.client_no = e.no and c.status = 'open')
+                select e.n - 1, c.branch_id, c.id
+                from unnest(\(entries.map(\.branchCode))::text[], \(entries.map(\.clientNo))::text[]) with ordinality as e (code, no, n)
+                left join huifang.branches b on b.code = e.code
+                left join huifang.clients c on c.branch_id = b.id and c.client_no = e.no and c.status = 'open'
+                order by e.n
                 """
-            ).single().decode(0)
+            ).map { (index: try $0.decode(0, as: Int.self), branch: try $0.decode(1, as: Int?.self), client: try $0.decode(2, as: Int64?.self)) }
+            let missing = resolved.filter { $0.client == nil }.map(\.index)
             if !missing.isEmpty { throw IssueError.unknownClients(missing) }
+            let found = resolved.compactMap { entry in entry.branch.flatMap { branch in entry.client.map { (branch, $0) } } }
             clients = """
-                select distinct c.branch_id, c.id
-                from unnest(\(codes)::text[], \(numbers)::text[]) as e (code, no)
-                join huifang.branches b on b.code = e.code
-                join huifang.clients c on c.branch_id = b.id and c.client_no = e.no and c.status = 'open'
+                select distinct branch_id, id from unnest(\(found.map(\.0))::int[], \(found.map(\.1))::bigint[]) as t (branch_id, id)
                 """
         case .filter(let filter):
             filterJSON = try JSONB(encoding: filter)
@@ -122,11 +122,10 @@ public struct DirectiveStore: Sendable {
             clients = query + " where " + SQL.joined(conditions, separator: " and ")
         }
         let setup = try await connection.query(
-            """
-            select (select min(id) from huifang.departments where kind = 'call_center' and status = 'active'),
-                   huifang.workdays_between('cn_workday', \(input.today), \(input.dueOn)),
-                   (huifang.rule_in_effect('special', \(input.today))).version
-            """
+            "select " + HQDepartment.first("call_center") + """
+                , huifang.workdays_between('cn_workday', \(input.today), \(input.dueOn)),
+                  (huifang.rule_in_effect('special', \(input.today))).version
+                """
         ).single()
         let callCenter: Int? = try setup.decode(0)
         let workdays: Int = try setup.decode(1)

@@ -129,10 +129,7 @@ public struct ObligationGenerator: Sendable {
     /// before the year; owned by S&T HQ, executed by the call center.
     private func stAnnual(_ year: Period) async throws -> Line {
         let departments = try await connection.query(
-            """
-            select (select min(id) from huifang.departments where kind = 'sales_trading' and status = 'active'),
-                   (select min(id) from huifang.departments where kind = 'call_center' and status = 'active')
-            """
+            "select " + HQDepartment.first("sales_trading") + ", " + HQDepartment.first("call_center")
         ).single()
         let owner: Int? = try departments.decode(0)
         let executor: Int? = try departments.decode(1)
@@ -140,19 +137,13 @@ public struct ObligationGenerator: Sendable {
             return Line(rule: "st_annual", windows: [], draws: 0, population: 0, tasks: 0)
         }
         let start = year.startDate
-        let clockStart: SQL = "(\(start)::timestamp at time zone 'Asia/Shanghai')"
         return try await draw(
             rule: "st_annual", windows: [year.description],
-            population: """
-                select s.branch_id, \(year.description) as sample_window, \(year.description) as period,
-                       \(start)::date as window_start, \(start)::date - 1 as as_of, 'client' as kind, s.client_id as member_id,
-                       1 as priority, \(clockStart) as clock_started_at, c.client_no as label
-                from huifang.client_segments(\(start)::date - 1) s
-                join huifang.clients c on c.branch_id = s.branch_id and c.id = s.client_id
-                where s.high_net_worth and c.status = 'open'
+            population: segmentPopulation(window: year, where: "s.high_net_worth", priority: "1") + """
+
                 union all
                 select b.branch_id, \(year.description), \(year.description), \(start)::date, \(start)::date - 1, 'broker', b.id,
-                       1, \(clockStart), b.agent_no
+                       1, (\(start)::timestamp at time zone 'Asia/Shanghai'), b.agent_no
                 from huifang.brokers b
                 where b.status = 'active'
                 """,
@@ -198,7 +189,6 @@ public struct ObligationGenerator: Sendable {
         rule: String, windows: [String], population: SQL, workdays: String, ownerDepartment: Int? = nil,
         executorDepartment: Int? = nil
     ) async throws -> Line {
-        try await connection.run(script: "drop table if exists obligation_population; drop table if exists obligation_members")
         try await connection.query("create temp table obligation_population on commit drop as " + population)
         try await connection.run(script: "analyze obligation_population")
         let members: SQL =

@@ -29,12 +29,16 @@ public struct ObligationRuleStore: Sendable {
     }
 
     public func all() async throws -> [ObligationRule] {
+        try await rules("true")
+    }
+
+    private func rules(_ condition: SQL) async throws -> [ObligationRule] {
         try await connection.query(
             """
             select code, version, effective_from, title, articles, population, coverage_percent, cadence, due_workdays,
                    owner_role, executor, record_form, published_by, published_at, note
-            from huifang.obligation_rules order by code, version
-            """
+            from huifang.obligation_rules where
+            """ + " " + condition + " order by code, version"
         ).map { row in
             ObligationRule(
                 code: try row.decode(0), version: try row.decode(1), effectiveFrom: try row.decode(2), title: try row.decode(3),
@@ -63,6 +67,6 @@ public struct ObligationRuleStore: Sendable {
         ).first
         guard let inserted else { return nil }
         let version: Int = try inserted.decode(0)
-        return try await all().first { $0.code == code && $0.version == version }
+        return try await rules("code = \(code) and version = \(version)").first
     }
 }

@@ -38,16 +38,17 @@ public struct TaskExplanation: Sendable {
     }
 
     public var lines: [String] {
+        let time = ISO8601DateFormatter()
         var lines = [
             "task \(taskId) in branch \(branchCode): \(subject)",
             "rule \(ruleCode) version \(ruleVersion) (effective from \(effectiveFrom)): \(ruleTitle) — \(articles)",
             "population: \(population); coverage \(coveragePercent) %",
-            "period \(period), window \(sampleWindow); due \(ISO8601DateFormatter().string(from: dueAt)); state \(state)",
+            "period \(period), window \(sampleWindow); due \(time.string(from: dueAt)); state \(state)",
         ]
         if let directiveId { lines.append("created by HQ directive \(directiveId)") }
         if let flagId { lines.append("created by client flag \(flagId)") }
         if let draw {
-            lines.append("draw \(draw.number) (id \(draw.id)) at \(ISO8601DateFormatter().string(from: draw.drawnAt)): "
+            lines.append("draw \(draw.number) (id \(draw.id)) at \(time.string(from: draw.drawnAt)): "
                 + "population \(draw.populationSize)\(draw.asOf.map { " judged on the snapshot of \($0)" } ?? ""), "
                 + "required \(draw.required)")
             lines.append("seed \(draw.seed); order: priority, then sha256(seed:kind:id)")
@@ -60,7 +61,6 @@ public struct TaskExplanation: Sendable {
     }
 
     public static func load(_ connection: Connection, taskId: Int64, branches: [Int]?) async throws -> TaskExplanation? {
-        let scope: SQL = branches.map { "t.branch_id = any(\($0))" } ?? "t.branch_id in (select id from huifang.branches)"
         let query: SQL =
             """
             select t.id, b.code, coalesce('client ' || c.client_no || ' ' || c.name, 'broker ' || br.agent_no || ' ' || br.name),
@@ -82,7 +82,7 @@ public struct TaskExplanation: Sendable {
             left join huifang.brokers br on br.branch_id = t.branch_id and br.id = t.broker_id
             left join huifang.obligation_draws d on d.branch_id = t.branch_id and d.id = t.draw_id
             where
-            """ + " " + scope + " and t.id = \(taskId)"
+            """ + " " + .branch("t.branch_id", in: branches) + " and t.id = \(taskId)"
         guard let row = try await connection.query(query).first else { return nil }
         var explanation = TaskExplanation(
             taskId: try row.decode(0), branchCode: try row.decode(1), subject: try row.decode(2), ruleCode: try row.decode(3),

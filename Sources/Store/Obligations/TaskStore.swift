@@ -78,15 +78,9 @@ public struct TaskStore: Sendable {
 
     /// One task; with `lock`, its row is locked for the rest of the transaction.
     public func get(_ id: Int64, branches: [Int]?, lock: Bool = false) async throws -> CallbackTask? {
-        let scope: SQL = branches.map { "t.branch_id = any(\($0))" } ?? "t.branch_id in (select id from huifang.branches)"
         let query = "select " + CallbackTask.columns + " from huifang.callback_tasks t " + CallbackTask.joins
-            + " where " + scope + " and t.id = \(id)" + (lock ? " for update of t" : "")
+            + " where " + .branch("t.branch_id", in: branches) + " and t.id = \(id)" + (lock ? " for update of t" : "")
         return try await connection.query(query).first.map(CallbackTask.init(row:))
-    }
-
-    /// Tasks in any branch the transaction sees (the call center's and HQ's reach).
-    public func get(_ id: Int64, lock: Bool = false) async throws -> CallbackTask? {
-        try await get(id, branches: nil, lock: lock)
     }
 
     // Steps. Each moves a locked task along `TaskTransitions`; the caller has checked who acts.
