@@ -66,7 +66,7 @@ public struct Problem: Error, Codable, Sendable, Equatable {
     /// security refusal is a 403.
     init(database error: PostgresError) {
         let constraint = error.constraint.map { " (\($0))" } ?? ""
-        if error.sqlState == "23514", let rule = error.constraint.flatMap({ Self.businessRules[$0] }) {
+        if let rule = error.constraint.flatMap({ Self.businessRules[$0] }) {
             self.init(type: rule.type, title: rule.title, status: rule.status,
                       detail: rule.detail ?? (error.message + (error.hint.map { "; \($0)" } ?? "")))
             return
@@ -92,7 +92,7 @@ public struct Problem: Error, Codable, Sendable, Equatable {
     }
 
     /// Rules the database enforces with messages written for people (they name the rule and never
-    /// show SQL), by constraint name: their message is the problem's detail.
+    /// show SQL), by constraint name, whatever the SQLSTATE: their message is the problem's detail.
     static let businessRules: [String: (type: String, title: String, status: Int, detail: String?)] = [
         "callback_tasks_recusal": ("recusal", "Refused by the recusal rule (Art 4): a client's referrer never calls them back", 409, nil),
         "callback_tasks_performer": ("validation", "This person cannot perform the callback", 422, nil),
@@ -102,6 +102,23 @@ public struct Problem: Error, Codable, Sendable, Equatable {
         "obligation_rules_next_version": ("conflict", "Another version was published meanwhile", 409, nil),
         "obligation_rules_effective_from": ("validation", "The new version's effective date is not allowed", 422, nil),
         "obligation_rules_same_kind": ("validation", "A rule version cannot change what the rule is", 422, nil),
+        "records_recusal": ("recusal", "Refused by the recusal rule (Art 4): a client's referrer never performs or records their callback", 409, nil),
+        "records_task": ("validation", "This record cannot be written against this task", 422, nil),
+        "records_transition": ("invalid-transition", "The record cannot make this step from its current state", 409, nil),
+        "records_immutable": ("record-immutable", "A countersigned record never changes; correct it with an amendment", 409, nil),
+        "records_signer": ("forbidden", "Your roles do not permit this", 403, nil),
+        "records_leader_not_performer": ("forbidden", "The leader's signature cannot be the performer's", 403, nil),
+        "records_amendment": ("invalid-transition", "Only a countersigned record is amended", 409, nil),
+        "records_one_amendment": ("conflict", "This revision was amended already; amend the latest one", 409, nil),
+        "records_once_per_task": ("conflict", "The task has a record already", 409, nil),
+        "problems_raiser": ("forbidden", "The performer of the record raises its findings", 403, nil),
+        "problems_raise": ("invalid-transition", "A finding is raised once its record is signed", 409, nil),
+        "problems_once_per_finding": ("conflict", "This finding was raised already", 409, nil),
+        "record_uploads_submitted": ("conflict", "The upload was submitted already", 409, nil),
+        "record_uploads_submitter": ("forbidden", "The ops director submits the branch's upload", 403, nil),
+        "record_uploads_acknowledged": ("conflict", "This delivery was acknowledged already", 409, nil),
+        "directive_feedback_sender": ("forbidden", "The ops director sends the branch's special records back", 403, nil),
+        "directive_feedback_receiver": ("forbidden", "The ordering department acknowledges its feedback", 403, nil),
         "obligation_rules_floor": (
             "validation", "Below the regulation's floor for this rule", 422,
             "ordinary new accounts need ≥ 30 % within at most 5 working days, broker-introduced ones 100 % within at most 5, "

@@ -25,8 +25,11 @@ struct APIClient {
         }
     }
 
-    func send(_ method: HTTPRequest.Method, _ uri: String, token: String? = nil, json: Any? = nil) async throws -> Reply {
+    func send(
+        _ method: HTTPRequest.Method, _ uri: String, token: String? = nil, json: Any? = nil, accept: String? = nil
+    ) async throws -> Reply {
         var headers: HTTPFields = [:]
+        if let accept { headers[.accept] = accept }
         if let token { headers[.authorization] = "Bearer \(token)" }
         var body: ByteBuffer?
         if let json {

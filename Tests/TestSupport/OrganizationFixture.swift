@@ -34,7 +34,8 @@ public struct OrganizationFixture: Sendable {
                 """
                 insert into huifang.departments (code, name, kind) values
                     ('ST', '销售交易总部', 'sales_trading'), ('CC', '呼叫中心', 'call_center'),
-                    ('IT', '信息技术部', 'functional'), ('AUD', '稽核部', 'other'), ('ADM', '信息管理部', 'other')
+                    ('IT', '信息技术部', 'functional'), ('AUD', '稽核部', 'other'), ('ADM', '信息管理部', 'other'),
+                    ('BOC', '经纪业务运营中心', 'brokerage_ops_center'), ('RISK', '风险控制总部', 'risk_control')
                 returning id
                 """
             ).map { try $0.decode(0, as: Int.self) }
@@ -44,7 +45,9 @@ public struct OrganizationFixture: Sendable {
                 ("managerA", .branchManager, a, nil), ("deskB", .frontDesk, b, nil), ("opsB", .opsDirector, b, nil),
                 ("salesTrading", .salesTradingHQ, nil, departments[0]), ("callCenter", .callCenter, nil, departments[1]),
                 ("functional", .functionalDept, nil, departments[2]), ("auditor", .auditor, nil, departments[3]),
-                ("admin", .admin, nil, departments[4]),
+                ("admin", .admin, nil, departments[4]), ("mktA", .marketingDirector, a, nil),
+                ("opsCenter", .brokerageOpsCenter, nil, departments[5]), ("risk", .riskControlHQ, nil, departments[6]),
+                ("mktB", .marketingDirector, b, nil),
             ]
             var staff: [String: Int64] = [:]
             for (name, role, branch, department) in people {
@@ -116,6 +119,7 @@ public struct OrganizationFixture: Sendable {
                 brokers.append(broker)
                 clients.append(client)
             }
+            try await loadRecords(db, branches: [a, b], clients: clients, staff: staff, salesTrading: departments[0])
             try await db.query("select set_config('huifang.system', 'on', true)")
             _ = try await db.query(SLAEngine.fireQuery(limit: 100))
             try await db.query(
@@ -127,6 +131,48 @@ public struct OrganizationFixture: Sendable {
             return OrganizationFixture(
                 branchA: a, branchB: b, clientA: clients[0], clientB: clients[1], brokerA: brokers[0], brokerB: brokers[1],
                 staff: staff)
+        }
+    }
+
+    /// Per branch: a countersigned service record by the front desk with a finding (raised) and a
+    /// profile, May 2026's upload submitted, and a directive's feedback package — every record table has rows.
+    static func loadRecords(_ db: Connection, branches: [Int], clients: [Int64], staff: [String: Int64], salesTrading: Int) async throws {
+        let directive: Int64 = try await db.query(
+            """
+            insert into huifang.directives (department_id, title, purpose, questions, target_kind, target_count, executor, due_on, created_by)
+            values (\(salesTrading), '清密确认', 'Confirm password resets', '[{"id": "q1", "text": "是否本人申请？"}]', 'list', 2, 'branch',
+                    '2026-06-30', \(staff["salesTrading"]!))
+            returning id
+            """
+        ).single().decode(0)
+        try await db.query("select huifang.open_record_uploads('2026-05')")
+        for (index, branch) in branches.enumerated() {
+            let letter = index == 0 ? "A" : "B"
+            func act(as who: String) async throws {
+                try await db.query("select set_config('huifang.staff_id', \(String(staff[who + letter]!)), true)")
+            }
+            try await act(as: "desk")
+            let record: Int64 = try await db.query(
+                """
+                insert into huifang.records (branch_id, form_code, form_version, client_id, answers, profile_form_code, profile_form_version,
+                                             profile_answers)
+                values (\(branch), 'service', 1, \(clients[index]),
+                        '{"method": "phone", "findings": [{"kind": "need", "text": "wants bond research"}]}', 'client_profile', 1,
+                        '{"occupation": "teacher"}')
+                returning id
+                """
+            ).single().decode(0)
+            try await db.query("update huifang.records set state = 'submitted' where id = \(record)")
+            try await db.query(
+                """
+                insert into huifang.problems (branch_id, finding_id, category, severity, description)
+                select branch_id, id, 'service_need', 'low', text from huifang.record_findings where record_id = \(record)
+                """)
+            try await act(as: "mkt")
+            try await db.query("update huifang.records set state = 'countersigned' where id = \(record)")
+            try await act(as: "ops")
+            try await db.query("update huifang.record_uploads set state = 'submitted' where branch_id = \(branch) and month = '2026-05'")
+            try await db.query("select huifang.open_directive_feedback(\(branch), \(directive), '2026-06-10 10:00+08', 'tasks_closed')")
         }
     }
 }

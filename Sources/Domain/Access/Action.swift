@@ -37,6 +37,16 @@ public enum Action: String, Sendable, CaseIterable {
     case manageRules
     /// Publish a new version of a record form.
     case manageForms
+    /// Callback records, their signatures and findings, the client file, uploads and feedback packages.
+    case readRecords
+    /// Write, sign (as performer), amend a record of one's own callback, and raise its findings.
+    case writeRecords
+    /// Countersign or return a record as the leader it names; archive it.
+    case signRecords
+    /// Submit the branch's monthly upload and send special records back to HQ (the ops director).
+    case submitUploads
+    /// Acknowledge an upload or a feedback package addressed to one's HQ department.
+    case receiveRecords
 }
 
 /// How far a role's permission reaches.

@@ -36,6 +36,11 @@ public enum PermissionMatrix {
         (.readDirectives,      [n,   b,   b,   n,   b,   a,   d,   a,   a,   n,   a,   n]),
         (.manageRules,         [n,   n,   n,   n,   n,   n,   n,   o,   n,   n,   n,   n]),
         (.manageForms,         [n,   n,   n,   n,   n,   o,   n,   o,   o,   n,   n,   n]),
+        (.readRecords,         [b,   b,   b,   b,   b,   a,   d,   a,   a,   n,   a,   n]),
+        (.writeRecords,        [b,   b,   b,   b,   n,   n,   d,   n,   n,   n,   n,   n]),
+        (.signRecords,         [n,   b,   b,   n,   n,   d,   n,   n,   n,   n,   n,   n]),
+        (.submitUploads,       [n,   b,   n,   n,   n,   n,   n,   n,   n,   n,   n,   n]),
+        (.receiveRecords,      [n,   n,   n,   n,   n,   d,   n,   d,   d,   n,   n,   n]),
     ]
 
     private static let table: [Action: [Role: Reach]] = {

@@ -70,15 +70,6 @@ extension APIService {
         return .ok(.init(body: .json(task)))
     }
 
-    func completeTask(_ input: Operations.CompleteTask.Input) async throws -> Operations.CompleteTask.Output {
-        let note: String? = if case .json(let body) = input.body { body.note } else { nil }
-        if let note, !note.isEmpty { try Validate.throwing(Validate.text(note, field: "note", max: 2000)) }
-        let task = try await changeTask(input.path.taskId, as: .workTasks, step: .complete, audit: "task.completed") { store, task, actor in
-            try await store.complete(task, by: actor, note: note)
-        }
-        return .ok(.init(body: .json(task)))
-    }
-
     func closeTaskUnreachable(_ input: Operations.CloseTaskUnreachable.Input) async throws -> Operations.CloseTaskUnreachable.Output {
         guard case .json(let body) = input.body else { throw AppError.invalid([]) }
         try Validate.throwing(Validate.reason(body.reason))

@@ -7,7 +7,8 @@ import Store
 
 /// Keeps the current month's obligations generated: every `interval`, yesterday's opening-day
 /// samples; every `periodicEvery` rounds (the first at start), a new month's core clients, a new
-/// half-year or year and late members of them. Under a transaction-level advisory lock, so
+/// half-year or year and late members of them. Each round also opens last month's record uploads
+/// and the feedback packages of directives past their date (`RecordDeadlines`). Under a transaction-level advisory lock, so
 /// several servers never draw the same window at once. Runs are idempotent; back-fills of earlier
 /// periods are `huifang obligations generate --period`.
 public struct ObligationSchedulerService: Service {
@@ -43,6 +44,12 @@ public struct ObligationSchedulerService: Service {
                     pool: pool, today: PostgresDate.shanghai(now()), periodic: round % configuration.periodicEvery == 0)
                 let tasks = lines.reduce(0) { $0 + $1.tasks }
                 if tasks > 0 { logger.info("generated callback tasks", metadata: ["tasks": "\(tasks)"]) }
+                let opened = try await RecordDeadlines.open(pool: pool, today: PostgresDate.shanghai(now()))
+                if opened.uploadsOpened + opened.feedbackPackagesOpened > 0 {
+                    logger.info("opened record deadlines", metadata: [
+                        "uploads": "\(opened.uploadsOpened)", "feedbackPackages": "\(opened.feedbackPackagesOpened)",
+                    ])
+                }
             } catch {
                 logger.warning("obligation scheduler failed; retrying next round", metadata: ["error": "\(error)"])
             }

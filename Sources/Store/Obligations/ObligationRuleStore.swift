@@ -28,6 +28,13 @@ public struct ObligationRuleStore: Sendable {
         self.connection = connection
     }
 
+    /// The record form a rule's callbacks are recorded on.
+    public func recordForm(rule: String, version: Int) async throws -> String {
+        try await connection.query(
+            "select record_form from huifang.obligation_rules where code = \(rule) and version = \(version)"
+        ).single().decode(0)
+    }
+
     public func all() async throws -> [ObligationRule] {
         try await rules("true")
     }

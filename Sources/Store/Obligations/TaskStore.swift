@@ -99,14 +99,6 @@ public struct TaskStore: Sendable {
             "update huifang.callback_tasks set state = 'in_progress', started_at = now() where branch_id = \(task.branchId) and id = \(task.id)")
     }
 
-    public func complete(_ task: CallbackTask, by staffId: Int64, note: String?) async throws {
-        try await connection.execute(
-            """
-            update huifang.callback_tasks set state = 'completed', closed_at = now(), closed_by = \(staffId), outcome_note = \(note)
-            where branch_id = \(task.branchId) and id = \(task.id)
-            """)
-    }
-
     /// Closes the task as unreachable or cancelled, with the reason.
     public func close(_ task: CallbackTask, as state: TaskState, by staffId: Int64, reason: String) async throws {
         precondition(state == .unreachable || state == .cancelled, "a task closes with a reason as unreachable or cancelled")

@@ -29,6 +29,11 @@ public struct RecordFormStore: Sendable {
         try await forms("code = \(code) and version = \(version)").first
     }
 
+    /// The version in force: the newest.
+    public func latest(code: String) async throws -> RecordForm? {
+        try await forms("code = \(code) and version = (select max(version) from huifang.record_forms where code = \(code))").first
+    }
+
     private func forms(_ condition: SQL) async throws -> [RecordForm] {
         try await connection.query(
             "select code, version, title, attachment, fields, published_by, published_at, note from huifang.record_forms where "

@@ -1,0 +1,211 @@
+import Domain
+import Foundation
+import Postgres
+
+/// Callback records in the transaction's scope. Who may take each step, the signatures, the task a
+/// record completes and the profile it files are the database's (sql/0014_records.sql); this layer
+/// reads and asks.
+public struct RecordStore: Sendable {
+    public let connection: Connection
+
+    public init(_ connection: Connection) {
+        self.connection = connection
+    }
+
+    public struct Draft: Sendable {
+        public var branchId: Int
+        public var formCode: String
+        public var formVersion: Int
+        public var taskId: Int64?
+        public var clientId: Int64?
+        public var answers: JSONB
+        public var profile: Profile?
+        public init(branchId: Int, formCode: String, formVersion: Int, taskId: Int64?, clientId: Int64?, answers: JSONB, profile: Profile?) {
+            self.branchId = branchId
+            self.formCode = formCode
+            self.formVersion = formVersion
+            self.taskId = taskId
+            self.clientId = clientId
+            self.answers = answers
+            self.profile = profile
+        }
+    }
+
+    /// A client profile (Attachment 4 or 5) carried by a service record.
+    public struct Profile: Sendable {
+        public var formCode: String
+        public var formVersion: Int
+        public var answers: JSONB
+        public init(formCode: String, formVersion: Int, answers: JSONB) {
+            self.formCode = formCode
+            self.formVersion = formVersion
+            self.answers = answers
+        }
+    }
+
+    /// A new draft by the transaction's staff member (the performer).
+    public func create(_ draft: Draft) async throws -> Int64 {
+        try await connection.query(
+            """
+            insert into huifang.records (branch_id, form_code, form_version, task_id, client_id, answers,
+                                         profile_form_code, profile_form_version, profile_answers)
+            values (\(draft.branchId), \(draft.formCode), \(draft.formVersion), \(draft.taskId), \(draft.clientId), \(draft.answers),
+                    \(draft.profile?.formCode), \(draft.profile?.formVersion), \(draft.profile?.answers))
+            returning id
+            """
+        ).single().decode(0)
+    }
+
+    /// The next revision of a countersigned record, as a draft by the transaction's staff member.
+    public func amend(_ record: CallbackRecord, formVersion: Int, answers: JSONB, profile: Profile?, reason: String) async throws -> Int64 {
+        try await connection.query(
+            """
+            insert into huifang.records (branch_id, form_code, form_version, amends_id, amendment_reason, answers,
+                                         profile_form_code, profile_form_version, profile_answers)
+            values (\(record.branchId), \(record.formCode), \(formVersion), \(record.id), \(reason), \(answers),
+                    \(profile?.formCode), \(profile?.formVersion), \(profile?.answers))
+            returning id
+            """
+        ).single().decode(0)
+    }
+
+    public func get(_ id: Int64, branches: [Int]?, lock: Bool = false) async throws -> CallbackRecord? {
+        let query = "select " + CallbackRecord.columns + " from huifang.records r " + CallbackRecord.joins
+            + " where " + .branch("r.branch_id", in: branches) + " and r.id = \(id)" + (lock ? " for update of r" : "")
+        return try await connection.query(query).first.map(CallbackRecord.init(row:))
+    }
+
+    public struct Filter: Sendable {
+        public var branchId: Int?
+        public var clientId: Int64?
+        public var taskId: Int64?
+        public var performerStaffId: Int64?
+        public var states: [RecordState]?
+        public var formCode: String?
+        public var directiveId: Int64?
+        /// Records waiting for this person's countersignature (submitted, naming a role they hold there).
+        public var awaitingSignatureOf: Int64?
+        public init() {}
+    }
+
+    /// Newest first; `before` is the id cursor.
+    public func list(_ filter: Filter, branches: [Int]?, before: Int64?, limit: Int) async throws -> Page<CallbackRecord> {
+        var conditions: [SQL] = [.branch("r.branch_id", in: branches)]
+        if let branch = filter.branchId { conditions.append("r.branch_id = \(branch)") }
+        if let client = filter.clientId { conditions.append("r.client_id = \(client)") }
+        if let task = filter.taskId { conditions.append("r.task_id = \(task)") }
+        if let performer = filter.performerStaffId { conditions.append("r.performer_staff_id = \(performer)") }
+        if let states = filter.states { conditions.append("r.state = any(\(states.map(\.rawValue)))") }
+        if let form = filter.formCode { conditions.append("r.form_code = \(form)") }
+        if let directive = filter.directiveId { conditions.append("r.directive_id = \(directive)") }
+        if let signer = filter.awaitingSignatureOf {
+            conditions.append(
+                """
+                r.state = 'submitted' and r.performer_staff_id <> \(signer) and exists (
+                    select from huifang.role_grants g where g.staff_id = \(signer) and g.role = r.leader_role and g.revoked_at is null
+                      and (g.branch_id = r.branch_id or g.department_id = r.hq_department_id))
+                """)
+        }
+        if let before { conditions.append("r.id < \(before)") }
+        let query = "select " + CallbackRecord.columns + " from huifang.records r " + CallbackRecord.joins + " where "
+            + SQL.joined(conditions, separator: " and ") + " order by r.id desc limit \(limit + 1)"
+        let records = try await connection.query(query).map(CallbackRecord.init(row:))
+        return Cursor.page(records, limit: limit) { Cursor.encode($0.id) }
+    }
+
+    /// Replaces a draft's (or returned record's) answers; the database refuses it once submitted.
+    public func update(_ record: CallbackRecord, formVersion: Int, answers: JSONB, profile: Profile?) async throws {
+        try await connection.execute(
+            """
+            update huifang.records set form_version = \(formVersion), answers = \(answers),
+                profile_form_code = \(profile?.formCode), profile_form_version = \(profile?.formVersion),
+                profile_answers = \(profile?.answers)
+            where branch_id = \(record.branchId) and id = \(record.id)
+            """)
+    }
+
+    /// Takes a step; the database checks the signer and writes the signature.
+    public func take(_ step: RecordStep, on record: CallbackRecord, reason: String? = nil) async throws {
+        guard let next = RecordTransitions.next(from: record.state, step) else {
+            preconditionFailure("the caller checks that \(step) is allowed from \(record.state)")
+        }
+        try await connection.execute(
+            """
+            update huifang.records set state = \(next.rawValue), return_reason = \(step == .return ? reason : nil)
+            where branch_id = \(record.branchId) and id = \(record.id)
+            """)
+    }
+
+    public func signatures(of record: CallbackRecord) async throws -> [RecordSignature] {
+        try await signatures("g.branch_id = \(record.branchId) and g.record_id = \(record.id)")
+    }
+
+    /// Every signature on these records, oldest first.
+    func signatures(_ condition: SQL) async throws -> [RecordSignature] {
+        try await connection.query(
+            """
+            select g.id, g.record_id, g.step, g.signer_staff_id, coalesce(s.name, ''), g.signer_role, g.signed_at,
+                   encode(g.content_sha256, 'hex'), g.content_sha256 = huifang.record_content_hash(r)
+            from huifang.record_signatures g
+            join huifang.records r on r.branch_id = g.branch_id and r.id = g.record_id
+            left join huifang.staff s on s.id = g.signer_staff_id
+            where
+            """ + " " + condition + " order by g.signed_at, g.id"
+        ).map { row in
+            RecordSignature(
+                id: try row.decode(0), recordId: try row.decode(1), step: RecordStep(rawValue: try row.decode(2)) ?? .submit,
+                signerStaffId: try row.decode(3), signerName: try row.decode(4), signerRole: try row.decode(5),
+                signedAt: try row.decode(6), contentSHA256: try row.decode(7), matchesContent: try row.decode(8))
+        }
+    }
+
+    public func findings(of record: CallbackRecord) async throws -> [RecordFinding] {
+        try await findings("f.branch_id = \(record.branchId) and f.record_id = \(record.id)")
+    }
+
+    func findings(_ condition: SQL) async throws -> [RecordFinding] {
+        try await connection.query(
+            """
+            select f.id, f.record_id, f.position, f.kind, f.text, f.raised_at, f.raised_by, f.problem_id
+            from huifang.record_findings f where
+            """ + " " + condition + " order by f.record_id, f.position"
+        ).map { row in
+            RecordFinding(
+                id: try row.decode(0), recordId: try row.decode(1), position: try row.decode(2), kind: try row.decode(3),
+                text: try row.decode(4), raisedAt: try row.decode(5), raisedBy: try row.decode(6), problemId: try row.decode(7))
+        }
+    }
+
+    /// Raises a finding as a problem for HQ (the database checks that the raiser performed the record).
+    public func raise(_ finding: RecordFinding, of record: CallbackRecord, category: String, severity: String, description: String?)
+        async throws -> Int64
+    {
+        try await connection.query(
+            """
+            insert into huifang.problems (branch_id, client_id, finding_id, category, severity, description)
+            values (\(record.branchId), \(record.clientId), \(finding.id), \(category), \(severity), \(description ?? finding.text))
+            returning id
+            """
+        ).single().decode(0)
+    }
+
+    /// The questions (ids) of the directive a record answers; none for a record of no directive.
+    public func directiveQuestionIds(of record: CallbackRecord) async throws -> [String] {
+        guard let directive = record.directiveId else { return [] }
+        return try await directiveQuestionIds(directive)
+    }
+
+    /// The branch of a client visible in the scope, nil when there is none.
+    public func branch(ofClient clientId: Int64, branches: [Int]?) async throws -> Int? {
+        try await connection.query(
+            "select branch_id from huifang.clients c where " + .branch("c.branch_id", in: branches) + " and c.id = \(clientId)"
+        ).first?.decode(0)
+    }
+
+    /// The questions (ids) of the directive a special record answers.
+    public func directiveQuestionIds(_ directiveId: Int64) async throws -> [String] {
+        try await connection.query(
+            "select coalesce(array_agg(q ->> 'id' order by n), '{}') from huifang.directives d, jsonb_array_elements(d.questions) with ordinality x(q, n) where d.id = \(directiveId)"
+        ).single().decode(0)
+    }
+}
