@@ -43,6 +43,7 @@ struct DemoCommand: AsyncParsableCommand {
                     let report: @Sendable (String) -> Void = { FileHandle.standardError.write(Data("  \($0)\n".utf8)) }
                     try await demo.load(into: pool, passwordHash: hash, progress: report)
                     try await demo.loadTasks(into: pool, progress: report)
+                    try await demo.loadRecords(into: pool, progress: report)
                 }
                 return try await DemoData.logins(pool)
             }

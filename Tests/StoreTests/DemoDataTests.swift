@@ -60,6 +60,25 @@ struct DemoDataTests {
                 #expect(try row.decode(0, as: Int.self) > 0)
                 #expect(try row.decode(1, as: Int.self) == 0)
                 #expect(try row.decode(2, as: Int.self) >= 5)
+
+                // Every completed task has its signed record, whose signatures match what it says.
+                try await demo.loadRecords(into: pool)
+                let records = try await pool.query(
+                    """
+                    select (select count(*)::int from huifang.callback_tasks where state = 'completed' and record_id is null),
+                           (select count(distinct state)::int from huifang.records),
+                           (select count(*)::int from huifang.record_signatures g join huifang.records r on r.id = g.record_id
+                            where g.content_sha256 <> huifang.record_content_hash(r)),
+                           (select count(*)::int from huifang.records where countersigned_by = performer_staff_id),
+                           (select count(*)::int from huifang.record_uploads where state = 'submitted' and record_count > 0)
+                    """
+                ).single()
+                #expect(try records.decode(0, as: Int.self) == 0)
+                let byState = try await pool.query("select state || ' ' || count(*) from huifang.records group by state").map { try $0.decode(0, as: String.self) }
+                #expect(try records.decode(1, as: Int.self) >= 4, "\(byState)")
+                #expect(try records.decode(2, as: Int.self) == 0)
+                #expect(try records.decode(3, as: Int.self) == 0)
+                #expect(try records.decode(4, as: Int.self) > 0)
             }
         }
     }

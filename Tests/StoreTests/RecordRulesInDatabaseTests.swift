@@ -79,7 +79,7 @@ struct RecordRulesInDatabaseTests {
     @Test func theClientsReferrerCannotRecordTheirCallbackAndBranchBCannotReachBranchARecords() async throws {
         try await TestDatabase.with { database in
             let fixture = try await database.withPool { try await OrganizationFixture.load(into: $0) }
-            try await database.withPool {
+            _ = try await database.withPool {
                 try await $0.query("update huifang.clients set referrer_staff_id = \(fixture.staff["rpA"]!) where id = \(fixture.clientA)")
             }
             try await database.withPool(database.application) { pool in
