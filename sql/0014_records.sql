@@ -69,9 +69,11 @@ create table huifang.records (
     check ((leader_role = 'sales_trading_hq') = (hq_department_id is not null))
 );
 
--- One record per task; one amendment per revision.
-create unique index records_once_per_task on huifang.records (branch_id, task_id) where task_id is not null and amends_id is null;
-create unique index records_one_amendment on huifang.records (branch_id, amends_id) where amends_id is not null;
+-- One signed record per task and one signed amendment per revision; drafts do not count, so a
+-- draft left by someone the task was taken from never blocks its new assignee.
+create unique index records_once_per_task on huifang.records (branch_id, task_id)
+    where task_id is not null and amends_id is null and state <> 'draft';
+create unique index records_one_amendment on huifang.records (branch_id, amends_id) where amends_id is not null and state <> 'draft';
 create index records_by_client on huifang.records (branch_id, client_id, created_at) where client_id is not null;
 create index records_by_state on huifang.records (branch_id, state, created_at, id);
 create index records_by_performer on huifang.records (branch_id, performer_staff_id, created_at);
@@ -79,6 +81,7 @@ create index records_to_upload on huifang.records (branch_id, countersigned_at)
     where upload_id is null and state in ('countersigned', 'archived');
 create index records_by_directive on huifang.records (branch_id, directive_id) where directive_id is not null;
 create index records_hq_work on huifang.records (hq_department_id, branch_id, id) where hq_department_id is not null;
+create index records_by_upload on huifang.records (branch_id, upload_id) where upload_id is not null;
 
 comment on table huifang.records is 'Callback records (Art 5): answers on a form version, signed by the performer and a leader';
 
@@ -118,7 +121,8 @@ create table huifang.record_signatures (
     branch_id integer not null,
     id bigint generated always as identity,
     record_id bigint not null,
-    step text not null check (step in ('submit', 'countersign', 'archive')),
+    -- A return is kept here too: who sent back which text, and when.
+    step text not null check (step in ('submit', 'countersign', 'return', 'archive')),
     signer_staff_id bigint not null references huifang.staff,
     signer_role text not null,
     signed_at timestamptz not null default now(),
@@ -132,6 +136,15 @@ create index record_signatures_by_record on huifang.record_signatures (branch_id
 comment on table huifang.record_signatures is 'Who signed which record, as whom, when, and the digest of what they signed';
 
 -- Does the staff member hold `role` where the record is (its branch, or its HQ department)?
+-- Is the row's branch (or, for HQ's own callbacks, its department) in the request's scope? The
+-- definer triggers below ask first, so a request never learns about another branch's rows.
+create function huifang.in_record_scope(p_branch integer, p_departments integer[]) returns boolean
+    language sql stable
+    as $$
+        select session_user::text <> 'huifang_app' or huifang.scope_system()
+            or p_branch = any (huifang.scope_branch_ids()) or p_departments && huifang.scope_department_ids()
+    $$;
+
 create function huifang.holds_record_role(p_staff bigint, p_role text, r huifang.records) returns boolean
     language sql stable security definer
     set search_path = pg_catalog, pg_temp
@@ -185,8 +198,20 @@ begin
     new.archived_by := null;
     new.upload_id := null;
     new.return_reason := null;
+    if not huifang.in_record_scope(new.branch_id, '{}') and new.task_id is null and new.amends_id is null then
+        raise exception 'not in your scope' using errcode = '42501', constraint = 'records_signer';
+    end if;
     if new.amends_id is not null then
-        select * into previous from huifang.records where branch_id = new.branch_id and id = new.amends_id for update;
+        select * into previous from huifang.records where branch_id = new.branch_id and id = new.amends_id;
+        if not found or not huifang.in_record_scope(new.branch_id, array_remove(array[previous.hq_department_id, previous.executor_department_id], null)) then
+            raise exception 'not in your scope' using errcode = '42501', constraint = 'records_signer';
+        end if;
+        perform from huifang.records where branch_id = new.branch_id and id = new.amends_id for update;
+        if new.performer_staff_id is distinct from previous.performer_staff_id
+           and not huifang.holds_record_role(new.performer_staff_id, previous.archiver_role, previous) then
+            raise exception 'a record is amended by its performer or by the % who keeps the archive', previous.archiver_role
+                using errcode = '42501', constraint = 'records_signer';
+        end if;
         if previous.state not in ('countersigned', 'archived') then
             raise exception 'only a countersigned record is amended; record % is %', previous.id, previous.state
                 using errcode = '23514', constraint = 'records_amendment';
@@ -203,7 +228,11 @@ begin
         new.hq_department_id := previous.hq_department_id;
         new.executor_department_id := previous.executor_department_id;
     elsif new.task_id is not null then
-        select * into task from huifang.callback_tasks where branch_id = new.branch_id and id = new.task_id for update;
+        select * into task from huifang.callback_tasks where branch_id = new.branch_id and id = new.task_id;
+        if not found or not huifang.in_record_scope(new.branch_id, array_remove(array[task.owner_department_id, task.executor_department_id], null)) then
+            raise exception 'not in your scope' using errcode = '42501', constraint = 'records_signer';
+        end if;
+        perform from huifang.callback_tasks where branch_id = new.branch_id and id = new.task_id for update;
         if task.assignee_staff_id is distinct from new.performer_staff_id or task.state not in ('assigned', 'in_progress') then
             raise exception 'a task''s record is written by its assignee while the task is assigned or in progress'
                 using errcode = '23514', constraint = 'records_task';
@@ -266,6 +295,10 @@ begin
         raise exception 'record % is countersigned and can no longer change; amend it', old.id
             using errcode = '55000', constraint = 'records_immutable';
     end if;
+    if new.return_reason is distinct from old.return_reason and new.state is not distinct from old.state then
+        raise exception 'a return reason is the leader''s, given when returning' using errcode = '55000',
+            constraint = 'records_immutable';
+    end if;
     if new.state = old.state then
         if new.state not in ('draft', 'returned') and (new.upload_id is not distinct from old.upload_id) then
             raise exception 'record % is % and can no longer change', old.id, old.state
@@ -285,12 +318,29 @@ begin
         raise exception 'a record cannot go from % to %', old.state, new.state
             using errcode = '23514', constraint = 'records_transition';
     end if;
+    -- A step signs what the record says; it never changes it (edits are their own, earlier statement).
+    if (new.form_version, new.answers, new.profile_form_code, new.profile_form_version, new.profile_answers, new.upload_id)
+       is distinct from (old.form_version, old.answers, old.profile_form_code, old.profile_form_version, old.profile_answers, old.upload_id) then
+        raise exception 'a step of record % signs its content and cannot change it', old.id
+            using errcode = '55000', constraint = 'records_immutable';
+    end if;
+    if step_name <> 'return' and new.return_reason is distinct from (case when step_name = 'submit' then null else old.return_reason end) then
+        raise exception 'a return reason is the leader''s, given when returning' using errcode = '55000',
+            constraint = 'records_immutable';
+    end if;
     new.updated_at := now();
     if step_name = 'submit' then
         if actor is distinct from old.performer_staff_id then
             raise exception 'only the performer signs their record' using errcode = '42501', constraint = 'records_signer';
         end if;
         perform huifang.check_record_recusal(new, actor);
+        -- The task must still be the performer's (it may have been reassigned since the draft).
+        if new.task_id is not null and new.amends_id is null and not exists (
+            select from huifang.callback_tasks t where t.branch_id = new.branch_id and t.id = new.task_id
+              and ((t.state in ('assigned', 'in_progress') and t.assignee_staff_id = actor) or (t.state = 'completed' and t.record_id = new.id))) then
+            raise exception 'task % is no longer assigned to you; this draft cannot be signed', new.task_id
+                using errcode = '23514', constraint = 'records_task';
+        end if;
         new.submitted_at := now();
         new.return_reason := null;
     elsif step_name in ('countersign', 'return') then
@@ -349,8 +399,8 @@ declare
     signer_role text;
 begin
     select t.step into step_name from huifang.record_transitions t where t.from_state = old.state and t.to_state = new.state;
-    if step_name in ('submit', 'countersign', 'archive') then
-        signer_role := case step_name when 'submit' then 'performer' when 'countersign' then new.leader_role else new.archiver_role end;
+    if step_name is not null then
+        signer_role := case step_name when 'submit' then 'performer' when 'archive' then new.archiver_role else new.leader_role end;
         insert into huifang.record_signatures (branch_id, record_id, step, signer_staff_id, signer_role, content_sha256)
         values (new.branch_id, new.id, step_name, huifang.scope_staff_id(), signer_role, huifang.record_content_hash(new));
     end if;
@@ -400,14 +450,19 @@ create function huifang.records_write_findings() returns trigger
     set search_path = pg_catalog, pg_temp
     as $$
 begin
-    -- A returned record's findings are rewritten on resubmission unless one was raised already.
+    -- On resubmission (after a return) the findings follow the answers again; those raised already
+    -- stay (they have their problems), and new ones come after them.
     delete from huifang.record_findings f
     where f.branch_id = new.branch_id and f.record_id = new.id and f.raised_at is null;
     insert into huifang.record_findings (branch_id, record_id, position, kind, text)
-    select new.branch_id, new.id, (item.ordinality - 1)::int, item.value ->> 'kind', item.value ->> 'text'
+    select new.branch_id, new.id,
+           (coalesce((select max(f.position) + 1 from huifang.record_findings f where f.branch_id = new.branch_id and f.record_id = new.id), 0)
+            + row_number() over (order by item.ordinality) - 1)::int,
+           item.value ->> 'kind', item.value ->> 'text'
     from jsonb_array_elements(case when jsonb_typeof(new.answers -> 'findings') = 'array' then new.answers -> 'findings'
                                    else '[]'::jsonb end) with ordinality item
-    on conflict (branch_id, record_id, position) do nothing;
+    where not exists (select from huifang.record_findings f where f.branch_id = new.branch_id and f.record_id = new.id
+                      and f.kind = item.value ->> 'kind' and f.text = item.value ->> 'text');
     return null;
 end
 $$;
@@ -458,6 +513,9 @@ begin
     new.raised_by := huifang.scope_staff_id();
     new.raised_at := now();
     new.state := 'raised';
+    if not huifang.in_record_scope(new.branch_id, '{}') then
+        raise exception 'not in your scope' using errcode = '42501', constraint = 'problems_raiser';
+    end if;
     if new.finding_id is not null then
         select * into finding from huifang.record_findings where branch_id = new.branch_id and id = new.finding_id for update;
         select r.performer_staff_id, r.state, r.client_id into performer, record_state, new.client_id
@@ -607,6 +665,9 @@ begin
     if p_month !~ '^\d{4}-(0[1-9]|1[0-2])$' then
         raise exception 'a month is YYYY-MM, not %', p_month using errcode = '22023';
     end if;
+    if session_user::text = 'huifang_app' and not huifang.scope_system() then
+        raise exception 'uploads are opened by the scheduler' using errcode = '42501';
+    end if;
     if huifang.month_upload_started_at(p_month) > now() then
         raise exception 'the upload of % opens when the month has ended', p_month using errcode = '22023';
     end if;
@@ -724,7 +785,7 @@ declare
     directive huifang.directives;
 begin
     select * into directive from huifang.directives where id = p_directive;
-    if directive.executor <> 'branch' then
+    if directive.executor <> 'branch' or directive.status <> 'active' then
         return;
     end if;
     insert into huifang.directive_feedback (branch_id, directive_id, department_id, ended_at, ended_because)
@@ -761,7 +822,7 @@ $$;
 
 create trigger callback_tasks_end_directive
     after update of state on huifang.callback_tasks
-    for each row when (new.directive_id is not null and new.state in ('completed', 'unreachable')
+    for each row when (new.directive_id is not null and new.state in ('completed', 'unreachable', 'cancelled')
                        and old.state not in ('completed', 'unreachable', 'cancelled'))
     execute function huifang.callback_tasks_end_directive();
 
@@ -774,11 +835,16 @@ declare
     pair record;
     n integer := 0;
 begin
+    if session_user::text = 'huifang_app' and not huifang.scope_system() then
+        raise exception 'directives are ended by the scheduler' using errcode = '42501';
+    end if;
     for pair in
         select distinct t.branch_id, d.id, d.due_on
         from huifang.directives d
         join huifang.callback_tasks t on t.directive_id = d.id
         where d.status = 'active' and d.executor = 'branch' and d.due_on < (now() at time zone 'Asia/Shanghai')::date
+          -- Older directives ended long ago: every branch of theirs has its package.
+          and d.due_on >= (now() at time zone 'Asia/Shanghai')::date - 90
           and not exists (select from huifang.directive_feedback f where f.branch_id = t.branch_id and f.directive_id = d.id)
     loop
         perform huifang.open_directive_feedback(pair.branch_id, pair.id,
@@ -938,11 +1004,21 @@ create policy step_scoped on huifang.directive_feedback for update to huifang_ap
 -- A department reads the records delivered to it (an upload or a feedback package).
 create policy read_delivered on huifang.records for select to huifang_app
     using (exists (select from huifang.record_upload_deliveries d
-                   where d.branch_id = records.branch_id and d.upload_id = records.upload_id
+                   where d.branch_id = records.branch_id and d.upload_id = records.upload_id and records.id = any (d.record_ids)
                      and d.department_id = any ((select huifang.scope_department_ids())::integer[]))
            or exists (select from huifang.directive_feedback f
                       where f.branch_id = records.branch_id and records.id = any (f.record_ids)
                         and f.department_id = any ((select huifang.scope_department_ids())::integer[])));
+
+-- The receiving departments see the deadlines of what is addressed to them.
+create policy read_delivered on huifang.timers for select to huifang_app
+    using (cardinality((select huifang.scope_department_ids())) > 0 and (
+           (subject_kind = 'record_upload' and exists (
+                select from huifang.record_upload_deliveries d where d.branch_id = timers.branch_id and d.upload_id = timers.subject_id
+                  and d.department_id = any ((select huifang.scope_department_ids())::integer[])))
+        or (subject_kind = 'directive_feedback' and exists (
+                select from huifang.directive_feedback f where f.branch_id = timers.branch_id and f.id = timers.subject_id
+                  and f.department_id = any ((select huifang.scope_department_ids())::integer[])))));
 
 grant select on huifang.records, huifang.record_signatures, huifang.record_findings, huifang.record_transitions,
     huifang.problems, huifang.client_profiles, huifang.record_uploads, huifang.record_upload_deliveries,
@@ -956,5 +1032,9 @@ grant insert (branch_id, client_id, finding_id, category, severity, description)
 grant update (state) on huifang.record_uploads to huifang_app;
 grant update (acknowledged_at) on huifang.record_upload_deliveries to huifang_app;
 grant update (state) on huifang.directive_feedback to huifang_app;
+-- Definer functions are for the triggers and the scheduler only; PUBLIC may execute functions by default.
+revoke execute on function huifang.holds_record_role(bigint, text, huifang.records), huifang.check_record_recusal(huifang.records, bigint),
+    huifang.open_directive_feedback(integer, bigint, timestamptz, text), huifang.open_record_uploads(text),
+    huifang.end_due_directives() from public;
 grant execute on function huifang.record_content_hash(huifang.records), huifang.open_record_uploads(text),
-    huifang.end_due_directives(), huifang.month_upload_started_at(text) to huifang_app;
+    huifang.end_due_directives(), huifang.month_upload_started_at(text), huifang.in_record_scope(integer, integer[]) to huifang_app;

@@ -106,6 +106,9 @@ struct RecordAPITests {
             #expect(try amendment.json()["revision"] as? Int == 2 && (try amendment.json()["amendsId"] as? Int) == record)
             #expect(try await api.send(.post, "/records/\(record)/amendments", token: rp,
                                        json: ["answers": corrected, "reason": "again"]).status == .conflict)
+            // Only the performer (or the ops director who keeps the archive) corrects a record.
+            #expect(try await api.send(.post, "/records/\(record)/amendments", token: try await api.token("deskA"),
+                                       json: ["answers": corrected, "reason": "mine now"]).status == .forbidden)
             #expect(try await api.send(.post, "/records/\(amended)/submit", token: rp).status == .ok)
             let resigned = try await api.send(.post, "/records/\(amended)/countersign", token: ops)
             #expect(try resigned.json()["state"] as? String == "countersigned")
@@ -204,8 +207,9 @@ struct RecordAPITests {
             #expect(try await api.send(.put, "/records/\(record)", token: rp, json: ["answers": fixed]).status == .ok)
             let resubmitted = try await api.send(.post, "/records/\(record)/submit", token: rp)
             let signatures = try #require(try resubmitted.json()["signatures"] as? [[String: Any]])
-            // The first signature covered the text before the correction; the second covers it now.
-            #expect(signatures.map { $0["matchesContent"] as? Bool } == [false, true])
+            // The first signature and the return covered the text before the correction; the new signature covers it now.
+            #expect(signatures.map { $0["step"] as? String } == ["submit", "return", "submit"])
+            #expect(signatures.map { $0["matchesContent"] as? Bool } == [false, false, true])
             #expect(try await api.send(.post, "/records/\(record)/countersign", token: ops).status == .ok)
         }
     }
@@ -327,7 +331,10 @@ struct RecordAPITests {
             #expect(september.count == 2 && september.allSatisfy { $0["standing"] as? String == "missing" })
             let center = try await api.token("opsCenter")
             let inbox = try await api.send(.get, "/record-uploads?inbox=true&unacknowledged=true&month=2026-10", token: center)
-            #expect((try JSONSerialization.jsonObject(with: Data(inbox.text.utf8)) as? [[String: Any]])?.compactMap { $0["id"] as? Int } == [octoberUpload])
+            let inboxItems = try JSONSerialization.jsonObject(with: Data(inbox.text.utf8)) as? [[String: Any]]
+            #expect(inboxItems?.compactMap { $0["id"] as? Int } == [octoberUpload])
+            // The receiving department sees the deadline, so it sees the upload was late.
+            #expect(inboxItems?.first?["dueAt"] as? String == "2026-11-13T16:00:00Z" && inboxItems?.first?["standing"] as? String == "late")
             let acknowledged = try await api.send(.post, "/record-uploads/\(octoberUpload)/acknowledge", token: center)
             #expect(acknowledged.status == .ok, "\(acknowledged.text)")
             #expect(try await api.send(.post, "/record-uploads/\(octoberUpload)/acknowledge", token: center).status == .conflict)

@@ -113,4 +113,94 @@ struct RecordRulesInDatabaseTests {
             }
         }
     }
+
+    @Test func aStepNeverRewritesTheTextAndTheSchedulersFunctionsAreNotTheRequestRoles() async throws {
+        try await TestDatabase.with { database in
+            let fixture = try await database.withPool { try await OrganizationFixture.load(into: $0) }
+            try await database.withPool(database.application) { pool in
+                let record = try await Self.draft(pool, fixture, by: "deskA")
+                let desk = Self.access(fixture, "deskA", .writeRecords, branch: fixture.branchA)
+                let ops = Self.access(fixture, "opsA", .signRecords, branch: fixture.branchA)
+                try await pool.transaction(for: desk) { try await $0.execute("update huifang.records set state = 'submitted' where id = \(record)") }
+                // The leader cannot countersign (or return) a text of their own making.
+                for statement: SQL in [
+                    "update huifang.records set state = 'countersigned', answers = '{\"method\": \"letter\"}' where id = \(record)",
+                    "update huifang.records set state = 'returned', return_reason = 'x', answers = '{}' where id = \(record)",
+                ] {
+                    let forged = await #expect(throws: PostgresError.self) { try await pool.transaction(for: ops) { try await $0.execute(statement) } }
+                    #expect(forged?.constraint == "records_immutable")
+                }
+                try await pool.transaction(for: ops) {
+                    try await $0.execute("update huifang.records set state = 'returned', return_reason = 'add the recording id' where id = \(record)")
+                }
+                // Nor can the performer rewrite the leader's reason.
+                let rewritten = await #expect(throws: PostgresError.self) {
+                    try await pool.transaction(for: desk) { try await $0.execute("update huifang.records set return_reason = 'all fine' where id = \(record)") }
+                }
+                #expect(rewritten?.constraint == "records_immutable")
+
+                // The scheduler's functions: refused to a request, and the trigger helpers not callable at all.
+                for statement: SQL in [
+                    "select huifang.open_record_uploads('2026-05')", "select huifang.end_due_directives()",
+                    "select huifang.open_directive_feedback(\(fixture.branchB), 1, now(), 'tasks_closed')",
+                ] {
+                    let refused = await #expect(throws: PostgresError.self) { try await pool.transaction(for: desk) { try await $0.query(statement) } }
+                    #expect(refused?.sqlState == "42501", "\(statement.text)")
+                }
+                // A record of another branch is not even probed: the answer is the same as for none.
+                let probe = await #expect(throws: PostgresError.self) {
+                    try await pool.transaction(for: desk) {
+                        try await $0.execute(
+                            "insert into huifang.records (branch_id, form_code, form_version, amends_id, amendment_reason, answers) values (\(fixture.branchB), 'service', 1, 1, 'x', '{}')")
+                    }
+                }
+                #expect(probe?.sqlState == "42501")
+            }
+        }
+    }
+
+    @Test func aDraftOfSomeoneTheTaskWasTakenFromCannotBeSignedAndDoesNotBlockTheNewAssignee() async throws {
+        try await TestDatabase.with { database in
+            let fixture = try await database.withPool { try await OrganizationFixture.load(into: $0) }
+            let task: Int64 = try await database.withPool {
+                try await $0.query(
+                    "select id from huifang.callback_tasks where client_id = \(fixture.clientA) and rule_code = 'new_account_broker'"
+                ).single().decode(0)
+            }
+            try await database.withPool(database.application) { pool in
+                let ops = Self.access(fixture, "opsA", .manageTasks, branch: fixture.branchA)
+                func assign(_ who: String) async throws {
+                    try await pool.transaction(for: ops) {
+                        try await $0.execute(
+                            "update huifang.callback_tasks set state = 'assigned', assignee_staff_id = \(fixture.staff[who]!), assigned_by = \(fixture.staff["opsA"]!), assigned_at = now() where id = \(task)")
+                    }
+                }
+                func draft(_ who: String) async throws -> Int64 {
+                    try await pool.transaction(for: Self.access(fixture, who, .writeRecords, branch: fixture.branchA)) {
+                        try await RecordStore($0).create(.init(
+                            branchId: fixture.branchA, formCode: "new_account", formVersion: 1, taskId: task, clientId: nil,
+                            answers: Self.answers, profile: nil))
+                    }
+                }
+                try await assign("deskA")
+                let stale = try await draft("deskA")
+                try await assign("rpA")
+                let fresh = try await draft("rpA")
+                let refused = await #expect(throws: PostgresError.self) {
+                    try await pool.transaction(for: Self.access(fixture, "deskA", .writeRecords, branch: fixture.branchA)) {
+                        try await $0.execute("update huifang.records set state = 'submitted' where id = \(stale)")
+                    }
+                }
+                #expect(refused?.constraint == "records_task")
+                try await pool.transaction(for: Self.access(fixture, "rpA", .writeRecords, branch: fixture.branchA)) {
+                    try await $0.execute("update huifang.records set state = 'submitted' where id = \(fresh)")
+                }
+                let (state, record): (String, Int64?) = try await pool.transaction(for: ops) {
+                    let row = try await $0.query("select state, record_id from huifang.callback_tasks where id = \(task)").single()
+                    return (try row.decode(0), try row.decode(1))
+                }
+                #expect(state == "completed" && record == fresh)
+            }
+        }
+    }
 }

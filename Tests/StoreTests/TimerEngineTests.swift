@@ -99,6 +99,33 @@ struct TimerEngineTests {
         }
     }
 
+    /// A recipient that names no branch or department (an HQ department this organization does not
+    /// have) is skipped, and the clocks behind it keep firing.
+    @Test func aRecipientWithNoAddressDoesNotStopTheClocks() async throws {
+        try await TestDatabase.with { database in
+            try await database.withPool { pool in
+                let branch = try await Self.branch(pool)
+                try await pool.query(
+                    """
+                    insert into huifang.timers (branch_id, subject_kind, subject_id, clock, started_at, workdays, title, notify, escalate_to)
+                    values (\(branch), 'record_upload', 1, 'upload_due', '2026-03-02 10:00+08', 1, 'Upload',
+                            jsonb_build_array(jsonb_build_object('role', 'ops_director', 'branchId', \(branch)::int)),
+                            '[{"role": "brokerage_ops_center", "departmentId": null}]')
+                    """)
+                let engine = SLAEngine(pool: pool)
+                var stages = 0
+                while true {
+                    let fired = try await engine.fireDue(limit: 100)
+                    if fired.stages == 0 { break }
+                    stages += fired.stages
+                }
+                #expect(stages == 4)
+                let sent: Int = try await pool.query("select count(*)::int from huifang.notifications").single().decode(0)
+                #expect(sent == 4, "the ops director at each stage, nobody for the missing department")
+            }
+        }
+    }
+
     @Test func twoEnginesRacingFireEachStageExactlyOnce() async throws {
         try await TestDatabase.with { database in
             try await database.withPool { pool in

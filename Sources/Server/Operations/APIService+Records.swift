@@ -154,8 +154,17 @@ extension APIService {
             guard record.state.isFinal else {
                 throw AppError.conflict("record \(record.id) is \(record.state.rawValue); only a countersigned record is amended — edit it instead")
             }
-            if let later = record.amendedById {
-                throw AppError.conflict("record \(record.id) was amended already by record \(later); amend the latest revision")
+            let principal = try signedIn()
+            guard record.performerStaffId == access.staffId || principal.holds(record.archiverRole, for: record) else {
+                throw AppError.forbiddenBecause(
+                    .writeRecords, "a record is amended by its performer or by the \(record.archiverRole.rawValue) who keeps the archive")
+            }
+            let amendments = try await store.amendments(of: record)
+            if let signed = amendments.first(where: { $0.state != .draft }) {
+                throw AppError.conflict("record \(record.id) was amended already by record \(signed.id); amend the latest revision")
+            }
+            if let own = amendments.first(where: { $0.performer == access.staffId }) {
+                throw AppError.conflict("you have a draft amendment of this record already, record \(own.id); edit it (PUT /records/\(own.id))")
             }
             let form = try await formVersion(db, code: record.formCode, version: body.formVersion ?? Int32(record.formVersion))
             let questions = try await store.directiveQuestionIds(of: record)

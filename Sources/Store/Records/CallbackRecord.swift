@@ -12,7 +12,7 @@ public struct CallbackRecord: Sendable {
     public var formVersion: Int
     public var revision: Int
     public var amendsId: Int64?
-    /// The amendment that corrects this revision, when there is one.
+    /// The amendment that corrects this revision, when there is one (a signed one before any draft).
     public var amendedById: Int64?
     public var amendmentReason: String?
     public var taskId: Int64?
@@ -46,7 +46,8 @@ public struct CallbackRecord: Sendable {
 
     static let columns: SQL = """
         r.id, r.branch_id, b.code, b.name, r.form_code, r.form_version, r.revision, r.amends_id,
-        (select a.id from huifang.records a where a.branch_id = r.branch_id and a.amends_id = r.id),
+        (select a.id from huifang.records a where a.branch_id = r.branch_id and a.amends_id = r.id
+         order by a.state = 'draft', a.id desc limit 1),
         r.amendment_reason, r.task_id, r.client_id, r.broker_id, coalesce(c.client_no, br.agent_no, ''),
         coalesce(c.name, br.name, ''), r.directive_id, r.performer_staff_id, coalesce(s.name, ''), r.leader_role,
         r.archiver_role, r.hq_department_id, r.answers, r.profile_form_code, r.profile_form_version, r.profile_answers,

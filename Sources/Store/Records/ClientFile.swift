@@ -54,10 +54,6 @@ public struct ClientFile: Sendable {
                 staffId: record.performerStaffId,
                 summary: record.amendsId.map { "revision \(record.revision) of the \(record.formCode) record, amending record \($0)" }
                     ?? "\(record.formCode) record drafted"))
-            if record.state == .returned, let reason = record.returnReason {
-                entries.append(Entry(at: record.updatedAt, event: "record_returned", recordId: record.id, staffId: nil,
-                                     summary: "returned to the performer: \(reason)"))
-            }
         }
         for signature in signatures {
             let event = switch signature.step {

@@ -90,7 +90,7 @@ public struct RecordStore: Sendable {
 
     /// Newest first; `before` is the id cursor.
     public func list(_ filter: Filter, branches: [Int]?, before: Int64?, limit: Int) async throws -> Page<CallbackRecord> {
-        var conditions: [SQL] = [.branch("r.branch_id", in: branches)]
+        var conditions: [SQL] = []
         if let branch = filter.branchId { conditions.append("r.branch_id = \(branch)") }
         if let client = filter.clientId { conditions.append("r.client_id = \(client)") }
         if let task = filter.taskId { conditions.append("r.task_id = \(task)") }
@@ -107,8 +107,14 @@ public struct RecordStore: Sendable {
                 """)
         }
         if let before { conditions.append("r.id < \(before)") }
-        let query = "select " + CallbackRecord.columns + " from huifang.records r " + CallbackRecord.joins + " where "
-            + SQL.joined(conditions, separator: " and ") + " order by r.id desc limit \(limit + 1)"
+        let filtered = conditions.isEmpty ? SQL("true") : SQL.joined(conditions, separator: " and ")
+        // Newest first from each branch's own index, then merged: an id order over many branches
+        // would otherwise sort every record they have.
+        let scope: SQL = filter.branchId.map { "select \($0)::int as id" }
+            ?? branches.map { "select unnest(\($0)::int[]) as id" } ?? "select id from huifang.branches"
+        let query = "select " + CallbackRecord.columns + " from (" + scope
+            + ") bx cross join lateral (select * from huifang.records r where r.branch_id = bx.id and " + filtered
+            + " order by r.id desc limit \(limit + 1)) r " + CallbackRecord.joins + " order by r.id desc limit \(limit + 1)"
         let records = try await connection.query(query).map(CallbackRecord.init(row:))
         return Cursor.page(records, limit: limit) { Cursor.encode($0.id) }
     }
@@ -187,6 +193,13 @@ public struct RecordStore: Sendable {
             returning id
             """
         ).single().decode(0)
+    }
+
+    /// Amendments of a record, newest first: (id, state, performer).
+    public func amendments(of record: CallbackRecord) async throws -> [(id: Int64, state: RecordState, performer: Int64)] {
+        try await connection.query(
+            "select id, state, performer_staff_id from huifang.records where branch_id = \(record.branchId) and amends_id = \(record.id) order by id desc"
+        ).map { (try $0.decode(0), RecordState(rawValue: try $0.decode(1)) ?? .draft, try $0.decode(2)) }
     }
 
     /// The questions (ids) of the directive a record answers; none for a record of no directive.

@@ -66,6 +66,9 @@ public struct SLAEngine: Sendable {
                     join advanced a on a.branch_id = e.branch_id and a.id = e.timer_id and a.stage = e.stage
                     cross join lateral jsonb_array_elements(
                         case when a.stage = 'escalated' then a.notify || a.escalate_to else a.notify end) r
+                    -- A recipient naming no branch or department (an HQ department this organization lacks)
+                    -- is skipped: one bad address must not stop every clock behind it.
+                    where ((r->>'branchId') is null) <> ((r->>'departmentId') is null)
                     returning 1
                 )
                 select (select count(*) from events), (select count(*) from sent)
