@@ -14,6 +14,10 @@ enum AppError: ProblemConvertible {
     case invalidCredentials
     case locked
     case badCursor
+    /// A step without If-Match.
+    case preconditionRequired
+    /// If-Match names a version that is not the current one.
+    case preconditionFailed(current: String)
 
     var problem: Problem {
         switch self {
@@ -35,6 +39,14 @@ enum AppError: ProblemConvertible {
             Problem(
                 type: "account-locked", title: "Too many failed sign-ins; try again in 15 minutes", status: 423,
                 detail: "5 failed attempts in a row lock the account for 15 minutes")
+        case .preconditionRequired:
+            Problem(
+                type: "precondition-required", title: "Send If-Match with the ETag you read", status: 428,
+                detail: "every step names the version it was decided on; read the object and send its ETag in If-Match")
+        case .preconditionFailed(let current):
+            Problem(
+                type: "stale", title: "Someone changed it since you read it", status: 412,
+                detail: "the current version is \(current); read it again and decide on what it says now")
         case .badCursor:
             Problem(type: "validation", title: "The request has invalid fields", status: 422,
                     errors: [.init(field: "after", reason: "not a cursor from a previous page")])

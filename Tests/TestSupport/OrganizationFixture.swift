@@ -170,6 +170,31 @@ public struct OrganizationFixture: Sendable {
                 """)
             try await act(as: "mkt")
             try await db.query("update huifang.records set state = 'countersigned' where id = \(record)")
+            // The problem goes to S&T HQ (a service finding), to IT and back; the branch leader has the answer.
+            try await db.query("update huifang.problems set state = 'at_hq', last_action = 'approve' where branch_id = \(branch)")
+            func actHQ(as who: String) async throws {
+                try await db.query("select set_config('huifang.staff_id', \(String(staff[who]!)), true)")
+            }
+            try await actHQ(as: "salesTrading")
+            try await db.query(
+                """
+                insert into huifang.problem_forwardings (branch_id, problem_id, department_id)
+                select branch_id, id, (select id from huifang.departments where code = 'IT') from huifang.problems where branch_id = \(branch)
+                """)
+            try await db.query("update huifang.problems set state = 'forwarded', last_action = 'forward' where branch_id = \(branch)")
+            try await actHQ(as: "functional")
+            try await db.query(
+                "update huifang.problem_forwardings set state = 'answered', answer = '研究所将增加债券周报' where branch_id = \(branch)")
+            try await actHQ(as: "salesTrading")
+            try await db.query("update huifang.problem_forwardings set state = 'accepted' where branch_id = \(branch)")
+            try await db.query(
+                "update huifang.problems set state = 'answered', last_action = 'accept', resolution = '研究所将增加债券周报' where branch_id = \(branch)")
+            try await db.query(
+                """
+                insert into huifang.problem_relays (branch_id, problem_id, recipient, channel, relayed_at)
+                select branch_id, id, 'branch_leader', 'system', now() from huifang.problems where branch_id = \(branch)
+                """)
+            try await db.query("update huifang.problems set state = 'answered', last_action = 'relay' where branch_id = \(branch)")
             try await act(as: "ops")
             try await db.query("update huifang.record_uploads set state = 'submitted' where branch_id = \(branch) and month = '2026-05'")
             try await db.query("select huifang.open_directive_feedback(\(branch), \(directive), '2026-06-10 10:00+08', 'tasks_closed')")

@@ -47,6 +47,16 @@ public enum Action: String, Sendable, CaseIterable {
     case submitUploads
     /// Acknowledge an upload or a feedback package addressed to one's HQ department.
     case receiveRecords
+    /// Problems: the branch's own, those routed to one's HQ department, those forwarded to one's functional department.
+    case readProblems
+    /// Raise a problem, resubmit it, answer HQ's question, reopen it (the responsible person; the branch's leaders).
+    case raiseProblems
+    /// Approve or return a raised problem (the branch leader it names).
+    case approveProblems
+    /// Claim, assign, forward, resolve, ask, reject, review answers and relay them (the receiving HQ department).
+    case triageProblems
+    /// Acknowledge, answer or send back a forwarded problem (the functional department).
+    case answerForwardings
 }
 
 /// How far a role's permission reaches.

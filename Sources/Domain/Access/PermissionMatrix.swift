@@ -41,6 +41,11 @@ public enum PermissionMatrix {
         (.signRecords,         [n,   b,   b,   n,   n,   d,   n,   n,   n,   n,   n,   n]),
         (.submitUploads,       [n,   b,   n,   n,   n,   n,   n,   n,   n,   n,   n,   n]),
         (.receiveRecords,      [n,   n,   n,   n,   n,   d,   n,   d,   d,   n,   n,   n]),
+        (.readProblems,        [b,   b,   b,   b,   b,   d,   n,   d,   d,   d,   a,   n]),
+        (.raiseProblems,       [b,   b,   b,   b,   n,   n,   n,   n,   n,   n,   n,   n]),
+        (.approveProblems,     [n,   b,   b,   n,   n,   n,   n,   n,   n,   n,   n,   n]),
+        (.triageProblems,      [n,   n,   n,   n,   n,   d,   n,   d,   d,   n,   n,   n]),
+        (.answerForwardings,   [n,   n,   n,   n,   n,   n,   n,   n,   n,   d,   n,   n]),
     ]
 
     private static let table: [Action: [Role: Reach]] = {

@@ -1,0 +1,254 @@
+import Domain
+import Foundation
+import Postgres
+
+/// Problems, their forwardings, relays and timeline, in the transaction's scope. Which step may
+/// follow which, who takes it, the clocks and the notices are the database's
+/// (sql/0015_problem_workflow.sql); this layer reads and asks.
+public struct ProblemStore: Sendable {
+    public let connection: Connection
+    /// The instant clocks are judged at (running, met, breached; working days left).
+    public let now: Date
+
+    public init(_ connection: Connection, now: Date) {
+        self.connection = connection
+        self.now = now
+    }
+
+    // Reading
+
+    public func get(_ id: Int64, branches: [Int]?, lock: Bool = false) async throws -> ProblemView? {
+        let query = "select " + ProblemView.columns(now: now) + " from huifang.problems p " + ProblemView.joins
+            + " where " + .branch("p.branch_id", in: branches) + " and p.id = \(id)" + (lock ? " for update of p" : "")
+        return try await connection.query(query).first.map(ProblemView.init(row:))
+    }
+
+    public struct Filter: Sendable {
+        /// An HQ department's queue: problems routed to these departments.
+        public var departmentIds: [Int]?
+        public var branchId: Int?
+        public var states: [ProblemState]?
+        /// Only open ones (not closed).
+        public var openOnly = false
+        public var unclaimed = false
+        public var assigneeStaffId: Int64?
+        public var raisedBy: Int64?
+        public var severity: String?
+        public var category: String?
+        /// Only those past their 15-working-day deadline and not closed in time.
+        public var breached = false
+        public var clientId: Int64?
+        public init() {}
+    }
+
+    /// Ordered by the 15-day deadline, then (branch, id); `after` is the previous page's last.
+    public func list(_ filter: Filter, branches: [Int]?, after: (dueMicros: Int64, branch: Int, id: Int64)?, limit: Int)
+        async throws -> Page<ProblemView>
+    {
+        var conditions: [SQL] = []
+        if let departments = filter.departmentIds {
+            conditions.append("p.department_id = any(\(departments))")
+        } else if let branches {
+            conditions.append("p.branch_id = any(\(branches))")
+        }
+        if let branch = filter.branchId { conditions.append("p.branch_id = \(branch)") }
+        if let states = filter.states { conditions.append("p.state = any(\(states.map(\.rawValue)))") }
+        if filter.openOnly { conditions.append("p.state <> 'closed'") }
+        if filter.unclaimed { conditions.append("p.state = 'at_hq' and p.assignee_staff_id is null") }
+        if let staff = filter.assigneeStaffId { conditions.append("p.assignee_staff_id = \(staff)") }
+        if let staff = filter.raisedBy { conditions.append("p.raised_by = \(staff)") }
+        if let severity = filter.severity { conditions.append("p.severity = \(severity)") }
+        if let category = filter.category { conditions.append("p.category = \(category)") }
+        if let client = filter.clientId { conditions.append("p.client_id = \(client)") }
+        if filter.breached {
+            conditions.append("((t.stopped_at is null and t.due_at <= \(now)::timestamptz) or t.stopped_at > t.due_at)")
+        }
+        if let after {
+            conditions.append(
+                "(t.due_at, p.branch_id, p.id) > (to_timestamp(\(after.dueMicros)::numeric / 1000000), \(after.branch), \(after.id))")
+        }
+        let filtered = conditions.isEmpty ? SQL("true") : SQL.joined(conditions, separator: " and ")
+        let query = "select " + ProblemView.columns(now: now) + " from huifang.problems p " + ProblemView.joins + " where "
+            + filtered + " order by t.due_at, p.branch_id, p.id limit \(limit + 1)"
+        let problems = try await connection.query(query).map(ProblemView.init(row:))
+        return Cursor.page(problems, limit: limit) {
+            Cursor.encode(Int64((($0.clock?.dueAt ?? .distantPast).timeIntervalSince1970 * 1_000_000).rounded()), Int64($0.branchId), $0.id)
+        }
+    }
+
+    public struct Counts: Sendable, Equatable {
+        public var open = 0
+        public var raised = 0
+        public var unclaimed = 0
+        public var mine = 0
+        public var infoRequested = 0
+        public var forwarded = 0
+        public var toRelay = 0
+        public var breached = 0
+        public var atRisk = 0
+    }
+
+    /// How many problems each queue holds (departments: an HQ inbox; else the branches in scope).
+    public func counts(departmentIds: [Int]?, branches: [Int]?, staffId: Int64) async throws -> Counts {
+        let scope: SQL = departmentIds.map { "p.department_id = any(\($0))" } ?? .branch("p.branch_id", in: branches)
+        let row = try await connection.query(
+            """
+            select count(*)::int,
+                   count(*) filter (where p.state = 'raised')::int,
+                   count(*) filter (where p.state = 'at_hq' and p.assignee_staff_id is null)::int,
+                   count(*) filter (where p.assignee_staff_id = \(staffId))::int,
+                   count(*) filter (where p.state = 'info_requested')::int,
+                   count(*) filter (where p.state = 'forwarded')::int,
+                   count(*) filter (where p.state in ('answered', 'rejected'))::int,
+                   count(*) filter (where t.due_at <= \(now)::timestamptz)::int,
+                   count(*) filter (where t.due_at > \(now)::timestamptz and t.stage_at[2] <= \(now)::timestamptz)::int
+            from huifang.problems p
+            left join huifang.timers t on t.branch_id = p.branch_id and t.subject_kind = 'problem' and t.subject_id = p.id
+                                      and t.clock = 'problem_loop'
+            where p.state <> 'closed' and
+            """ + " " + scope
+        ).single()
+        return Counts(
+            open: try row.decode(0), raised: try row.decode(1), unclaimed: try row.decode(2), mine: try row.decode(3),
+            infoRequested: try row.decode(4), forwarded: try row.decode(5), toRelay: try row.decode(6), breached: try row.decode(7),
+            atRisk: try row.decode(8))
+    }
+
+    public func forwardings(of problem: ProblemView) async throws -> [ForwardingView] {
+        try await forwardings("f.branch_id = \(problem.branchId) and f.problem_id = \(problem.id)", order: "f.id", limit: 100)
+    }
+
+    public func forwarding(_ id: Int64, lock: Bool = false) async throws -> ForwardingView? {
+        try await forwardings("f.branch_id in (select id from huifang.branches) and f.id = \(id)", order: "f.id", limit: 1, lock: lock).first
+    }
+
+    /// A functional department's queue: what was forwarded to it and is not answered, by deadline.
+    public func forwardingQueue(departmentIds: [Int], states: [ForwardingState], limit: Int) async throws -> [ForwardingView] {
+        try await forwardings(
+            "f.department_id = any(\(departmentIds)) and f.state = any(\(states.map(\.rawValue)))", order: "t.due_at, f.branch_id, f.id",
+            limit: limit)
+    }
+
+    private func forwardings(_ condition: SQL, order: String, limit: Int, lock: Bool = false) async throws -> [ForwardingView] {
+        try await connection.query(
+            "select " + ForwardingView.columns(now: now) + " from huifang.problem_forwardings f " + ForwardingView.joins + " where "
+                + condition + " order by \(unescaped: order) limit \(limit)" + (lock ? " for update of f" : "")
+        ).map(ForwardingView.init(row:))
+    }
+
+    public func relays(of problem: ProblemView) async throws -> [RelayView] {
+        try await connection.query(
+            """
+            select id, recipient, channel, relayed_at, relayed_by, note from huifang.problem_relays
+            where branch_id = \(problem.branchId) and problem_id = \(problem.id) order by id
+            """
+        ).map { row in
+            RelayView(
+                id: try row.decode(0), recipient: try row.decode(1), channel: try row.decode(2), relayedAt: try row.decode(3),
+                relayedBy: try row.decode(4), note: try row.decode(5))
+        }
+    }
+
+    public func timeline(of problem: ProblemView) async throws -> [ProblemEvent] {
+        try await connection.query(
+            """
+            select id, at, actor_staff_id, action, from_state, to_state, forwarding_id, detail from huifang.problem_events
+            where branch_id = \(problem.branchId) and problem_id = \(problem.id) order by id
+            """
+        ).map { row in
+            ProblemEvent(
+                id: try row.decode(0), at: try row.decode(1), actorStaffId: try row.decode(2), action: try row.decode(3),
+                fromState: try row.decode(4), toState: try row.decode(5), forwardingId: try row.decode(6), detail: try row.decode(7))
+        }
+    }
+
+    // Changing
+
+    /// A problem raised on a client of the branch, not from a record.
+    public func raise(branchId: Int, clientId: Int64, category: String, severity: String, description: String) async throws -> Int64 {
+        try await connection.query(
+            """
+            insert into huifang.problems (branch_id, client_id, category, severity, description)
+            values (\(branchId), \(clientId), \(category), \(severity), \(description)) returning id
+            """
+        ).single().decode(0)
+    }
+
+    /// The linked follow-up of a closed problem (the client is not satisfied).
+    public func reopen(_ problem: ProblemView, reason: String) async throws -> Int64 {
+        try await connection.query(
+            """
+            insert into huifang.problems (branch_id, client_id, category, severity, description, reopened_from, reopen_reason)
+            values (\(problem.branchId), \(problem.clientId), \(problem.category), \(problem.severity),
+                    \("Follow-up of problem \(problem.id): " + reason), \(problem.id), \(reason))
+            returning id
+            """
+        ).single().decode(0)
+    }
+
+    /// What a step writes besides the state.
+    public enum Detail: Sendable {
+        case none
+        case returnReason(String)
+        case description(String)
+        case assignee(Int64)
+        case infoRequest(String)
+        case infoReply(String)
+        case resolution(String)
+        case rejection(String)
+    }
+
+    /// Takes `action`; the database checks the transition and the actor, bumps the version, and writes the timeline.
+    public func take(_ action: ProblemAction, on problem: ProblemView, to state: ProblemState, _ detail: Detail = .none) async throws {
+        let column: SQL =
+            switch detail {
+            case .none: ""
+            case .returnReason(let text): ", return_reason = \(text)"
+            case .description(let text): ", description = \(text)"
+            case .assignee(let staff): ", assignee_staff_id = \(staff)"
+            case .infoRequest(let text): ", info_request = \(text)"
+            case .infoReply(let text): ", info_reply = \(text)"
+            case .resolution(let text): ", resolution = \(text)"
+            case .rejection(let text): ", rejection_reason = \(text)"
+            }
+        try await connection.execute(
+            "update huifang.problems set state = \(state.rawValue), last_action = \(action.rawValue)" + column
+                + " where branch_id = \(problem.branchId) and id = \(problem.id)")
+    }
+
+    public func forward(_ problem: ProblemView, to departmentId: Int, note: String?) async throws -> Int64 {
+        try await connection.query(
+            """
+            insert into huifang.problem_forwardings (branch_id, problem_id, department_id, note)
+            values (\(problem.branchId), \(problem.id), \(departmentId), \(note)) returning id
+            """
+        ).single().decode(0)
+    }
+
+    /// Moves a forwarding on (the database checks the step and who takes it).
+    public func move(_ forwarding: ForwardingView, to state: ForwardingState, answer: String? = nil, suggestion: String? = nil,
+                     reviewNote: String? = nil) async throws
+    {
+        var sets: SQL = "state = \(state.rawValue)"
+        if let answer { sets = sets + ", answer = \(answer)" }
+        if let suggestion { sets = sets + ", suggestion = \(suggestion)" }
+        if let reviewNote { sets = sets + ", review_note = \(reviewNote)" }
+        try await connection.execute(
+            "update huifang.problem_forwardings set " + sets + " where branch_id = \(forwarding.branchId) and id = \(forwarding.id)")
+    }
+
+    public func relay(_ problem: ProblemView, recipient: String, channel: String, at: Date, note: String?) async throws {
+        try await connection.execute(
+            """
+            insert into huifang.problem_relays (branch_id, problem_id, recipient, channel, relayed_at, note)
+            values (\(problem.branchId), \(problem.id), \(recipient), \(channel), \(at), \(note))
+            """)
+    }
+
+    /// Departments of a kind by id, to check forwarding targets.
+    public func functionalDepartments(_ ids: [Int]) async throws -> Set<Int> {
+        Set(try await connection.query(
+            "select id from huifang.departments where id = any(\(ids)) and kind = 'functional' and status = 'active'"
+        ).map { try $0.decode(0, as: Int.self) })
+    }
+}

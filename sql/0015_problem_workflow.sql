@@ -1,0 +1,663 @@
+-- The problem workflow (Art 17–19): from the responsible person through the branch's approval to
+-- an HQ department, forwarded to functional departments that answer within 2 working days,
+-- relayed back to the branch and the client within 15 working days of raising.
+--
+-- The database holds the state machine: every change of a problem names its action
+-- (`last_action`), and (state, action, new state) must be a row of problem_transitions, taken by
+-- the role that row names, in the problem's branch or department. Each change bumps `version`
+-- (the ETag) and appends to problem_events (the timeline). Clocks stop in the transaction of the
+-- step that stops them. Every hand-off notifies the receiving role.
+
+-- Routing rules as data: where an approved problem goes, by category and by the kind of record
+-- it came from (service findings go to S&T HQ; the rest by category).
+create table huifang.problem_routes (
+    category text not null,
+    via text not null check (via in ('compliance', 'service')),
+    department_kind text not null check (department_kind in ('brokerage_ops_center', 'risk_control', 'sales_trading')),
+    primary key (category, via)
+);
+
+insert into huifang.problem_routes (category, via, department_kind)
+select c.category, v.via,
+       case when v.via = 'service' then 'sales_trading'
+            when c.category = 'compliance_risk' then 'risk_control'
+            else 'brokerage_ops_center' end
+from unnest(array['client_complaint', 'service_need', 'product_need', 'system_issue', 'compliance_risk', 'data_error', 'other']) c(category)
+cross join unnest(array['compliance', 'service']) v(via);
+
+comment on table huifang.problem_routes is 'Which HQ department kind receives an approved problem (Art 15, 17)';
+
+alter table huifang.problems
+    add column via text not null default 'compliance' check (via in ('compliance', 'service')),
+    add column department_id integer references huifang.departments,
+    add column assignee_staff_id bigint references huifang.staff,
+    add column approved_by bigint references huifang.staff,
+    add column approved_at timestamptz,
+    add column return_reason text,
+    add column info_request text,
+    add column info_reply text,
+    add column resolution text,
+    add column rejection_reason text,
+    add column closed_at timestamptz,
+    add column reopened_from bigint,
+    add column reopen_reason text,
+    add column last_action text not null default 'raise',
+    add column version integer not null default 1,
+    add column updated_at timestamptz not null default now(),
+    add constraint problems_state check (state in (
+        'raised', 'returned', 'at_hq', 'in_triage', 'info_requested', 'forwarded', 'answered', 'rejected', 'closed')),
+    add constraint problems_routed check ((state in ('raised', 'returned')) = (department_id is null)),
+    add constraint problems_closed check ((state = 'closed') = (closed_at is not null)),
+    add foreign key (branch_id, reopened_from) references huifang.problems (branch_id, id);
+
+create index problems_hq_queue on huifang.problems (department_id, state, branch_id, id) where state not in ('closed', 'raised', 'returned');
+create index problems_open_by_branch on huifang.problems (branch_id, state, raised_at, id) where state <> 'closed';
+
+-- The state machine (Domain.ProblemTransitions lists the same rows). role: branch_leader (the
+-- ops director, or the marketing director for service findings), raiser (the responsible person
+-- who raised it, or the branch leader), hq (a triage role of the receiving department).
+create table huifang.problem_transitions (
+    from_state text not null,
+    action text not null,
+    to_state text not null,
+    role text not null check (role in ('branch_leader', 'raiser', 'hq')),
+    primary key (from_state, action)
+);
+
+insert into huifang.problem_transitions (from_state, action, to_state, role) values
+    ('raised', 'approve', 'at_hq', 'branch_leader'),
+    ('raised', 'return', 'returned', 'branch_leader'),
+    ('returned', 'resubmit', 'raised', 'raiser'),
+    ('at_hq', 'claim', 'in_triage', 'hq'),
+    ('at_hq', 'assign', 'in_triage', 'hq'),
+    ('in_triage', 'assign', 'in_triage', 'hq'),
+    ('at_hq', 'forward', 'forwarded', 'hq'),
+    ('in_triage', 'forward', 'forwarded', 'hq'),
+    ('forwarded', 'forward', 'forwarded', 'hq'),
+    ('forwarded', 'accept', 'answered', 'hq'),
+    ('at_hq', 'resolve', 'answered', 'hq'),
+    ('in_triage', 'resolve', 'answered', 'hq'),
+    ('at_hq', 'request_info', 'info_requested', 'hq'),
+    ('in_triage', 'request_info', 'info_requested', 'hq'),
+    ('info_requested', 'provide_info', 'in_triage', 'raiser'),
+    ('at_hq', 'reject', 'rejected', 'hq'),
+    ('in_triage', 'reject', 'rejected', 'hq'),
+    ('info_requested', 'reject', 'rejected', 'hq'),
+    ('answered', 'relay', 'answered', 'hq'),
+    ('rejected', 'relay', 'rejected', 'hq'),
+    ('answered', 'relay_client', 'closed', 'hq'),
+    ('rejected', 'relay_client', 'closed', 'hq');
+
+-- Forwardings: one per functional department and round, each with its own 2-working-day clock.
+create table huifang.problem_forwardings (
+    branch_id integer not null,
+    id bigint generated always as identity,
+    problem_id bigint not null,
+    department_id integer not null references huifang.departments,
+    forwarded_by bigint not null references huifang.staff,
+    received_at timestamptz not null default now(),
+    note text,
+    state text not null default 'received'
+        check (state in ('received', 'acknowledged', 'answered', 'accepted', 'answer_rejected', 'misrouted')),
+    acknowledged_at timestamptz,
+    acknowledged_by bigint references huifang.staff,
+    answer text,
+    answered_at timestamptz,
+    answered_by bigint references huifang.staff,
+    suggestion text,
+    reviewed_at timestamptz,
+    reviewed_by bigint references huifang.staff,
+    review_note text,
+    version integer not null default 1,
+    primary key (branch_id, id),
+    foreign key (branch_id, problem_id) references huifang.problems (branch_id, id),
+    check ((state in ('answered', 'accepted', 'answer_rejected')) = (answer is not null and answered_at is not null)),
+    check ((state = 'misrouted') = (suggestion is not null))
+);
+
+create index problem_forwardings_by_problem on huifang.problem_forwardings (branch_id, problem_id, id);
+-- A functional department's queue spans every branch.
+create index problem_forwardings_queue on huifang.problem_forwardings (department_id, state, received_at, branch_id, id)
+    where state in ('received', 'acknowledged');
+
+create table huifang.problem_forwarding_transitions (
+    from_state text not null,
+    to_state text not null,
+    primary key (from_state, to_state)
+);
+
+insert into huifang.problem_forwarding_transitions values
+    ('received', 'acknowledged'), ('received', 'answered'), ('acknowledged', 'answered'),
+    ('received', 'misrouted'), ('acknowledged', 'misrouted'), ('answered', 'accepted'), ('answered', 'answer_rejected');
+
+-- Relays of the answer (Art 18): one per recipient.
+create table huifang.problem_relays (
+    branch_id integer not null,
+    id bigint generated always as identity,
+    problem_id bigint not null,
+    recipient text not null check (recipient in ('branch_leader', 'responsible_person', 'client')),
+    channel text not null check (channel in ('phone', 'sms', 'email', 'letter', 'visit', 'meeting', 'system', 'other')),
+    relayed_at timestamptz not null,
+    relayed_by bigint not null references huifang.staff,
+    note text,
+    recorded_at timestamptz not null default now(),
+    primary key (branch_id, id),
+    unique (branch_id, problem_id, recipient),
+    foreign key (branch_id, problem_id) references huifang.problems (branch_id, id)
+);
+
+-- The timeline: every step of a problem and of its forwardings.
+create table huifang.problem_events (
+    branch_id integer not null,
+    id bigint generated always as identity,
+    problem_id bigint not null,
+    at timestamptz not null default now(),
+    actor_staff_id bigint references huifang.staff,
+    action text not null,
+    from_state text,
+    to_state text,
+    forwarding_id bigint,
+    detail jsonb not null default '{}',
+    primary key (branch_id, id),
+    foreign key (branch_id, problem_id) references huifang.problems (branch_id, id)
+);
+
+create index problem_events_by_problem on huifang.problem_events (branch_id, problem_id, id);
+
+comment on table huifang.problem_events is 'Each step of a problem and its forwardings, in order: the problem''s timeline';
+
+alter table huifang.notifications drop constraint notifications_kind_check;
+alter table huifang.notifications add constraint notifications_kind_check check (kind in ('sla', 'handoff'));
+
+-- A hand-off notice to the role that now holds the work.
+create function huifang.notify_handoff(p_branch integer, p_role text, p_recipient_branch integer, p_department integer,
+                                       p_title text, p_kind text, p_id bigint) returns void
+    language sql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+        insert into huifang.notifications (branch_id, recipient_role, recipient_branch_id, recipient_department_id, kind, title,
+                                           subject_kind, subject_id)
+        values (p_branch, p_role, p_recipient_branch, p_department, 'handoff', p_title, p_kind, p_id)
+    $$;
+
+create function huifang.triage_role(p_department integer) returns text
+    language sql stable security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+        select case kind when 'sales_trading' then 'sales_trading_hq' when 'risk_control' then 'risk_control_hq'
+                         else 'brokerage_ops_center' end
+        from huifang.departments where id = p_department
+    $$;
+
+-- Raising (replaces 0014's): the kind of record decides the route and the approving leader; a
+-- follow-up of a closed problem (reopen) goes straight back to the department that handled it.
+create or replace function huifang.problems_before_insert() returns trigger
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+declare
+    finding huifang.record_findings;
+    performer bigint;
+    record_state text;
+    form text;
+    original huifang.problems;
+begin
+    if not huifang.in_record_scope(new.branch_id, coalesce((
+            select array_remove(array[r.hq_department_id, r.executor_department_id], null)
+            from huifang.record_findings f join huifang.records r on r.branch_id = f.branch_id and r.id = f.record_id
+            where f.branch_id = new.branch_id and f.id = new.finding_id), '{}')) then
+        raise exception 'not in your scope' using errcode = '42501', constraint = 'problems_raiser';
+    end if;
+    new.raised_by := huifang.scope_staff_id();
+    new.raised_at := now();
+    new.updated_at := now();
+    new.version := 1;
+    new.state := 'raised';
+    new.last_action := 'raise';
+    new.department_id := null;
+    if new.reopened_from is not null then
+        select * into original from huifang.problems where branch_id = new.branch_id and id = new.reopened_from for update;
+        if original.state <> 'closed' or original.closed_at < now() - interval '30 days' then
+            raise exception 'a problem is reopened within 30 days of its closing' using errcode = '23514', constraint = 'problems_reopen';
+        end if;
+        if exists (select from huifang.problems p where p.branch_id = new.branch_id and p.reopened_from = original.id) then
+            raise exception 'problem % was reopened already', original.id using errcode = '23514', constraint = 'problems_reopen';
+        end if;
+        new.client_id := original.client_id;
+        new.record_id := null;
+        new.finding_id := null;
+        new.via := original.via;
+        new.category := original.category;
+        new.state := 'at_hq';
+        new.last_action := 'reopen';
+        new.department_id := original.department_id;
+        return new;
+    end if;
+    if new.finding_id is not null then
+        select * into finding from huifang.record_findings where branch_id = new.branch_id and id = new.finding_id for update;
+        select r.performer_staff_id, r.state, r.client_id, r.form_code into performer, record_state, new.client_id, form
+        from huifang.records r where r.branch_id = new.branch_id and r.id = finding.record_id;
+        new.record_id := finding.record_id;
+        new.via := case when form = 'service' then 'service' else 'compliance' end;
+        if performer is distinct from new.raised_by then
+            raise exception 'the performer of the record raises its findings' using errcode = '42501', constraint = 'problems_raiser';
+        end if;
+        if record_state = 'draft' or record_state = 'returned' then
+            raise exception 'a finding is raised once its record is signed' using errcode = '23514', constraint = 'problems_raise';
+        end if;
+        if finding.raised_at is not null then
+            raise exception 'finding % was raised already (problem %)', finding.id, finding.problem_id
+                using errcode = '23505', constraint = 'problems_once_per_finding';
+        end if;
+    end if;
+    return new;
+end
+$$;
+
+create or replace function huifang.problems_after_insert() returns trigger
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+begin
+    if new.finding_id is not null then
+        update huifang.record_findings set raised_at = new.raised_at, raised_by = new.raised_by, problem_id = new.id
+        where branch_id = new.branch_id and id = new.finding_id;
+    end if;
+    insert into huifang.timers (branch_id, subject_kind, subject_id, clock, started_at, workdays, title, notify, escalate_to)
+    values (new.branch_id, 'problem', new.id, 'problem_loop', new.raised_at, 15, 'Problem ' || new.id || ': final feedback to the client',
+            jsonb_build_array(jsonb_build_object('role', 'responsible_person', 'branchId', new.branch_id)),
+            jsonb_build_array(jsonb_build_object('role', 'branch_manager', 'branchId', new.branch_id),
+                              jsonb_build_object('role', 'brokerage_ops_center', 'departmentId',
+                                  (select min(id) from huifang.departments where kind = 'brokerage_ops_center' and status = 'active'))));
+    insert into huifang.problem_events (branch_id, problem_id, actor_staff_id, action, to_state, detail)
+    values (new.branch_id, new.id, new.raised_by, new.last_action, new.state,
+            jsonb_strip_nulls(jsonb_build_object('reopenedFrom', new.reopened_from, 'reason', new.reopen_reason,
+                                                 'findingId', new.finding_id, 'category', new.category)));
+    if new.state = 'raised' then
+        perform huifang.notify_handoff(new.branch_id, case when new.via = 'service' then 'marketing_director' else 'ops_director' end,
+                                       new.branch_id, null, 'Problem ' || new.id || ' raised: approve or return it', 'problem', new.id);
+    else
+        perform huifang.notify_handoff(new.branch_id, huifang.triage_role(new.department_id), null, new.department_id,
+                                       'Problem ' || new.id || ' reopened: the client is not satisfied', 'problem', new.id);
+    end if;
+    return null;
+end
+$$;
+
+create function huifang.problems_before_update() returns trigger
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+declare
+    rule huifang.problem_transitions;
+    actor bigint := huifang.scope_staff_id();
+    allowed boolean;
+begin
+    if (new.branch_id, new.id, new.client_id, new.record_id, new.finding_id, new.raised_by, new.raised_at, new.via,
+        new.reopened_from) is distinct from
+       (old.branch_id, old.id, old.client_id, old.record_id, old.finding_id, old.raised_by, old.raised_at, old.via,
+        old.reopened_from) then
+        raise exception 'who raised a problem, about whom and from what never changes'
+            using errcode = '55000', constraint = 'problems_fixed';
+    end if;
+    select * into rule from huifang.problem_transitions t where t.from_state = old.state and t.action = new.last_action;
+    if rule.action is null or rule.to_state <> new.state then
+        raise exception 'a problem that is % cannot %', old.state, new.last_action
+            using errcode = '23514', constraint = 'problems_transition';
+    end if;
+    allowed := case rule.role
+        when 'hq' then exists (select from huifang.role_grants g where g.staff_id = actor and g.department_id = old.department_id
+                               and g.revoked_at is null and g.role in ('brokerage_ops_center', 'risk_control_hq', 'sales_trading_hq'))
+        when 'branch_leader' then exists (select from huifang.role_grants g where g.staff_id = actor and g.branch_id = old.branch_id
+                               and g.revoked_at is null
+                               and g.role = case when old.via = 'service' then 'marketing_director' else 'ops_director' end)
+        else actor = old.raised_by or exists (select from huifang.role_grants g where g.staff_id = actor
+                               and g.branch_id = old.branch_id and g.revoked_at is null
+                               and g.role = case when old.via = 'service' then 'marketing_director' else 'ops_director' end)
+    end;
+    if not allowed then
+        raise exception 'the % of this problem takes the step %', rule.role, rule.action
+            using errcode = '42501', constraint = 'problems_actor';
+    end if;
+    if new.last_action = 'approve' then
+        new.approved_by := actor;
+        new.approved_at := now();
+        select min(d.id) into new.department_id
+        from huifang.problem_routes r join huifang.departments d on d.kind = r.department_kind and d.status = 'active'
+        where r.category = old.category and r.via = old.via;
+        if new.department_id is null then
+            raise exception 'no active HQ department receives % problems', old.category using errcode = '23514',
+                constraint = 'problems_route';
+        end if;
+    elsif new.last_action = 'return' and (new.return_reason is null or btrim(new.return_reason) = '') then
+        raise exception 'a problem is returned with a reason' using errcode = '23514', constraint = 'problems_transition';
+    elsif new.last_action = 'claim' then
+        new.assignee_staff_id := actor;
+    elsif new.last_action = 'assign' and not exists (
+        select from huifang.role_grants g where g.staff_id = new.assignee_staff_id and g.department_id = old.department_id
+        and g.revoked_at is null) then
+        raise exception 'staff % is not in the department that handles this problem', new.assignee_staff_id
+            using errcode = '23514', constraint = 'problems_assignee';
+    elsif new.last_action = 'accept' and (exists (
+        select from huifang.problem_forwardings f where f.branch_id = old.branch_id and f.problem_id = old.id
+        and f.state in ('received', 'acknowledged', 'answered')) or not exists (
+        select from huifang.problem_forwardings f where f.branch_id = old.branch_id and f.problem_id = old.id and f.state = 'accepted')) then
+        raise exception 'every forwarding is answered and reviewed, and one answer accepted, before the problem is answered'
+            using errcode = '23514', constraint = 'problems_transition';
+    elsif new.last_action = 'relay_client' and (select count(*) from huifang.problem_relays r
+        where r.branch_id = old.branch_id and r.problem_id = old.id and r.recipient in ('branch_leader', 'responsible_person')) < 2 then
+        raise exception 'the answer goes to the branch leader and the responsible person before the client'
+            using errcode = '23514', constraint = 'problems_relay_order';
+    end if;
+    if new.last_action = 'relay_client' then
+        new.closed_at := now();
+    end if;
+    new.version := old.version + 1;
+    new.updated_at := now();
+    return new;
+end
+$$;
+
+create trigger problems_before_update
+    before update on huifang.problems
+    for each row execute function huifang.problems_before_update();
+
+create function huifang.problems_after_update() returns trigger
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+declare
+    leader text := case when new.via = 'service' then 'marketing_director' else 'ops_director' end;
+begin
+    insert into huifang.problem_events (branch_id, problem_id, actor_staff_id, action, from_state, to_state, detail)
+    values (new.branch_id, new.id, huifang.scope_staff_id(), new.last_action, old.state, new.state,
+            jsonb_strip_nulls(jsonb_build_object(
+                'departmentId', case when new.last_action = 'approve' then new.department_id end,
+                'assignee', case when new.last_action in ('claim', 'assign') then new.assignee_staff_id end,
+                'reason', case new.last_action when 'return' then new.return_reason when 'reject' then new.rejection_reason end,
+                'question', case when new.last_action = 'request_info' then new.info_request end,
+                'reply', case when new.last_action = 'provide_info' then new.info_reply end,
+                'resolution', case when new.last_action in ('resolve', 'accept') then new.resolution end)));
+    case new.last_action
+        when 'approve' then
+            update huifang.timers set escalate_to = jsonb_build_array(
+                    jsonb_build_object('role', huifang.triage_role(new.department_id), 'departmentId', new.department_id),
+                    jsonb_build_object('role', 'brokerage_ops_center', 'departmentId',
+                        (select min(id) from huifang.departments where kind = 'brokerage_ops_center' and status = 'active')))
+            where branch_id = new.branch_id and subject_kind = 'problem' and subject_id = new.id and clock = 'problem_loop';
+            perform huifang.notify_handoff(new.branch_id, huifang.triage_role(new.department_id), null, new.department_id,
+                                           'Problem ' || new.id || ' routed to your department', 'problem', new.id);
+        when 'return' then
+            perform huifang.notify_handoff(new.branch_id, 'responsible_person', new.branch_id, null,
+                                           'Problem ' || new.id || ' returned: ' || new.return_reason, 'problem', new.id);
+        when 'resubmit' then
+            perform huifang.notify_handoff(new.branch_id, leader, new.branch_id, null,
+                                           'Problem ' || new.id || ' resubmitted for approval', 'problem', new.id);
+        when 'request_info' then
+            perform huifang.notify_handoff(new.branch_id, 'responsible_person', new.branch_id, null,
+                                           'Problem ' || new.id || ': HQ asks for more information', 'problem', new.id);
+        when 'provide_info' then
+            perform huifang.notify_handoff(new.branch_id, huifang.triage_role(new.department_id), null, new.department_id,
+                                           'Problem ' || new.id || ': the branch answered your question', 'problem', new.id);
+        when 'resolve', 'accept', 'reject' then
+            perform huifang.notify_handoff(new.branch_id, leader, new.branch_id, null,
+                                           'Problem ' || new.id || ': HQ''s answer is ready to be relayed', 'problem', new.id);
+        when 'relay_client' then
+            update huifang.timers set state = 'stopped', stopped_at = now(), stop_reason = 'relayed to the client', next_fire_at = null
+            where branch_id = new.branch_id and subject_kind = 'problem' and subject_id = new.id and clock = 'problem_loop'
+              and state = 'running';
+        else null;
+    end case;
+    return null;
+end
+$$;
+
+create trigger problems_after_update
+    after update on huifang.problems
+    for each row execute function huifang.problems_after_update();
+
+-- Forwardings: created by the problem's department (its 2-day clock starts at receipt), then
+-- acknowledged, answered or sent back by the receiving department, and reviewed by HQ.
+create function huifang.problem_forwardings_before() returns trigger
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+declare
+    actor bigint := huifang.scope_staff_id();
+    problem huifang.problems;
+begin
+    select * into problem from huifang.problems where branch_id = new.branch_id and id = new.problem_id;
+    if tg_op = 'INSERT' then
+        if problem.state not in ('at_hq', 'in_triage', 'forwarded') then
+            raise exception 'a problem that is % is not forwarded', problem.state using errcode = '23514',
+                constraint = 'problems_transition';
+        end if;
+        if not exists (select from huifang.role_grants g where g.staff_id = actor and g.department_id = problem.department_id
+                       and g.revoked_at is null and g.role in ('brokerage_ops_center', 'risk_control_hq', 'sales_trading_hq')) then
+            raise exception 'the department handling the problem forwards it' using errcode = '42501', constraint = 'problems_actor';
+        end if;
+        if not exists (select from huifang.departments d where d.id = new.department_id and d.kind = 'functional' and d.status = 'active') then
+            raise exception 'department % is not an active functional department', new.department_id
+                using errcode = '23514', constraint = 'problem_forwardings_department';
+        end if;
+        if exists (select from huifang.problem_forwardings f where f.branch_id = new.branch_id and f.problem_id = new.problem_id
+                   and f.department_id = new.department_id and f.state in ('received', 'acknowledged', 'answered')) then
+            raise exception 'department % is already working on this problem', new.department_id
+                using errcode = '23514', constraint = 'problem_forwardings_department';
+        end if;
+        new.forwarded_by := actor;
+        new.received_at := now();
+        new.state := 'received';
+        new.version := 1;
+        return new;
+    end if;
+    if (new.branch_id, new.id, new.problem_id, new.department_id, new.forwarded_by, new.received_at)
+       is distinct from (old.branch_id, old.id, old.problem_id, old.department_id, old.forwarded_by, old.received_at) then
+        raise exception 'where a problem was forwarded, by whom and when never changes' using errcode = '55000',
+            constraint = 'problems_fixed';
+    end if;
+    if not exists (select from huifang.problem_forwarding_transitions t where t.from_state = old.state and t.to_state = new.state) then
+        raise exception 'a forwarding that is % cannot become %', old.state, new.state using errcode = '23514',
+            constraint = 'problem_forwardings_transition';
+    end if;
+    if new.state in ('acknowledged', 'answered', 'misrouted') then
+        if not exists (select from huifang.role_grants g where g.staff_id = actor and g.department_id = old.department_id
+                       and g.revoked_at is null and g.role = 'functional_dept') then
+            raise exception 'the department it was forwarded to takes this step' using errcode = '42501', constraint = 'problems_actor';
+        end if;
+        if new.state = 'acknowledged' then
+            new.acknowledged_at := now();
+            new.acknowledged_by := actor;
+        elsif new.state = 'answered' then
+            new.answered_at := now();
+            new.answered_by := actor;
+        end if;
+    else
+        if not exists (select from huifang.role_grants g where g.staff_id = actor and g.department_id = problem.department_id
+                       and g.revoked_at is null and g.role in ('brokerage_ops_center', 'risk_control_hq', 'sales_trading_hq')) then
+            raise exception 'the department handling the problem reviews the answers' using errcode = '42501',
+                constraint = 'problems_actor';
+        end if;
+        new.reviewed_at := now();
+        new.reviewed_by := actor;
+    end if;
+    new.version := old.version + 1;
+    return new;
+end
+$$;
+
+create trigger problem_forwardings_before
+    before insert or update on huifang.problem_forwardings
+    for each row execute function huifang.problem_forwardings_before();
+
+create function huifang.problem_forwardings_after() returns trigger
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+declare
+    problem huifang.problems;
+begin
+    select * into problem from huifang.problems where branch_id = new.branch_id and id = new.problem_id;
+    insert into huifang.problem_events (branch_id, problem_id, actor_staff_id, action, from_state, to_state, forwarding_id, detail)
+    values (new.branch_id, new.problem_id, huifang.scope_staff_id(),
+            case when tg_op = 'INSERT' then 'forwarding.received' else 'forwarding.' || new.state end,
+            case when tg_op = 'UPDATE' then old.state end, new.state, new.id,
+            jsonb_strip_nulls(jsonb_build_object('departmentId', new.department_id, 'answer', case when new.state = 'answered' then new.answer end,
+                                                 'suggestion', new.suggestion, 'reviewNote', new.review_note, 'note', new.note)));
+    if tg_op = 'INSERT' then
+        insert into huifang.timers (branch_id, subject_kind, subject_id, clock, started_at, workdays, title, notify, escalate_to)
+        values (new.branch_id, 'problem_forwarding', new.id, 'forwarding_answer', new.received_at, 2,
+                'Problem ' || new.problem_id || ': answer the forwarded problem',
+                jsonb_build_array(jsonb_build_object('role', 'functional_dept', 'departmentId', new.department_id)),
+                jsonb_build_array(jsonb_build_object('role', huifang.triage_role(problem.department_id), 'departmentId', problem.department_id),
+                                  jsonb_build_object('role', 'brokerage_ops_center', 'departmentId',
+                                      (select min(id) from huifang.departments where kind = 'brokerage_ops_center' and status = 'active'))));
+        perform huifang.notify_handoff(new.branch_id, 'functional_dept', null, new.department_id,
+                                       'Problem ' || new.problem_id || ' forwarded to your department: answer within 2 working days',
+                                       'problem_forwarding', new.id);
+    elsif new.state in ('answered', 'misrouted') then
+        update huifang.timers set state = 'stopped', stopped_at = now(), next_fire_at = null,
+               stop_reason = case new.state when 'answered' then 'answered' else 'sent back as not ours' end
+        where branch_id = new.branch_id and subject_kind = 'problem_forwarding' and subject_id = new.id and state = 'running';
+        perform huifang.notify_handoff(new.branch_id, huifang.triage_role(problem.department_id), null, problem.department_id,
+                                       'Problem ' || new.problem_id || case new.state when 'answered' then ': a department answered'
+                                           else ': a department says it is not theirs — forward it again' end,
+                                       'problem', new.problem_id);
+    end if;
+    return null;
+end
+$$;
+
+create trigger problem_forwardings_after
+    after insert or update on huifang.problem_forwardings
+    for each row execute function huifang.problem_forwardings_after();
+
+create function huifang.problem_relays_before_insert() returns trigger
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+declare
+    problem huifang.problems;
+begin
+    select * into problem from huifang.problems where branch_id = new.branch_id and id = new.problem_id;
+    if problem.state not in ('answered', 'rejected') then
+        raise exception 'a problem is relayed once HQ has its answer (it is %)', problem.state using errcode = '23514',
+            constraint = 'problems_transition';
+    end if;
+    if not exists (select from huifang.role_grants g where g.staff_id = huifang.scope_staff_id() and g.department_id = problem.department_id
+                   and g.revoked_at is null and g.role in ('brokerage_ops_center', 'risk_control_hq', 'sales_trading_hq')) then
+        raise exception 'the department handling the problem relays its answer' using errcode = '42501', constraint = 'problems_actor';
+    end if;
+    new.relayed_by := huifang.scope_staff_id();
+    return new;
+end
+$$;
+
+create trigger problem_relays_before_insert
+    before insert on huifang.problem_relays
+    for each row execute function huifang.problem_relays_before_insert();
+
+create function huifang.problem_history_append_only() returns trigger
+    language plpgsql
+    as $$
+begin
+    raise exception 'a problem''s history is never changed' using errcode = '55000', constraint = 'problems_fixed';
+end
+$$;
+
+create trigger problem_relays_append_only before update or delete on huifang.problem_relays
+    for each row execute function huifang.problem_history_append_only();
+create trigger problem_events_append_only before update or delete on huifang.problem_events
+    for each row execute function huifang.problem_history_append_only();
+create trigger problems_no_delete before delete on huifang.problems
+    for each row execute function huifang.problem_history_append_only();
+create trigger problem_forwardings_no_delete before delete on huifang.problem_forwardings
+    for each row execute function huifang.problem_history_append_only();
+
+-- Row-level security ---------------------------------------------------------------------------
+
+alter table huifang.problem_forwardings enable row level security;
+alter table huifang.problem_forwardings force row level security;
+alter table huifang.problem_relays enable row level security;
+alter table huifang.problem_relays force row level security;
+alter table huifang.problem_events enable row level security;
+alter table huifang.problem_events force row level security;
+
+create policy owner_all on huifang.problem_forwardings to current_user using (true) with check (true);
+create policy owner_all on huifang.problem_relays to current_user using (true) with check (true);
+create policy owner_all on huifang.problem_events to current_user using (true) with check (true);
+
+-- Problems: the branch's own; the HQ department they were routed to; a functional department
+-- only those forwarded to it; auditors every branch's. The forwarding test is a function that
+-- reads forwardings without their policy, which reads problems (policies must not recurse).
+create function huifang.problem_forwarded_to_scope(p_branch integer, p_problem bigint) returns boolean
+    language sql stable security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+        select cardinality(huifang.scope_department_ids()) > 0 and exists (
+            select from huifang.problem_forwardings f
+            where f.branch_id = p_branch and f.problem_id = p_problem and f.department_id = any (huifang.scope_department_ids()))
+    $$;
+
+drop policy read_scoped on huifang.problems;
+create policy read_scoped on huifang.problems for select to huifang_app
+    using (branch_id = any ((select huifang.scope_branch_ids())::integer[]) or (select huifang.scope_all_branches())
+           or department_id = any ((select huifang.scope_department_ids())::integer[])
+           or huifang.problem_forwarded_to_scope(branch_id, id));
+drop policy raise_scoped on huifang.problems;
+-- The call center raises the findings of the records it made, in any branch.
+create policy raise_scoped on huifang.problems for insert to huifang_app
+    with check (branch_id = any ((select huifang.scope_branch_ids())::integer[])
+                or exists (select from huifang.records r where r.branch_id = problems.branch_id and r.id = problems.record_id
+                           and (r.executor_department_id = any ((select huifang.scope_department_ids())::integer[])
+                                or r.hq_department_id = any ((select huifang.scope_department_ids())::integer[]))));
+create policy step_scoped on huifang.problems for update to huifang_app
+    using (branch_id = any ((select huifang.scope_branch_ids())::integer[])
+           or department_id = any ((select huifang.scope_department_ids())::integer[]))
+    with check (branch_id = any ((select huifang.scope_branch_ids())::integer[])
+           or department_id = any ((select huifang.scope_department_ids())::integer[]));
+
+create policy read_scoped on huifang.problem_forwardings for select to huifang_app
+    using (department_id = any ((select huifang.scope_department_ids())::integer[])
+           or exists (select from huifang.problems p where p.branch_id = problem_forwardings.branch_id and p.id = problem_forwardings.problem_id
+                      and (p.branch_id = any ((select huifang.scope_branch_ids())::integer[]) or (select huifang.scope_all_branches())
+                           or p.department_id = any ((select huifang.scope_department_ids())::integer[]))));
+create policy forward_scoped on huifang.problem_forwardings for insert to huifang_app
+    with check (exists (select from huifang.problems p where p.branch_id = problem_forwardings.branch_id
+                        and p.id = problem_forwardings.problem_id
+                        and p.department_id = any ((select huifang.scope_department_ids())::integer[])));
+create policy step_scoped on huifang.problem_forwardings for update to huifang_app
+    using (department_id = any ((select huifang.scope_department_ids())::integer[])
+           or exists (select from huifang.problems p where p.branch_id = problem_forwardings.branch_id
+                      and p.id = problem_forwardings.problem_id
+                      and p.department_id = any ((select huifang.scope_department_ids())::integer[])))
+    with check (true);
+
+create policy follows_problem on huifang.problem_relays for select to huifang_app
+    using (exists (select from huifang.problems p where p.branch_id = problem_relays.branch_id and p.id = problem_relays.problem_id));
+create policy relay_scoped on huifang.problem_relays for insert to huifang_app
+    with check (exists (select from huifang.problems p where p.branch_id = problem_relays.branch_id and p.id = problem_relays.problem_id
+                        and p.department_id = any ((select huifang.scope_department_ids())::integer[])));
+create policy follows_problem on huifang.problem_events for select to huifang_app
+    using (exists (select from huifang.problems p where p.branch_id = problem_events.branch_id and p.id = problem_events.problem_id));
+
+grant select on huifang.problem_routes, huifang.problem_transitions, huifang.problem_forwarding_transitions,
+    huifang.problem_forwardings, huifang.problem_relays, huifang.problem_events to huifang_app;
+grant insert (reopened_from, reopen_reason) on huifang.problems to huifang_app;
+grant execute on function huifang.problem_forwarded_to_scope(integer, bigint) to huifang_app;
+grant update (state, last_action, assignee_staff_id, return_reason, description, info_request, info_reply, resolution,
+              rejection_reason) on huifang.problems to huifang_app;
+grant insert (branch_id, problem_id, department_id, note) on huifang.problem_forwardings to huifang_app;
+grant update (state, answer, suggestion, review_note) on huifang.problem_forwardings to huifang_app;
+grant insert (branch_id, problem_id, recipient, channel, relayed_at, note) on huifang.problem_relays to huifang_app;
+
+-- HQ and functional departments see the clocks of the problems and forwardings they hold.
+create policy read_problem_clocks on huifang.timers for select to huifang_app
+    using (cardinality((select huifang.scope_department_ids())) > 0 and (
+           (subject_kind = 'problem' and exists (
+                select from huifang.problems p where p.branch_id = timers.branch_id and p.id = timers.subject_id))
+        or (subject_kind = 'problem_forwarding' and exists (
+                select from huifang.problem_forwardings f where f.branch_id = timers.branch_id and f.id = timers.subject_id))));
+
+revoke execute on function huifang.notify_handoff(integer, text, integer, integer, text, text, bigint),
+    huifang.triage_role(integer) from public;
