@@ -44,6 +44,7 @@ struct DemoCommand: AsyncParsableCommand {
                     try await demo.load(into: pool, passwordHash: hash, progress: report)
                     try await demo.loadTasks(into: pool, progress: report)
                     try await demo.loadRecords(into: pool, progress: report)
+                    try await demo.loadProblems(into: pool, progress: report)
                 }
                 return try await DemoData.logins(pool)
             }

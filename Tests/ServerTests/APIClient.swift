@@ -26,10 +26,12 @@ struct APIClient {
     }
 
     func send(
-        _ method: HTTPRequest.Method, _ uri: String, token: String? = nil, json: Any? = nil, accept: String? = nil
+        _ method: HTTPRequest.Method, _ uri: String, token: String? = nil, json: Any? = nil, accept: String? = nil,
+        ifMatch: String? = nil
     ) async throws -> Reply {
         var headers: HTTPFields = [:]
         if let accept { headers[.accept] = accept }
+        if let ifMatch { headers[.ifMatch] = ifMatch }
         if let token { headers[.authorization] = "Bearer \(token)" }
         var body: ByteBuffer?
         if let json {

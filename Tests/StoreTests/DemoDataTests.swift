@@ -79,6 +79,23 @@ struct DemoDataTests {
                 #expect(try records.decode(2, as: Int.self) == 0)
                 #expect(try records.decode(3, as: Int.self) == 0)
                 #expect(try records.decode(4, as: Int.self) > 0)
+
+                // Problems in every state of the workflow, over several departments, some breached.
+                try await demo.loadProblems(into: pool)
+                let problemStates = Set(try await pool.query("select distinct state from huifang.problems").map { try $0.decode(0, as: String.self) })
+                #expect(problemStates == Set(ProblemState.allCases.map(\.rawValue)), "\(problemStates)")
+                let spread = try await pool.query(
+                    """
+                    select (select count(distinct department_id)::int from huifang.problems),
+                           (select count(distinct department_id)::int from huifang.problem_forwardings),
+                           (select count(*)::int from huifang.problems p join huifang.timers t on t.subject_kind = 'problem' and t.subject_id = p.id
+                            where p.state <> 'closed' and t.due_at < now()),
+                           (select count(distinct state)::int from huifang.problem_forwardings)
+                    """
+                ).single()
+                #expect(try spread.decode(0, as: Int.self) >= 2 && spread.decode(1, as: Int.self) >= 2)
+                #expect(try spread.decode(2, as: Int.self) > 0)
+                #expect(try spread.decode(3, as: Int.self) >= 4)
             }
         }
     }

@@ -35,7 +35,8 @@ public struct OrganizationFixture: Sendable {
                 insert into huifang.departments (code, name, kind) values
                     ('ST', '销售交易总部', 'sales_trading'), ('CC', '呼叫中心', 'call_center'),
                     ('IT', '信息技术部', 'functional'), ('AUD', '稽核部', 'other'), ('ADM', '信息管理部', 'other'),
-                    ('BOC', '经纪业务运营中心', 'brokerage_ops_center'), ('RISK', '风险控制总部', 'risk_control')
+                    ('BOC', '经纪业务运营中心', 'brokerage_ops_center'), ('RISK', '风险控制总部', 'risk_control'),
+                    ('LEGAL', '法律合规部', 'functional')
                 returning id
                 """
             ).map { try $0.decode(0, as: Int.self) }
@@ -47,7 +48,7 @@ public struct OrganizationFixture: Sendable {
                 ("functional", .functionalDept, nil, departments[2]), ("auditor", .auditor, nil, departments[3]),
                 ("admin", .admin, nil, departments[4]), ("mktA", .marketingDirector, a, nil),
                 ("opsCenter", .brokerageOpsCenter, nil, departments[5]), ("risk", .riskControlHQ, nil, departments[6]),
-                ("mktB", .marketingDirector, b, nil),
+                ("mktB", .marketingDirector, b, nil), ("legal", .functionalDept, nil, departments[7]),
             ]
             var staff: [String: Int64] = [:]
             for (name, role, branch, department) in people {
