@@ -202,6 +202,9 @@ declare
     form text;
     original huifang.problems;
 begin
+    if new.reopened_from is not null then
+        new.finding_id := null;
+    end if;
     if not huifang.in_record_scope(new.branch_id, coalesce((
             select array_remove(array[r.hq_department_id, r.executor_department_id], null)
             from huifang.record_findings f join huifang.records r on r.branch_id = f.branch_id and r.id = f.record_id
@@ -216,7 +219,13 @@ begin
     new.last_action := 'raise';
     new.department_id := null;
     if new.reopened_from is not null then
-        select * into original from huifang.problems where branch_id = new.branch_id and id = new.reopened_from for update;
+        select * into original from huifang.problems where branch_id = new.branch_id and id = new.reopened_from;
+        if not found or (session_user::text = 'huifang_app' and new.raised_by is distinct from original.raised_by and not exists (
+            select from huifang.role_grants g where g.staff_id = new.raised_by and g.branch_id = new.branch_id and g.revoked_at is null
+              and g.role = case when original.via = 'service' then 'marketing_director' else 'ops_director' end)) then
+            raise exception 'the raiser or the branch leader reopens a problem' using errcode = '42501', constraint = 'problems_actor';
+        end if;
+        perform from huifang.problems where branch_id = new.branch_id and id = new.reopened_from for update;
         if original.state <> 'closed' or original.closed_at < now() - interval '30 days' then
             raise exception 'a problem is reopened within 30 days of its closing' using errcode = '23514', constraint = 'problems_reopen';
         end if;
@@ -266,9 +275,12 @@ begin
     insert into huifang.timers (branch_id, subject_kind, subject_id, clock, started_at, workdays, title, notify, escalate_to)
     values (new.branch_id, 'problem', new.id, 'problem_loop', new.raised_at, 15, 'Problem ' || new.id || ': final feedback to the client',
             jsonb_build_array(jsonb_build_object('role', 'responsible_person', 'branchId', new.branch_id)),
-            jsonb_build_array(jsonb_build_object('role', 'branch_manager', 'branchId', new.branch_id),
-                              jsonb_build_object('role', 'brokerage_ops_center', 'departmentId',
-                                  (select min(id) from huifang.departments where kind = 'brokerage_ops_center' and status = 'active'))));
+            case when new.department_id is null
+                 then jsonb_build_array(jsonb_build_object('role', 'branch_manager', 'branchId', new.branch_id))
+                 else jsonb_build_array(jsonb_build_object('role', huifang.triage_role(new.department_id), 'departmentId', new.department_id))
+            end
+            || jsonb_build_array(jsonb_build_object('role', 'brokerage_ops_center', 'departmentId',
+                   (select min(id) from huifang.departments where kind = 'brokerage_ops_center' and status = 'active'))));
     insert into huifang.problem_events (branch_id, problem_id, actor_staff_id, action, to_state, detail)
     values (new.branch_id, new.id, new.raised_by, new.last_action, new.state,
             jsonb_strip_nulls(jsonb_build_object('reopenedFrom', new.reopened_from, 'reason', new.reopen_reason,
@@ -284,6 +296,18 @@ begin
 end
 $$;
 
+-- A change of a forwarding changes what the problem shows: its version moves too (a "touch",
+-- which only the triggers make), so an ETag read before it is stale.
+create function huifang.problem_touch_only(a huifang.problems, b huifang.problems) returns boolean
+    language plpgsql immutable
+    as $$
+begin
+    a.version := b.version;
+    a.updated_at := b.updated_at;
+    return a is not distinct from b;
+end
+$$;
+
 create function huifang.problems_before_update() returns trigger
     language plpgsql security definer
     set search_path = pg_catalog, pg_temp
@@ -293,12 +317,27 @@ declare
     actor bigint := huifang.scope_staff_id();
     allowed boolean;
 begin
+    if huifang.problem_touch_only(new, old) and coalesce(current_setting('huifang.touching', true), '') = old.id::text then
+        new.version := old.version + 1;
+        new.updated_at := now();
+        return new;
+    end if;
     if (new.branch_id, new.id, new.client_id, new.record_id, new.finding_id, new.raised_by, new.raised_at, new.via,
         new.reopened_from) is distinct from
        (old.branch_id, old.id, old.client_id, old.record_id, old.finding_id, old.raised_by, old.raised_at, old.via,
         old.reopened_from) then
         raise exception 'who raised a problem, about whom and from what never changes'
             using errcode = '55000', constraint = 'problems_fixed';
+    end if;
+    -- Each step writes its own columns and no others.
+    if (new.assignee_staff_id is distinct from old.assignee_staff_id and new.last_action not in ('assign', 'claim'))
+       or (new.return_reason is distinct from old.return_reason and new.last_action <> 'return')
+       or (new.description is distinct from old.description and new.last_action <> 'resubmit')
+       or (new.info_request is distinct from old.info_request and new.last_action <> 'request_info')
+       or (new.info_reply is distinct from old.info_reply and new.last_action <> 'provide_info')
+       or (new.resolution is distinct from old.resolution and new.last_action not in ('resolve', 'accept'))
+       or (new.rejection_reason is distinct from old.rejection_reason and new.last_action <> 'reject') then
+        raise exception 'the step % does not change that', new.last_action using errcode = '55000', constraint = 'problems_fixed';
     end if;
     select * into rule from huifang.problem_transitions t where t.from_state = old.state and t.action = new.last_action;
     if rule.action is null or rule.to_state <> new.state then
@@ -344,10 +383,13 @@ begin
         select from huifang.problem_forwardings f where f.branch_id = old.branch_id and f.problem_id = old.id and f.state = 'accepted')) then
         raise exception 'every forwarding is answered and reviewed, and one answer accepted, before the problem is answered'
             using errcode = '23514', constraint = 'problems_transition';
-    elsif new.last_action = 'relay_client' and (select count(*) from huifang.problem_relays r
-        where r.branch_id = old.branch_id and r.problem_id = old.id and r.recipient in ('branch_leader', 'responsible_person')) < 2 then
-        raise exception 'the answer goes to the branch leader and the responsible person before the client'
-            using errcode = '23514', constraint = 'problems_relay_order';
+    elsif new.last_action = 'forward' and not exists (
+        select from huifang.problem_forwardings f where f.branch_id = old.branch_id and f.problem_id = old.id
+          and f.state in ('received', 'acknowledged', 'answered')) then
+        raise exception 'a problem is forwarded to at least one department' using errcode = '23514', constraint = 'problems_transition';
+    elsif new.last_action in ('relay', 'relay_client') and coalesce(current_setting('huifang.relaying', true), '') <> old.id::text then
+        raise exception 'a relay is recorded as a relay (POST /problems/{id}/relays)' using errcode = '23514',
+            constraint = 'problems_transition';
     end if;
     if new.last_action = 'relay_client' then
         new.closed_at := now();
@@ -369,6 +411,9 @@ create function huifang.problems_after_update() returns trigger
 declare
     leader text := case when new.via = 'service' then 'marketing_director' else 'ops_director' end;
 begin
+    if huifang.problem_touch_only(new, old) then
+        return null;
+    end if;
     insert into huifang.problem_events (branch_id, problem_id, actor_staff_id, action, from_state, to_state, detail)
     values (new.branch_id, new.id, huifang.scope_staff_id(), new.last_action, old.state, new.state,
             jsonb_strip_nulls(jsonb_build_object(
@@ -428,17 +473,17 @@ declare
 begin
     select * into problem from huifang.problems where branch_id = new.branch_id and id = new.problem_id;
     if tg_op = 'INSERT' then
+        if not found or not exists (select from huifang.role_grants g where g.staff_id = actor and g.department_id = problem.department_id
+                       and g.revoked_at is null and g.role in ('brokerage_ops_center', 'risk_control_hq', 'sales_trading_hq')) then
+            raise exception 'the department handling the problem forwards it' using errcode = '42501', constraint = 'problems_actor';
+        end if;
         if problem.state not in ('at_hq', 'in_triage', 'forwarded') then
             raise exception 'a problem that is % is not forwarded', problem.state using errcode = '23514',
                 constraint = 'problems_transition';
         end if;
-        if not exists (select from huifang.role_grants g where g.staff_id = actor and g.department_id = problem.department_id
-                       and g.revoked_at is null and g.role in ('brokerage_ops_center', 'risk_control_hq', 'sales_trading_hq')) then
-            raise exception 'the department handling the problem forwards it' using errcode = '42501', constraint = 'problems_actor';
-        end if;
         if not exists (select from huifang.departments d where d.id = new.department_id and d.kind = 'functional' and d.status = 'active') then
             raise exception 'department % is not an active functional department', new.department_id
-                using errcode = '23514', constraint = 'problem_forwardings_department';
+                using errcode = '23514', constraint = 'problem_forwardings_target';
         end if;
         if exists (select from huifang.problem_forwardings f where f.branch_id = new.branch_id and f.problem_id = new.problem_id
                    and f.department_id = new.department_id and f.state in ('received', 'acknowledged', 'answered')) then
@@ -459,6 +504,12 @@ begin
     if not exists (select from huifang.problem_forwarding_transitions t where t.from_state = old.state and t.to_state = new.state) then
         raise exception 'a forwarding that is % cannot become %', old.state, new.state using errcode = '23514',
             constraint = 'problem_forwardings_transition';
+    end if;
+    -- The department writes its answer or suggestion; HQ its review note; neither the other's.
+    if (new.answer is distinct from old.answer and new.state <> 'answered')
+       or (new.suggestion is distinct from old.suggestion and new.state <> 'misrouted')
+       or (new.review_note is distinct from old.review_note and new.state not in ('accepted', 'answer_rejected')) then
+        raise exception 'a forwarding''s step writes only its own text' using errcode = '55000', constraint = 'problems_fixed';
     end if;
     if new.state in ('acknowledged', 'answered', 'misrouted') then
         if not exists (select from huifang.role_grants g where g.staff_id = actor and g.department_id = old.department_id
@@ -498,6 +549,11 @@ declare
     problem huifang.problems;
 begin
     select * into problem from huifang.problems where branch_id = new.branch_id and id = new.problem_id;
+    if tg_op = 'UPDATE' then
+        perform set_config('huifang.touching', new.problem_id::text, true);
+        update huifang.problems set version = version + 1 where branch_id = new.branch_id and id = new.problem_id;
+        perform set_config('huifang.touching', '', true);
+    end if;
     insert into huifang.problem_events (branch_id, problem_id, actor_staff_id, action, from_state, to_state, forwarding_id, detail)
     values (new.branch_id, new.problem_id, huifang.scope_staff_id(),
             case when tg_op = 'INSERT' then 'forwarding.received' else 'forwarding.' || new.state end,
@@ -540,13 +596,22 @@ declare
     problem huifang.problems;
 begin
     select * into problem from huifang.problems where branch_id = new.branch_id and id = new.problem_id;
+    if not found or not exists (select from huifang.role_grants g where g.staff_id = huifang.scope_staff_id()
+                   and g.department_id = problem.department_id and g.revoked_at is null
+                   and g.role in ('brokerage_ops_center', 'risk_control_hq', 'sales_trading_hq')) then
+        raise exception 'the department handling the problem relays its answer' using errcode = '42501', constraint = 'problems_actor';
+    end if;
     if problem.state not in ('answered', 'rejected') then
         raise exception 'a problem is relayed once HQ has its answer (it is %)', problem.state using errcode = '23514',
             constraint = 'problems_transition';
     end if;
-    if not exists (select from huifang.role_grants g where g.staff_id = huifang.scope_staff_id() and g.department_id = problem.department_id
-                   and g.revoked_at is null and g.role in ('brokerage_ops_center', 'risk_control_hq', 'sales_trading_hq')) then
-        raise exception 'the department handling the problem relays its answer' using errcode = '42501', constraint = 'problems_actor';
+    if new.relayed_at < problem.raised_at or new.relayed_at > now() + interval '1 minute' then
+        raise exception 'a relay happens between the raising and now' using errcode = '23514', constraint = 'problems_relay_time';
+    end if;
+    if new.recipient = 'client' and (select count(*) from huifang.problem_relays r where r.branch_id = new.branch_id
+        and r.problem_id = new.problem_id and r.recipient in ('branch_leader', 'responsible_person')) < 2 then
+        raise exception 'the answer goes to the branch leader and the responsible person before the client'
+            using errcode = '23514', constraint = 'problems_relay_order';
     end if;
     new.relayed_by := huifang.scope_staff_id();
     return new;
@@ -556,6 +621,31 @@ $$;
 create trigger problem_relays_before_insert
     before insert on huifang.problem_relays
     for each row execute function huifang.problem_relays_before_insert();
+
+-- A relay is a step of its problem, in the same statement: the relay to the client closes it.
+create function huifang.problem_relays_after_insert() returns trigger
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+begin
+    perform set_config('huifang.relaying', new.problem_id::text, true);
+    update huifang.problems
+    set last_action = case when new.recipient = 'client' then 'relay_client' else 'relay' end,
+        state = case when new.recipient = 'client' then 'closed' else state end
+    where branch_id = new.branch_id and id = new.problem_id;
+    perform set_config('huifang.relaying', '', true);
+    return null;
+end
+$$;
+
+create trigger problem_relays_after_insert
+    after insert on huifang.problem_relays
+    for each row execute function huifang.problem_relays_after_insert();
+
+-- One open forwarding per department and problem; one follow-up per problem.
+create unique index problem_forwardings_one_open on huifang.problem_forwardings (branch_id, problem_id, department_id)
+    where state in ('received', 'acknowledged', 'answered');
+create unique index problems_one_follow_up on huifang.problems (branch_id, reopened_from) where reopened_from is not null;
 
 create function huifang.problem_history_append_only() returns trigger
     language plpgsql
@@ -590,20 +680,19 @@ create policy owner_all on huifang.problem_events to current_user using (true) w
 -- Problems: the branch's own; the HQ department they were routed to; a functional department
 -- only those forwarded to it; auditors every branch's. The forwarding test is a function that
 -- reads forwardings without their policy, which reads problems (policies must not recurse).
-create function huifang.problem_forwarded_to_scope(p_branch integer, p_problem bigint) returns boolean
+create function huifang.problems_forwarded_to_scope() returns table (branch_id integer, problem_id bigint)
     language sql stable security definer
     set search_path = pg_catalog, pg_temp
     as $$
-        select cardinality(huifang.scope_department_ids()) > 0 and exists (
-            select from huifang.problem_forwardings f
-            where f.branch_id = p_branch and f.problem_id = p_problem and f.department_id = any (huifang.scope_department_ids()))
+        select distinct f.branch_id, f.problem_id from huifang.problem_forwardings f
+        where cardinality(huifang.scope_department_ids()) > 0 and f.department_id = any (huifang.scope_department_ids())
     $$;
 
 drop policy read_scoped on huifang.problems;
 create policy read_scoped on huifang.problems for select to huifang_app
     using (branch_id = any ((select huifang.scope_branch_ids())::integer[]) or (select huifang.scope_all_branches())
            or department_id = any ((select huifang.scope_department_ids())::integer[])
-           or huifang.problem_forwarded_to_scope(branch_id, id));
+           or (branch_id, id) in (select f.branch_id, f.problem_id from huifang.problems_forwarded_to_scope() f));
 drop policy raise_scoped on huifang.problems;
 -- The call center raises the findings of the records it made, in any branch.
 create policy raise_scoped on huifang.problems for insert to huifang_app
@@ -633,18 +722,27 @@ create policy step_scoped on huifang.problem_forwardings for update to huifang_a
                       and p.department_id = any ((select huifang.scope_department_ids())::integer[])))
     with check (true);
 
+-- Relays and the problem's own steps: the branch, the HQ department it was routed to, auditors. A
+-- functional department sees only the steps of its own forwardings.
 create policy follows_problem on huifang.problem_relays for select to huifang_app
-    using (exists (select from huifang.problems p where p.branch_id = problem_relays.branch_id and p.id = problem_relays.problem_id));
+    using (exists (select from huifang.problems p where p.branch_id = problem_relays.branch_id and p.id = problem_relays.problem_id
+                   and (p.branch_id = any ((select huifang.scope_branch_ids())::integer[]) or (select huifang.scope_all_branches())
+                        or p.department_id = any ((select huifang.scope_department_ids())::integer[]))));
 create policy relay_scoped on huifang.problem_relays for insert to huifang_app
     with check (exists (select from huifang.problems p where p.branch_id = problem_relays.branch_id and p.id = problem_relays.problem_id
                         and p.department_id = any ((select huifang.scope_department_ids())::integer[])));
 create policy follows_problem on huifang.problem_events for select to huifang_app
-    using (exists (select from huifang.problems p where p.branch_id = problem_events.branch_id and p.id = problem_events.problem_id));
+    using (exists (select from huifang.problems p where p.branch_id = problem_events.branch_id and p.id = problem_events.problem_id
+                   and (p.branch_id = any ((select huifang.scope_branch_ids())::integer[]) or (select huifang.scope_all_branches())
+                        or p.department_id = any ((select huifang.scope_department_ids())::integer[])))
+           or exists (select from huifang.problem_forwardings f where f.branch_id = problem_events.branch_id
+                      and f.id = problem_events.forwarding_id
+                      and f.department_id = any ((select huifang.scope_department_ids())::integer[])));
 
 grant select on huifang.problem_routes, huifang.problem_transitions, huifang.problem_forwarding_transitions,
     huifang.problem_forwardings, huifang.problem_relays, huifang.problem_events to huifang_app;
 grant insert (reopened_from, reopen_reason) on huifang.problems to huifang_app;
-grant execute on function huifang.problem_forwarded_to_scope(integer, bigint) to huifang_app;
+grant execute on function huifang.problems_forwarded_to_scope() to huifang_app;
 grant update (state, last_action, assignee_staff_id, return_reason, description, info_request, info_reply, resolution,
               rejection_reason) on huifang.problems to huifang_app;
 grant insert (branch_id, problem_id, department_id, note) on huifang.problem_forwardings to huifang_app;
@@ -654,10 +752,8 @@ grant insert (branch_id, problem_id, recipient, channel, relayed_at, note) on hu
 -- HQ and functional departments see the clocks of the problems and forwardings they hold.
 create policy read_problem_clocks on huifang.timers for select to huifang_app
     using (cardinality((select huifang.scope_department_ids())) > 0 and (
-           (subject_kind = 'problem' and exists (
-                select from huifang.problems p where p.branch_id = timers.branch_id and p.id = timers.subject_id))
-        or (subject_kind = 'problem_forwarding' and exists (
-                select from huifang.problem_forwardings f where f.branch_id = timers.branch_id and f.id = timers.subject_id))));
+           (subject_kind = 'problem' and (branch_id, subject_id) in (select p.branch_id, p.id from huifang.problems p))
+        or (subject_kind = 'problem_forwarding' and (branch_id, subject_id) in (select f.branch_id, f.id from huifang.problem_forwardings f))));
 
 revoke execute on function huifang.notify_handoff(integer, text, integer, integer, text, text, bigint),
     huifang.triage_role(integer) from public;

@@ -17,6 +17,7 @@ public func buildApplication(_ configuration: AppConfiguration) async throws -> 
 
     let router = Router(context: AppRequestContext.self)
     router.middlewares.add(RequestIDMiddleware())
+    router.middlewares.add(EntityTagMiddleware())
     router.middlewares.add(LogRequestsMiddleware(.info))
     router.middlewares.add(MetricsMiddleware())
     router.middlewares.add(ProblemMiddleware())

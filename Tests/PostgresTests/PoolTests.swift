@@ -7,7 +7,8 @@ import TestSupport
 struct PoolTests {
     @Test func twoHundredConcurrentQueriesOnFourConnections() async throws {
         try await TestDatabase.with { database in
-            try await database.withPool(size: 4) { pool in
+            // A correctness test, not a timing one: a generous wait, so a loaded machine cannot fail it.
+            try await database.withPool(size: 4, acquireTimeout: .seconds(120)) { pool in
                 let results = try await withThrowingTaskGroup(of: Int.self) { group in
                     for index in 0..<200 {
                         group.addTask {

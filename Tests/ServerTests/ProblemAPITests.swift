@@ -56,6 +56,7 @@ struct ProblemAPITests {
             let approved = try await ops.step(problem, "approve")
             #expect(approved.status == .ok, "\(approved.text)")
             #expect(try Self.state(approved) == "at_hq")
+            #expect(approved.headers[.eTag]?.hasPrefix("\"problem-") == true, "a quoted entity tag: \(approved.headers[.eTag] ?? "")")
             let routed = try #require(try approved.json()["problem"] as? [String: Any])
             #expect(routed["departmentCode"] as? String == "BOC")
             let loop = try #require((routed["clock"] as? [String: Any])?["dueAt"] as? String)
@@ -66,6 +67,7 @@ struct ProblemAPITests {
             #expect(try await api.send(.get, "/problems/\(problem)", token: try await api.token("opsB")).status == .notFound)
 
             #expect(try Self.state(try await center.step(problem, "claim")) == "in_triage")
+            #expect(try await center.step(problem, "forward", ["departmentIds": [Int]()]).status.code == 422)
             // Forwarded to Legal, who says it is not theirs; HQ forwards to IT: a new 2-day clock, the same 15-day one.
             let toLegal = try await center.step(problem, "forward", ["departmentIds": [Self.department(fixture, database, "LEGAL")]])
             #expect(try Self.state(toLegal) == "forwarded", "\(toLegal.text)")
@@ -87,6 +89,10 @@ struct ProblemAPITests {
             #expect(((try toIT.json()["problem"] as? [String: Any])?["clock"] as? [String: Any])?["dueAt"] as? String == loop)
             #expect((forwardings[1]["clock"] as? [String: Any])?["state"] as? String == "running")
 
+            // Legal, sent back, no longer sees anything but its own forwarding's steps.
+            let legalView = try await legal.read(problem).json
+            #expect((legalView["relays"] as? [Any])?.isEmpty == true)
+            #expect((legalView["timeline"] as? [[String: Any]])?.allSatisfy { $0["forwardingId"] as? Int == legalId } == true)
             // IT acknowledges and answers; HQ asks again (a new forwarding), IT answers again; HQ accepts.
             func itStep(_ path: String, _ body: [String: Any]? = nil) async throws -> APIClient.Reply {
                 let mine = try #require(
@@ -110,10 +116,14 @@ struct ProblemAPITests {
             // Relays: the branch leader and the responsible person before the client, whose relay closes it.
             #expect(try await center.step(problem, "relays", ["recipient": "client", "channel": "phone"]).status == .conflict)
             for recipient in ["branch_leader", "responsible_person"] {
-                #expect(try await center.step(problem, "relays", ["recipient": recipient, "channel": "system"]).status == .ok)
+                let relayed = try await center.step(problem, "relays", ["recipient": recipient, "channel": "system"])
+                #expect(relayed.status == .ok, "\(relayed.text)")
             }
             let closed = try await center.step(problem, "relays", ["recipient": "client", "channel": "phone", "note": "客户表示满意"])
             #expect(try Self.state(closed) == "closed", "\(closed.text)")
+            // Legal cannot read IT's answer, in the problem or its steps.
+            let afterwards = try await api.send(.get, "/problems/\(problem)", token: legal.token)
+            #expect(!afterwards.text.contains("Quote servers") && !afterwards.text.contains("both markets"), "\(afterwards.text)")
             let final = try closed.json()
             #expect((final["relays"] as? [[String: Any]])?.count == 3)
             #expect(((final["problem"] as? [String: Any])?["clock"] as? [String: Any])?["state"] as? String == "met")
@@ -132,7 +142,7 @@ struct ProblemAPITests {
             #expect(reopened.status == .created, "\(reopened.text)")
             let follow = try #require(try reopened.json()["problem"] as? [String: Any])
             #expect(follow["reopenedFrom"] as? Int == problem && follow["state"] as? String == "at_hq")
-            #expect(try await api.send(.post, "/problems/\(problem)/reopen", token: rp.token, json: ["reason": "again"]).status.code == 422)
+            #expect(try await api.send(.post, "/problems/\(problem)/reopen", token: rp.token, json: ["reason": "again"]).status == .conflict)
         }
     }
 

@@ -195,7 +195,6 @@ public struct OrganizationFixture: Sendable {
                 insert into huifang.problem_relays (branch_id, problem_id, recipient, channel, relayed_at)
                 select branch_id, id, 'branch_leader', 'system', now() from huifang.problems where branch_id = \(branch)
                 """)
-            try await db.query("update huifang.problems set state = 'answered', last_action = 'relay' where branch_id = \(branch)")
             try await act(as: "ops")
             try await db.query("update huifang.record_uploads set state = 'submitted' where branch_id = \(branch) and month = '2026-05'")
             try await db.query("select huifang.open_directive_feedback(\(branch), \(directive), '2026-06-10 10:00+08', 'tasks_closed')")

@@ -114,6 +114,7 @@ extension APIService {
         guard case .json(let body) = input.body else { throw AppError.invalid([]) }
         if let note = body.note { try Validate.throwing(Validate.text(note, field: "note", max: 2000)) }
         let departments = body.departmentIds.map(Int.init)
+        guard !departments.isEmpty else { throw AppError.invalid([.init("departmentIds", "names at least one department")]) }
         guard Set(departments).count == departments.count else {
             throw AppError.invalid([.init("departmentIds", "names a department twice")])
         }
@@ -164,11 +165,18 @@ extension APIService {
         let note = given
         let forwardingId = input.path.forwardingId
         return .ok(try await step(input.path.problemId, .accept, ifMatch: input.headers.ifMatch, moving: false) { store, problem, db in
-            let forwarding = try await Self.answeredForwarding(store, forwardingId, of: problem)
-            try await store.move(forwarding, to: .accepted, reviewNote: note)
-            try await AuditLog(db).record(
-                action: "problem.answer_accepted", objectType: "problem_forwarding", objectId: String(forwarding.id),
-                branchId: problem.branchId)
+            // Accepting an accepted answer again concludes a problem whose other forwardings were
+            // settled since (sent back as not theirs, say).
+            guard let forwarding = try await store.forwardings(of: problem).first(where: { $0.id == forwardingId }) else {
+                throw AppError.notFound("forwarding of this problem")
+            }
+            if forwarding.state != .accepted {
+                _ = try await Self.answeredForwarding(store, forwardingId, of: problem)
+                try await store.move(forwarding, to: .accepted, reviewNote: note)
+                try await AuditLog(db).record(
+                    action: "problem.answer_accepted", objectType: "problem_forwarding", objectId: String(forwarding.id),
+                    branchId: problem.branchId)
+            }
             // Answered once every forwarding is settled (accepted, misrouted or asked again) and one answer stands.
             let all = try await store.forwardings(of: problem)
             if !all.contains(where: { $0.state.isOpen || $0.state == .answered }) {
@@ -196,8 +204,8 @@ extension APIService {
     func relayProblem(_ input: Operations.RelayProblem.Input) async throws -> Operations.RelayProblem.Output {
         guard case .json(let body) = input.body else { throw AppError.invalid([]) }
         if let note = body.note { try Validate.throwing(Validate.text(note, field: "note", max: 2000)) }
-        let at = body.relayedAt ?? now()
-        if at > now().addingTimeInterval(60) { throw AppError.invalid([.init("relayedAt", "must not be in the future")]) }
+        let at = body.relayedAt
+        if let at, at > now().addingTimeInterval(60) { throw AppError.invalid([.init("relayedAt", "must not be in the future")]) }
         let action: ProblemAction = body.recipient == .client ? .relayClient : .relay
         return .ok(try await step(input.path.problemId, action, ifMatch: input.headers.ifMatch) { store, problem, _ in
             let done = Set(try await store.relays(of: problem).map(\.recipient))
@@ -207,8 +215,9 @@ extension APIService {
             if action == .relayClient && !done.isSuperset(of: ["branch_leader", "responsible_person"]) {
                 throw AppError.conflict("relay the answer to the branch leader and the responsible person before the client")
             }
+            if let at, at < problem.raisedAt { throw AppError.invalid([.init("relayedAt", "must not be before the problem was raised")]) }
+            // The relay moves the problem itself (the client's closes it), in the same statement.
             try await store.relay(problem, recipient: body.recipient.rawValue, channel: body.channel.rawValue, at: at, note: body.note)
-            try await store.take(action, on: problem, to: action == .relayClient ? .closed : problem.state)
         })
     }
 
@@ -315,8 +324,17 @@ extension APIService {
             let own = Set(forwardings.map(\.id))
             timeline = timeline.filter { $0.forwardingId.map(own.contains) ?? true }
         }
+        var shown = Components.Schemas.ProblemSummary(problem)
+        if access.isDepartmentOnly && !(problem.departmentId.map(access.departmentIds.contains) ?? false) {
+            // A functional department reads what was forwarded to it, not HQ's conclusions nor the branch's exchanges.
+            shown.resolution = nil
+            shown.infoRequest = nil
+            shown.infoReply = nil
+            shown.returnReason = nil
+            shown.rejectionReason = nil
+        }
         return .init(
-            problem: .init(problem), forwardings: forwardings.map(Components.Schemas.Forwarding.init),
+            problem: shown, forwardings: forwardings.map(Components.Schemas.Forwarding.init),
             relays: try await store.relays(of: problem).map(Components.Schemas.Relay.init),
             timeline: try timeline.map(Components.Schemas.ProblemEvent.init))
     }

@@ -9,8 +9,8 @@ enum ETag {
     /// 428 without If-Match, 412 when it names another version; `*` matches any.
     static func check(_ ifMatch: String?, current: String) throws {
         guard let ifMatch, !ifMatch.isEmpty else { throw AppError.preconditionRequired }
+        // Strong comparison (RFC 9110 §13.1.1): a weak tag never matches.
         let offered = ifMatch.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            .map { $0.hasPrefix("W/") ? String($0.dropFirst(2)) : $0 }
         guard offered.contains("*") || offered.contains(current) else { throw AppError.preconditionFailed(current: current) }
     }
 }

@@ -118,11 +118,10 @@ extension DemoData {
                         continue when fate < 78;
                         insert into huifang.problem_relays (branch_id, problem_id, recipient, channel, relayed_at)
                         values (p.branch_id, p.id, 'branch_leader', 'system', now()), (p.branch_id, p.id, 'responsible_person', 'system', now());
-                        update huifang.problems set last_action = 'relay' where branch_id = p.branch_id and id = p.id;
                         continue when fate < 82;
+                        -- The relay to the client closes the problem (its trigger), stopping the 15-day clock.
                         insert into huifang.problem_relays (branch_id, problem_id, recipient, channel, relayed_at)
                         values (p.branch_id, p.id, 'client', 'phone', now());
-                        update huifang.problems set state = 'closed', last_action = 'relay_client' where branch_id = p.branch_id and id = p.id;
                     end loop;
                 end
                 $$

@@ -53,7 +53,10 @@ public struct ProblemStore: Sendable {
         }
         if let branch = filter.branchId { conditions.append("p.branch_id = \(branch)") }
         if let states = filter.states { conditions.append("p.state = any(\(states.map(\.rawValue)))") }
-        if filter.openOnly { conditions.append("p.state <> 'closed'") }
+        if filter.openOnly {
+            // An HQ queue holds routed problems only: spelled so the planner proves the partial queue index applies.
+            conditions.append(filter.departmentIds != nil ? "p.state not in ('closed', 'raised', 'returned')" : "p.state <> 'closed'")
+        }
         if filter.unclaimed { conditions.append("p.state = 'at_hq' and p.assignee_staff_id is null") }
         if let staff = filter.assigneeStaffId { conditions.append("p.assignee_staff_id = \(staff)") }
         if let staff = filter.raisedBy { conditions.append("p.raised_by = \(staff)") }
@@ -90,7 +93,8 @@ public struct ProblemStore: Sendable {
 
     /// How many problems each queue holds (departments: an HQ inbox; else the branches in scope).
     public func counts(departmentIds: [Int]?, branches: [Int]?, staffId: Int64) async throws -> Counts {
-        let scope: SQL = departmentIds.map { "p.department_id = any(\($0))" } ?? .branch("p.branch_id", in: branches)
+        let scope: SQL = departmentIds.map { "p.department_id = any(\($0)) and p.state not in ('raised', 'returned')" }
+            ?? .branch("p.branch_id", in: branches)
         let row = try await connection.query(
             """
             select count(*)::int,
@@ -237,11 +241,12 @@ public struct ProblemStore: Sendable {
             "update huifang.problem_forwardings set " + sets + " where branch_id = \(forwarding.branchId) and id = \(forwarding.id)")
     }
 
-    public func relay(_ problem: ProblemView, recipient: String, channel: String, at: Date, note: String?) async throws {
+    /// Records a relay (now, unless `at` says when); its trigger moves the problem, closing it for the client.
+    public func relay(_ problem: ProblemView, recipient: String, channel: String, at: Date?, note: String?) async throws {
         try await connection.execute(
             """
             insert into huifang.problem_relays (branch_id, problem_id, recipient, channel, relayed_at, note)
-            values (\(problem.branchId), \(problem.id), \(recipient), \(channel), \(at), \(note))
+            values (\(problem.branchId), \(problem.id), \(recipient), \(channel), coalesce(\(at)::timestamptz, now()), \(note))
             """)
     }
 
