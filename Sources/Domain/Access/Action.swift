@@ -57,6 +57,8 @@ public enum Action: String, Sendable, CaseIterable {
     case triageProblems
     /// Acknowledge, answer or send back a forwarded problem (the functional department).
     case answerForwardings
+    /// Monitoring: what is overdue or at risk, SLA, upload and per-person figures.
+    case readMonitoring
 }
 
 /// How far a role's permission reaches.

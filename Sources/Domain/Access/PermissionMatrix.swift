@@ -46,6 +46,7 @@ public enum PermissionMatrix {
         (.approveProblems,     [n,   b,   b,   n,   n,   n,   n,   n,   n,   n,   n,   n]),
         (.triageProblems,      [n,   n,   n,   n,   n,   d,   n,   d,   d,   n,   n,   n]),
         (.answerForwardings,   [n,   n,   n,   n,   n,   n,   n,   n,   n,   d,   n,   n]),
+        (.readMonitoring,      [n,   b,   b,   n,   b,   a,   n,   a,   a,   n,   a,   n]),
     ]
 
     private static let table: [Action: [Role: Reach]] = {

@@ -70,6 +70,11 @@ enum Validate {
         return problems
     }
 
+    /// A calendar month, YYYY-MM.
+    static func month(_ value: String, field: String = "month") -> [Problem.FieldError] {
+        matches(value, "^[0-9]{4}-(0[1-9]|1[0-2])$") ? [] : [.init(field, "must be a month like 2026-10")]
+    }
+
     static func reason(_ value: String, field: String = "reason") -> [Problem.FieldError] {
         value.trimmingCharacters(in: .whitespacesAndNewlines).count < 4
             ? [.init(field, "must say why, in at least 4 characters")] : text(value, field: field, max: 500)

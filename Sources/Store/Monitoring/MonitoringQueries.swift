@@ -1,0 +1,266 @@
+import Foundation
+import Postgres
+
+/// A clock past its deadline (overdue) or past its 75 % warning (at risk), with what it is about.
+public struct ClockItem: Sendable {
+    /// callback_task, record_upload, directive_feedback, problem_forwarding or problem.
+    public var kind: String
+    public var branchId: Int
+    public var branchCode: String
+    public var region: String
+    /// The HQ department holding it (a problem's, a forwarding's, S&T HQ's callback), if any.
+    public var departmentId: Int?
+    public var subjectId: Int64
+    public var title: String
+    public var dueAt: Date
+    /// Working days since the deadline's day (0: due today or not yet due).
+    public var ageWorkdays: Int
+    public var provisional: Bool
+}
+
+/// HQ's daily question — what is overdue, where, and why — and the compliance figures, in the
+/// transaction's scope (row-level security decides which branches a reader sees).
+public struct MonitoringQueries: Sendable {
+    public let connection: Connection
+    public let now: Date
+
+    public init(_ connection: Connection, now: Date) {
+        self.connection = connection
+        self.now = now
+    }
+
+    public struct Filter: Sendable {
+        public var kind: String?
+        public var branchId: Int?
+        public var region: String?
+        public var departmentId: Int?
+        public init() {}
+    }
+
+    public enum Window: Sendable {
+        /// Past the deadline, not stopped.
+        case overdue
+        /// Past the 75 % warning, not yet due, not stopped.
+        case atRisk
+    }
+
+    /// Items, oldest deadline first, from each branch's open clocks.
+    public func clocks(_ window: Window, _ filter: Filter, branches: [Int]?, limit: Int) async throws -> [ClockItem] {
+        var conditions: [SQL] = []
+        switch window {
+        case .overdue: conditions.append("t.due_at <= \(now)::timestamptz")
+        case .atRisk:
+            conditions.append("t.due_at > \(now)::timestamptz")
+            conditions.append("t.stage_at[array_position(t.stage_names, 'warning_75')] <= \(now)::timestamptz")
+        }
+        if let kind = filter.kind { conditions.append("t.subject_kind = \(kind)") }
+        if let department = filter.departmentId {
+            conditions.append("coalesce(p.department_id, f.department_id, ct.owner_department_id) = \(department)")
+        }
+        var branchConditions: [SQL] = [.branch("id", in: branches)]
+        if let branch = filter.branchId { branchConditions.append("id = \(branch)") }
+        if let region = filter.region { branchConditions.append("region = \(region)") }
+        let branchScope: SQL = "select id, code, region from huifang.branches where " + SQL.joined(branchConditions, separator: " and ")
+        let rows = try await connection.query(
+            "with b as (" + branchScope + ") select x.* from b cross join lateral ("
+                + """
+                select t.subject_kind, t.branch_id, b.code, b.region,
+                       coalesce(p.department_id, f.department_id, ct.owner_department_id) as department_id,
+                       t.subject_id, t.title, t.due_at,
+                       greatest(0, huifang.workdays_between('cn_workday', (t.due_at at time zone 'Asia/Shanghai')::date - 1,
+                                                            (\(now)::timestamptz at time zone 'Asia/Shanghai')::date)) as age,
+                       t.provisional
+                from huifang.timers t
+                left join huifang.problems p on t.subject_kind = 'problem' and p.branch_id = t.branch_id and p.id = t.subject_id
+                left join huifang.problem_forwardings f on t.subject_kind = 'problem_forwarding' and f.branch_id = t.branch_id
+                                                        and f.id = t.subject_id
+                left join huifang.callback_tasks ct on t.subject_kind = 'callback_task' and ct.branch_id = t.branch_id
+                                                    and ct.id = t.subject_id
+                where t.branch_id = b.id and t.stopped_at is null and
+                """ + " " + SQL.joined(conditions, separator: " and ")
+                + " order by t.due_at limit \(limit)) x order by x.due_at, x.branch_id, x.subject_id limit \(limit)")
+        return try rows.map { row in
+            ClockItem(
+                kind: try row.decode(0), branchId: try row.decode(1), branchCode: try row.decode(2), region: try row.decode(3),
+                departmentId: try row.decode(4), subjectId: try row.decode(5), title: try row.decode(6), dueAt: try row.decode(7),
+                ageWorkdays: try row.decode(8), provisional: try row.decode(9))
+        }
+    }
+
+    /// Per branch and kind: how many clocks are overdue and the oldest's age in working days.
+    public struct OverdueCount: Sendable, Equatable {
+        public var branchId: Int
+        public var branchCode: String
+        public var kind: String
+        public var count: Int
+        public var oldestAgeWorkdays: Int
+    }
+
+    public func overdueCounts(branches: [Int]?, kind: String?) async throws -> [OverdueCount] {
+        let branchScope: SQL = branches.map { "select id, code from huifang.branches where id = any(\($0))" }
+            ?? "select id, code from huifang.branches"
+        return try await connection.query(
+            "with b as (" + branchScope + ") "
+                + """
+                select b.id, b.code, t.subject_kind, count(*)::int,
+                       greatest(0, huifang.workdays_between('cn_workday', (min(t.due_at) at time zone 'Asia/Shanghai')::date - 1,
+                                                            (\(now)::timestamptz at time zone 'Asia/Shanghai')::date))
+                from b join huifang.timers t on t.branch_id = b.id and t.stopped_at is null and t.due_at <= \(now)::timestamptz
+                where (\(kind)::text is null or t.subject_kind = \(kind))
+                group by b.id, b.code, t.subject_kind
+                order by b.code, t.subject_kind
+                """
+        ).map { row in
+            OverdueCount(
+                branchId: try row.decode(0), branchCode: try row.decode(1), kind: try row.decode(2), count: try row.decode(3),
+                oldestAgeWorkdays: try row.decode(4))
+        }
+    }
+
+    /// Share answered or closed within the deadline, and the median and p90 time, in working days.
+    public struct Compliance: Sendable, Equatable {
+        /// A department (forwardings: the functional one; problems: the HQ one) or a branch.
+        public var id: Int
+        public var code: String
+        public var total: Int
+        public var withinDeadline: Int
+        public var medianWorkdays: Double?
+        public var p90Workdays: Double?
+        public var share: Double? { total == 0 ? nil : Double(withinDeadline) / Double(total) }
+    }
+
+    /// Forwardings received in `month` and answered: within 2 working days, per functional department.
+    public func forwardingCompliance(month: String, branches: [Int]?) async throws -> [Compliance] {
+        try await compliance(
+            """
+            select d.id, d.code, count(*)::int, count(*) filter (where f.answered_at <= t.due_at)::int,
+                   percentile_cont(0.5) within group (order by huifang.workdays_between('cn_workday',
+                       (f.received_at at time zone 'Asia/Shanghai')::date, (f.answered_at at time zone 'Asia/Shanghai')::date)),
+                   percentile_cont(0.9) within group (order by huifang.workdays_between('cn_workday',
+                       (f.received_at at time zone 'Asia/Shanghai')::date, (f.answered_at at time zone 'Asia/Shanghai')::date))
+            from huifang.problem_forwardings f
+            join huifang.departments d on d.id = f.department_id
+            join huifang.timers t on t.branch_id = f.branch_id and t.subject_kind = 'problem_forwarding' and t.subject_id = f.id
+            where
+            """ + " " + .branch("f.branch_id", in: branches)
+                + " and f.answered_at is not null and to_char(f.received_at at time zone 'Asia/Shanghai', 'YYYY-MM') = \(month)"
+                + " group by d.id, d.code order by d.code")
+    }
+
+    /// Problems raised in `month` and closed: within 15 working days, per HQ department or per branch.
+    public func problemCompliance(month: String, branches: [Int]?, byBranch: Bool) async throws -> [Compliance] {
+        let group: SQL = byBranch ? "b.id, b.code" : "d.id, d.code"
+        return try await compliance(
+            "select " + group + ", " + """
+            count(*)::int, count(*) filter (where p.closed_at <= t.due_at)::int,
+                   percentile_cont(0.5) within group (order by huifang.workdays_between('cn_workday',
+                       (p.raised_at at time zone 'Asia/Shanghai')::date, (p.closed_at at time zone 'Asia/Shanghai')::date)),
+                   percentile_cont(0.9) within group (order by huifang.workdays_between('cn_workday',
+                       (p.raised_at at time zone 'Asia/Shanghai')::date, (p.closed_at at time zone 'Asia/Shanghai')::date))
+            from huifang.problems p
+            join huifang.branches b on b.id = p.branch_id
+            join huifang.departments d on d.id = p.department_id
+            join huifang.timers t on t.branch_id = p.branch_id and t.subject_kind = 'problem' and t.subject_id = p.id
+            where
+            """ + " " + .branch("p.branch_id", in: branches)
+                + " and p.closed_at is not null and to_char(p.raised_at at time zone 'Asia/Shanghai', 'YYYY-MM') = \(month)"
+                + " group by " + group + " order by 2")
+    }
+
+    private func compliance(_ query: SQL) async throws -> [Compliance] {
+        try await connection.query(query).map { row in
+            Compliance(
+                id: try row.decode(0), code: try row.decode(1), total: try row.decode(2), withinDeadline: try row.decode(3),
+                medianWorkdays: try row.decode(4), p90Workdays: try row.decode(5))
+        }
+    }
+
+    /// Each branch's upload of `month`: on time, late, missing (past due) or pending.
+    public struct UploadStanding: Sendable, Equatable {
+        public var branchId: Int
+        public var branchCode: String
+        public var standing: String
+        public var dueAt: Date?
+        public var submittedAt: Date?
+        public var recordCount: Int?
+    }
+
+    public func uploadCompliance(month: String, branches: [Int]?) async throws -> [UploadStanding] {
+        try await connection.query(
+            """
+            select b.id, b.code,
+                   case when u.id is null then 'not_opened'
+                        when u.submitted_at is not null then (case when u.submitted_at <= t.due_at then 'on_time' else 'late' end)
+                        when t.due_at <= \(now)::timestamptz then 'missing' else 'pending' end,
+                   t.due_at, u.submitted_at, u.record_count
+            from huifang.branches b
+            left join huifang.record_uploads u on u.branch_id = b.id and u.month = \(month)
+            left join huifang.timers t on t.branch_id = u.branch_id and t.subject_kind = 'record_upload' and t.subject_id = u.id
+            where b.status = 'active' and
+            """ + " " + .branch("b.id", in: branches) + " order by b.code"
+        ).map { row in
+            UploadStanding(
+                branchId: try row.decode(0), branchCode: try row.decode(1), standing: try row.decode(2), dueAt: try row.decode(3),
+                submittedAt: try row.decode(4), recordCount: try row.decode(5))
+        }
+    }
+
+    /// A branch's people in `month`: callbacks completed (and on time), records returned by the
+    /// leader, problems raised and how they ended.
+    public struct PersonFigures: Sendable, Equatable {
+        public var staffId: Int64
+        public var employeeNo: String
+        public var name: String
+        public var callbacksDone: Int
+        public var callbacksOnTime: Int
+        public var recordsReturned: Int
+        public var problemsRaised: Int
+        public var problemsClosed: Int
+        public var problemsRejected: Int
+        public var problemsOpen: Int
+    }
+
+    public func people(branchId: Int, month: String) async throws -> [PersonFigures] {
+        try await connection.query(
+            """
+            with staff as (
+                select distinct s.id, s.employee_no, s.name from huifang.staff s
+                join huifang.role_grants g on g.staff_id = s.id and g.branch_id = \(branchId)
+                  and g.role in ('responsible_person', 'front_desk', 'ops_director', 'marketing_director')
+            ), done as (
+                select closed_by as id, count(*)::int as n, count(*) filter (where closed_at <= due_at)::int as on_time
+                from huifang.callback_tasks
+                where branch_id = \(branchId) and state = 'completed'
+                  and to_char(closed_at at time zone 'Asia/Shanghai', 'YYYY-MM') = \(month)
+                group by closed_by
+            ), returned as (
+                select r.performer_staff_id as id, count(*)::int as n
+                from huifang.record_signatures g join huifang.records r on r.branch_id = g.branch_id and r.id = g.record_id
+                where g.branch_id = \(branchId) and g.step = 'return'
+                  and to_char(g.signed_at at time zone 'Asia/Shanghai', 'YYYY-MM') = \(month)
+                group by r.performer_staff_id
+            ), raised as (
+                select raised_by as id, count(*)::int as n,
+                       count(*) filter (where state = 'closed' and rejection_reason is null)::int as closed,
+                       count(*) filter (where rejection_reason is not null)::int as rejected,
+                       count(*) filter (where state <> 'closed' and rejection_reason is null)::int as open
+                from huifang.problems
+                where branch_id = \(branchId) and to_char(raised_at at time zone 'Asia/Shanghai', 'YYYY-MM') = \(month)
+                group by raised_by
+            )
+            select s.id, s.employee_no, s.name, coalesce(d.n, 0), coalesce(d.on_time, 0), coalesce(rt.n, 0), coalesce(p.n, 0),
+                   coalesce(p.closed, 0), coalesce(p.rejected, 0), coalesce(p.open, 0)
+            from staff s
+            left join done d on d.id = s.id
+            left join returned rt on rt.id = s.id
+            left join raised p on p.id = s.id
+            order by s.employee_no
+            """
+        ).map { row in
+            PersonFigures(
+                staffId: try row.decode(0), employeeNo: try row.decode(1), name: try row.decode(2), callbacksDone: try row.decode(3),
+                callbacksOnTime: try row.decode(4), recordsReturned: try row.decode(5), problemsRaised: try row.decode(6),
+                problemsClosed: try row.decode(7), problemsRejected: try row.decode(8), problemsOpen: try row.decode(9))
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import HTTPTypes
+import Postgres
+import Server
+import Store
+import Testing
+import TestSupport
+
+@Suite("Monitoring over HTTP: overdue and at risk with ages in working days, SLA, uploads, people; each branch sees only itself")
+struct MonitoringAPITests {
+    static func rows(_ reply: APIClient.Reply) throws -> [[String: Any]] {
+        (try JSONSerialization.jsonObject(with: Data(reply.text.utf8)) as? [[String: Any]]) ?? []
+    }
+
+    @Test func overdueAndAtRiskCountWorkingDaysAcrossNationalDay() async throws {
+        // Thu 22 Oct 2026, 10:00 in Shanghai.
+        try await withFixtureApp(now: ISO8601DateFormatter().date(from: "2026-10-22T02:00:00Z")!) { api, fixture, database in
+            try await database.withPool { pool in
+                try await pool.query(
+                    """
+                    insert into huifang.timers (branch_id, subject_kind, subject_id, clock, started_at, workdays, title) values
+                        (\(fixture.branchA), 'record_upload', 9001, 'upload_due', '2026-09-30 23:59:59+08', 10, 'Upload of 2026-09'),
+                        (\(fixture.branchA), 'problem_forwarding', 9002, 'forwarding_answer', '2026-09-30 16:00+08', 2, 'Forwarding'),
+                        (\(fixture.branchB), 'problem', 9003, 'problem_loop', '2026-09-29 10:00+08', 15, 'Problem'),
+                        (\(fixture.branchB), 'problem_forwarding', 9004, 'forwarding_answer', '2026-09-30 16:00+08', 2, 'Stopped in time')
+                    """)
+                try await pool.query(
+                    "update huifang.timers set state = 'stopped', stopped_at = '2026-10-09 10:00+08', next_fire_at = null where subject_id = 9004")
+            }
+            let auditor = try await api.token("auditor")
+            let uploads = try await api.send(.get, "/monitoring/overdue?kind=record_upload", token: auditor)
+            let upload = try #require(try uploads.json()["items"] as? [[String: Any]]).first
+            // Due at the end of Tue 20 Oct: two working days late (21, 22 Oct).
+            #expect(upload?["dueAt"] as? String == "2026-10-20T16:00:00Z" && upload?["ageWorkdays"] as? Int == 2, "\(uploads.text)")
+            let forwardings = try #require(try await api.send(.get, "/monitoring/overdue?kind=problem_forwarding", token: auditor)
+                .json()["items"] as? [[String: Any]])
+            // Due at the end of Fri 9 Oct: 10 working days late, the make-up Saturday 10 Oct counted; the stopped one is not overdue.
+            #expect(forwardings.map { $0["subjectId"] as? Int } == [9002])
+            #expect(forwardings.first?["ageWorkdays"] as? Int == 10)
+            let counts = try #require(try await api.send(.get, "/monitoring/overdue?kind=problem_forwarding", token: auditor)
+                .json()["counts"] as? [[String: Any]])
+            #expect(counts.count == 1 && counts.first?["count"] as? Int == 1 && counts.first?["oldestAgeWorkdays"] as? Int == 10)
+            let risky = try Self.rows(try await api.send(.get, "/monitoring/at-risk?kind=problem", token: auditor))
+            #expect(risky.map { $0["subjectId"] as? Int } == [9003], "past 75 % of its 15 days, due Mon 26 Oct")
+
+            // Branch B sees only its own; branch A's ids do not help.
+            let opsB = try await api.token("opsB")
+            let seen = try await api.send(.get, "/monitoring/overdue?kind=problem_forwarding&branchId=\(fixture.branchA)", token: opsB)
+            let seenItems = try seen.json()["items"] as? [Any]
+            let seenCounts = try seen.json()["counts"] as? [Any]
+            #expect(seenItems?.isEmpty == true && seenCounts?.isEmpty == true)
+            #expect(try Self.rows(try await api.send(.get, "/monitoring/at-risk?kind=problem", token: try await api.token("opsA"))).isEmpty)
+            #expect(try await api.send(.get, "/monitoring/overdue", token: try await api.token("rpA")).status == .forbidden)
+        }
+    }
+
+    @Test func complianceUploadsAndPeopleFigures() async throws {
+        try await withFixtureApp(now: Date()) { api, fixture, database in
+            let month: String = try await database.withPool {
+                try await $0.query("select to_char(now() at time zone 'Asia/Shanghai', 'YYYY-MM')").single().decode(0)
+            }
+            let auditor = try await api.token("auditor")
+            // The fixture: in each branch IT answered its forwarding at once, HQ accepted it; nothing closed yet.
+            let sla = try await api.send(.get, "/monitoring/sla?month=\(month)", token: auditor)
+            let byDepartment = try #require(try sla.json()["forwardingsByDepartment"] as? [[String: Any]], "\(sla.text)")
+            #expect(byDepartment.count == 1)
+            #expect(byDepartment.first?["code"] as? String == "IT" && byDepartment.first?["total"] as? Int == 2)
+            #expect(byDepartment.first?["withinDeadline"] as? Int == 2 && byDepartment.first?["share"] as? Double == 1)
+            #expect(byDepartment.first?["medianWorkdays"] as? Double == 0)
+            #expect((try sla.json()["problemsByBranch"] as? [Any])?.isEmpty == true)
+            let ownBranch = try await api.send(.get, "/monitoring/sla?month=\(month)", token: try await api.token("opsA"))
+            #expect((try ownBranch.json()["forwardingsByDepartment"] as? [[String: Any]])?.first?["total"] as? Int == 1)
+
+            // May's uploads were submitted at once by each ops director: after their June deadline.
+            let uploads = try Self.rows(try await api.send(.get, "/monitoring/uploads?month=2026-05", token: auditor))
+            #expect(uploads.map { $0["standing"] as? String } == ["late", "late"])
+            #expect(try Self.rows(try await api.send(.get, "/monitoring/uploads?month=2026-05", token: try await api.token("opsB"))).count == 1)
+            #expect(try await api.send(.get, "/monitoring/uploads?month=2026-13", token: auditor).status.code == 422)
+
+            // Branch A's people: the front desk raised the fixture's problem, still open.
+            let people = try Self.rows(try await api.send(.get, "/monitoring/people?branchId=\(fixture.branchA)&month=\(month)", token: try await api.token("opsA")))
+            let desk = try #require(people.first { $0["employeeNo"] as? String == "deskA" })
+            #expect(desk["problemsRaised"] as? Int == 1 && desk["problemsOpen"] as? Int == 1 && desk["callbacksDone"] as? Int == 0)
+            #expect(try await api.send(.get, "/monitoring/people?branchId=\(fixture.branchA)&month=\(month)", token: try await api.token("opsB")).status == .notFound)
+        }
+    }
+}
