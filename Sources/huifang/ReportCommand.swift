@@ -8,8 +8,8 @@ import Store
 struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "Reports HQ reads: callback coverage.",
-        subcommands: [Coverage.self]
+        abstract: "Reports HQ reads: callback coverage, what is overdue, upload standing, SLA compliance.",
+        subcommands: [Coverage.self, Overdue.self, Uploads.self, SLA.self]
     )
 
     struct Coverage: AsyncParsableCommand {

@@ -130,14 +130,15 @@ public struct MonitoringQueries: Sendable {
     }
 
     /// Forwardings received in `month` and answered: within 2 working days, per functional department.
+    /// Times are counted from the clock's start, as its deadline is.
     public func forwardingCompliance(month: String, branches: [Int]?) async throws -> [Compliance] {
         try await compliance(
             """
             select d.id, d.code, count(*)::int, count(*) filter (where f.answered_at <= t.due_at)::int,
                    percentile_cont(0.5) within group (order by huifang.workdays_between('cn_workday',
-                       (f.received_at at time zone 'Asia/Shanghai')::date, (f.answered_at at time zone 'Asia/Shanghai')::date)),
+                       (t.started_at at time zone 'Asia/Shanghai')::date, (f.answered_at at time zone 'Asia/Shanghai')::date)),
                    percentile_cont(0.9) within group (order by huifang.workdays_between('cn_workday',
-                       (f.received_at at time zone 'Asia/Shanghai')::date, (f.answered_at at time zone 'Asia/Shanghai')::date))
+                       (t.started_at at time zone 'Asia/Shanghai')::date, (f.answered_at at time zone 'Asia/Shanghai')::date))
             from huifang.problem_forwardings f
             join huifang.departments d on d.id = f.department_id
             join huifang.timers t on t.branch_id = f.branch_id and t.subject_kind = 'problem_forwarding' and t.subject_id = f.id
@@ -154,9 +155,9 @@ public struct MonitoringQueries: Sendable {
             "select " + group + ", " + """
             count(*)::int, count(*) filter (where p.closed_at <= t.due_at)::int,
                    percentile_cont(0.5) within group (order by huifang.workdays_between('cn_workday',
-                       (p.raised_at at time zone 'Asia/Shanghai')::date, (p.closed_at at time zone 'Asia/Shanghai')::date)),
+                       (t.started_at at time zone 'Asia/Shanghai')::date, (p.closed_at at time zone 'Asia/Shanghai')::date)),
                    percentile_cont(0.9) within group (order by huifang.workdays_between('cn_workday',
-                       (p.raised_at at time zone 'Asia/Shanghai')::date, (p.closed_at at time zone 'Asia/Shanghai')::date))
+                       (t.started_at at time zone 'Asia/Shanghai')::date, (p.closed_at at time zone 'Asia/Shanghai')::date))
             from huifang.problems p
             join huifang.branches b on b.id = p.branch_id
             join huifang.departments d on d.id = p.department_id

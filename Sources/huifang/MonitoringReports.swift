@@ -1,0 +1,137 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Postgres
+import Store
+
+/// `huifang report overdue|uploads|sla`: HQ's monitoring figures from the command line, every
+/// branch (the scheduler's scope), as a table or CSV.
+extension ReportCommand {
+    struct Overdue: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "What is overdue now — tasks, uploads, special feedback, forwardings, problems — per branch and kind, oldest first.")
+
+        @Option(help: "Only this kind: callback_task, record_upload, directive_feedback, problem_forwarding, problem.") var kind: String?
+        @Option(help: "Only this branch (its code).") var branch: String?
+        @Option(help: "At most this many items.") var limit = 100
+        @Flag(help: "Print CSV instead of a table.") var csv = false
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let kind = self.kind, branch = self.branch, limit = self.limit
+            let items = try await MonitoringCommand.read(database) { db in
+                var filter = MonitoringQueries.Filter()
+                filter.kind = kind
+                filter.branchId = try await MonitoringCommand.branchId(db, code: branch)
+                return try await MonitoringQueries(db, now: Date()).clocks(.overdue, filter, branches: nil, limit: limit)
+            }
+            let header = ["branch", "kind", "subject", "due at (Shanghai)", "age (working days)", "provisional", "title"]
+            let rows = items.map {
+                [$0.branchCode, $0.kind, String($0.subjectId), MonitoringCommand.shanghai($0.dueAt), String($0.ageWorkdays),
+                 $0.provisional ? "yes" : "no", $0.title]
+            }
+            MonitoringCommand.print(header, rows, csv: csv, widths: [8, 20, 9, 18, 8, 5, 40])
+        }
+    }
+
+    struct Uploads: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Each branch's upload of a month: on time, late, missing, pending.")
+
+        @Option(help: "The month, YYYY-MM.") var month: String
+        @Flag(help: "Print CSV instead of a table.") var csv = false
+        @OptionGroup var database: DatabaseOptions
+
+        func validate() throws {
+            guard month.range(of: "^[0-9]{4}-(0[1-9]|1[0-2])$", options: .regularExpression) != nil else {
+                throw ValidationError("--month must be YYYY-MM, not \(month)")
+            }
+        }
+
+        func run() async throws {
+            let month = self.month
+            let rows = try await MonitoringCommand.read(database) { try await MonitoringQueries($0, now: Date()).uploadCompliance(month: month, branches: nil) }
+            MonitoringCommand.print(
+                ["branch", "month", "standing", "due at (Shanghai)", "submitted at", "records"],
+                rows.map {
+                    [$0.branchCode, month, $0.standing, $0.dueAt.map(MonitoringCommand.shanghai) ?? "", $0.submittedAt.map(MonitoringCommand.shanghai) ?? "",
+                     $0.recordCount.map(String.init) ?? ""]
+                }, csv: csv, widths: [8, 8, 10, 18, 18, 8])
+        }
+    }
+
+    struct SLA: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "sla",
+            abstract: "A month's SLA compliance: forwardings within 2 working days per functional department, problems within 15 per HQ department and branch.")
+
+        @Option(help: "The month, YYYY-MM.") var month: String
+        @Flag(help: "Print CSV instead of a table.") var csv = false
+        @OptionGroup var database: DatabaseOptions
+
+        func validate() throws {
+            guard month.range(of: "^[0-9]{4}-(0[1-9]|1[0-2])$", options: .regularExpression) != nil else {
+                throw ValidationError("--month must be YYYY-MM, not \(month)")
+            }
+        }
+
+        func run() async throws {
+            let month = self.month
+            let sections = try await MonitoringCommand.read(database) { db -> [(String, [MonitoringQueries.Compliance])] in
+                let monitoring = MonitoringQueries(db, now: Date())
+                return [
+                    ("forwardings by department", try await monitoring.forwardingCompliance(month: month, branches: nil)),
+                    ("problems by HQ department", try await monitoring.problemCompliance(month: month, branches: nil, byBranch: false)),
+                    ("problems by branch", try await monitoring.problemCompliance(month: month, branches: nil, byBranch: true)),
+                ]
+            }
+            let rows = sections.flatMap { section, rows in
+                rows.map { row in
+                    [section, row.code, String(row.total), String(row.withinDeadline), row.share.map { String(format: "%.1f", $0 * 100) } ?? "-",
+                     row.medianWorkdays.map { String(format: "%.1f", $0) } ?? "-", row.p90Workdays.map { String(format: "%.1f", $0) } ?? "-"]
+                }
+            }
+            MonitoringCommand.print(["figure", "unit", "total", "within", "share %", "median wd", "p90 wd"], rows, csv: csv,
+                                    widths: [26, 8, 7, 7, 8, 10, 8])
+        }
+    }
+}
+
+enum MonitoringCommand {
+    static func read<T: Sendable>(_ database: DatabaseOptions, _ body: @escaping @Sendable (Connection) async throws -> T) async throws -> T {
+        var logger = Logger(label: "huifang.report")
+        logger.logLevel = .warning
+        return try await database.withDatabase(logger: logger) { environment in
+            try await Pool.withPool(environment.application, logger: logger) { pool in
+                try await pool.transaction(settings: ObligationGenerator.settings, readOnly: true, body)
+            }
+        }
+    }
+
+    static func branchId(_ db: Connection, code: String?) async throws -> Int? {
+        guard let code else { return nil }
+        guard let id: Int = try await db.query("select id from huifang.branches where code = \(code)").first?.decode(0) else {
+            throw CLIError("there is no branch \(code)")
+        }
+        return id
+    }
+
+    static func shanghai(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "Asia/Shanghai")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm"
+        return formatter.string(from: date)
+    }
+
+    static func print(_ header: [String], _ rows: [[String]], csv: Bool, widths: [Int]) {
+        if csv {
+            Swift.print(CSVLine.render(header))
+            rows.forEach { Swift.print(CSVLine.render($0)) }
+            return
+        }
+        let line = { (fields: [String]) in zip(fields, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: " ") }
+        Swift.print(line(header))
+        rows.forEach { Swift.print(line($0)) }
+        if rows.isEmpty { Swift.print("(none)") }
+    }
+}
