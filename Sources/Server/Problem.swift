@@ -132,6 +132,10 @@ public struct Problem: Error, Codable, Sendable, Equatable {
         "problem_forwardings_one_open": ("conflict", "That department is already working on this problem", 409, nil),
         "problem_forwardings_target": ("validation", "Not an active functional department", 422, nil),
         "problem_forwardings_transition": ("invalid-transition", "The forwarding cannot make this step from its current state", 409, nil),
+        "evaluations_actor": ("forbidden", "An evaluation is made by its HQ department", 403, nil),
+        "evaluations_fixed": ("conflict", "The evaluation no longer changes", 409, nil),
+        "evaluations_transition": ("invalid-transition", "The evaluation cannot make this step from its current state", 409, nil),
+        "evaluation_scores_range": ("validation", "Above the criterion's maximum score", 422, nil),
         "obligation_rules_floor": (
             "validation", "Below the regulation's floor for this rule", 422,
             "ordinary new accounts need ≥ 30 % within at most 5 working days, broker-introduced ones 100 % within at most 5, "

@@ -121,6 +121,20 @@ public struct OrganizationFixture: Sendable {
                 clients.append(client)
             }
             try await loadRecords(db, branches: [a, b], clients: clients, staff: staff, salesTrading: departments[0])
+            // Last year's evaluation of each branch by the Brokerage Ops Center, published.
+            try await db.query("select set_config('huifang.staff_id', \(String(staff["opsCenter"]!)), true)")
+            for branch in [a, b] {
+                let evaluation: Int64 = try await db.query(
+                    "insert into huifang.evaluations (branch_id, department_id, year) values (\(branch), \(departments[5]), 2025) returning id"
+                ).single().decode(0)
+                try await db.query(
+                    "insert into huifang.evaluation_scores (branch_id, evaluation_id, criterion, score) values (\(branch), \(evaluation), 'coverage', 88)")
+                try await db.query(
+                    "insert into huifang.evaluation_findings (branch_id, evaluation_id, text, severity) values (\(branch), \(evaluation), '部分回访记录缺少录音编号', 'medium')")
+                try await db.query("update huifang.evaluations set state = 'closed' where branch_id = \(branch) and id = \(evaluation)")
+                try await db.query(
+                    "update huifang.evaluations set state = 'published', summary = '总体合格 Satisfactory' where branch_id = \(branch) and id = \(evaluation)")
+            }
             try await db.query("select set_config('huifang.system', 'on', true)")
             _ = try await db.query(SLAEngine.fireQuery(limit: 100))
             try await db.query(

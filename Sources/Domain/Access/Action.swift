@@ -59,6 +59,10 @@ public enum Action: String, Sendable, CaseIterable {
     case answerForwardings
     /// Monitoring: what is overdue or at risk, SLA, upload and per-person figures.
     case readMonitoring
+    /// Evaluations of branches (Art 16): the evaluating department's, the branch's published results.
+    case readEvaluations
+    /// Open, score, close and publish an evaluation of a branch (the evaluating HQ department).
+    case manageEvaluations
 }
 
 /// How far a role's permission reaches.

@@ -47,6 +47,8 @@ public enum PermissionMatrix {
         (.triageProblems,      [n,   n,   n,   n,   n,   d,   n,   d,   d,   n,   n,   n]),
         (.answerForwardings,   [n,   n,   n,   n,   n,   n,   n,   n,   n,   d,   n,   n]),
         (.readMonitoring,      [n,   b,   b,   n,   b,   a,   n,   a,   a,   n,   a,   n]),
+        (.readEvaluations,     [n,   b,   b,   n,   b,   d,   n,   d,   d,   n,   a,   n]),
+        (.manageEvaluations,   [n,   n,   n,   n,   n,   d,   n,   d,   d,   n,   n,   n]),
     ]
 
     private static let table: [Action: [Role: Reach]] = {
