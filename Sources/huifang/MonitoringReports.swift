@@ -96,6 +96,37 @@ extension ReportCommand {
     }
 }
 
+extension ReportCommand {
+    struct Assessment: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The figures that feed performance assessment (Art 19), per branch, department or person, as CSV.",
+            discussion: "Judged as of the month's end, so a closed month always gives the same file.")
+
+        @Option(help: "The month, YYYY-MM.") var month: String
+        @Option(help: "branch, department or person.") var by: String = "branch"
+        @Option(help: "Write the CSV to this file instead of standard output.") var output: String?
+        @OptionGroup var database: DatabaseOptions
+
+        func validate() throws {
+            guard month.range(of: "^[0-9]{4}-(0[1-9]|1[0-2])$", options: .regularExpression) != nil else {
+                throw ValidationError("--month must be YYYY-MM, not \(month)")
+            }
+            guard AssessmentExport.Unit(rawValue: by) != nil else { throw ValidationError("--by must be branch, department or person") }
+        }
+
+        func run() async throws {
+            let month = self.month, unit = AssessmentExport.Unit(rawValue: by)!
+            let table = try await MonitoringCommand.read(database) { try await AssessmentExport($0).table(unit, month: month, branches: nil) }
+            if let output {
+                try Data(table.csv.utf8).write(to: URL(fileURLWithPath: output))
+                Swift.print("wrote \(table.rows.count) rows to \(output)")
+            } else {
+                Swift.print(table.csv, terminator: "")
+            }
+        }
+    }
+}
+
 enum MonitoringCommand {
     static func read<T: Sendable>(_ database: DatabaseOptions, _ body: @escaping @Sendable (Connection) async throws -> T) async throws -> T {
         var logger = Logger(label: "huifang.report")

@@ -9,7 +9,7 @@ struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
         abstract: "Reports HQ reads: callback coverage, what is overdue, upload standing, SLA compliance.",
-        subcommands: [Coverage.self, Overdue.self, Uploads.self, SLA.self]
+        subcommands: [Coverage.self, Overdue.self, Uploads.self, SLA.self, Assessment.self]
     )
 
     struct Coverage: AsyncParsableCommand {

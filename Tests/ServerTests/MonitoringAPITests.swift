@@ -84,4 +84,31 @@ struct MonitoringAPITests {
             #expect(try await api.send(.get, "/monitoring/people?branchId=\(fixture.branchA)&month=\(month)", token: try await api.token("opsB")).status == .notFound)
         }
     }
+
+    @Test func theAssessmentExportIsTheSameFileEachTimeAndABranchGetsOnlyItsOwnRows() async throws {
+        try await withFixtureApp(now: Date()) { api, fixture, database in
+            let month: String = try await database.withPool {
+                try await $0.query("select to_char(now() at time zone 'Asia/Shanghai', 'YYYY-MM')").single().decode(0)
+            }
+            let auditor = try await api.token("auditor")
+            let first = try await api.send(.get, "/monitoring/assessment?month=\(month)&by=branch", token: auditor)
+            #expect(first.status == .ok && first.headers[.contentType]?.hasPrefix("text/csv") == true, "\(first.text)")
+            let lines = first.text.split(separator: "\n").map(String.init)
+            #expect(lines.first?.hasPrefix("branch,name,callbacks_due") == true)
+            // The fixture: in each branch this month one service record countersigned, one problem raised.
+            let columns = lines.first!.split(separator: ",").map(String.init)
+            for line in lines.dropFirst() {
+                let row = Dictionary(uniqueKeysWithValues: zip(columns, line.split(separator: ",").map(String.init)))
+                #expect(row["records_countersigned"] == "1" && row["problems_raised"] == "1", "\(line)")
+            }
+            #expect(lines.count == 3)
+            let again = try await api.send(.get, "/monitoring/assessment?month=\(month)&by=branch", token: auditor)
+            #expect(again.text == first.text)
+            let own = try await api.send(.get, "/monitoring/assessment?month=\(month)&by=branch", token: try await api.token("opsB"))
+            #expect(own.text.split(separator: "\n").count == 2 && own.text.contains("SH001") && !own.text.contains("BJ001"))
+            let people = try await api.send(.get, "/monitoring/assessment?month=\(month)&by=person", token: try await api.token("opsA"))
+            #expect(people.text.contains("BJ001,deskA,deskA,0,0,0,1"), "\(people.text)")
+            #expect(!people.text.contains("SH001"))
+        }
+    }
 }

@@ -1,6 +1,7 @@
 import API
 import Domain
 import Foundation
+import OpenAPIRuntime
 import Postgres
 import Store
 
@@ -110,5 +111,17 @@ extension Components.Schemas.ComplianceRow {
         self.init(
             id: Int32(row.id), code: row.code, total: Int32(row.total), withinDeadline: Int32(row.withinDeadline), share: row.share,
             medianWorkdays: row.medianWorkdays, p90Workdays: row.p90Workdays)
+    }
+}
+
+extension APIService {
+    func exportAssessment(_ input: Operations.ExportAssessment.Input) async throws -> Operations.ExportAssessment.Output {
+        try Validate.throwing(Validate.month(input.query.month))
+        let access = try authorize(.readMonitoring)
+        let unit = AssessmentExport.Unit(rawValue: input.query.by.rawValue) ?? .branch
+        let table = try await pool.transaction(for: access, readOnly: true) {
+            try await AssessmentExport($0).table(unit, month: input.query.month, branches: access.indexableBranches)
+        }
+        return .ok(.init(body: .csv(HTTPBody(table.csv))))
     }
 }

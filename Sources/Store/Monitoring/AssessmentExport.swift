@@ -1,0 +1,130 @@
+import Foundation
+import Postgres
+
+/// The figures that feed performance assessment (Art 19), per branch, per department or per
+/// person, for one month. Everything is judged as of the month's end — deadlines met by then,
+/// work done by then — so re-running it for a closed month gives the same file.
+public struct AssessmentExport: Sendable {
+    public enum Unit: String, Sendable, CaseIterable {
+        case branch, department, person
+    }
+
+    public let connection: Connection
+
+    public init(_ connection: Connection) {
+        self.connection = connection
+    }
+
+    public struct Table: Sendable, Equatable {
+        public var header: [String]
+        public var rows: [[String]]
+
+        public var csv: String {
+            ([header] + rows).map(CSVLine.render).joined(separator: "\n") + "\n"
+        }
+    }
+
+    /// `month` is YYYY-MM; `branches` as the scope reaches (nil: every branch).
+    public func table(_ unit: Unit, month: String, branches: [Int]?) async throws -> Table {
+        let bounds: SQL = """
+            with bounds as (
+                select (to_date(\(month), 'YYYY-MM')::timestamp at time zone 'Asia/Shanghai') as start_at,
+                       ((to_date(\(month), 'YYYY-MM') + interval '1 month')::timestamp at time zone 'Asia/Shanghai') as end_at)
+            """
+        switch unit {
+        case .branch:
+            let rows = try await connection.query(
+                bounds + """
+                select b.code, b.name,
+                       (select count(*) from huifang.callback_tasks t where t.branch_id = b.id and t.due_at >= x.start_at and t.due_at < x.end_at
+                          and t.state <> 'cancelled'),
+                       (select count(*) from huifang.callback_tasks t where t.branch_id = b.id and t.due_at >= x.start_at and t.due_at < x.end_at
+                          and t.state in ('completed', 'unreachable') and t.closed_at <= t.due_at),
+                       (select count(*) from huifang.callback_tasks t where t.branch_id = b.id and t.due_at >= x.start_at and t.due_at < x.end_at
+                          and t.state <> 'cancelled' and (t.closed_at is null or t.closed_at > t.due_at)),
+                       (select count(*) from huifang.record_signatures g where g.branch_id = b.id and g.step = 'countersign'
+                          and g.signed_at >= x.start_at and g.signed_at < x.end_at),
+                       (select count(*) from huifang.record_signatures g where g.branch_id = b.id and g.step = 'return'
+                          and g.signed_at >= x.start_at and g.signed_at < x.end_at),
+                       coalesce((select case when u.submitted_at is null or u.submitted_at >= x.end_at
+                                               then (case when t.due_at < x.end_at then 'missing' else 'pending' end)
+                                             when u.submitted_at <= t.due_at then 'on_time' else 'late' end
+                                 from huifang.record_uploads u
+                                 join huifang.timers t on t.branch_id = u.branch_id and t.subject_kind = 'record_upload' and t.subject_id = u.id
+                                 where u.branch_id = b.id and u.month = to_char(to_date(\(month), 'YYYY-MM') - interval '1 month', 'YYYY-MM')),
+                                'not_opened'),
+                       (select count(*) from huifang.problems p where p.branch_id = b.id and p.raised_at >= x.start_at and p.raised_at < x.end_at),
+                       (select count(*) from huifang.problems p join huifang.timers t on t.branch_id = p.branch_id and t.subject_kind = 'problem'
+                          and t.subject_id = p.id where p.branch_id = b.id and t.due_at >= x.start_at and t.due_at < x.end_at
+                          and p.closed_at <= t.due_at)
+                from huifang.branches b cross join bounds x
+                where
+                """ + " " + .branch("b.id", in: branches) + " order by b.code")
+            return Table(
+                header: ["branch", "name", "callbacks_due", "callbacks_on_time", "callbacks_late_or_missed", "records_countersigned",
+                         "records_returned", "previous_month_upload", "problems_raised", "problems_due_closed_in_time"],
+                rows: try rows.map { row in try (0..<10).map { try Self.text(row, $0) } })
+        case .department:
+            let rows = try await connection.query(
+                bounds + """
+                select d.code, d.kind,
+                       (select count(*) from huifang.problem_forwardings f join huifang.timers t on t.branch_id = f.branch_id
+                          and t.subject_kind = 'problem_forwarding' and t.subject_id = f.id
+                          where f.department_id = d.id and t.due_at >= x.start_at and t.due_at < x.end_at and f.state <> 'misrouted'
+                            and
+                """ + " " + .branch("f.branch_id", in: branches) + """
+                       ),
+                       (select count(*) from huifang.problem_forwardings f join huifang.timers t on t.branch_id = f.branch_id
+                          and t.subject_kind = 'problem_forwarding' and t.subject_id = f.id
+                          where f.department_id = d.id and t.due_at >= x.start_at and t.due_at < x.end_at and f.answered_at <= t.due_at
+                            and
+                """ + " " + .branch("f.branch_id", in: branches) + """
+                       ),
+                       (select count(*) from huifang.problems p join huifang.timers t on t.branch_id = p.branch_id
+                          and t.subject_kind = 'problem' and t.subject_id = p.id
+                          where p.department_id = d.id and t.due_at >= x.start_at and t.due_at < x.end_at and
+                """ + " " + .branch("p.branch_id", in: branches) + """
+                       ),
+                       (select count(*) from huifang.problems p join huifang.timers t on t.branch_id = p.branch_id
+                          and t.subject_kind = 'problem' and t.subject_id = p.id
+                          where p.department_id = d.id and t.due_at >= x.start_at and t.due_at < x.end_at and p.closed_at <= t.due_at and
+                """ + " " + .branch("p.branch_id", in: branches) + """
+                       )
+                from huifang.departments d cross join bounds x
+                where d.kind in ('functional', 'brokerage_ops_center', 'risk_control', 'sales_trading')
+                order by d.code
+                """)
+            return Table(
+                header: ["department", "kind", "forwardings_due", "forwardings_answered_in_time", "problems_due", "problems_closed_in_time"],
+                rows: try rows.map { row in try (0..<6).map { try Self.text(row, $0) } })
+        case .person:
+            let rows = try await connection.query(
+                bounds + """
+                select b.code, s.employee_no, s.name,
+                       (select count(*) from huifang.callback_tasks t where t.branch_id = b.id and t.closed_by = s.id and t.state = 'completed'
+                          and t.closed_at >= x.start_at and t.closed_at < x.end_at),
+                       (select count(*) from huifang.callback_tasks t where t.branch_id = b.id and t.closed_by = s.id and t.state = 'completed'
+                          and t.closed_at >= x.start_at and t.closed_at < x.end_at and t.closed_at <= t.due_at),
+                       (select count(*) from huifang.record_signatures g join huifang.records r on r.branch_id = g.branch_id and r.id = g.record_id
+                          where g.branch_id = b.id and r.performer_staff_id = s.id and g.step = 'return'
+                            and g.signed_at >= x.start_at and g.signed_at < x.end_at),
+                       (select count(*) from huifang.problems p where p.branch_id = b.id and p.raised_by = s.id
+                          and p.raised_at >= x.start_at and p.raised_at < x.end_at)
+                from huifang.branches b
+                join huifang.role_grants g on g.branch_id = b.id
+                  and g.role in ('responsible_person', 'front_desk', 'ops_director', 'marketing_director')
+                join huifang.staff s on s.id = g.staff_id
+                cross join bounds x
+                where
+                """ + " " + .branch("b.id", in: branches) + " group by b.id, b.code, s.id, s.employee_no, s.name, x.start_at, x.end_at order by b.code, s.employee_no")
+            return Table(
+                header: ["branch", "employee_no", "name", "callbacks_done", "callbacks_on_time", "records_returned", "problems_raised"],
+                rows: try rows.map { row in try (0..<7).map { try Self.text(row, $0) } })
+        }
+    }
+
+    private static func text(_ row: Row, _ column: Int) throws -> String {
+        if let number = try? row.decode(column, as: Int64.self) { return String(number) }
+        return try row.decode(column, as: String.self)
+    }
+}
