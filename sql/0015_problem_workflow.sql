@@ -749,11 +749,34 @@ grant insert (branch_id, problem_id, department_id, note) on huifang.problem_for
 grant update (state, answer, suggestion, review_note) on huifang.problem_forwardings to huifang_app;
 grant insert (branch_id, problem_id, recipient, channel, relayed_at, note) on huifang.problem_relays to huifang_app;
 
--- HQ and functional departments see the clocks of the problems and forwardings they hold.
+-- HQ and functional departments see the clocks of the problems and forwardings they hold: the
+-- keys come from the departments' own indexes, once per query, not from a scan per clock.
+create index problems_by_department on huifang.problems (department_id, branch_id, id) where department_id is not null;
+create index problem_forwardings_by_department on huifang.problem_forwardings (department_id, branch_id, id);
+
+create function huifang.department_problem_clocks() returns table (branch_id integer, subject_kind text, subject_id bigint)
+    language sql stable security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+        select p.branch_id, 'problem', p.id from huifang.problems p
+        where cardinality(huifang.scope_department_ids()) > 0 and p.department_id = any (huifang.scope_department_ids())
+        union all
+        select f.branch_id, 'problem_forwarding', f.id from huifang.problem_forwardings f
+        where cardinality(huifang.scope_department_ids()) > 0 and f.department_id = any (huifang.scope_department_ids())
+        union all
+        select f.branch_id, 'problem', f.problem_id from huifang.problem_forwardings f
+        where cardinality(huifang.scope_department_ids()) > 0 and f.department_id = any (huifang.scope_department_ids())
+        union all
+        select f.branch_id, 'problem_forwarding', f.id from huifang.problems p
+        join huifang.problem_forwardings f on f.branch_id = p.branch_id and f.problem_id = p.id
+        where cardinality(huifang.scope_department_ids()) > 0 and p.department_id = any (huifang.scope_department_ids())
+    $$;
+
 create policy read_problem_clocks on huifang.timers for select to huifang_app
-    using (cardinality((select huifang.scope_department_ids())) > 0 and (
-           (subject_kind = 'problem' and (branch_id, subject_id) in (select p.branch_id, p.id from huifang.problems p))
-        or (subject_kind = 'problem_forwarding' and (branch_id, subject_id) in (select f.branch_id, f.id from huifang.problem_forwardings f))));
+    using (cardinality((select huifang.scope_department_ids())) > 0
+           and (branch_id, subject_kind, subject_id) in (select c.branch_id, c.subject_kind, c.subject_id from huifang.department_problem_clocks() c));
+
+grant execute on function huifang.department_problem_clocks() to huifang_app;
 
 revoke execute on function huifang.notify_handoff(integer, text, integer, integer, text, text, bigint),
     huifang.triage_role(integer) from public;

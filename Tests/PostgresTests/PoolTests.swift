@@ -84,7 +84,8 @@ struct PoolTests {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     for doctor in ["a", "b"] {
                         group.addTask {
-                            try await pool.transaction(isolation: .serializable) { connection in
+                            // Generous attempts: on a loaded machine the retries themselves may collide again.
+                            try await pool.transaction(isolation: .serializable, maxAttempts: 20) { connection in
                                 let attempt = attempts.increment()
                                 let onCall = try await connection.query("select count(*) from duty where on_call").single()
                                     .decode(0, as: Int.self)

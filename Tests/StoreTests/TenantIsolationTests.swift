@@ -68,7 +68,8 @@ struct TenantIsolationTests {
                 // feedback packages delivered to a department) span every branch.
                 let exceptions: Set<String> = [
                     "timers_due", "callback_tasks_executor", "records_hq_work", "record_upload_deliveries_inbox",
-                    "directive_feedback_inbox", "problems_hq_queue", "problem_forwardings_queue",
+                    "directive_feedback_inbox", "problems_hq_queue", "problem_forwardings_queue", "problems_by_department",
+                    "problem_forwardings_by_department",
                 ]
                 for row in rows {
                     let (table, index, first): (String, String, String) = (try row.decode(0), try row.decode(1), try row.decode(2))

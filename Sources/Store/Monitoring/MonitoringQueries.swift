@@ -46,6 +46,15 @@ public struct MonitoringQueries: Sendable {
 
     /// Items, oldest deadline first, from each branch's open clocks.
     public func clocks(_ window: Window, _ filter: Filter, branches: [Int]?, limit: Int) async throws -> [ClockItem] {
+        try await connection.query(Self.clocksSQL(window, filter, branches: branches, limit: limit, now: now)).map { row in
+            ClockItem(
+                kind: try row.decode(0), branchId: try row.decode(1), branchCode: try row.decode(2), region: try row.decode(3),
+                departmentId: try row.decode(4), subjectId: try row.decode(5), title: try row.decode(6), dueAt: try row.decode(7),
+                ageWorkdays: try row.decode(8), provisional: try row.decode(9))
+        }
+    }
+
+    static func clocksSQL(_ window: Window, _ filter: Filter, branches: [Int]?, limit: Int, now: Date) -> SQL {
         var conditions: [SQL] = []
         switch window {
         case .overdue: conditions.append("t.due_at <= \(now)::timestamptz")
@@ -61,30 +70,23 @@ public struct MonitoringQueries: Sendable {
         if let branch = filter.branchId { branchConditions.append("id = \(branch)") }
         if let region = filter.region { branchConditions.append("region = \(region)") }
         let branchScope: SQL = "select id, code, region from huifang.branches where " + SQL.joined(branchConditions, separator: " and ")
-        let rows = try await connection.query(
-            "with b as (" + branchScope + ") select x.* from b cross join lateral ("
-                + """
-                select t.subject_kind, t.branch_id, b.code, b.region,
-                       coalesce(p.department_id, f.department_id, ct.owner_department_id) as department_id,
-                       t.subject_id, t.title, t.due_at,
-                       greatest(0, huifang.workdays_between('cn_workday', (t.due_at at time zone 'Asia/Shanghai')::date - 1,
-                                                            (\(now)::timestamptz at time zone 'Asia/Shanghai')::date)) as age,
-                       t.provisional
-                from huifang.timers t
-                left join huifang.problems p on t.subject_kind = 'problem' and p.branch_id = t.branch_id and p.id = t.subject_id
-                left join huifang.problem_forwardings f on t.subject_kind = 'problem_forwarding' and f.branch_id = t.branch_id
-                                                        and f.id = t.subject_id
-                left join huifang.callback_tasks ct on t.subject_kind = 'callback_task' and ct.branch_id = t.branch_id
-                                                    and ct.id = t.subject_id
-                where t.branch_id = b.id and t.stopped_at is null and
-                """ + " " + SQL.joined(conditions, separator: " and ")
-                + " order by t.due_at limit \(limit)) x order by x.due_at, x.branch_id, x.subject_id limit \(limit)")
-        return try rows.map { row in
-            ClockItem(
-                kind: try row.decode(0), branchId: try row.decode(1), branchCode: try row.decode(2), region: try row.decode(3),
-                departmentId: try row.decode(4), subjectId: try row.decode(5), title: try row.decode(6), dueAt: try row.decode(7),
-                ageWorkdays: try row.decode(8), provisional: try row.decode(9))
-        }
+        return "with b as (" + branchScope + ") select x.* from b cross join lateral ("
+            + """
+            select t.subject_kind, t.branch_id, b.code, b.region,
+                   coalesce(p.department_id, f.department_id, ct.owner_department_id) as department_id,
+                   t.subject_id, t.title, t.due_at,
+                   greatest(0, huifang.workdays_between('cn_workday', (t.due_at at time zone 'Asia/Shanghai')::date - 1,
+                                                        (\(now)::timestamptz at time zone 'Asia/Shanghai')::date)) as age,
+                   t.provisional
+            from huifang.timers t
+            left join huifang.problems p on t.subject_kind = 'problem' and p.branch_id = t.branch_id and p.id = t.subject_id
+            left join huifang.problem_forwardings f on t.subject_kind = 'problem_forwarding' and f.branch_id = t.branch_id
+                                                    and f.id = t.subject_id
+            left join huifang.callback_tasks ct on t.subject_kind = 'callback_task' and ct.branch_id = t.branch_id
+                                                and ct.id = t.subject_id
+            where t.branch_id = b.id and t.stopped_at is null and
+            """ + " " + SQL.joined(conditions, separator: " and ")
+            + " order by t.due_at limit \(limit)) x order by x.due_at, x.branch_id, x.subject_id limit \(limit)"
     }
 
     /// Per branch and kind: how many clocks are overdue and the oldest's age in working days.
@@ -97,10 +99,17 @@ public struct MonitoringQueries: Sendable {
     }
 
     public func overdueCounts(branches: [Int]?, kind: String?) async throws -> [OverdueCount] {
+        try await connection.query(Self.overdueCountsSQL(branches: branches, kind: kind, now: now)).map { row in
+            OverdueCount(
+                branchId: try row.decode(0), branchCode: try row.decode(1), kind: try row.decode(2), count: try row.decode(3),
+                oldestAgeWorkdays: try row.decode(4))
+        }
+    }
+
+    static func overdueCountsSQL(branches: [Int]?, kind: String?, now: Date) -> SQL {
         let branchScope: SQL = branches.map { "select id, code from huifang.branches where id = any(\($0))" }
             ?? "select id, code from huifang.branches"
-        return try await connection.query(
-            "with b as (" + branchScope + ") "
+        return "with b as (" + branchScope + ") "
                 + """
                 select b.id, b.code, t.subject_kind, count(*)::int,
                        greatest(0, huifang.workdays_between('cn_workday', (min(t.due_at) at time zone 'Asia/Shanghai')::date - 1,
@@ -110,11 +119,6 @@ public struct MonitoringQueries: Sendable {
                 group by b.id, b.code, t.subject_kind
                 order by b.code, t.subject_kind
                 """
-        ).map { row in
-            OverdueCount(
-                branchId: try row.decode(0), branchCode: try row.decode(1), kind: try row.decode(2), count: try row.decode(3),
-                oldestAgeWorkdays: try row.decode(4))
-        }
     }
 
     /// Share answered or closed within the deadline, and the median and p90 time, in working days.
@@ -132,8 +136,11 @@ public struct MonitoringQueries: Sendable {
     /// Forwardings received in `month` and answered: within 2 working days, per functional department.
     /// Times are counted from the clock's start, as its deadline is.
     public func forwardingCompliance(month: String, branches: [Int]?) async throws -> [Compliance] {
-        try await compliance(
-            """
+        try await compliance(Self.forwardingComplianceSQL(month: month, branches: branches))
+    }
+
+    static func forwardingComplianceSQL(month: String, branches: [Int]?) -> SQL {
+        """
             select d.id, d.code, count(*)::int, count(*) filter (where f.answered_at <= t.due_at)::int,
                    percentile_cont(0.5) within group (order by huifang.workdays_between('cn_workday',
                        (t.started_at at time zone 'Asia/Shanghai')::date, (f.answered_at at time zone 'Asia/Shanghai')::date)),
@@ -142,17 +149,20 @@ public struct MonitoringQueries: Sendable {
             from huifang.problem_forwardings f
             join huifang.departments d on d.id = f.department_id
             join huifang.timers t on t.branch_id = f.branch_id and t.subject_kind = 'problem_forwarding' and t.subject_id = f.id
-            where
-            """ + " " + .branch("f.branch_id", in: branches)
-                + " and f.answered_at is not null and to_char(f.received_at at time zone 'Asia/Shanghai', 'YYYY-MM') = \(month)"
-                + " group by d.id, d.code order by d.code")
+        where
+        """ + " " + .branch("f.branch_id", in: branches)
+            + " and f.answered_at is not null and to_char(f.received_at at time zone 'Asia/Shanghai', 'YYYY-MM') = \(month)"
+            + " group by d.id, d.code order by d.code"
     }
 
     /// Problems raised in `month` and closed: within 15 working days, per HQ department or per branch.
     public func problemCompliance(month: String, branches: [Int]?, byBranch: Bool) async throws -> [Compliance] {
+        try await compliance(Self.problemComplianceSQL(month: month, branches: branches, byBranch: byBranch))
+    }
+
+    static func problemComplianceSQL(month: String, branches: [Int]?, byBranch: Bool) -> SQL {
         let group: SQL = byBranch ? "b.id, b.code" : "d.id, d.code"
-        return try await compliance(
-            "select " + group + ", " + """
+        return "select " + group + ", " + """
             count(*)::int, count(*) filter (where p.closed_at <= t.due_at)::int,
                    percentile_cont(0.5) within group (order by huifang.workdays_between('cn_workday',
                        (t.started_at at time zone 'Asia/Shanghai')::date, (p.closed_at at time zone 'Asia/Shanghai')::date)),
@@ -165,7 +175,7 @@ public struct MonitoringQueries: Sendable {
             where
             """ + " " + .branch("p.branch_id", in: branches)
                 + " and p.closed_at is not null and to_char(p.raised_at at time zone 'Asia/Shanghai', 'YYYY-MM') = \(month)"
-                + " group by " + group + " order by 2")
+                + " group by " + group + " order by 2"
     }
 
     private func compliance(_ query: SQL) async throws -> [Compliance] {
@@ -187,8 +197,15 @@ public struct MonitoringQueries: Sendable {
     }
 
     public func uploadCompliance(month: String, branches: [Int]?) async throws -> [UploadStanding] {
-        try await connection.query(
-            """
+        try await connection.query(Self.uploadComplianceSQL(month: month, branches: branches, now: now)).map { row in
+            UploadStanding(
+                branchId: try row.decode(0), branchCode: try row.decode(1), standing: try row.decode(2), dueAt: try row.decode(3),
+                submittedAt: try row.decode(4), recordCount: try row.decode(5))
+        }
+    }
+
+    static func uploadComplianceSQL(month: String, branches: [Int]?, now: Date) -> SQL {
+        """
             select b.id, b.code,
                    case when u.id is null then 'not_opened'
                         when u.submitted_at is not null then (case when u.submitted_at <= t.due_at then 'on_time' else 'late' end)
@@ -199,11 +216,6 @@ public struct MonitoringQueries: Sendable {
             left join huifang.timers t on t.branch_id = u.branch_id and t.subject_kind = 'record_upload' and t.subject_id = u.id
             where b.status = 'active' and
             """ + " " + .branch("b.id", in: branches) + " order by b.code"
-        ).map { row in
-            UploadStanding(
-                branchId: try row.decode(0), branchCode: try row.decode(1), standing: try row.decode(2), dueAt: try row.decode(3),
-                submittedAt: try row.decode(4), recordCount: try row.decode(5))
-        }
     }
 
     /// A branch's people in `month`: callbacks completed (and on time), records returned by the
@@ -222,8 +234,16 @@ public struct MonitoringQueries: Sendable {
     }
 
     public func people(branchId: Int, month: String) async throws -> [PersonFigures] {
-        try await connection.query(
-            """
+        try await connection.query(Self.peopleSQL(branchId: branchId, month: month)).map { row in
+            PersonFigures(
+                staffId: try row.decode(0), employeeNo: try row.decode(1), name: try row.decode(2), callbacksDone: try row.decode(3),
+                callbacksOnTime: try row.decode(4), recordsReturned: try row.decode(5), problemsRaised: try row.decode(6),
+                problemsClosed: try row.decode(7), problemsRejected: try row.decode(8), problemsOpen: try row.decode(9))
+        }
+    }
+
+    static func peopleSQL(branchId: Int, month: String) -> SQL {
+        """
             with staff as (
                 select distinct s.id, s.employee_no, s.name from huifang.staff s
                 join huifang.role_grants g on g.staff_id = s.id and g.branch_id = \(branchId)
@@ -257,11 +277,20 @@ public struct MonitoringQueries: Sendable {
             left join raised p on p.id = s.id
             order by s.employee_no
             """
-        ).map { row in
-            PersonFigures(
-                staffId: try row.decode(0), employeeNo: try row.decode(1), name: try row.decode(2), callbacksDone: try row.decode(3),
-                callbacksOnTime: try row.decode(4), recordsReturned: try row.decode(5), problemsRaised: try row.decode(6),
-                problemsClosed: try row.decode(7), problemsRejected: try row.decode(8), problemsOpen: try row.decode(9))
-        }
+    }
+
+    /// Every monitoring query, by name, as a reader of `branches` (nil: every branch) would run it at
+    /// `now`: what `huifang bench monitoring` times and the plan test explains.
+    public static func all(now: Date, month: String, branches: [Int]?, branchId: Int) -> [(name: String, sql: SQL)] {
+        [
+            ("overdue items", clocksSQL(.overdue, Filter(), branches: branches, limit: 100, now: now)),
+            ("overdue counts", overdueCountsSQL(branches: branches, kind: nil, now: now)),
+            ("at risk", clocksSQL(.atRisk, Filter(), branches: branches, limit: 100, now: now)),
+            ("forwarding SLA", forwardingComplianceSQL(month: month, branches: branches)),
+            ("problem SLA by department", problemComplianceSQL(month: month, branches: branches, byBranch: false)),
+            ("problem SLA by branch", problemComplianceSQL(month: month, branches: branches, byBranch: true)),
+            ("upload compliance", uploadComplianceSQL(month: month, branches: branches, now: now)),
+            ("people of a branch", peopleSQL(branchId: branchId, month: month)),
+        ]
     }
 }

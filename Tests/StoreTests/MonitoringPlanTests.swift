@@ -1,0 +1,39 @@
+import Domain
+import Foundation
+import Postgres
+import Store
+import Testing
+import TestSupport
+
+/// The monitoring queries must be answerable from indexes: with sequential scans priced out, no
+/// plan may still scan a table that grows with the brokerage (it would at national scale).
+@Suite("Monitoring query plans use indexes, for HQ and for a branch")
+struct MonitoringPlanTests {
+    static let large = ["timers", "callback_tasks", "records", "record_signatures", "record_findings", "problems",
+                        "problem_forwardings", "problem_events", "clients", "record_uploads", "notifications", "audit_events"]
+
+    @Test func noMonitoringQueryScansALargeTable() async throws {
+        try await TestDatabase.with { database in
+            let fixture = try await database.withPool { try await OrganizationFixture.load(into: $0) }
+            let now = ISO8601DateFormatter().date(from: "2026-11-25T08:00:00Z")!
+            let scopes: [(String, Access, [Int]?)] = [
+                ("HQ", Access(staffId: fixture.staff["auditor"]!, action: .readMonitoring, branchIds: [], allBranches: true, organization: false), nil),
+                ("branch", Access(staffId: fixture.staff["opsA"]!, action: .readMonitoring, branchIds: [fixture.branchA], allBranches: false,
+                                  organization: false), [fixture.branchA]),
+            ]
+            try await database.withPool(database.application) { pool in
+                for (who, access, branches) in scopes {
+                    for (name, sql) in MonitoringQueries.all(now: now, month: "2026-11", branches: branches, branchId: fixture.branchA) {
+                        let plan = try await pool.transaction(for: access, readOnly: true) { db -> String in
+                            try await db.execute("set local enable_seqscan = off")
+                            return try await db.query("explain " + sql).map { try $0.decode(0, as: String.self) }.joined(separator: "\n")
+                        }
+                        for table in Self.large {
+                            #expect(!plan.contains("Seq Scan on \(table) "), "\(who): \(name) scans \(table):\n\(plan)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
