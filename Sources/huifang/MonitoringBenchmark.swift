@@ -1,0 +1,101 @@
+import ArgumentParser
+import Domain
+import Foundation
+import Logging
+import Postgres
+import Store
+
+/// Every monitoring query, as an HQ reader (every branch, row-level security on), as a branch's
+/// ops director (RLS on), and as the owner with the same explicit branch filter (the baseline the
+/// RLS ratio is against), in one run: p50 and p95 per query.
+struct MonitoringBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "monitoring", abstract: "Monitoring queries: p50/p95 as HQ and as a branch, and the cost of row-level security.")
+
+    @Option(help: "Timed runs of each query in each role (after one warm-up).") var runs = 30
+    @Option(help: "The branch whose ops director is the branch reader (its code; default the first branch).") var branch: String?
+    @Option(help: "The month the compliance queries read, YYYY-MM (default the current one in Shanghai).") var month: String?
+    @OptionGroup var database: DatabaseOptions
+
+    func validate() throws {
+        guard runs > 0 else { throw ValidationError("--runs must be positive") }
+        if let month, month.range(of: "^[0-9]{4}-(0[1-9]|1[0-2])$", options: .regularExpression) == nil {
+            throw ValidationError("--month must be YYYY-MM")
+        }
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "huifang.bench")
+        logger.logLevel = .warning
+        let runs = self.runs, branchCode = self.branch, givenMonth = self.month
+        try await database.withDatabase(logger: logger) { environment in
+            try await Pool.withPool(environment.owner, size: 1, logger: logger) { owner in
+                try await Pool.withPool(environment.application, size: 1, logger: logger) { app in
+                    let setup = try await owner.transaction { db -> (branch: Int, code: String, ops: Int64, hq: Int64, month: String) in
+                        let branchRow = try await db.query(
+                            "select id, code from huifang.branches where (\(branchCode)::text is null or code = \(branchCode)) order by code limit 1"
+                        ).first
+                        guard let branchRow else { throw CLIError("no branch \(branchCode ?? "at all"); load data first (huifang demo --load-only)") }
+                        let branch: Int = try branchRow.decode(0)
+                        guard let ops: Int64 = try await db.query(
+                            "select staff_id from huifang.role_grants where branch_id = \(branch) and role = 'ops_director' and revoked_at is null limit 1"
+                        ).first?.decode(0),
+                            let hq: Int64 = try await db.query(
+                                "select staff_id from huifang.role_grants where role = 'auditor' and revoked_at is null limit 1"
+                            ).first?.decode(0)
+                        else { throw CLIError("the branch needs an ops director and the organization an auditor") }
+                        var month = givenMonth
+                        if month == nil {
+                            month = try await db.query("select to_char(now() at time zone 'Asia/Shanghai', 'YYYY-MM')").single().decode(0, as: String.self)
+                        }
+                        return (branch, try branchRow.decode(1), ops, hq, month!)
+                    }
+                    let now = Date()
+                    let hqAccess = Access(staffId: setup.hq, action: .readMonitoring, branchIds: [], allBranches: true, organization: false)
+                    let branchAccess = Access(
+                        staffId: setup.ops, action: .readMonitoring, branchIds: [setup.branch], allBranches: false, organization: false)
+                    let hqQueries = MonitoringQueries.all(now: now, month: setup.month, branches: nil, branchId: setup.branch)
+                    let branchQueries = MonitoringQueries.all(now: now, month: setup.month, branches: [setup.branch], branchId: setup.branch)
+                    print("monitoring: \(runs) runs per query and role; branch reader: ops director of \(setup.code); month \(setup.month)")
+                    print("query                        HQ p50/p95 ms      branch p50/p95 ms   owner p50/p95 ms   RLS ratio (p50)")
+                    var worst = 0.0
+                    var worstRatio = 0.0
+                    for index in hqQueries.indices {
+                        // Each role times its query inside one open transaction of its scope, so the
+                        // numbers compare the query itself, not the transaction's round trips.
+                        let hq = try await app.transaction(for: hqAccess, readOnly: true) { db in
+                            try await Self.time(runs) { _ = try await db.query(hqQueries[index].sql) }
+                        }
+                        let asBranch = try await app.transaction(for: branchAccess, readOnly: true) { db in
+                            try await Self.time(runs) { _ = try await db.query(branchQueries[index].sql) }
+                        }
+                        let asOwner = try await owner.transaction(readOnly: true) { db in
+                            try await Self.time(runs) { _ = try await db.query(branchQueries[index].sql) }
+                        }
+                        let ratio = asBranch.p50 / max(asOwner.p50, 0.001)
+                        worst = max(worst, hq.p95, asBranch.p95)
+                        worstRatio = max(worstRatio, ratio)
+                        let name = hqQueries[index].name.padding(toLength: 28, withPad: " ", startingAt: 0)
+                        print(name + String(format: " %7.2f / %-8.2f  %7.2f / %-8.2f  %7.2f / %-8.2f  %.2f",
+                                            hq.p50, hq.p95, asBranch.p50, asBranch.p95, asOwner.p50, asOwner.p95, ratio))
+                    }
+                    print(String(format: "worst p95 %.2f ms (goal < 50); worst RLS ratio %.2f (goal ≤ 1.20)", worst, worstRatio))
+                }
+            }
+        }
+    }
+
+    /// Milliseconds: one warm-up, then `runs` timed runs; p50 and p95.
+    static func time(_ runs: Int, _ body: () async throws -> Void) async throws -> (p50: Double, p95: Double) {
+        try await body()
+        var samples: [Double] = []
+        let clock = ContinuousClock()
+        for _ in 0..<runs {
+            let elapsed = try await clock.measure { try await body() }
+            samples.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+        }
+        samples.sort()
+        let at = { (q: Double) in samples[min(samples.count - 1, Int((Double(samples.count) * q).rounded(.up)) - 1)] }
+        return (at(0.5), at(0.95))
+    }
+}
