@@ -72,7 +72,7 @@ struct ProblemAPITests {
             let toLegal = try await center.step(problem, "forward", ["departmentIds": [Self.department(fixture, database, "LEGAL")]])
             #expect(try Self.state(toLegal) == "forwarded", "\(toLegal.text)")
             let queue = try await api.send(.get, "/forwardings", token: legal.token)
-            let legalForwarding = try #require((try JSONSerialization.jsonObject(with: Data(queue.text.utf8)) as? [[String: Any]])?.first)
+            let legalForwarding = try #require((try queue.json()["items"] as? [[String: Any]])?.first)
             let legalId = try #require(legalForwarding["id"] as? Int)
             #expect(legalForwarding["problemId"] as? Int == problem)
             let seenByLegal = try await legal.read(problem).json
@@ -96,8 +96,8 @@ struct ProblemAPITests {
             // IT acknowledges and answers; HQ asks again (a new forwarding), IT answers again; HQ accepts.
             func itStep(_ path: String, _ body: [String: Any]? = nil) async throws -> APIClient.Reply {
                 let mine = try #require(
-                    (try JSONSerialization.jsonObject(with: Data(try await api.send(.get, "/forwardings", token: it.token).text.utf8))
-                        as? [[String: Any]])?.first(where: { $0["problemId"] as? Int == problem }))
+                    (try await api.send(.get, "/forwardings", token: it.token).json()["items"] as? [[String: Any]])?
+                        .first(where: { $0["problemId"] as? Int == problem }))
                 return try await api.send(
                     .post, "/forwardings/\(mine["id"] as! Int)/\(path)", token: it.token, json: body, ifMatch: mine["etag"] as? String)
             }
@@ -109,7 +109,7 @@ struct ProblemAPITests {
             let second = try await itStep("answer", ["text": "已于10月8日完成，沪深两市 Done on 8 Oct, both markets"])
             let secondId = try #require(try second.json()["id"] as? Int, "\(second.text)")
             let left = try await api.send(.get, "/forwardings", token: it.token)
-            #expect((try JSONSerialization.jsonObject(with: Data(left.text.utf8)) as? [Any])?.isEmpty == true, "nothing left in IT's queue")
+            #expect((try left.json()["items"] as? [Any])?.isEmpty == true, "nothing left in IT's queue")
             let accepted = try await center.step(problem, "forwardings/\(secondId)/accept")
             #expect(try Self.state(accepted) == "answered", "\(accepted.text)")
 
@@ -248,12 +248,12 @@ struct ProblemAPITests {
             let legalToken = try await api.token("legal")
             #expect(try await center.step(problem, "forward", ["departmentIds": [Self.department(fixture, database, "IT")]]).status == .ok)
             let itQueue = try await api.send(.get, "/forwardings", token: try await api.token("functional"))
-            let itForwarding = try #require((try JSONSerialization.jsonObject(with: Data(itQueue.text.utf8)) as? [[String: Any]])?
+            let itForwarding = try #require((try itQueue.json()["items"] as? [[String: Any]])?
                 .first(where: { $0["problemId"] as? Int == problem }))
             // Legal was not forwarded this problem: not in its queue, not readable, not answerable.
             #expect(try await api.send(.get, "/problems/\(problem)", token: legalToken).status == .notFound)
             let legalQueue = try await api.send(.get, "/forwardings", token: legalToken)
-            #expect((try JSONSerialization.jsonObject(with: Data(legalQueue.text.utf8)) as? [Any])?.isEmpty == true)
+            #expect((try legalQueue.json()["items"] as? [Any])?.isEmpty == true)
             let hijack = try await api.send(
                 .post, "/forwardings/\(itForwarding["id"] as! Int)/answer", token: legalToken, json: ["text": "ours now"],
                 ifMatch: itForwarding["etag"] as? String)

@@ -9,11 +9,12 @@ extension APIService {
         let access = try authorize(.answerForwardings)
         let states = input.query.state.map { [ForwardingState(rawValue: $0.rawValue)!] } ?? [.received, .acknowledged]
         let limit = try Cursors.limit(input.query.limit)
+        let after = try Cursors.dueBranchAndID(input.query.after)
         let now = now()
-        let forwardings = try await pool.transaction(for: access, readOnly: true) {
-            try await ProblemStore($0, now: now).forwardingQueue(departmentIds: access.departmentIds, states: states, limit: limit)
+        let page = try await pool.transaction(for: access, readOnly: true) {
+            try await ProblemStore($0, now: now).forwardingQueue(departmentIds: access.departmentIds, states: states, after: after, limit: limit)
         }
-        return .ok(.init(body: .json(forwardings.map(Components.Schemas.Forwarding.init))))
+        return .ok(.init(body: .json(.init(items: page.items.map(Components.Schemas.Forwarding.init), next: page.next))))
     }
 
     func acknowledgeForwarding(_ input: Operations.AcknowledgeForwarding.Input) async throws -> Operations.AcknowledgeForwarding.Output {

@@ -127,10 +127,19 @@ public struct ProblemStore: Sendable {
     }
 
     /// A functional department's queue: what was forwarded to it and is not answered, by deadline.
-    public func forwardingQueue(departmentIds: [Int], states: [ForwardingState], limit: Int) async throws -> [ForwardingView] {
-        try await forwardings(
-            "f.department_id = any(\(departmentIds)) and f.state = any(\(states.map(\.rawValue)))", order: "t.due_at, f.branch_id, f.id",
-            limit: limit)
+    /// Keyset-paged by (deadline, branch, id); `after` is the previous page's last.
+    public func forwardingQueue(
+        departmentIds: [Int], states: [ForwardingState], after: (dueMicros: Int64, branch: Int, id: Int64)?, limit: Int
+    ) async throws -> Page<ForwardingView> {
+        var condition: SQL = "f.department_id = any(\(departmentIds)) and f.state = any(\(states.map(\.rawValue)))"
+        if let after {
+            condition = condition
+                + " and (t.due_at, f.branch_id, f.id) > (to_timestamp(\(after.dueMicros)::numeric / 1000000), \(after.branch), \(after.id))"
+        }
+        let items = try await forwardings(condition, order: "t.due_at, f.branch_id, f.id", limit: limit + 1)
+        return Cursor.page(items, limit: limit) {
+            Cursor.encode(Int64((($0.clock?.dueAt ?? .distantPast).timeIntervalSince1970 * 1_000_000).rounded()), Int64($0.branchId), $0.id)
+        }
     }
 
     private func forwardings(_ condition: SQL, order: String, limit: Int, lock: Bool = false) async throws -> [ForwardingView] {
