@@ -9,3 +9,15 @@ extension PostgresDate {
         return PostgresDate(daysSinceEpoch: Int64(days))
     }
 }
+
+extension Date {
+    /// The instant as a wall-clock time in Asia/Shanghai, e.g. `2026-10-21 00:00` (`seconds`: `:00`),
+    /// as reports and printed records show it.
+    public func shanghaiText(seconds: Bool = false) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "Asia/Shanghai")
+        formatter.dateFormat = seconds ? "yyyy-MM-dd HH:mm:ss" : "yyyy-MM-dd HH:mm"
+        return formatter.string(from: self)
+    }
+}

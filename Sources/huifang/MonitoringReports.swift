@@ -41,11 +41,7 @@ extension ReportCommand {
         @Flag(help: "Print CSV instead of a table.") var csv = false
         @OptionGroup var database: DatabaseOptions
 
-        func validate() throws {
-            guard month.range(of: "^[0-9]{4}-(0[1-9]|1[0-2])$", options: .regularExpression) != nil else {
-                throw ValidationError("--month must be YYYY-MM, not \(month)")
-            }
-        }
+        func validate() throws { try MonitoringCommand.checkMonth(month) }
 
         func run() async throws {
             let month = self.month
@@ -68,11 +64,7 @@ extension ReportCommand {
         @Flag(help: "Print CSV instead of a table.") var csv = false
         @OptionGroup var database: DatabaseOptions
 
-        func validate() throws {
-            guard month.range(of: "^[0-9]{4}-(0[1-9]|1[0-2])$", options: .regularExpression) != nil else {
-                throw ValidationError("--month must be YYYY-MM, not \(month)")
-            }
-        }
+        func validate() throws { try MonitoringCommand.checkMonth(month) }
 
         func run() async throws {
             let month = self.month
@@ -108,9 +100,7 @@ extension ReportCommand {
         @OptionGroup var database: DatabaseOptions
 
         func validate() throws {
-            guard month.range(of: "^[0-9]{4}-(0[1-9]|1[0-2])$", options: .regularExpression) != nil else {
-                throw ValidationError("--month must be YYYY-MM, not \(month)")
-            }
+            try MonitoringCommand.checkMonth(month)
             guard AssessmentExport.Unit(rawValue: by) != nil else { throw ValidationError("--by must be branch, department or person") }
         }
 
@@ -146,12 +136,12 @@ enum MonitoringCommand {
         return id
     }
 
-    static func shanghai(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "Asia/Shanghai")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm"
-        return formatter.string(from: date)
+    static func shanghai(_ date: Date) -> String { date.shanghaiText() }
+
+    static func checkMonth(_ month: String) throws {
+        guard month.range(of: "^[0-9]{4}-(0[1-9]|1[0-2])$", options: .regularExpression) != nil else {
+            throw ValidationError("--month must be YYYY-MM, not \(month)")
+        }
     }
 
     static func print(_ header: [String], _ rows: [[String]], csv: Bool, widths: [Int]) {

@@ -28,7 +28,7 @@ struct PrintableRecord {
         for signature in shown.signatures {
             signatures += """
                 <tr><td>\(escape(signature.step.rawValue))</td><td>\(escape(signature.signerName)) (\(escape(signature.signerRole)))</td>\
-                <td>\(timestamp(signature.signedAt))</td><td><code>\(signature.contentSHA256)</code>\
+                <td>\(signature.signedAt.shanghaiText(seconds: true))</td><td><code>\(signature.contentSHA256)</code>\
                 \(signature.matchesContent ? "" : " <em>(signed an earlier text)</em>")</td></tr>\n
                 """
         }
@@ -84,14 +84,6 @@ struct PrintableRecord {
         case .object(let members):
             return members.sorted { $0.key < $1.key }.map { "\(escape($0.key)): \(render($0.value))" }.joined(separator: "; ")
         }
-    }
-
-    private func timestamp(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "Asia/Shanghai")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
-        return formatter.string(from: date)
     }
 
     private func escape(_ text: String) -> String {
