@@ -93,12 +93,14 @@ extension DemoData {
                 """
                 insert into huifang.record_signatures (branch_id, record_id, step, signer_staff_id, signer_role, signed_at, content_sha256)
                 select r.branch_id, r.id, s.step, s.signer, s.role, s.at, huifang.record_content_hash(r)
-                from huifang.records r
+                from demo_records d
+                join huifang.records r on r.branch_id = d.branch_id and r.task_id = d.task_id
                 cross join lateral (values
                     ('submit', r.performer_staff_id, 'performer', r.submitted_at),
                     ('countersign', r.countersigned_by, r.leader_role, r.countersigned_at),
                     ('archive', r.archived_by, r.archiver_role, r.archived_at)) s(step, signer, role, at)
-                where s.at is not null and not exists (select from huifang.record_signatures g where g.branch_id = r.branch_id and g.record_id = r.id)
+                -- Only this load's records (never a probe of the table being filled: that is quadratic).
+                where s.at is not null
                 """)
             try await db.query(
                 """
