@@ -44,4 +44,20 @@ struct ProblemRulesInDatabaseTests {
             }
         }
     }
+
+    @Test func aClockKnowsWhichDepartmentHoldsItsWork() async throws {
+        try await TestDatabase.with { database in
+            _ = try await database.withPool { try await OrganizationFixture.load(into: $0) }
+            try await database.withPool { pool in
+                // The fixture's problems were routed to S&T HQ and forwarded to IT; their evaluations are the BOC's.
+                let holders = try await pool.query(
+                    """
+                    select t.subject_kind, d.code, count(*)::int from huifang.timers t join huifang.departments d on d.id = t.department_id
+                    where t.subject_kind in ('problem', 'problem_forwarding', 'evaluation') group by 1, 2 order by 1, 2
+                    """
+                ).map { "\(try $0.decode(0, as: String.self)) \(try $0.decode(1, as: String.self)) \(try $0.decode(2, as: Int.self))" }
+                #expect(holders == ["evaluation BOC 2", "problem ST 2", "problem_forwarding IT 2"])
+            }
+        }
+    }
 }

@@ -63,27 +63,18 @@ public struct MonitoringQueries: Sendable {
             conditions.append("t.stage_at[array_position(t.stage_names, 'warning_75')] <= \(now)::timestamptz")
         }
         if let kind = filter.kind { conditions.append("t.subject_kind = \(kind)") }
-        if let department = filter.departmentId {
-            conditions.append("coalesce(p.department_id, f.department_id, ct.owner_department_id) = \(department)")
-        }
+        if let department = filter.departmentId { conditions.append("t.department_id = \(department)") }
         var branchConditions: [SQL] = [.branch("id", in: branches)]
         if let branch = filter.branchId { branchConditions.append("id = \(branch)") }
         if let region = filter.region { branchConditions.append("region = \(region)") }
         let branchScope: SQL = "select id, code, region from huifang.branches where " + SQL.joined(branchConditions, separator: " and ")
         return "with b as (" + branchScope + ") select x.* from b cross join lateral ("
             + """
-            select t.subject_kind, t.branch_id, b.code, b.region,
-                   coalesce(p.department_id, f.department_id, ct.owner_department_id) as department_id,
-                   t.subject_id, t.title, t.due_at,
+            select t.subject_kind, t.branch_id, b.code, b.region, t.department_id, t.subject_id, t.title, t.due_at,
                    greatest(0, huifang.workdays_between('cn_workday', (t.due_at at time zone 'Asia/Shanghai')::date - 1,
                                                         (\(now)::timestamptz at time zone 'Asia/Shanghai')::date)) as age,
                    t.provisional
             from huifang.timers t
-            left join huifang.problems p on t.subject_kind = 'problem' and p.branch_id = t.branch_id and p.id = t.subject_id
-            left join huifang.problem_forwardings f on t.subject_kind = 'problem_forwarding' and f.branch_id = t.branch_id
-                                                    and f.id = t.subject_id
-            left join huifang.callback_tasks ct on t.subject_kind = 'callback_task' and ct.branch_id = t.branch_id
-                                                and ct.id = t.subject_id
             where t.branch_id = b.id and t.stopped_at is null and
             """ + " " + SQL.joined(conditions, separator: " and ")
             + " order by t.due_at limit \(limit)) x order by x.due_at, x.branch_id, x.subject_id limit \(limit)"
