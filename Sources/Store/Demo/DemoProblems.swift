@@ -8,6 +8,17 @@ extension DemoData {
     /// rejected and closed — raised over the past weeks, so some clocks are breached.
     public func loadProblems(into pool: Pool, progress: @escaping @Sendable (String) -> Void = { _ in }) async throws {
         let counts = try await pool.transaction { db in
+            // Who acts, looked up once: by branch and role, and by department (role grants have no
+            // department index, and a lookup per problem is what made a million clients slow).
+            try await db.query(
+                """
+                create temp table demo_actors on commit drop as
+                select branch_id, department_id, role, min(staff_id) as staff_id from huifang.role_grants
+                where revoked_at is null and role in ('ops_director', 'marketing_director', 'brokerage_ops_center', 'risk_control_hq',
+                                                      'sales_trading_hq', 'functional_dept')
+                group by branch_id, department_id, role
+                """)
+            try await db.run(script: "create index on demo_actors (branch_id, role); create index on demo_actors (department_id, role); analyze demo_actors")
             try await db.query(
                 """
                 do $$
@@ -44,10 +55,10 @@ extension DemoData {
                         days := fate % 25;
                         update huifang.timers set started_at = least(now(), f.submitted_at + interval '1 day' * (1 + fate % 3))
                         where branch_id = p.branch_id and subject_kind = 'problem' and subject_id = p.id;
-                        select g.staff_id into leader from huifang.role_grants g
-                        where g.branch_id = p.branch_id and g.revoked_at is null and g.staff_id <> p.raised_by
-                          and g.role = case when p.via = 'service' then 'marketing_director' else 'ops_director' end
-                        order by g.staff_id limit 1;
+                        select a.staff_id into leader from demo_actors a
+                        where a.branch_id = p.branch_id and a.staff_id <> p.raised_by
+                          and a.role = case when p.via = 'service' then 'marketing_director' else 'ops_director' end
+                        limit 1;
                         continue when fate < 8 or leader is null;
                         perform set_config('huifang.staff_id', leader::text, true);
                         if fate < 12 then
@@ -59,10 +70,9 @@ extension DemoData {
                         update huifang.problems set state = 'at_hq', last_action = 'approve' where branch_id = p.branch_id and id = p.id
                         returning * into p;
                         continue when fate < 25;
-                        select g.staff_id into hq from huifang.role_grants g
-                        where g.department_id = p.department_id and g.revoked_at is null
-                          and g.role in ('brokerage_ops_center', 'risk_control_hq', 'sales_trading_hq')
-                        order by g.staff_id limit 1;
+                        select a.staff_id into hq from demo_actors a
+                        where a.department_id = p.department_id and a.role in ('brokerage_ops_center', 'risk_control_hq', 'sales_trading_hq')
+                        limit 1;
                         continue when hq is null;
                         perform set_config('huifang.staff_id', hq::text, true);
                         update huifang.problems set state = 'in_triage', last_action = 'claim' where branch_id = p.branch_id and id = p.id;
@@ -85,11 +95,9 @@ extension DemoData {
                             where branch_id = p.branch_id and id = p.id;
                             continue;
                         end if;
-                        select d.id as department, (select min(g.staff_id) from huifang.role_grants g
-                                                    where g.department_id = d.id and g.role = 'functional_dept' and g.revoked_at is null) as staff
-                        into fn
-                        from huifang.departments d where d.kind = 'functional' and d.status = 'active'
-                        order by (d.id * 31 + fate) % 7, d.id limit 1;
+                        select a.department_id as department, a.staff_id as staff into fn
+                        from demo_actors a where a.role = 'functional_dept'
+                        order by (a.department_id * 31 + fate) % 7, a.department_id limit 1;
                         continue when fn.staff is null;
                         insert into huifang.problem_forwardings (branch_id, problem_id, department_id, note)
                         values (p.branch_id, p.id, fn.department, '请2个工作日内答复 Please answer within 2 working days')
