@@ -204,10 +204,10 @@ extension APIService {
             try await AuditLog(db).record(
                 action: "problem.raised", objectType: "problem", objectId: String(id), branchId: record.branchId,
                 detail: try JSONB(encoding: ["record": String(record.id), "finding": String(finding.id), "category": body.category.rawValue]))
-            guard let file = try await ClientFile.load(db, clientId: record.clientId!, branches: [record.branchId]),
-                  let raised = file.problems.first(where: { $0.id == id })
-            else { throw AppError.notFound("problem") }
-            return .init(raised, dueAt: try await problemDue(db, raised, branch: record.branchId))
+            guard let raised = try await ClientFile.raisedProblems(db, "p.branch_id = \(record.branchId) and p.id = \(id)").first else {
+                throw AppError.notFound("problem")
+            }
+            return .init(raised)
         }
         return .created(.init(body: .json(problem)))
     }
@@ -216,10 +216,6 @@ extension APIService {
         let access = try authorize(.readRecords)
         let shown = try await pool.transaction(for: access, readOnly: true) { db -> Components.Schemas.ClientFile? in
             guard let file = try await ClientFile.load(db, clientId: input.path.clientId, branches: access.recordBranches) else { return nil }
-            var problems: [Components.Schemas.RaisedProblem] = []
-            for problem in file.problems {
-                problems.append(.init(problem, dueAt: try await problemDue(db, problem, branch: file.records.first?.branchId)))
-            }
             return .init(
                 clientId: input.path.clientId,
                 records: try file.records.map { record in
@@ -227,7 +223,7 @@ extension APIService {
                               findings: file.findings.filter { $0.recordId == record.id })
                 },
                 profiles: try file.profiles.map(Components.Schemas.ClientProfile.init),
-                problems: problems,
+                problems: file.problems.map(Components.Schemas.RaisedProblem.init),
                 timeline: file.timeline.map { entry in
                     .init(at: entry.at, event: .init(rawValue: entry.event) ?? .recordCreated, recordId: entry.recordId,
                           staffId: entry.staffId, summary: entry.summary)
@@ -294,15 +290,6 @@ extension APIService {
         return form
     }
 
-    private func problemDue(_ db: Connection, _ problem: ClientFile.RaisedProblem, branch: Int?) async throws -> Date? {
-        guard let branch else { return nil }
-        return try await db.query(
-            """
-            select due_at from huifang.timers where branch_id = \(branch) and subject_kind = 'problem' and subject_id = \(problem.id)
-              and clock = 'problem_loop'
-            """
-        ).first?.decode(0)
-    }
 
     private static func notEditable(_ record: CallbackRecord) -> AppError {
         record.state.isFinal

@@ -54,11 +54,11 @@ extension Components.Schemas.Finding {
 }
 
 extension Components.Schemas.RaisedProblem {
-    init(_ problem: ClientFile.RaisedProblem, dueAt: Date?) {
+    init(_ problem: ClientFile.RaisedProblem) {
         self.init(
             id: problem.id, recordId: problem.recordId, findingId: problem.findingId, category: problem.category,
             severity: problem.severity, description: problem.description, state: problem.state, raisedBy: problem.raisedBy,
-            raisedAt: problem.raisedAt, dueAt: dueAt)
+            raisedAt: problem.raisedAt, dueAt: problem.dueAt)
     }
 }
 

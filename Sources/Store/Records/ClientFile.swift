@@ -27,6 +27,8 @@ public struct ClientFile: Sendable {
         public var state: String
         public var raisedBy: Int64
         public var raisedAt: Date
+        /// The end of its 15 working days (Art 19).
+        public var dueAt: Date?
     }
 
     public struct Entry: Sendable {
@@ -103,17 +105,25 @@ public struct ClientFile: Sendable {
                 id: try row.decode(0), formCode: try row.decode(1), formVersion: try row.decode(2), answers: try row.decode(3),
                 recordId: try row.decode(4), recordedBy: try row.decode(5), recordedAt: try row.decode(6), isCurrent: try row.decode(7))
         }
-        let problems = try await connection.query(
+        let problems = try await raisedProblems(connection, "p.branch_id = \(branch) and p.client_id = \(clientId)")
+        return ClientFile(records: records, signatures: signatures, findings: findings, profiles: profiles, problems: problems)
+    }
+
+    /// The problems matching `condition` (on `p`), with their 15-day deadline, oldest first.
+    public static func raisedProblems(_ connection: Connection, _ condition: SQL) async throws -> [RaisedProblem] {
+        try await connection.query(
             """
-            select id, record_id, finding_id, category, severity, description, state, raised_by, raised_at
-            from huifang.problems where branch_id = \(branch) and client_id = \(clientId) order by raised_at, id
-            """
+            select p.id, p.record_id, p.finding_id, p.category, p.severity, p.description, p.state, p.raised_by, p.raised_at, t.due_at
+            from huifang.problems p
+            left join huifang.timers t on t.branch_id = p.branch_id and t.subject_kind = 'problem' and t.subject_id = p.id
+                                      and t.clock = 'problem_loop'
+            where
+            """ + " " + condition + " order by p.raised_at, p.id"
         ).map { row in
             RaisedProblem(
                 id: try row.decode(0), recordId: try row.decode(1), findingId: try row.decode(2), category: try row.decode(3),
                 severity: try row.decode(4), description: try row.decode(5), state: try row.decode(6), raisedBy: try row.decode(7),
-                raisedAt: try row.decode(8))
+                raisedAt: try row.decode(8), dueAt: try row.decode(9))
         }
-        return ClientFile(records: records, signatures: signatures, findings: findings, profiles: profiles, problems: problems)
     }
 }
