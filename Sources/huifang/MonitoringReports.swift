@@ -27,7 +27,7 @@ extension ReportCommand {
             }
             let header = ["branch", "kind", "subject", "due at (Shanghai)", "age (working days)", "provisional", "title"]
             let rows = items.map {
-                [$0.branchCode, $0.kind, String($0.subjectId), MonitoringCommand.shanghai($0.dueAt), String($0.ageWorkdays),
+                [$0.branchCode, $0.kind, String($0.subjectId), $0.dueAt.shanghaiText(), String($0.ageWorkdays),
                  $0.provisional ? "yes" : "no", $0.title]
             }
             MonitoringCommand.print(header, rows, csv: csv, widths: [8, 20, 9, 18, 8, 5, 40])
@@ -49,7 +49,7 @@ extension ReportCommand {
             MonitoringCommand.print(
                 ["branch", "month", "standing", "due at (Shanghai)", "submitted at", "records"],
                 rows.map {
-                    [$0.branchCode, month, $0.standing, $0.dueAt.map(MonitoringCommand.shanghai) ?? "", $0.submittedAt.map(MonitoringCommand.shanghai) ?? "",
+                    [$0.branchCode, month, $0.standing, $0.dueAt.map { $0.shanghaiText() } ?? "", $0.submittedAt.map { $0.shanghaiText() } ?? "",
                      $0.recordCount.map(String.init) ?? ""]
                 }, csv: csv, widths: [8, 8, 10, 18, 18, 8])
         }
@@ -135,8 +135,6 @@ enum MonitoringCommand {
         }
         return id
     }
-
-    static func shanghai(_ date: Date) -> String { date.shanghaiText() }
 
     static func checkMonth(_ month: String) throws {
         guard month.range(of: "^[0-9]{4}-(0[1-9]|1[0-2])$", options: .regularExpression) != nil else {

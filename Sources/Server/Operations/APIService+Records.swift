@@ -264,12 +264,12 @@ extension APIService {
                 }
             }
             try await store.take(step, on: record, reason: reason)
-            let after = try await store.get(record.id, branches: [record.branchId])
+            let shown = try await shownRecord(store, id: record.id, branch: record.branchId)
             try await AuditLog(db).record(
                 action: step.auditAction,
                 objectType: "record", objectId: String(record.id), branchId: record.branchId, reason: reason,
-                detail: try JSONB(encoding: ["sha256": after?.contentSHA256 ?? ""]))
-            return try await shownRecord(store, id: record.id, branch: record.branchId)
+                detail: try JSONB(encoding: ["sha256": shown.contentSha256]))
+            return shown
         }
     }
 
