@@ -13,7 +13,9 @@ struct DemoCommand: AsyncParsableCommand {
         discussion: """
             The first run loads a generated organization — HQ departments, branches with staff in every role, \
             brokers, clients with referrers and asset snapshots — and every later run reuses it. \
-            `huifang demo --branches 350 --clients 1000000 --load-only --data-dir …` builds the benchmark data set.
+            The benchmark data set of `huifang bench monitoring`: `huifang demo --branches 350 --clients 1000000 \
+            --records 5000000 --open-problems 100000 --running-clocks 1000000 --load-only --data-dir …` \
+            (the three volumes top up an existing database too).
             """)
 
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
@@ -21,11 +23,19 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Branches to generate (first run only).") var branches = 20
     @Option(help: "Clients to generate (first run only).") var clients = 20_000
     @Option(help: "Seed of the generated data; the same seed gives the same data.") var seed: UInt64 = 20_261_125
+    @Option(help: "Top the callback records up to at least this many: five years of history before the demo year.")
+    var records = 0
+    @Option(help: "Top the open problems up to at least this many, raised over the last six weeks.") var openProblems = 0
+    @Option(help: "Top the running SLA clocks up to at least this many, with an HQ special-callback campaign.")
+    var runningClocks = 0
     @Flag(help: "Load the demo data and exit without serving.") var loadOnly = false
     @OptionGroup var database: DatabaseOptions
 
     func validate() throws {
         guard branches > 0, clients >= 0 else { throw ValidationError("--branches must be positive and --clients not negative") }
+        guard records >= 0, openProblems >= 0, runningClocks >= 0 else {
+            throw ValidationError("--records, --open-problems and --running-clocks must not be negative")
+        }
     }
 
     func run() async throws {
@@ -45,6 +55,13 @@ struct DemoCommand: AsyncParsableCommand {
                     try await demo.loadTasks(into: pool, progress: report)
                     try await demo.loadRecords(into: pool, progress: report)
                     try await demo.loadProblems(into: pool, progress: report)
+                }
+                let volume = DemoData.Volume(records: records, openProblems: openProblems, runningClocks: runningClocks)
+                if !volume.isEmpty {
+                    print("Demo data: topping up to \(records) records, \(openProblems) open problems, \(runningClocks) running clocks …")
+                    fflush(nil)
+                    let report: @Sendable (String) -> Void = { FileHandle.standardError.write(Data("  \($0)\n".utf8)) }
+                    try await DemoData(seed: seed).loadVolume(volume, into: pool, progress: report)
                 }
                 return try await DemoData.logins(pool)
             }

@@ -51,26 +51,7 @@ extension DemoData {
                     submitted_at, countersigned_at, countersigned_by, archived_at, archived_by)
                 select d.branch_id, d.form_code, 1, d.task_id, d.client_id, d.broker_id, d.directive_id, d.performer, d.leader_role,
                        d.archiver_role, d.owner_department_id, d.executor_department_id,
-                       jsonb_build_object(
-                           'method', (array['phone', 'phone', 'phone', 'visit', 'sms'])[1 + d.fate % 5],
-                           'contactedAt', to_char(d.closed_at at time zone 'Asia/Shanghai', 'YYYY-MM-DD"T"HH24:MI:SS"+08:00"'),
-                           'durationMinutes', 3 + d.fate % 12, 'personReached', 'client', 'identityConfirmed', true)
-                       || case d.form_code
-                            when 'new_account' then '{"riskDisclosureAcknowledged": true, "agreementsVerified": true}'::jsonb
-                            when 'existing_client' then '{"fieldsVerified": [], "agreementsVerified": true}'::jsonb
-                            when 'special' then jsonb_build_object('directiveAnswers', coalesce(
-                                (select jsonb_object_agg(q ->> 'id', '已确认 confirmed') from huifang.directives x,
-                                        jsonb_array_elements(x.questions) q where x.id = d.directive_id), '{}'::jsonb))
-                            else jsonb_build_object('satisfaction', jsonb_build_object(
-                                'research', 3 + d.fate % 3, 'staffAttitude', 4 + d.fate % 2, 'staffCompetence', 4,
-                                'technicalSystems', 2 + d.fate % 4), 'productsPromoted', '["国债逆回购", "研究报告订阅"]'::jsonb)
-                          end
-                       || case when d.fate % 10 = 3 then jsonb_build_object('findings', jsonb_build_array(jsonb_build_object(
-                                'kind', (array['problem', 'opinion', 'need'])[1 + d.fate % 3],
-                                'text', (array['手机App登录偶尔失败 The app sometimes fails to log in',
-                                               '希望营业部延长服务时间 Wants longer branch opening hours',
-                                               '希望获得债券研究报告 Wants bond research reports'])[1 + d.fate % 3])))
-                               else '{}'::jsonb end,
+                       \(unescaped: Self.answersSQL(of: "d")),
                        s.state, case when s.state = 'returned' then '请补充通话录音编号 Add the call recording id' end,
                        d.closed_at, d.closed_at, case when s.state <> 'draft' then d.closed_at end,
                        case when s.state in ('countersigned', 'archived') then least(d.closed_at + interval '1 day', \(unescaped: end)) end,
@@ -123,39 +104,40 @@ extension DemoData {
         progress("uploads: " + uploads.joined(separator: ", "))
     }
 
+    /// The answers of a demo record as a SQL expression over `d` (columns form_code, fate 0–99,
+    /// closed_at, directive_id): what a performer would have typed on each form, and one finding in
+    /// ten records when `findings` is on.
+    static func answersSQL(of d: String, findings: Bool = true) -> String {
+        """
+        jsonb_build_object(
+            'method', (array['phone', 'phone', 'phone', 'visit', 'sms'])[1 + \(d).fate % 5],
+            'contactedAt', to_char(\(d).closed_at at time zone 'Asia/Shanghai', 'YYYY-MM-DD"T"HH24:MI:SS"+08:00"'),
+            'durationMinutes', 3 + \(d).fate % 12, 'personReached', 'client', 'identityConfirmed', true)
+        || case \(d).form_code
+             when 'new_account' then '{"riskDisclosureAcknowledged": true, "agreementsVerified": true}'::jsonb
+             when 'existing_client' then '{"fieldsVerified": [], "agreementsVerified": true}'::jsonb
+             when 'special' then jsonb_build_object('directiveAnswers', coalesce(
+                 (select jsonb_object_agg(q ->> 'id', '已确认 confirmed') from huifang.directives x,
+                         jsonb_array_elements(x.questions) q where x.id = \(d).directive_id), '{}'::jsonb))
+             else jsonb_build_object('satisfaction', jsonb_build_object(
+                 'research', 3 + \(d).fate % 3, 'staffAttitude', 4 + \(d).fate % 2, 'staffCompetence', 4,
+                 'technicalSystems', 2 + \(d).fate % 4), 'productsPromoted', '["国债逆回购", "研究报告订阅"]'::jsonb)
+           end
+        || case when \(findings) and \(d).fate % 10 = 3 then jsonb_build_object('findings', jsonb_build_array(jsonb_build_object(
+                 'kind', (array['problem', 'opinion', 'need'])[1 + \(d).fate % 3],
+                 'text', (array['手机App登录偶尔失败 The app sometimes fails to log in',
+                                '希望营业部延长服务时间 Wants longer branch opening hours',
+                                '希望获得债券研究报告 Wants bond research reports'])[1 + \(d).fate % 3])))
+                else '{}'::jsonb end
+        """
+    }
+
     /// Each month of the year so far opens its upload; earlier months are submitted by the ops
     /// director (a few late, a few never), last month's by some branches only.
     private func loadUploads(into pool: Pool, today: PostgresDate) async throws -> [String] {
         let months = (1..<today.month).map { String(format: "%04d-%02d", today.year, $0) }
         return try await pool.transaction { db in
-            for month in months { try await db.query("select huifang.open_record_uploads(\(month))") }
-            // Submitting runs the upload's own triggers (collect, route, stop the clock) as the ops director.
-            try await db.query(
-                """
-                do $$
-                declare
-                    u record;
-                begin
-                    for u in
-                        select x.branch_id, x.id, x.month, t.due_at,
-                               (select min(g.staff_id) from huifang.role_grants g
-                                where g.branch_id = x.branch_id and g.role = 'ops_director' and g.revoked_at is null) as ops
-                        from huifang.record_uploads x
-                        join huifang.timers t on t.branch_id = x.branch_id and t.subject_kind = 'record_upload' and t.subject_id = x.id
-                        where x.state = 'pending' and (x.branch_id * 37 + ascii(right(x.month, 1))) % 100 >= 4
-                          and (x.month < to_char(now() - interval '1 month', 'YYYY-MM') or x.branch_id % 3 = 0)
-                        order by x.month, x.branch_id
-                    loop
-                        continue when u.ops is null;
-                        perform set_config('huifang.staff_id', u.ops::text, true);
-                        update huifang.record_uploads set state = 'submitted' where branch_id = u.branch_id and id = u.id;
-                        update huifang.record_uploads
-                        set submitted_at = u.due_at - case when (u.branch_id + u.id) % 11 = 0 then interval '-1 day' else interval '2 days' end
-                        where branch_id = u.branch_id and id = u.id;
-                    end loop;
-                end
-                $$
-                """)
+            try await Self.openAndSubmitUploads(db, months: months)
             return try await db.query(
                 """
                 select case when u.state = 'pending' then 'pending/missing' when u.submitted_at <= t.due_at then 'on time' else 'late' end,
@@ -166,5 +148,41 @@ extension DemoData {
                 """
             ).map { "\(try $0.decode(0, as: String.self)) \(try $0.decode(1, as: Int.self))" }
         }
+    }
+
+    /// Opens the uploads of `months` and has each branch's ops director submit them (the upload's
+    /// own triggers collect the records, route them and stop the clock): most two days before the
+    /// deadline, one in eleven a day late, one in twenty-five never; of last month, a third so far.
+    static func openAndSubmitUploads(_ db: Connection, months: [String]) async throws {
+        for month in months { try await db.query("select huifang.open_record_uploads(\(month))") }
+        // A DO block takes no parameters: the months travel in a transaction-local setting.
+        try await db.query("select set_config('huifang.demo_months', \(months.joined(separator: ",")), true)")
+        try await db.query(
+            """
+            do $$
+            declare
+                u record;
+            begin
+                for u in
+                    select x.branch_id, x.id, x.month, t.due_at,
+                           (select min(g.staff_id) from huifang.role_grants g
+                            where g.branch_id = x.branch_id and g.role = 'ops_director' and g.revoked_at is null) as ops
+                    from huifang.record_uploads x
+                    join huifang.timers t on t.branch_id = x.branch_id and t.subject_kind = 'record_upload' and t.subject_id = x.id
+                    where x.state = 'pending' and x.month = any(string_to_array(current_setting('huifang.demo_months'), ','))
+                      and (x.branch_id * 37 + ascii(right(x.month, 1))) % 100 >= 4
+                      and (x.month < to_char(now() - interval '1 month', 'YYYY-MM') or x.branch_id % 3 = 0)
+                    order by x.month, x.branch_id
+                loop
+                    continue when u.ops is null;
+                    perform set_config('huifang.staff_id', u.ops::text, true);
+                    update huifang.record_uploads set state = 'submitted' where branch_id = u.branch_id and id = u.id;
+                    update huifang.record_uploads
+                    set submitted_at = u.due_at - case when (u.branch_id + u.id) % 11 = 0 then interval '-1 day' else interval '2 days' end
+                    where branch_id = u.branch_id and id = u.id;
+                end loop;
+            end
+            $$
+            """)
     }
 }

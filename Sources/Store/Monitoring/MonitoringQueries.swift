@@ -125,25 +125,16 @@ public struct MonitoringQueries: Sendable {
     }
 
     /// Forwardings received in `month` and answered: within 2 working days, per functional department.
-    /// Times are counted from the clock's start, as its deadline is.
+    /// Read from the forwardings' clocks: each keeps its department, its deadline and, once stopped
+    /// by the answer, the working days it ran (counted from the clock's start, as its deadline is).
     public func forwardingCompliance(month: String, branches: [Int]?) async throws -> [Compliance] {
         try await compliance(Self.forwardingComplianceSQL(month: month, branches: branches))
     }
 
     static func forwardingComplianceSQL(month: String, branches: [Int]?) -> SQL {
-        """
-            select d.id, d.code, count(*)::int, count(*) filter (where f.answered_at <= t.due_at)::int,
-                   percentile_cont(0.5) within group (order by huifang.workdays_between('cn_workday',
-                       (t.started_at at time zone 'Asia/Shanghai')::date, (f.answered_at at time zone 'Asia/Shanghai')::date)),
-                   percentile_cont(0.9) within group (order by huifang.workdays_between('cn_workday',
-                       (t.started_at at time zone 'Asia/Shanghai')::date, (f.answered_at at time zone 'Asia/Shanghai')::date))
-            from huifang.problem_forwardings f
-            join huifang.departments d on d.id = f.department_id
-            join huifang.timers t on t.branch_id = f.branch_id and t.subject_kind = 'problem_forwarding' and t.subject_id = f.id
-        where
-        """ + " " + .branch("f.branch_id", in: branches)
-            + " and f.answered_at is not null and to_char(f.received_at at time zone 'Asia/Shanghai', 'YYYY-MM') = \(month)"
-            + " group by d.id, d.code order by d.code"
+        stoppedClocksSQL(
+            group: "d.id, d.code", month: month, branches: branches,
+            clocks: "t.subject_kind = 'problem_forwarding' and t.stop_reason = 'answered'")
     }
 
     /// Problems raised in `month` and closed: within 15 working days, per HQ department or per branch.
@@ -152,21 +143,26 @@ public struct MonitoringQueries: Sendable {
     }
 
     static func problemComplianceSQL(month: String, branches: [Int]?, byBranch: Bool) -> SQL {
-        let group: SQL = byBranch ? "b.id, b.code" : "d.id, d.code"
-        return "select " + group + ", " + """
-            count(*)::int, count(*) filter (where p.closed_at <= t.due_at)::int,
-                   percentile_cont(0.5) within group (order by huifang.workdays_between('cn_workday',
-                       (t.started_at at time zone 'Asia/Shanghai')::date, (p.closed_at at time zone 'Asia/Shanghai')::date)),
-                   percentile_cont(0.9) within group (order by huifang.workdays_between('cn_workday',
-                       (t.started_at at time zone 'Asia/Shanghai')::date, (p.closed_at at time zone 'Asia/Shanghai')::date))
-            from huifang.problems p
-            join huifang.branches b on b.id = p.branch_id
-            join huifang.departments d on d.id = p.department_id
-            join huifang.timers t on t.branch_id = p.branch_id and t.subject_kind = 'problem' and t.subject_id = p.id
+        stoppedClocksSQL(
+            group: byBranch ? "b.id, b.code" : "d.id, d.code", month: month, branches: branches,
+            clocks: "t.subject_kind = 'problem' and t.stopped_at is not null")
+    }
+
+    /// Clocks started in `month` (Shanghai) and stopped, per branch (one index range each) and then
+    /// per `group`: how many, how many by their deadline, and the median and p90 working days taken.
+    private static func stoppedClocksSQL(group: SQL, month: String, branches: [Int]?, clocks: SQL) -> SQL {
+        let branchScope: SQL = branches.map { "select id, code from huifang.branches where id = any(\($0))" }
+            ?? "select id, code from huifang.branches"
+        return "with b as (" + branchScope + "), m as (select to_date(\(month), 'YYYY-MM')::timestamp at time zone 'Asia/Shanghai' as start) "
+            + "select " + group + ", " + """
+                count(*)::int, count(*) filter (where t.stopped_at <= t.due_at)::int,
+                percentile_cont(0.5) within group (order by t.stopped_workdays),
+                percentile_cont(0.9) within group (order by t.stopped_workdays)
+            from b cross join m
+            join huifang.timers t on t.branch_id = b.id and t.started_at >= m.start and t.started_at < m.start + interval '1 month'
+            join huifang.departments d on d.id = t.department_id
             where
-            """ + " " + .branch("p.branch_id", in: branches)
-                + " and p.closed_at is not null and to_char(p.raised_at at time zone 'Asia/Shanghai', 'YYYY-MM') = \(month)"
-                + " group by " + group + " order by 2"
+            """ + " " + clocks + " group by " + group + " order by 2"
     }
 
     private func compliance(_ query: SQL) async throws -> [Compliance] {
