@@ -42,12 +42,17 @@ struct CalendarLoadTests {
                         other, startedAt: ISO8601DateFormatter().date(from: "2026-12-24T10:00:00+08:00")!, workdays: 15, title: "P10",
                         notify: [])
                     try await Timers(db).stop(other, reason: "answered")
+                    // Stopped on Fri 8 Jan 2027: Dec 25, 28–31 and, while 2027 is provisional, Jan 1, 4–8.
+                    try await db.query("update huifang.timers set stopped_at = '2027-01-08 10:00+08' where subject_id = 10")
                 }
+                #expect(try await pool.query("select stopped_workdays from huifang.timers where subject_id = 10").single().decode(0, as: Int.self) == 11)
 
                 let result = try await pool.transaction {
                     try await CalendarLoad.load(calendar: "cn_workday", year: 2027, days: Self.schedule2027(), source: "test notice", on: $0)
                 }
                 #expect(result.changedDays == 6)
+                // New Year's Day is a holiday after all: the stopped clock ran 10 working days, not 11.
+                #expect(try await pool.query("select stopped_workdays from huifang.timers where subject_id = 10").single().decode(0, as: Int.self) == 10)
                 #expect(result.movedDeadlines == 1)
                 let row = try await pool.query(
                     "select due_at, provisional from huifang.timers where subject_id = 9").single()
