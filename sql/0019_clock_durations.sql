@@ -30,8 +30,9 @@ begin
 end
 $$;
 
+-- On every update, so the figure can only be the one the clock's own times give.
 create trigger timers_count_workdays
-    before insert or update of stopped_at, started_at, calendar on huifang.timers
+    before insert or update on huifang.timers
     for each row execute function huifang.timers_count_workdays();
 
 -- A provisional year replaced by the official calendar renumbers its working days: the stopped

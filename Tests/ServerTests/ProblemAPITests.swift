@@ -146,6 +146,61 @@ struct ProblemAPITests {
         }
     }
 
+    /// Every stage of a forwarding's 2-day clock has fired (it is "done", the work still open); the
+    /// late answer still stops it, and HQ's figures count it as answered, late — not left out.
+    @Test func anAnswerAfterTheEscalationStopsTheClockAndCountsAsLate() async throws {
+        try await withFixtureApp(now: Date()) { api, fixture, database in
+            let problem = try await Self.raise(api, fixture)
+            let center = Actor(api: api, token: try await api.token("opsCenter"))
+            #expect(try await Actor(api: api, token: try await api.token("opsA")).step(problem, "approve").status == .ok)
+            #expect(try await center.step(problem, "claim").status == .ok)
+            let forwarded = try await center.step(problem, "forward", ["departmentIds": [Self.department(fixture, database, "IT")]])
+            #expect(try Self.state(forwarded) == "forwarded", "\(forwarded.text)")
+            // Received twenty days ago, so every stage lies behind it; the engine fires them all.
+            let month: String = try await database.withPool { pool in
+                try await pool.query(
+                    """
+                    update huifang.timers set started_at = now() - interval '20 days'
+                    where subject_kind = 'problem_forwarding' and subject_id in (
+                        select id from huifang.problem_forwardings where problem_id = \(problem))
+                    """)
+                while try await SLAEngine(pool: pool).fireDue(limit: 100).stages > 0 {}
+                return try await pool.query(
+                    "select to_char((now() - interval '20 days') at time zone 'Asia/Shanghai', 'YYYY-MM')").single().decode(0)
+            }
+            let auditor = try await api.token("auditor")
+            func itFigures() async throws -> (total: Int?, within: Int?) {
+                let sla = try await api.send(.get, "/monitoring/sla?month=\(month)", token: auditor)
+                let row = (try sla.json()["forwardingsByDepartment"] as? [[String: Any]])?.first { $0["code"] as? String == "IT" }
+                return (row?["total"] as? Int ?? 0, row?["withinDeadline"] as? Int ?? 0)
+            }
+            let before = try await itFigures()
+            let it = try await api.token("functional")
+            let mine = try #require(
+                (try await api.send(.get, "/forwardings", token: it).json()["items"] as? [[String: Any]])?.first)
+            #expect((mine["clock"] as? [String: Any])?["state"] as? String != "running", "\(mine)")
+            let answered = try await api.send(
+                .post, "/forwardings/\(mine["id"] as! Int)/answer", token: it, json: ["text": "已修复 Fixed"], ifMatch: mine["etag"] as? String)
+            #expect(answered.status == .ok, "\(answered.text)")
+            let clock = try await database.withPool { pool in
+                try await pool.query(
+                    """
+                    select state, stop_reason, stopped_at > due_at from huifang.timers
+                    where subject_kind = 'problem_forwarding' and subject_id = \(Int64(mine["id"] as! Int))
+                    """
+                ).single()
+            }
+            #expect(try clock.decode(0, as: String.self) == "stopped" && clock.decode(1, as: String?.self) == "answered")
+            #expect(try clock.decode(2, as: Bool.self))
+            // The fixture's own forwardings may fall in the same month: the late answer adds one, none in time.
+            let after = try await itFigures()
+            #expect(after.total == (before.total ?? 0) + 1 && after.within == before.within, "\(before) → \(after)")
+            // Nothing of it is overdue any more.
+            let overdue = try await api.send(.get, "/monitoring/overdue?kind=problem_forwarding", token: auditor)
+            #expect((try overdue.json()["items"] as? [Any])?.isEmpty == true, "\(overdue.text)")
+        }
+    }
+
     static func department(_ fixture: OrganizationFixture, _ database: TestDatabase, _ code: String) async throws -> Int {
         try await database.withPool { try await $0.query("select id from huifang.departments where code = \(code)").single().decode(0) }
     }

@@ -95,6 +95,14 @@ struct TimerEngineTests {
                 #expect(stages == ["breached=3", "escalated=3", "warning_50=3", "warning_75=3"])
                 let done: Int = try await pool.query("select count(*) from huifang.timers where state = 'done'").single().decode(0)
                 #expect(done == 3)
+                // Every stage fired, the work still open: when it ends, late, the clock stops and
+                // keeps the working days it ran (from Mon 2 Mar 2026, so far more than its 5).
+                let subject = TimerSubject(branchId: branch, kind: "task", id: 0, clock: "new_account_callback")
+                #expect(try await pool.transaction { try await Timers($0).stop(subject, reason: "callback done") })
+                let stopped = try await pool.query(
+                    "select state, stopped_workdays from huifang.timers where subject_kind = 'task' and subject_id = 0").single()
+                #expect(try stopped.decode(0, as: String.self) == "stopped")
+                #expect(try stopped.decode(1, as: Int.self) > 100)
             }
         }
     }

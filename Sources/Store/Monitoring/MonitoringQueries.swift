@@ -153,13 +153,16 @@ public struct MonitoringQueries: Sendable {
     private static func stoppedClocksSQL(group: SQL, month: String, branches: [Int]?, clocks: SQL) -> SQL {
         let branchScope: SQL = branches.map { "select id, code from huifang.branches where id = any(\($0))" }
             ?? "select id, code from huifang.branches"
-        return "with b as (" + branchScope + "), m as (select to_date(\(month), 'YYYY-MM')::timestamp at time zone 'Asia/Shanghai' as start) "
+        // Both ends are Shanghai midnights: a month added to the instant (in the session's UTC) would
+        // end March, May, July, October and December early.
+        return "with b as (" + branchScope + "), m as (select to_date(\(month), 'YYYY-MM')::timestamp at time zone 'Asia/Shanghai' as start, "
+            + "(to_date(\(month), 'YYYY-MM') + interval '1 month')::timestamp at time zone 'Asia/Shanghai' as end_) "
             + "select " + group + ", " + """
                 count(*)::int, count(*) filter (where t.stopped_at <= t.due_at)::int,
                 percentile_cont(0.5) within group (order by t.stopped_workdays),
                 percentile_cont(0.9) within group (order by t.stopped_workdays)
             from b cross join m
-            join huifang.timers t on t.branch_id = b.id and t.started_at >= m.start and t.started_at < m.start + interval '1 month'
+            join huifang.timers t on t.branch_id = b.id and t.started_at >= m.start and t.started_at < m.end_
             join huifang.departments d on d.id = t.department_id
             where
             """ + " " + clocks + " group by " + group + " order by 2"

@@ -62,15 +62,15 @@ public struct Timers: Sendable {
         return Started(id: try row.decode(0), dueAt: try row.decode(1), provisional: try row.decode(2))
     }
 
-    /// Stops a running clock: no stage of it fires after this transaction commits. False when it was
-    /// not running (already stopped or finished).
+    /// Stops a clock, running or done (every stage fired, the work still open): no stage fires after
+    /// this transaction commits. False when it was already stopped.
     @discardableResult
     public func stop(_ subject: TimerSubject, reason: String) async throws -> Bool {
         try await connection.execute(
             """
             update huifang.timers set state = 'stopped', stopped_at = now(), stop_reason = \(reason), next_fire_at = null
             where branch_id = \(subject.branchId) and subject_kind = \(subject.kind) and subject_id = \(subject.id)
-              and clock = \(subject.clock) and state = 'running'
+              and clock = \(subject.clock) and state <> 'stopped'
             """) == 1
     }
 }
