@@ -7,7 +7,7 @@ import TestSupport
 
 /// Every monitoring figure on a data set small enough to count by hand: three branches, two HQ
 /// departments (BOC, RISK) taking twelve problems, two functional departments (IT, LEGAL) taking
-/// seven forwardings, September 2026 across Mid-Autumn (Fri 25 Sep) and National Day (1–7 Oct,
+/// eight forwardings, September 2026 across Mid-Autumn (Fri 25 Sep) and National Day (1–7 Oct,
 /// with Sun 20 Sep and Sat 10 Oct worked). The expected numbers below were worked out on paper
 /// from the official calendar; the comments show the count. Read at Thu 22 Oct 2026, 10:00 Shanghai.
 @Suite("Monitoring figures equal the hand-computed ones, and a branch reader gets only its own branch")
@@ -57,6 +57,8 @@ struct MonitoringFiguresTests {
         (6, "GZ001", 10, "LEGAL", "2026-09-16 10:00+08", "2026-09-17 10:00+08", true),
         // Never answered: due Oct 9, 10 working days overdue on Oct 22 (Oct 10, 12–16, 19–22).
         (7, "GZ001", 12, "IT", "2026-09-30 16:00+08", nil, false),
+        // Received on Saturday Oct 31, October's last day in Shanghai (Oct 31 02:00 UTC): an October forwarding.
+        (8, "GZ001", 11, "LEGAL", "2026-10-31 10:00+08", "2026-11-02 10:00+08", false),
     ]
 
     @Test func everyFigureEqualsTheHandComputedOne() async throws {
@@ -87,6 +89,12 @@ struct MonitoringFiguresTests {
                     #expect(byBranch.map(\.total) == [3, 3, 4] && byBranch.map(\.withinDeadline) == [2, 1, 3])
                     #expect(byBranch.map(\.medianWorkdays) == [11, 16, 7])
                     #expect(Self.rounded(byBranch.map(\.p90Workdays)) == [15, 16, 15.2])
+
+                    // October: problem 11 (Oct 8, 9: 2 days) and forwarding 8, received on the month's last day.
+                    let october = try await queries.problemCompliance(month: "2026-10", branches: nil, byBranch: true)
+                    #expect(october.map(\.code) == ["GZ001"] && october.map(\.total) == [1] && october.first?.medianWorkdays == 2)
+                    let octoberForwardings = try await queries.forwardingCompliance(month: "2026-10", branches: nil)
+                    #expect(octoberForwardings.map(\.code) == ["LEGAL"] && octoberForwardings.map(\.total) == [1])
 
                     // Due at the end of Tue Oct 20: BJ001 sent on the 19th, SH001 on the 21st, GZ001 not yet.
                     let uploads = try await queries.uploadCompliance(month: "2026-09", branches: nil)
