@@ -100,6 +100,59 @@ struct DemoDataTests {
         }
     }
 
+    /// The benchmark volumes top up what is there — signed, uploaded history; open problems with
+    /// their clocks and timelines; a campaign's callbacks — and a second run adds nothing.
+    @Test func theBenchmarkVolumesTopUpOnceAndStayConsistent() async throws {
+        try await TestDatabase.with { database in
+            try await database.withPool { pool in
+                let demo = DemoData(branches: 3, clients: 1_500)
+                try await demo.load(into: pool, passwordHash: Self.hash)
+                try await demo.loadTasks(into: pool)
+                try await demo.loadRecords(into: pool)
+                let volume = DemoData.Volume(records: 5_000, openProblems: 400, runningClocks: 2_000)
+                try await demo.loadVolume(volume, into: pool)
+                func counts() async throws -> [Int] {
+                    let row = try await pool.query(
+                        """
+                        select (select count(*)::int from huifang.records),
+                               (select count(*)::int from huifang.problems where state <> 'closed'),
+                               (select count(*)::int from huifang.timers where stopped_at is null)
+                        """
+                    ).single()
+                    return [try row.decode(0), try row.decode(1), try row.decode(2)]
+                }
+                let first = try await counts()
+                #expect(first[0] >= 5_000 && first[1] >= 400 && first[2] >= 2_000, "\(first)")
+                try await demo.loadVolume(volume, into: pool)
+                #expect(try await counts() == first)
+                let checks = try await pool.query(
+                    """
+                    select (select count(*)::int from huifang.record_signatures g
+                            join huifang.records r on r.branch_id = g.branch_id and r.id = g.record_id
+                            where g.content_sha256 <> huifang.record_content_hash(r)),
+                           (select count(*)::int from huifang.records r where r.task_id is null and r.state = 'archived'
+                              and (select count(*) from huifang.record_signatures g where g.branch_id = r.branch_id and g.record_id = r.id) <> 3),
+                           (select count(*)::int from huifang.records r join huifang.clients c on c.branch_id = r.branch_id and c.id = r.client_id
+                            where r.performer_staff_id = c.referrer_staff_id),
+                           (select count(*)::int from huifang.record_uploads where month < '2026' and state <> 'submitted'),
+                           (select count(*)::int from huifang.problems p where p.state <> 'closed' and not exists (
+                                select from huifang.timers t where t.branch_id = p.branch_id and t.subject_kind = 'problem' and t.subject_id = p.id)),
+                           (select count(*)::int from huifang.problems p where p.state <> 'closed' and not exists (
+                                select from huifang.problem_events e where e.branch_id = p.branch_id and e.problem_id = p.id)),
+                           (select count(*)::int from huifang.problems where state = 'forwarded' and not exists (
+                                select from huifang.problem_forwardings f where f.branch_id = problems.branch_id and f.problem_id = problems.id)),
+                           (select count(*)::int from huifang.problems where greatest(raised_at, approved_at, updated_at) > now()),
+                           (select count(*)::int from huifang.timers where subject_kind = 'record_upload' and stopped_workdays > 15)
+                    """
+                ).single()
+                // Signatures match; three per archived history record; nobody called a client they introduced;
+                // every history month uploaded; every open problem has its clock and timeline, every forwarded
+                // one its forwarding; nothing happens in the future; no upload clock stopped years late.
+                #expect(try (0..<9).map { try checks.decode($0, as: Int.self) } == Array(repeating: 0, count: 9))
+            }
+        }
+    }
+
     @Test func referrersAlwaysBelongToTheClientsBranch() async throws {
         try await TestDatabase.with { database in
             try await database.withPool { pool in

@@ -153,10 +153,15 @@ extension DemoData {
     /// Opens the uploads of `months` and has each branch's ops director submit them (the upload's
     /// own triggers collect the records, route them and stop the clock): most two days before the
     /// deadline, one in eleven a day late, one in twenty-five never; of last month, a third so far.
-    static func openAndSubmitUploads(_ db: Connection, months: [String]) async throws {
+    /// With `someMissing` off (history), every branch submits every month.
+    static func openAndSubmitUploads(_ db: Connection, months: [String], someMissing: Bool = true) async throws {
         for month in months { try await db.query("select huifang.open_record_uploads(\(month))") }
-        // A DO block takes no parameters: the months travel in a transaction-local setting.
-        try await db.query("select set_config('huifang.demo_months', \(months.joined(separator: ",")), true)")
+        // A DO block takes no parameters: the months travel in transaction-local settings.
+        try await db.query(
+            """
+            select set_config('huifang.demo_months', \(months.joined(separator: ",")), true),
+                   set_config('huifang.demo_missing', \(someMissing ? "on" : "off"), true)
+            """)
         try await db.query(
             """
             do $$
@@ -170,7 +175,7 @@ extension DemoData {
                     from huifang.record_uploads x
                     join huifang.timers t on t.branch_id = x.branch_id and t.subject_kind = 'record_upload' and t.subject_id = x.id
                     where x.state = 'pending' and x.month = any(string_to_array(current_setting('huifang.demo_months'), ','))
-                      and (x.branch_id * 37 + ascii(right(x.month, 1))) % 100 >= 4
+                      and (current_setting('huifang.demo_missing') = 'off' or (x.branch_id * 37 + ascii(right(x.month, 1))) % 100 >= 4)
                       and (x.month < to_char(now() - interval '1 month', 'YYYY-MM') or x.branch_id % 3 = 0)
                     order by x.month, x.branch_id
                 loop
@@ -180,6 +185,11 @@ extension DemoData {
                     update huifang.record_uploads
                     set submitted_at = u.due_at - case when (u.branch_id + u.id) % 11 = 0 then interval '-1 day' else interval '2 days' end
                     where branch_id = u.branch_id and id = u.id;
+                    -- Its clock stopped when it was sent, not when this ran.
+                    update huifang.timers t set stopped_at = x.submitted_at
+                    from huifang.record_uploads x
+                    where x.branch_id = u.branch_id and x.id = u.id
+                      and t.branch_id = u.branch_id and t.subject_kind = 'record_upload' and t.subject_id = u.id;
                 end loop;
             end
             $$

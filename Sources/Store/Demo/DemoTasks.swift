@@ -77,6 +77,14 @@ extension DemoData {
                        close_reason = case p.fate when 50 then 'client deceased' else 'client emigrated; account being closed' end
                 from demo_plan p where t.branch_id = p.branch_id and t.id = p.id and p.fate in (50, 51)
                 """)
+            // Their clocks stopped when they were closed, not when this ran.
+            try await db.query(
+                """
+                update huifang.timers t set stopped_at = c.closed_at
+                from demo_plan p join huifang.callback_tasks c on c.branch_id = p.branch_id and c.id = p.id
+                where t.branch_id = c.branch_id and t.subject_kind = 'callback_task' and t.subject_id = c.id
+                  and t.stopped_at is not null and c.closed_at is not null
+                """)
             return try await db.query(
                 "select state, count(*)::int from huifang.callback_tasks group by state order by state"
             ).map { "\(try $0.decode(0, as: String.self)) \(try $0.decode(1, as: Int.self))" }

@@ -144,7 +144,7 @@ extension DemoData {
                 ).single().decode(0, as: Int.self)
             }
             // The month's upload carries them, through the upload's own triggers.
-            try await pool.transaction { db in try await Self.openAndSubmitUploads(db, months: months) }
+            try await pool.transaction { db in try await Self.openAndSubmitUploads(db, months: months, someMissing: false) }
             let elapsed = ContinuousClock.now - clock
             progress(String(format: "history %d: %d records, uploaded (%.0f s)", year, loaded, Double(elapsed.components.seconds)))
         }
@@ -203,6 +203,21 @@ extension DemoData {
                        (select min(g.staff_id) from huifang.role_grants g where g.department_id = d.id and g.revoked_at is null) as staff
                 from huifang.departments d where d.kind = 'functional' and d.status = 'active'
                 """)
+            // Someone must be there to triage and to answer; the demo organization always has them.
+            try await db.run(script: """
+                delete from demo_problem_routes where triage is null;
+                delete from demo_functional where staff is null;
+                """)
+            let ready = try await db.query(
+                """
+                select exists (select from demo_problem_branches), exists (select from demo_functional),
+                       (select count(distinct (category, via)) from demo_problem_routes) = 14
+                """
+            ).single()
+            guard try ready.decode(0, as: Bool.self), try ready.decode(1, as: Bool.self), try ready.decode(2, as: Bool.self) else {
+                throw StoreError.demoNeeds(
+                    "branches with staff and clients, a staffed HQ department for every problem route and a staffed functional department")
+            }
             try await db.query(
                 """
                 create temp table demo_open_problems on commit drop as
@@ -211,6 +226,9 @@ extension DemoData {
                        b.raisers[1 + x.h % cardinality(b.raisers)] as raiser,
                        case r.via when 'service' then b.marketing else b.ops end as leader,
                        now() - interval '1 minute' * (x.h % (42 * 24 * 60)) as raised_at,
+                       -- Approved two hours after, the last step an hour later: never in the future.
+                       least(now(), now() - interval '1 minute' * (x.h % (42 * 24 * 60)) + interval '2 hours') as approved_at,
+                       least(now(), now() - interval '1 minute' * (x.h % (42 * 24 * 60)) + interval '3 hours') as stepped_at,
                        f.department_id as functional_id, f.staff as functional_staff,
                        case when x.h % 100 < 10 then 'raised' when x.h % 100 < 13 then 'returned' when x.h % 100 < 28 then 'at_hq'
                             when x.h % 100 < 43 then 'in_triage' when x.h % 100 < 48 then 'info_requested'
@@ -239,7 +257,7 @@ extension DemoData {
                        case when p.state not in ('raised', 'returned') then p.department_id end,
                        case when p.state in ('in_triage', 'info_requested', 'forwarded', 'answered', 'rejected') then p.triage end,
                        case when p.state not in ('raised', 'returned') then p.leader end,
-                       case when p.state not in ('raised', 'returned') then p.raised_at + interval '2 hours' end,
+                       case when p.state not in ('raised', 'returned') then p.approved_at end,
                        case when p.state = 'returned' then '请补充客户的具体诉求 Add what exactly the client asked for' end,
                        case when p.state = 'info_requested' then '请提供客户的交易截图 Send the client''s trade screenshot' end,
                        case when p.state = 'answered' then '已核实并处理 Checked and handled' end,
@@ -247,15 +265,36 @@ extension DemoData {
                        case p.state when 'raised' then 'raise' when 'returned' then 'return' when 'at_hq' then 'approve'
                                     when 'in_triage' then 'claim' when 'info_requested' then 'request_info' when 'forwarded' then 'forward'
                                     when 'answered' then 'accept' else 'reject' end,
-                       p.raised_at + interval '3 hours'
+                       p.stepped_at
                 from demo_open_problems p
+                """)
+            // The timeline of the steps each took.
+            try await db.query(
+                """
+                insert into huifang.problem_events (branch_id, problem_id, at, actor_staff_id, action, from_state, to_state)
+                select p.branch_id, p.id, s.at, s.actor, s.action, s.from_state, s.to_state
+                from demo_open_problems p
+                cross join lateral (values
+                    (p.raised_at, p.raiser, 'raise', null, 'raised', true),
+                    (p.approved_at, p.leader, 'return', 'raised', 'returned', p.state = 'returned'),
+                    (p.approved_at, p.leader, 'approve', 'raised', 'at_hq', p.state not in ('raised', 'returned')),
+                    (p.stepped_at, p.triage, 'claim', 'at_hq', 'in_triage', p.state not in ('raised', 'returned', 'at_hq')),
+                    (p.stepped_at, p.triage, 'request_info', 'in_triage', 'info_requested', p.state = 'info_requested'),
+                    (p.stepped_at, p.triage, 'reject', 'in_triage', 'rejected', p.state = 'rejected'),
+                    (p.stepped_at, p.triage, 'forward', 'in_triage', 'forwarded', p.state in ('forwarded', 'answered')),
+                    (p.stepped_at, p.triage, 'accept', 'forwarded', 'answered', p.state = 'answered')
+                ) s(at, actor, action, from_state, to_state, taken)
+                where s.taken
                 """)
             try await db.query(
                 """
                 insert into huifang.timers (branch_id, subject_kind, subject_id, clock, started_at, workdays, title, notify, escalate_to)
                 select p.branch_id, 'problem', p.id, 'problem_loop', p.raised_at, 15, 'Problem ' || p.id || ': final feedback to the client',
                        jsonb_build_array(jsonb_build_object('role', 'responsible_person', 'branchId', p.branch_id)),
-                       jsonb_build_array(jsonb_build_object('role', 'branch_manager', 'branchId', p.branch_id),
+                       -- Escalated as the workflow would: to the branch manager until approved, then to the HQ department.
+                       jsonb_build_array(case when p.state in ('raised', 'returned')
+                                              then jsonb_build_object('role', 'branch_manager', 'branchId', p.branch_id)
+                                              else jsonb_build_object('role', huifang.triage_role(p.department_id), 'departmentId', p.department_id) end,
                                          jsonb_build_object('role', 'brokerage_ops_center', 'departmentId',
                                              (select min(id) from huifang.departments where kind = 'brokerage_ops_center' and status = 'active')))
                 from demo_open_problems p
@@ -265,7 +304,7 @@ extension DemoData {
             try await db.query(
                 """
                 with forwarded as (
-                    select p.*, least(now(), p.raised_at + interval '4 hours') as received_at,
+                    select p.*, p.stepped_at as received_at,
                            least(now(), p.raised_at + interval '4 hours' + interval '1 day' * (p.h % 4) + interval '1 hour') as answered_at,
                            case when p.state = 'answered' then 'accepted' when p.fate < 63 then 'received'
                                 when p.fate < 73 then 'acknowledged' else 'answered' end as forwarding_state
@@ -275,7 +314,7 @@ extension DemoData {
                         branch_id, problem_id, department_id, forwarded_by, received_at, state, acknowledged_at, acknowledged_by,
                         answer, answered_at, answered_by, reviewed_at, reviewed_by)
                     select f.branch_id, f.id, f.functional_id, f.triage, f.received_at, f.forwarding_state,
-                           case when f.forwarding_state <> 'received' then f.received_at + interval '10 minutes' end,
+                           case when f.forwarding_state <> 'received' then least(now(), f.received_at + interval '10 minutes') end,
                            case when f.forwarding_state <> 'received' then f.functional_staff end,
                            case when f.forwarding_state in ('answered', 'accepted') then '已核实并处理 Checked and handled' end,
                            case when f.forwarding_state in ('answered', 'accepted') then f.answered_at end,
@@ -283,13 +322,18 @@ extension DemoData {
                            case when f.forwarding_state = 'accepted' then f.answered_at end,
                            case when f.forwarding_state = 'accepted' then f.triage end
                     from forwarded f
-                    returning branch_id, id, problem_id, department_id, received_at, answered_at
+                    returning branch_id, id, problem_id, department_id, received_at, answered_at,
+                              (select p.department_id from demo_open_problems p where p.branch_id = problem_forwardings.branch_id
+                               and p.id = problem_forwardings.problem_id) as hq_department_id
                 )
                 insert into huifang.timers (branch_id, subject_kind, subject_id, clock, started_at, workdays, title, notify, escalate_to,
                                             state, stopped_at, stop_reason)
                 select w.branch_id, 'problem_forwarding', w.id, 'forwarding_answer', w.received_at, 2,
                        'Problem ' || w.problem_id || ': answer the forwarded problem',
-                       jsonb_build_array(jsonb_build_object('role', 'functional_dept', 'departmentId', w.department_id)), '[]'::jsonb,
+                       jsonb_build_array(jsonb_build_object('role', 'functional_dept', 'departmentId', w.department_id)),
+                       jsonb_build_array(jsonb_build_object('role', huifang.triage_role(w.hq_department_id), 'departmentId', w.hq_department_id),
+                                         jsonb_build_object('role', 'brokerage_ops_center', 'departmentId',
+                                             (select min(id) from huifang.departments where kind = 'brokerage_ops_center' and status = 'active'))),
                        case when w.answered_at is null then 'running' else 'stopped' end, w.answered_at,
                        case when w.answered_at is not null then 'answered' end
                 from written w
