@@ -64,6 +64,18 @@ public struct MonitoringQueries: Sendable {
         }
         if let kind = filter.kind { conditions.append("t.subject_kind = \(kind)") }
         if let department = filter.departmentId { conditions.append("t.department_id = \(department)") }
+        let age: SQL = """
+            greatest(0, huifang.workdays_between('cn_workday', (t.due_at at time zone 'Asia/Shanghai')::date - 1,
+                                                 (\(now)::timestamptz at time zone 'Asia/Shanghai')::date)) as age
+            """
+        if branches == nil && filter.branchId == nil {
+            // Every branch: one walk of the open clocks in deadline order, stopping at `limit`.
+            let region: SQL = filter.region.map { " and b.region = \($0)" } ?? ""
+            return "select t.subject_kind, t.branch_id, b.code, b.region, t.department_id, t.subject_id, t.title, t.due_at, " + age
+                + ", t.provisional from huifang.timers t join huifang.branches b on b.id = t.branch_id" + region
+                + " where t.stopped_at is null and " + SQL.joined(conditions, separator: " and ")
+                + " order by t.due_at, t.branch_id, t.subject_id limit \(limit)"
+        }
         var branchConditions: [SQL] = [.branch("id", in: branches)]
         if let branch = filter.branchId { branchConditions.append("id = \(branch)") }
         if let region = filter.region { branchConditions.append("region = \(region)") }
@@ -71,9 +83,8 @@ public struct MonitoringQueries: Sendable {
         return "with b as (" + branchScope + ") select x.* from b cross join lateral ("
             + """
             select t.subject_kind, t.branch_id, b.code, b.region, t.department_id, t.subject_id, t.title, t.due_at,
-                   greatest(0, huifang.workdays_between('cn_workday', (t.due_at at time zone 'Asia/Shanghai')::date - 1,
-                                                        (\(now)::timestamptz at time zone 'Asia/Shanghai')::date)) as age,
-                   t.provisional
+            """ + age + """
+            , t.provisional
             from huifang.timers t
             where t.branch_id = b.id and t.stopped_at is null and
             """ + " " + SQL.joined(conditions, separator: " and ")
@@ -148,6 +159,13 @@ public struct MonitoringQueries: Sendable {
             clocks: "t.subject_kind = 'problem' and t.stopped_at is not null")
     }
 
+    /// `column` within `month` (YYYY-MM) in Shanghai: a range from one Shanghai midnight to the next
+    /// month's, so an index on the column serves it and row-level security's checks run after it.
+    static func inMonth(_ column: String, _ month: String) -> SQL {
+        "\(unescaped: column) >= to_date(\(month), 'YYYY-MM')::timestamp at time zone 'Asia/Shanghai' and "
+            + "\(unescaped: column) < (to_date(\(month), 'YYYY-MM') + interval '1 month')::timestamp at time zone 'Asia/Shanghai'"
+    }
+
     /// Clocks started in `month` (Shanghai) and stopped, per branch (one index range each) and then
     /// per `group`: how many, how many by their deadline, and the median and p90 working days taken.
     private static func stoppedClocksSQL(group: SQL, month: String, branches: [Int]?, clocks: SQL) -> SQL {
@@ -155,17 +173,15 @@ public struct MonitoringQueries: Sendable {
             ?? "select id, code from huifang.branches"
         // Both ends are Shanghai midnights: a month added to the instant (in the session's UTC) would
         // end March, May, July, October and December early.
-        return "with b as (" + branchScope + "), m as (select to_date(\(month), 'YYYY-MM')::timestamp at time zone 'Asia/Shanghai' as start, "
-            + "(to_date(\(month), 'YYYY-MM') + interval '1 month')::timestamp at time zone 'Asia/Shanghai' as end_) "
-            + "select " + group + ", " + """
+        return "with b as (" + branchScope + ") select " + group + ", " + """
                 count(*)::int, count(*) filter (where t.stopped_at <= t.due_at)::int,
                 percentile_cont(0.5) within group (order by t.stopped_workdays),
                 percentile_cont(0.9) within group (order by t.stopped_workdays)
-            from b cross join m
-            join huifang.timers t on t.branch_id = b.id and t.started_at >= m.start and t.started_at < m.end_
+            from b
+            join huifang.timers t on t.branch_id = b.id
             join huifang.departments d on d.id = t.department_id
             where
-            """ + " " + clocks + " group by " + group + " order by 2"
+            """ + " " + inMonth("t.started_at", month) + " and " + clocks + " group by " + group + " order by 2"
     }
 
     private func compliance(_ query: SQL) async throws -> [Compliance] {
@@ -241,14 +257,14 @@ public struct MonitoringQueries: Sendable {
             ), done as (
                 select closed_by as id, count(*)::int as n, count(*) filter (where closed_at <= due_at)::int as on_time
                 from huifang.callback_tasks
-                where branch_id = \(branchId) and state = 'completed'
-                  and to_char(closed_at at time zone 'Asia/Shanghai', 'YYYY-MM') = \(month)
+                where branch_id = \(branchId) and state = 'completed' and
+            """ + " " + inMonth("closed_at", month) + """
                 group by closed_by
             ), returned as (
                 select r.performer_staff_id as id, count(*)::int as n
                 from huifang.record_signatures g join huifang.records r on r.branch_id = g.branch_id and r.id = g.record_id
-                where g.branch_id = \(branchId) and g.step = 'return'
-                  and to_char(g.signed_at at time zone 'Asia/Shanghai', 'YYYY-MM') = \(month)
+                where g.branch_id = \(branchId) and g.step = 'return' and
+            """ + " " + inMonth("g.signed_at", month) + """
                 group by r.performer_staff_id
             ), raised as (
                 select raised_by as id, count(*)::int as n,
@@ -256,7 +272,8 @@ public struct MonitoringQueries: Sendable {
                        count(*) filter (where rejection_reason is not null)::int as rejected,
                        count(*) filter (where state <> 'closed' and rejection_reason is null)::int as open
                 from huifang.problems
-                where branch_id = \(branchId) and to_char(raised_at at time zone 'Asia/Shanghai', 'YYYY-MM') = \(month)
+                where branch_id = \(branchId) and
+            """ + " " + inMonth("raised_at", month) + """
                 group by raised_by
             )
             select s.id, s.employee_no, s.name, coalesce(d.n, 0), coalesce(d.on_time, 0), coalesce(rt.n, 0), coalesce(p.n, 0),

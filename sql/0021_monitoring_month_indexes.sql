@@ -1,0 +1,13 @@
+-- A branch's people in a month (Art 19): callbacks completed, records sent back, problems raised,
+-- each read by month as a range of its own time. With the month a range on an indexed column the
+-- planner reads only that month's rows, and row-level security's checks run on those alone (its
+-- per-row subqueries on records would otherwise run over the branch's whole history).
+
+create index callback_tasks_completed_by_month on huifang.callback_tasks (branch_id, closed_at)
+    include (closed_by, due_at) where state = 'completed';
+create index record_signatures_returns_by_month on huifang.record_signatures (branch_id, signed_at)
+    include (record_id) where step = 'return';
+create index problems_by_raised on huifang.problems (branch_id, raised_at) include (raised_by, state);
+
+-- HQ's oldest open clocks over every branch: one index in deadline order, read until the page is full.
+create index timers_open_by_deadline on huifang.timers (due_at) where stopped_at is null;
