@@ -22,8 +22,8 @@ extension DemoData {
     /// Tops the data up to `volume`:
     /// - records: the branches' callback history of the five years before the demo year, archived,
     ///   signed and uploaded month by month (each month's upload with its stopped clock, a few late);
-    /// - open problems: raised over the last six weeks and standing in every open state, with their
-    ///   15-day clocks and, when forwarded, their 2-day forwardings' clocks;
+    /// - open problems: raised over the last six weeks and standing in every open state (and a quarter
+    ///   as many closed), with their 15-day clocks and, when forwarded, their 2-day forwardings' clocks;
     /// - running clocks: what is still missing after those, as an HQ special-callback campaign
     ///   (a directive through `DirectiveStore`, as S&T HQ would issue it) over the clients who
     ///   opened their accounts first, each callback task with its clock.
@@ -153,14 +153,16 @@ extension DemoData {
     /// `count` open problems raised over the last six weeks, standalone (from a call or a visit), in
     /// every open state with the columns their steps would have set: waiting for the branch leader,
     /// returned, at HQ, in triage, waiting for information, forwarded (received, acknowledged or
-    /// answered by a functional department), answered or rejected and waiting for the relay. Each
-    /// runs its 15-working-day clock; each forwarding its 2-working-day one.
+    /// answered by a functional department), answered or rejected and waiting for the relay — and a
+    /// quarter as many closed (answered, relayed to the client), some after their 15 working days.
+    /// Each has its 15-working-day clock and its timeline; each forwarding its 2-working-day clock.
     func loadOpenProblems(_ count: Int, into pool: Pool, progress: @escaping @Sendable (String) -> Void) async throws {
         let clock = ContinuousClock.now
         let states = try await pool.transaction { db in
             try await db.run(script: """
                 alter table huifang.problems disable trigger user;
                 alter table huifang.problem_forwardings disable trigger user;
+                alter table huifang.problem_relays disable trigger user;
                 """)
             try await db.query(
                 """
@@ -229,11 +231,18 @@ extension DemoData {
                        -- Approved two hours after, the last step an hour later: never in the future.
                        least(now(), now() - interval '1 minute' * (x.h % (42 * 24 * 60)) + interval '2 hours') as approved_at,
                        least(now(), now() - interval '1 minute' * (x.h % (42 * 24 * 60)) + interval '3 hours') as stepped_at,
+                       least(now(), now() - interval '1 minute' * (x.h % (42 * 24 * 60)) + interval '3 hours'
+                                    + interval '1 day' * (x.h % 4) + interval '1 hour') as answered_at,
+                       -- Closed (relayed to the client) 3 to 22 days after it was raised, after the answer.
+                       least(now(), greatest(now() - interval '1 minute' * (x.h % (42 * 24 * 60)) + interval '1 day' * (3 + x.h % 20),
+                                             now() - interval '1 minute' * (x.h % (42 * 24 * 60)) + interval '3 hours'
+                                                 + interval '1 day' * (x.h % 4) + interval '2 hours')) as closed_at,
                        f.department_id as functional_id, f.staff as functional_staff,
-                       case when x.h % 100 < 10 then 'raised' when x.h % 100 < 13 then 'returned' when x.h % 100 < 28 then 'at_hq'
+                       case when n > \(count) then 'closed'
+                            when x.h % 100 < 10 then 'raised' when x.h % 100 < 13 then 'returned' when x.h % 100 < 28 then 'at_hq'
                             when x.h % 100 < 43 then 'in_triage' when x.h % 100 < 48 then 'info_requested'
                             when x.h % 100 < 83 then 'forwarded' when x.h % 100 < 95 then 'answered' else 'rejected' end as state
-                from generate_series(1, \(count)) n
+                from generate_series(1, \(count + count / 4)) n
                 cross join lateral (select (hashint8(n::bigint * 7919 + \(Int64(seed % 1_000_000)))::bigint & 2147483647) as h) x
                 join demo_problem_branches b on b.rn = 1 + x.h % (select count(*) from demo_problem_branches)
                 join demo_problem_clients c on c.branch_id = b.branch_id and c.rn = 1 + (x.h / 7) % b.clients
@@ -247,7 +256,7 @@ extension DemoData {
                 insert into huifang.problems (
                     branch_id, id, client_id, category, severity, description, raised_by, raised_at, state, via, department_id,
                     assignee_staff_id, approved_by, approved_at, return_reason, info_request, resolution, rejection_reason,
-                    last_action, updated_at)
+                    last_action, updated_at, closed_at)
                 overriding system value
                 select p.branch_id, p.id, p.client_id, p.category, (array['low', 'medium', 'medium', 'high'])[1 + p.h % 4],
                        (array['客户反映App行情刷新延迟 The app''s quotes lag', '客户询问两融业务开通条件 Asks how to open margin trading',
@@ -255,17 +264,18 @@ extension DemoData {
                               '希望增加线上开户指引 Wants an online account-opening guide'])[1 + p.h % 4],
                        p.raiser, p.raised_at, p.state, p.via,
                        case when p.state not in ('raised', 'returned') then p.department_id end,
-                       case when p.state in ('in_triage', 'info_requested', 'forwarded', 'answered', 'rejected') then p.triage end,
+                       case when p.state in ('in_triage', 'info_requested', 'forwarded', 'answered', 'rejected', 'closed') then p.triage end,
                        case when p.state not in ('raised', 'returned') then p.leader end,
                        case when p.state not in ('raised', 'returned') then p.approved_at end,
                        case when p.state = 'returned' then '请补充客户的具体诉求 Add what exactly the client asked for' end,
                        case when p.state = 'info_requested' then '请提供客户的交易截图 Send the client''s trade screenshot' end,
-                       case when p.state = 'answered' then '已核实并处理 Checked and handled' end,
+                       case when p.state in ('answered', 'closed') then '已核实并处理 Checked and handled' end,
                        case when p.state = 'rejected' then '不属于客户问题 Not a client problem' end,
                        case p.state when 'raised' then 'raise' when 'returned' then 'return' when 'at_hq' then 'approve'
                                     when 'in_triage' then 'claim' when 'info_requested' then 'request_info' when 'forwarded' then 'forward'
-                                    when 'answered' then 'accept' else 'reject' end,
-                       p.stepped_at
+                                    when 'answered' then 'accept' when 'closed' then 'relay_client' else 'reject' end,
+                       case when p.state = 'closed' then p.closed_at else p.stepped_at end,
+                       case when p.state = 'closed' then p.closed_at end
                 from demo_open_problems p
                 """)
             // The timeline of the steps each took.
@@ -281,14 +291,16 @@ extension DemoData {
                     (p.stepped_at, p.triage, 'claim', 'at_hq', 'in_triage', p.state not in ('raised', 'returned', 'at_hq')),
                     (p.stepped_at, p.triage, 'request_info', 'in_triage', 'info_requested', p.state = 'info_requested'),
                     (p.stepped_at, p.triage, 'reject', 'in_triage', 'rejected', p.state = 'rejected'),
-                    (p.stepped_at, p.triage, 'forward', 'in_triage', 'forwarded', p.state in ('forwarded', 'answered')),
-                    (p.stepped_at, p.triage, 'accept', 'forwarded', 'answered', p.state = 'answered')
+                    (p.stepped_at, p.triage, 'forward', 'in_triage', 'forwarded', p.state in ('forwarded', 'answered', 'closed')),
+                    (p.answered_at, p.triage, 'accept', 'forwarded', 'answered', p.state in ('answered', 'closed')),
+                    (p.closed_at, p.triage, 'relay_client', 'answered', 'closed', p.state = 'closed')
                 ) s(at, actor, action, from_state, to_state, taken)
                 where s.taken
                 """)
             try await db.query(
                 """
-                insert into huifang.timers (branch_id, subject_kind, subject_id, clock, started_at, workdays, title, notify, escalate_to)
+                insert into huifang.timers (branch_id, subject_kind, subject_id, clock, started_at, workdays, title, notify, escalate_to,
+                                            state, stopped_at, stop_reason)
                 select p.branch_id, 'problem', p.id, 'problem_loop', p.raised_at, 15, 'Problem ' || p.id || ': final feedback to the client',
                        jsonb_build_array(jsonb_build_object('role', 'responsible_person', 'branchId', p.branch_id)),
                        -- Escalated as the workflow would: to the branch manager until approved, then to the HQ department.
@@ -296,8 +308,20 @@ extension DemoData {
                                               then jsonb_build_object('role', 'branch_manager', 'branchId', p.branch_id)
                                               else jsonb_build_object('role', huifang.triage_role(p.department_id), 'departmentId', p.department_id) end,
                                          jsonb_build_object('role', 'brokerage_ops_center', 'departmentId',
-                                             (select min(id) from huifang.departments where kind = 'brokerage_ops_center' and status = 'active')))
+                                             (select min(id) from huifang.departments where kind = 'brokerage_ops_center' and status = 'active'))),
+                       case when p.state = 'closed' then 'stopped' else 'running' end, case when p.state = 'closed' then p.closed_at end,
+                       case when p.state = 'closed' then 'relayed to the client' end
                 from demo_open_problems p
+                """)
+            // The closed ones were relayed to the branch leader, the responsible person and the client.
+            try await db.query(
+                """
+                insert into huifang.problem_relays (branch_id, problem_id, recipient, channel, relayed_at, relayed_by)
+                select p.branch_id, p.id, r.recipient, r.channel, p.closed_at - r.before, p.triage
+                from demo_open_problems p
+                cross join (values ('branch_leader', 'system', interval '2 hours'), ('responsible_person', 'system', interval '1 hour'),
+                                   ('client', 'phone', interval '0')) r(recipient, channel, before)
+                where p.state = 'closed'
                 """)
             // Forwarded problems: received (fate 48–62), acknowledged (63–72) or answered (73–82) by a
             // functional department; answered problems: the answer accepted. Answers take 0–3 days.
@@ -305,10 +329,9 @@ extension DemoData {
                 """
                 with forwarded as (
                     select p.*, p.stepped_at as received_at,
-                           least(now(), p.raised_at + interval '4 hours' + interval '1 day' * (p.h % 4) + interval '1 hour') as answered_at,
-                           case when p.state = 'answered' then 'accepted' when p.fate < 63 then 'received'
+                           case when p.state in ('answered', 'closed') then 'accepted' when p.fate < 63 then 'received'
                                 when p.fate < 73 then 'acknowledged' else 'answered' end as forwarding_state
-                    from demo_open_problems p where p.state in ('forwarded', 'answered') and p.functional_staff is not null
+                    from demo_open_problems p where p.state in ('forwarded', 'answered', 'closed')
                 ), written as (
                     insert into huifang.problem_forwardings (
                         branch_id, problem_id, department_id, forwarded_by, received_at, state, acknowledged_at, acknowledged_by,
@@ -342,13 +365,14 @@ extension DemoData {
                 select setval(pg_get_serial_sequence('huifang.problems', 'id'), (select max(id) from huifang.problems));
                 alter table huifang.problems enable trigger user;
                 alter table huifang.problem_forwardings enable trigger user;
+                alter table huifang.problem_relays enable trigger user;
                 """)
             return try await db.query(
-                "select state, count(*)::int from huifang.problems where state <> 'closed' group by state order by state"
+                "select state, count(*)::int from huifang.problems group by state order by state"
             ).map { "\(try $0.decode(0, as: String.self)) \(try $0.decode(1, as: Int.self))" }
         }
         let elapsed = ContinuousClock.now - clock
-        progress("open problems by state: " + states.joined(separator: ", ") + " (\(elapsed.components.seconds) s)")
+        progress("problems by state: " + states.joined(separator: ", ") + " (\(elapsed.components.seconds) s)")
     }
 
     /// A special-callback campaign by S&T HQ over the `clients` clients who opened their accounts
