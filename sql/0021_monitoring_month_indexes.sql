@@ -9,5 +9,3 @@ create index record_signatures_returns_by_month on huifang.record_signatures (br
     include (record_id) where step = 'return';
 create index problems_by_raised on huifang.problems (branch_id, raised_at) include (raised_by, state);
 
--- HQ's oldest open clocks over every branch: one index in deadline order, read until the page is full.
-create index timers_open_by_deadline on huifang.timers (due_at) where stopped_at is null;

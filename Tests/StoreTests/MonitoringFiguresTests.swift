@@ -155,6 +155,36 @@ struct MonitoringFiguresTests {
         }
     }
 
+    /// The per-day open counts behind HQ's overdue figures equal a recount of the clocks after
+    /// clocks are started, moved, fired through every stage and stopped.
+    @Test func theDailyOpenCountsAlwaysEqualTheClocks() async throws {
+        try await TestDatabase.with { database in
+            _ = try await database.withPool { try await Self.load(into: $0) }
+            try await database.withPool { pool in
+                let drift = """
+                    select count(*)::int from (
+                        select branch_id, subject_kind, (due_at at time zone 'Asia/Shanghai')::date as due_on, count(*)::int as n
+                        from huifang.timers where stopped_at is null group by 1, 2, 3) a
+                    full join (select * from huifang.open_clock_days where open <> 0) b
+                        on a.branch_id = b.branch_id and a.subject_kind = b.subject_kind and a.due_on = b.due_on
+                    where a.n is distinct from b.open
+                    """
+                #expect(try await pool.query(SQL(drift)).single().decode(0, as: Int.self) == 0)
+                while try await SLAEngine(pool: pool).fireDue(limit: 500).stages > 0 {}
+                try await pool.query(
+                    "update huifang.timers set started_at = started_at - interval '3 days' where subject_kind = 'problem' and stopped_at is null")
+                try await pool.query(
+                    """
+                    update huifang.timers set state = 'stopped', stopped_at = now(), stop_reason = 'test', next_fire_at = null
+                    where subject_kind = 'record_upload' and stopped_at is null
+                    """)
+                #expect(try await pool.query(SQL(drift)).single().decode(0, as: Int.self) == 0)
+                let open: Int = try await pool.query("select coalesce(sum(open), 0)::int from huifang.open_clock_days").single().decode(0)
+                #expect(open == 2, "problem 4 and forwarding 7 are all that is still open")
+            }
+        }
+    }
+
     static func rounded(_ values: [Double?]) -> [Double?] {
         values.map { $0.map { ($0 * 10).rounded() / 10 } }
     }

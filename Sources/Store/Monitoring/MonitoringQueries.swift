@@ -64,29 +64,21 @@ public struct MonitoringQueries: Sendable {
         }
         if let kind = filter.kind { conditions.append("t.subject_kind = \(kind)") }
         if let department = filter.departmentId { conditions.append("t.department_id = \(department)") }
-        let age: SQL = """
-            greatest(0, huifang.workdays_between('cn_workday', (t.due_at at time zone 'Asia/Shanghai')::date - 1,
-                                                 (\(now)::timestamptz at time zone 'Asia/Shanghai')::date)) as age
-            """
-        if branches == nil && filter.branchId == nil {
-            // Every branch: one walk of the open clocks in deadline order, stopping at `limit`.
-            let region: SQL = filter.region.map { " and b.region = \($0)" } ?? ""
-            return "select t.subject_kind, t.branch_id, b.code, b.region, t.department_id, t.subject_id, t.title, t.due_at, " + age
-                + ", t.provisional from huifang.timers t join huifang.branches b on b.id = t.branch_id" + region
-                + " where t.stopped_at is null and " + SQL.joined(conditions, separator: " and ")
-                + " order by t.due_at, t.branch_id, t.subject_id limit \(limit)"
-        }
         var branchConditions: [SQL] = [.branch("id", in: branches)]
         if let branch = filter.branchId { branchConditions.append("id = \(branch)") }
         if let region = filter.region { branchConditions.append("region = \(region)") }
         let branchScope: SQL = "select id, code, region from huifang.branches where " + SQL.joined(branchConditions, separator: " and ")
-        return "with b as (" + branchScope + ") select x.* from b cross join lateral ("
+        // Each branch's oldest deadlines from its own index; the age (a calendar lookup) only for the page.
+        return "with b as (" + branchScope + ") select x.subject_kind, x.branch_id, x.code, x.region, x.department_id, x.subject_id, "
             + """
-            select t.subject_kind, t.branch_id, b.code, b.region, t.department_id, t.subject_id, t.title, t.due_at,
-            """ + age + """
-            , t.provisional
-            from huifang.timers t
-            where t.branch_id = b.id and t.stopped_at is null and
+            x.title, x.due_at,
+                   greatest(0, huifang.workdays_between('cn_workday', (x.due_at at time zone 'Asia/Shanghai')::date - 1,
+                                                        (\(now)::timestamptz at time zone 'Asia/Shanghai')::date)),
+                   x.provisional
+            from b cross join lateral (
+                select t.subject_kind, t.branch_id, b.code, b.region, t.department_id, t.subject_id, t.title, t.due_at, t.provisional
+                from huifang.timers t
+                where t.branch_id = b.id and t.stopped_at is null and
             """ + " " + SQL.joined(conditions, separator: " and ")
             + " order by t.due_at limit \(limit)) x order by x.due_at, x.branch_id, x.subject_id limit \(limit)"
     }
@@ -108,18 +100,30 @@ public struct MonitoringQueries: Sendable {
         }
     }
 
+    /// Days before today from the running per-day counts (sql/0023_open_clock_days.sql); today's
+    /// deadlines from the clocks, those already past the hour. The age of the oldest from its day.
     static func overdueCountsSQL(branches: [Int]?, kind: String?, now: Date) -> SQL {
         let branchScope: SQL = branches.map { "select id, code from huifang.branches where id = any(\($0))" }
             ?? "select id, code from huifang.branches"
         return "with b as (" + branchScope + ") "
                 + """
-                select b.id, b.code, t.subject_kind, count(*)::int,
-                       greatest(0, huifang.workdays_between('cn_workday', (min(t.due_at) at time zone 'Asia/Shanghai')::date - 1,
-                                                            (\(now)::timestamptz at time zone 'Asia/Shanghai')::date))
-                from b join huifang.timers t on t.branch_id = b.id and t.stopped_at is null and t.due_at <= \(now)::timestamptz
-                where (\(kind)::text is null or t.subject_kind = \(kind))
-                group by b.id, b.code, t.subject_kind
-                order by b.code, t.subject_kind
+                , d as (select (\(now)::timestamptz at time zone 'Asia/Shanghai')::date as today)
+                select b.id, b.code, u.subject_kind, sum(u.n)::int,
+                       greatest(0, huifang.workdays_between('cn_workday', min(u.oldest) - 1, d.today))
+                from b cross join d
+                join lateral (
+                    select s.subject_kind, s.open as n, s.due_on as oldest
+                    from huifang.open_clock_days s
+                    where s.branch_id = b.id and s.due_on < d.today and s.open > 0 and (\(kind)::text is null or s.subject_kind = \(kind))
+                    union all
+                    select t.subject_kind, 1, d.today
+                    from huifang.timers t
+                    where t.branch_id = b.id and t.stopped_at is null
+                      and t.due_at >= d.today::timestamp at time zone 'Asia/Shanghai' and t.due_at <= \(now)::timestamptz
+                      and (\(kind)::text is null or t.subject_kind = \(kind))
+                ) u on true
+                group by b.id, b.code, u.subject_kind, d.today
+                order by b.code, u.subject_kind
                 """
     }
 
