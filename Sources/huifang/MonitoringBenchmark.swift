@@ -56,6 +56,17 @@ struct MonitoringBenchmark: AsyncParsableCommand {
                         staffId: setup.ops, action: .readMonitoring, branchIds: [setup.branch], allBranches: false, organization: false)
                     let hqQueries = MonitoringQueries.all(now: now, month: setup.month, branches: nil, branchId: setup.branch)
                     let branchQueries = MonitoringQueries.all(now: now, month: setup.month, branches: [setup.branch], branchId: setup.branch)
+                    let volume = try await owner.query(
+                        """
+                        select (select count(*) from huifang.branches), (select count(*) from huifang.clients),
+                               (select count(*) from huifang.records), (select count(*) from huifang.problems where state <> 'closed'),
+                               (select count(*) from huifang.timers where stopped_at is null),
+                               (select count(*) from huifang.timers where stopped_at is null and due_at <= now())
+                        """
+                    ).single()
+                    let figures = try (0..<6).map { try volume.decode($0, as: Int.self) }
+                    print("data: \(figures[0]) branches, \(figures[1]) clients, \(figures[2]) records, \(figures[3]) open problems, "
+                          + "\(figures[4]) running clocks (\(figures[5]) overdue)")
                     print("monitoring: \(runs) runs per query and role; branch reader: ops director of \(setup.code); month \(setup.month)")
                     print("query                        HQ p50/p95 ms      branch p50/p95 ms   owner p50/p95 ms   RLS ratio (p50)")
                     var worst = 0.0
