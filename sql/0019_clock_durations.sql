@@ -59,10 +59,11 @@ revoke execute on function huifang.calendar_years_recount_clocks() from public;
 update huifang.timers set stopped_workdays = huifang.clock_workdays(calendar, started_at, stopped_at)
 where stopped_at is not null;
 
--- Per branch and month of the clock's start: answered forwardings, closed problems.
+-- Per branch and month of the clock's start: answered forwardings, closed problems. Covering, with
+-- what the read policies look at too (kind and subject), so the figures come from the index alone.
 create index timers_answered_forwardings on huifang.timers (branch_id, started_at)
-    include (department_id, due_at, stopped_at, stopped_workdays)
+    include (department_id, due_at, stopped_at, stopped_workdays, subject_kind, subject_id)
     where subject_kind = 'problem_forwarding' and stop_reason = 'answered';
 create index timers_closed_problems on huifang.timers (branch_id, started_at)
-    include (department_id, due_at, stopped_at, stopped_workdays)
+    include (department_id, due_at, stopped_at, stopped_workdays, subject_kind, subject_id)
     where subject_kind = 'problem' and stopped_at is not null;

@@ -21,3 +21,19 @@ extension Date {
         return formatter.string(from: self)
     }
 }
+
+extension PostgresDate {
+    /// The instant this date begins in Asia/Shanghai (its midnight, 16:00 UTC the day before).
+    public var shanghaiMidnight: Date {
+        Date(timeIntervalSince1970: Double(daysSinceEpoch) * 86400 - 8 * 3600)
+    }
+
+    /// The first and the next month's first instants, in Shanghai, of `month` (YYYY-MM); nil when
+    /// it is not a month.
+    public static func shanghaiMonth(_ month: String) -> (start: Date, end: Date)? {
+        guard let first = PostgresDate(month + "-01"), first.isValid else { return nil }
+        let next = first.month == 12
+            ? PostgresDate(year: first.year + 1, month: 1, day: 1) : PostgresDate(year: first.year, month: first.month + 1, day: 1)
+        return (first.shanghaiMidnight, next.shanghaiMidnight)
+    }
+}

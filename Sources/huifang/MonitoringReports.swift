@@ -123,7 +123,7 @@ enum MonitoringCommand {
         logger.logLevel = .warning
         return try await database.withDatabase(logger: logger) { environment in
             try await Pool.withPool(environment.application, logger: logger) { pool in
-                try await pool.transaction(settings: ObligationGenerator.settings, readOnly: true, body)
+                try await pool.transaction(settings: ObligationGenerator.settings + MonitoringQueries.settings, readOnly: true, body)
             }
         }
     }

@@ -44,7 +44,8 @@ extension DemoData {
         if volume.runningClocks > running {
             try await loadCampaign(clients: volume.runningClocks - running, into: pool, progress: progress)
         }
-        try await pool.transaction { db in try await db.run(script: "analyze") }
+        // Bulk writes leave the visibility map unset: vacuum, so index-only scans work from the start.
+        try await pool.withConnection { try await $0.run(script: "vacuum analyze") }
     }
 
     /// Callback history: `records` archived records spread evenly over the branches and the 60
@@ -251,6 +252,7 @@ extension DemoData {
                                           and r.via = case when x.h % 3 = 0 then 'service' else 'compliance' end
                 join demo_functional f on f.rn = 1 + (x.h / 11) % (select count(*) from demo_functional)
                 """)
+            try await db.run(script: "create index on demo_open_problems (branch_id, id); analyze demo_open_problems")
             try await db.query(
                 """
                 insert into huifang.problems (
