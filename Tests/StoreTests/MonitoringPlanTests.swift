@@ -24,9 +24,19 @@ struct MonitoringPlanTests {
             try await database.withPool(database.application) { pool in
                 for (who, access, branches) in scopes {
                     for (name, sql) in MonitoringQueries.all(now: now, month: "2026-11", branches: branches, branchId: fixture.branchA) {
-                        let plan = try await pool.transaction(for: access, readOnly: true) { db -> String in
+                        // The plan the API runs: prepared once, generic (MonitoringQueries.settings).
+                        let plan = try await pool.monitoringTransaction(for: access) { db -> String in
                             try await db.execute("set local enable_seqscan = off")
-                            return try await db.query("explain " + sql).map { try $0.decode(0, as: String.self) }.joined(separator: "\n")
+                            try await db.run(script: "prepare monitoring_query as " + sql.text)
+                            let values = sql.parameters.map { value in
+                                value.map { "'" + $0.replacingOccurrences(of: "'", with: "''") + "'" } ?? "null"
+                            }
+                            let arguments = values.isEmpty ? "" : "(" + values.joined(separator: ", ") + ")"
+                            let lines = try await db.query(SQL("explain execute monitoring_query" + arguments)).map {
+                                try $0.decode(0, as: String.self)
+                            }
+                            try await db.run(script: "deallocate monitoring_query")
+                            return lines.joined(separator: "\n")
                         }
                         for table in Self.large {
                             #expect(!plan.contains("Seq Scan on \(table) "), "\(who): \(name) scans \(table):\n\(plan)")
