@@ -25,12 +25,12 @@ extension ReportCommand {
                 filter.branchId = try await MonitoringCommand.branchId(db, code: branch)
                 return try await MonitoringQueries(db, now: Date()).clocks(.overdue, filter, branches: nil, limit: limit)
             }
-            let header = ["branch", "kind", "subject", "due at (Shanghai)", "age (working days)", "provisional", "title"]
+            let header = ["branch", "kind", "subject", "due at (Shanghai)", "age (wd)", "provisional", "title"]
             let rows = items.map {
                 [$0.branchCode, $0.kind, String($0.subjectId), $0.dueAt.shanghaiText(), String($0.ageWorkdays),
                  $0.provisional ? "yes" : "no", $0.title]
             }
-            MonitoringCommand.print(header, rows, csv: csv, widths: [8, 20, 9, 18, 8, 5, 40])
+            MonitoringCommand.print(header, rows, csv: csv, widths: [8, 20, 9, 18, 8, 11, 40])
         }
     }
 
