@@ -44,6 +44,24 @@ public struct ConnectionConfiguration: Sendable {
     /// Keyword overrides applied after `conninfo` is expanded.
     var overrides: [(String, String)] = []
 
+    /// The libpq environment that makes a tool such as pgbench, given `conninfo`, connect as this
+    /// configuration does (the user and password set on top of the conninfo), with `settings` for
+    /// its session (PGOPTIONS).
+    public func toolEnvironment(settings: [(name: String, value: String)] = []) -> [String] {
+        var environment: [String] = []
+        for (keyword, value) in overrides {
+            switch keyword {
+            case "user": environment.append("PGUSER=" + value)
+            case "password": environment.append("PGPASSWORD=" + value)
+            default: break
+            }
+        }
+        if !settings.isEmpty {
+            environment.append("PGOPTIONS=" + settings.map { "-c \(escapeOption($0.name))=\(escapeOption($0.value))" }.joined(separator: " "))
+        }
+        return environment
+    }
+
     /// Keywords and values for `PQconnectdbParams` with `expand_dbname`.
     var keywordsAndValues: [(String, String)] {
         let settings = (Self.requiredSettings + sessionSettings).map { "-c \(escapeOption($0.name))=\(escapeOption($0.value))" }
