@@ -137,6 +137,9 @@ struct ProblemAPITests {
             }
             #expect(audited >= 9)
 
+            // The people's monthly figures, kept step by step, equal a count from the rows.
+            #expect(try await Self.peopleFiguresMatchARecount(database))
+
             // Reopened within 30 days: a linked follow-up with its own clock; once only.
             let reopened = try await api.send(.post, "/problems/\(problem)/reopen", token: rp.token, json: ["reason": "客户仍觉行情延迟"])
             #expect(reopened.status == .created, "\(reopened.text)")
@@ -198,6 +201,22 @@ struct ProblemAPITests {
             // Nothing of it is overdue any more.
             let overdue = try await api.send(.get, "/monitoring/overdue?kind=problem_forwarding", token: auditor)
             #expect((try overdue.json()["items"] as? [Any])?.isEmpty == true, "\(overdue.text)")
+        }
+    }
+
+    static func peopleFiguresMatchARecount(_ database: TestDatabase) async throws -> Bool {
+        try await database.withPool { pool in
+            let figures: SQL = """
+                select branch_id || ' ' || staff_id || ' ' || month || ' ' || concat_ws(',', callbacks_done, callbacks_on_time,
+                       records_returned, problems_raised, problems_closed, problems_rejected, problems_open)
+                from huifang.person_month_figures
+                where callbacks_done <> 0 or records_returned <> 0 or problems_raised <> 0
+                order by 1
+                """
+            let kept = try await pool.query(figures).map { try $0.decode(0, as: String.self) }
+            try await pool.query("select huifang.recount_person_month_figures()")
+            let counted = try await pool.query(figures).map { try $0.decode(0, as: String.self) }
+            return !kept.isEmpty && kept == counted
         }
     }
 

@@ -346,6 +346,7 @@ struct MonitoringFiguresTests {
                 alter table huifang.record_signatures enable trigger user;
                 alter table huifang.record_uploads enable trigger user;
                 """)
+            try await db.query("select huifang.recount_person_month_figures()")
             let staff = try await db.query("select employee_no, id from huifang.staff").map {
                 (try $0.decode(0, as: String.self), try $0.decode(1, as: Int64.self))
             }

@@ -44,6 +44,8 @@ extension DemoData {
         if volume.runningClocks > running {
             try await loadCampaign(clients: volume.runningClocks - running, into: pool, progress: progress)
         }
+        // History and problems were written with the triggers off: the people's monthly figures are counted again.
+        try await pool.query("select huifang.recount_person_month_figures()")
         // Bulk writes leave the visibility map unset: vacuum, so index-only scans work from the start.
         try await pool.withConnection { try await $0.run(script: "vacuum analyze") }
     }

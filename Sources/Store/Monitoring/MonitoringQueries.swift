@@ -268,40 +268,19 @@ public struct MonitoringQueries: Sendable {
         }
     }
 
+    /// The branch's people from their running monthly figures (sql/0027_person_month_figures.sql).
     static func peopleSQL(branchId: Int, month: String) -> SQL {
         """
             with staff as (
                 select distinct s.id, s.employee_no, s.name from huifang.staff s
                 join huifang.role_grants g on g.staff_id = s.id and g.branch_id = \(branchId)
                   and g.role in ('responsible_person', 'front_desk', 'ops_director', 'marketing_director')
-            ), done as (
-                select closed_by as id, count(*)::int as n, count(*) filter (where closed_at <= due_at)::int as on_time
-                from huifang.callback_tasks
-                where branch_id = \(branchId) and state = 'completed' and
-            """ + " " + inMonth("closed_at", month) + """
-                group by closed_by
-            ), returned as (
-                select r.performer_staff_id as id, count(*)::int as n
-                from huifang.record_signatures g join huifang.records r on r.branch_id = g.branch_id and r.id = g.record_id
-                where g.branch_id = \(branchId) and g.step = 'return' and
-            """ + " " + inMonth("g.signed_at", month) + """
-                group by r.performer_staff_id
-            ), raised as (
-                select raised_by as id, count(*)::int as n,
-                       count(*) filter (where state = 'closed' and rejection_reason is null)::int as closed,
-                       count(*) filter (where rejection_reason is not null)::int as rejected,
-                       count(*) filter (where state <> 'closed' and rejection_reason is null)::int as open
-                from huifang.problems
-                where branch_id = \(branchId) and
-            """ + " " + inMonth("raised_at", month) + """
-                group by raised_by
             )
-            select s.id, s.employee_no, s.name, coalesce(d.n, 0), coalesce(d.on_time, 0), coalesce(rt.n, 0), coalesce(p.n, 0),
-                   coalesce(p.closed, 0), coalesce(p.rejected, 0), coalesce(p.open, 0)
+            select s.id, s.employee_no, s.name, coalesce(f.callbacks_done, 0), coalesce(f.callbacks_on_time, 0),
+                   coalesce(f.records_returned, 0), coalesce(f.problems_raised, 0), coalesce(f.problems_closed, 0),
+                   coalesce(f.problems_rejected, 0), coalesce(f.problems_open, 0)
             from staff s
-            left join done d on d.id = s.id
-            left join returned rt on rt.id = s.id
-            left join raised p on p.id = s.id
+            left join huifang.person_month_figures f on f.branch_id = \(branchId) and f.month = \(month) and f.staff_id = s.id
             order by s.employee_no
             """
     }
