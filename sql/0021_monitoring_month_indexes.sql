@@ -1,7 +1,8 @@
--- A branch's people in a month (Art 19): callbacks completed, records sent back, problems raised,
--- each read by month as a range of its own time. With the month a range on an indexed column the
--- planner reads only that month's rows, and row-level security's checks run on those alone (its
--- per-row subqueries on records would otherwise run over the branch's whole history).
+-- A month's callbacks completed, records sent back and problems raised per branch and person, as
+-- the assessment export (Art 19) counts them and huifang.recount_person_month_figures checks them:
+-- each read by month as a range of its own time, so the planner reads only that month's rows, and
+-- row-level security's checks run on those alone (its per-row subqueries on records would
+-- otherwise run over the branch's whole history).
 
 -- Covering, with the columns the read policies look at too, so the figures come from the index.
 create index callback_tasks_completed_by_month on huifang.callback_tasks (branch_id, closed_at)
