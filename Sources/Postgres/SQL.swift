@@ -1,3 +1,5 @@
+import Foundation
+
 /// A statement with its parameters, written as Swift string interpolation.
 ///
 ///     let sql: SQL = "select name from huifang.branches where id = \(id)"
@@ -15,6 +17,21 @@ public struct SQL: Sendable, ExpressibleByStringInterpolation, CustomStringConve
 
     public init(stringLiteral value: String) {
         self.init(value)
+    }
+
+    /// A parameter's value as a quoted SQL literal (`null` for NULL), for tools that take statement
+    /// text only: pgbench scripts, `EXECUTE name(…)`. Never for what the application runs.
+    public static func literal(_ value: String?) -> String {
+        value.map { "'" + $0.replacingOccurrences(of: "'", with: "''") + "'" } ?? "null"
+    }
+
+    /// The text with each parameter written in as a literal (`$10` before `$1`); see `literal(_:)`.
+    public var inlined: String {
+        var text = self.text
+        for (index, value) in parameters.enumerated().reversed() {
+            text = text.replacingOccurrences(of: "$\(index + 1)", with: Self.literal(value))
+        }
+        return text
     }
 
     public init(stringInterpolation: StringInterpolation) {

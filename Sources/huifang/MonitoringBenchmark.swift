@@ -24,9 +24,7 @@ struct MonitoringBenchmark: AsyncParsableCommand {
 
     func validate() throws {
         guard runs > 0, ratioSeconds > 0 else { throw ValidationError("--runs and --ratio-seconds must be positive") }
-        if let month, month.range(of: "^[0-9]{4}-(0[1-9]|1[0-2])$", options: .regularExpression) == nil {
-            throw ValidationError("--month must be YYYY-MM")
-        }
+        if let month { try MonitoringCommand.checkMonth(month) }
     }
 
     func run() async throws {
@@ -91,7 +89,7 @@ struct MonitoringBenchmark: AsyncParsableCommand {
                         }
                         // Three rounds, the two sides alternating; each side's best round, so a moment of
                         // interference on this machine (a vacuum, another process) weighs on neither.
-                        let script = Self.pgbenchScript(branchQueries[index].sql)
+                        let script = branchQueries[index].sql
                         var rlsLatency = Double.infinity, ownerLatency = Double.infinity
                         for _ in 0..<3 {
                             rlsLatency = min(rlsLatency, try Self.pgbenchLatency(
@@ -114,34 +112,15 @@ struct MonitoringBenchmark: AsyncParsableCommand {
         }
     }
 
-    /// The statement as a pgbench script, its parameters written in as literals (`$10` before `$1`).
-    static func pgbenchScript(_ sql: SQL) -> String {
-        var text = sql.text
-        for (index, value) in sql.parameters.enumerated().reversed() {
-            let literal = value.map { "'" + $0.replacingOccurrences(of: "'", with: "''") + "'" } ?? "null"
-            text = text.replacingOccurrences(of: "$\(index + 1)", with: literal)
-        }
-        return text.split(separator: "\n").joined(separator: " ") + ";\n"
-    }
-
-    /// pgbench's average latency in milliseconds for `script`, one client, prepared, as `configuration`
-    /// connects, with `settings` for the session.
+    /// pgbench's average latency in milliseconds for `sql` (its parameters written in), one client,
+    /// as `configuration` connects, with `settings` for the session.
     static func pgbenchLatency(
-        _ script: String, _ configuration: ConnectionConfiguration, settings: [(name: String, value: String)], seconds: Int
+        _ sql: SQL, _ configuration: ConnectionConfiguration, settings: [(name: String, value: String)], seconds: Int
     ) throws -> Double {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("huifang-monitoring-\(getpid()).sql")
-        try script.write(to: file, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(at: file) }
-        let (status, text) = try ChildProcess.run(
-            "/usr/bin/env",
-            configuration.toolEnvironment(settings: settings) + [
-                try EmbeddedCluster.toolPath("pgbench"), "-n", "-M", "prepared", "-c", "1", "-T", String(seconds), "-f", file.path,
-                configuration.conninfo,
-            ])
-        guard status == 0, let line = text.split(separator: "\n").first(where: { $0.hasPrefix("latency average = ") }),
-            let latency = Double(line.dropFirst("latency average = ".count).prefix(while: { $0.isNumber || $0 == "." }))
-        else { throw CLIError("pgbench failed:\n\(text)") }
-        return latency
+        try Pgbench.run(
+            script: sql.inlined.split(separator: "\n").joined(separator: " ") + ";\n", conninfo: configuration.conninfo,
+            environment: configuration.toolEnvironment(settings: settings), clients: 1, seconds: seconds
+        ).latencyMilliseconds
     }
 
     /// Milliseconds: one warm-up, then `runs` timed runs; p50 and p95.

@@ -68,19 +68,9 @@ struct RoundtripBenchmark: AsyncParsableCommand {
     }
 
     private func runPgbench(conninfo: String, threads: Int) throws -> Double {
-        let script = FileManager.default.temporaryDirectory.appendingPathComponent("huifang-roundtrip-\(getpid()).sql")
-        try "\\set x random(0, 1048575)\nSELECT :x::int;\n".write(to: script, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(at: script) }
-        let (status, text) = try ChildProcess.run(
-            try EmbeddedCluster.toolPath("pgbench"),
-            [
-                "-n", "-M", "prepared", "-c", String(clients), "-j", String(threads),
-                "-T", String(seconds), "-f", script.path, conninfo,
-            ])
-        guard status == 0,
-            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("tps = ") }),
-            let tps = Double(line.dropFirst(6).prefix(while: { $0.isNumber || $0 == "." }))
-        else { throw ValidationError("pgbench failed:\n\(text)") }
-        return tps
+        try Pgbench.run(
+            script: "\\set x random(0, 1048575)\nSELECT :x::int;\n", conninfo: conninfo, clients: clients, threads: threads,
+            seconds: seconds
+        ).transactionsPerSecond
     }
 }

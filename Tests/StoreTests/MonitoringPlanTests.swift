@@ -28,9 +28,7 @@ struct MonitoringPlanTests {
                         let plan = try await pool.monitoringTransaction(for: access) { db -> String in
                             try await db.execute("set local enable_seqscan = off")
                             try await db.run(script: "prepare monitoring_query as " + sql.text)
-                            let values = sql.parameters.map { value in
-                                value.map { "'" + $0.replacingOccurrences(of: "'", with: "''") + "'" } ?? "null"
-                            }
+                            let values = sql.parameters.map(SQL.literal)
                             let arguments = values.isEmpty ? "" : "(" + values.joined(separator: ", ") + ")"
                             let lines = try await db.query(SQL("explain execute monitoring_query" + arguments)).map {
                                 try $0.decode(0, as: String.self)
