@@ -34,24 +34,46 @@ create function huifang.shanghai_month(p_at timestamptz) returns text
     language sql immutable parallel safe
     as $$ select to_char(p_at at time zone 'Asia/Shanghai', 'YYYY-MM') $$;
 
--- Adds one statement's changes, (branch, person, month) with the seven deltas, in key order.
-create function huifang.person_month_figures_add(
-    p_branch integer[], p_staff bigint[], p_month text[], p_done integer[], p_on_time integer[], p_returned integer[],
-    p_raised integer[], p_closed integer[], p_rejected integer[], p_open integer[]) returns void
+-- What one task, returned record or problem adds to its person's month; `sign` -1 takes it back.
+-- No row (all nulls) when it counts for nobody. The triggers and the recount share these.
+create function huifang.person_month_of_task(t huifang.callback_tasks, sign integer) returns huifang.person_month_figures
+    language sql immutable
+    as $$
+        select t.branch_id, t.closed_by, huifang.shanghai_month(t.closed_at), sign, sign * (t.closed_at <= t.due_at)::int, 0, 0, 0, 0, 0
+        where t.state = 'completed' and t.closed_by is not null
+    $$;
+
+create function huifang.person_month_of_return(g huifang.record_signatures, performer bigint) returns huifang.person_month_figures
+    language sql immutable
+    as $$
+        select g.branch_id, performer, huifang.shanghai_month(g.signed_at), 0, 0, 1, 0, 0, 0, 0
+        where g.step = 'return'
+    $$;
+
+create function huifang.person_month_of_problem(p huifang.problems, sign integer) returns huifang.person_month_figures
+    language sql immutable
+    as $$
+        select p.branch_id, p.raised_by, huifang.shanghai_month(p.raised_at), 0, 0, 0, sign,
+               sign * (p.state = 'closed' and p.rejection_reason is null)::int, sign * (p.rejection_reason is not null)::int,
+               sign * (p.state <> 'closed' and p.rejection_reason is null)::int
+    $$;
+
+-- Adds changes to the figures, summed per (branch, month, person), in key order.
+create function huifang.person_month_figures_add(p_changes huifang.person_month_figures[]) returns void
     language sql security definer
     set search_path = pg_catalog, pg_temp
     as $$
         insert into huifang.person_month_figures as f (branch_id, staff_id, month, callbacks_done, callbacks_on_time,
                                                        records_returned, problems_raised, problems_closed, problems_rejected,
                                                        problems_open)
-        select d.b, d.s, d.m, sum(d.done), sum(d.on_time), sum(d.returned), sum(d.raised), sum(d.closed), sum(d.rejected), sum(d.open)
-        from unnest(p_branch, p_staff, p_month, p_done, p_on_time, p_returned, p_raised, p_closed, p_rejected, p_open)
-             as d(b, s, m, done, on_time, returned, raised, closed, rejected, open)
-        where d.s is not null
-        group by d.b, d.m, d.s
-        having sum(abs(d.done)) + sum(abs(d.on_time)) + sum(abs(d.returned)) + sum(abs(d.raised)) + sum(abs(d.closed))
-               + sum(abs(d.rejected)) + sum(abs(d.open)) > 0
-        order by d.b, d.m, d.s
+        select c.branch_id, c.staff_id, c.month, sum(c.callbacks_done), sum(c.callbacks_on_time), sum(c.records_returned),
+               sum(c.problems_raised), sum(c.problems_closed), sum(c.problems_rejected), sum(c.problems_open)
+        from unnest(p_changes) c
+        where c.staff_id is not null
+        group by c.branch_id, c.month, c.staff_id
+        having sum(abs(c.callbacks_done)) + sum(abs(c.callbacks_on_time)) + sum(abs(c.records_returned)) + sum(abs(c.problems_raised))
+               + sum(abs(c.problems_closed)) + sum(abs(c.problems_rejected)) + sum(abs(c.problems_open)) > 0
+        order by c.branch_id, c.month, c.staff_id
         on conflict (branch_id, month, staff_id) do update set
             callbacks_done = f.callbacks_done + excluded.callbacks_done,
             callbacks_on_time = f.callbacks_on_time + excluded.callbacks_on_time,
@@ -62,29 +84,21 @@ create function huifang.person_month_figures_add(
             problems_open = f.problems_open + excluded.problems_open
     $$;
 
--- Callbacks: a completed task counts for whoever closed it, in the month they did.
+-- Each statement's transition tables, taken back (old rows) and added (new rows). A statement
+-- names only the transition tables its operation has.
 create function huifang.callback_tasks_count_people() returns trigger
     language plpgsql security definer
     set search_path = pg_catalog, pg_temp
     as $$
-declare
-    r record;
 begin
     if tg_op = 'INSERT' then
-        select array_agg(branch_id) b, array_agg(closed_by) s, array_agg(huifang.shanghai_month(closed_at)) m,
-               array_agg(1) done, array_agg((closed_at <= due_at)::int) on_time into r
-        from added where state = 'completed' and closed_by is not null;
+        perform huifang.person_month_figures_add(array(
+            select c from added a, huifang.person_month_of_task(row(a.*)::huifang.callback_tasks, 1) c));
     else
-        select array_agg(x.branch_id) b, array_agg(x.closed_by) s, array_agg(huifang.shanghai_month(x.closed_at)) m,
-               array_agg(x.sign) done, array_agg(x.sign * (x.closed_at <= x.due_at)::int) on_time into r
-        from (select branch_id, closed_by, closed_at, due_at, -1 as sign from removed where state = 'completed' and closed_by is not null
-              union all
-              select branch_id, closed_by, closed_at, due_at, 1 from added where state = 'completed' and closed_by is not null) x;
-    end if;
-    if r.b is not null then
-        perform huifang.person_month_figures_add(
-            r.b, r.s, r.m, r.done, r.on_time, array_fill(0, array[cardinality(r.b)]), array_fill(0, array[cardinality(r.b)]),
-            array_fill(0, array[cardinality(r.b)]), array_fill(0, array[cardinality(r.b)]), array_fill(0, array[cardinality(r.b)]));
+        perform huifang.person_month_figures_add(array(
+            select c from removed r, huifang.person_month_of_task(row(r.*)::huifang.callback_tasks, -1) c
+            union all
+            select c from added a, huifang.person_month_of_task(row(a.*)::huifang.callback_tasks, 1) c));
     end if;
     return null;
 end
@@ -97,24 +111,15 @@ create trigger callback_tasks_count_people_update
     after update on huifang.callback_tasks referencing old table as removed new table as added
     for each statement execute function huifang.callback_tasks_count_people();
 
--- A record sent back counts for its performer, in the month it was returned (signatures are
--- append-only).
+-- Signatures are append-only: a return counts once, for the record's performer.
 create function huifang.record_signatures_count_people() returns trigger
     language plpgsql security definer
     set search_path = pg_catalog, pg_temp
     as $$
-declare
-    r record;
 begin
-    select array_agg(a.branch_id) b, array_agg(x.performer_staff_id) s, array_agg(huifang.shanghai_month(a.signed_at)) m into r
-    from added a join huifang.records x on x.branch_id = a.branch_id and x.id = a.record_id
-    where a.step = 'return';
-    if r.b is not null then
-        perform huifang.person_month_figures_add(
-            r.b, r.s, r.m, array_fill(0, array[cardinality(r.b)]), array_fill(0, array[cardinality(r.b)]),
-            array_fill(1, array[cardinality(r.b)]), array_fill(0, array[cardinality(r.b)]), array_fill(0, array[cardinality(r.b)]),
-            array_fill(0, array[cardinality(r.b)]), array_fill(0, array[cardinality(r.b)]));
-    end if;
+    perform huifang.person_month_figures_add(array(
+        select c from added a join huifang.records x on x.branch_id = a.branch_id and x.id = a.record_id,
+               huifang.person_month_of_return(row(a.*)::huifang.record_signatures, x.performer_staff_id) c));
     return null;
 end
 $$;
@@ -123,33 +128,19 @@ create trigger record_signatures_count_people
     after insert on huifang.record_signatures referencing new table as added
     for each statement execute function huifang.record_signatures_count_people();
 
--- Problems count for who raised them, in the month they were raised: closed, rejected or open.
 create function huifang.problems_count_people() returns trigger
     language plpgsql security definer
     set search_path = pg_catalog, pg_temp
     as $$
-declare
-    r record;
 begin
     if tg_op = 'INSERT' then
-        select array_agg(branch_id) b, array_agg(raised_by) s, array_agg(huifang.shanghai_month(raised_at)) m,
-               array_agg(1) raised, array_agg((state = 'closed' and rejection_reason is null)::int) closed,
-               array_agg((rejection_reason is not null)::int) rejected,
-               array_agg((state <> 'closed' and rejection_reason is null)::int) open into r
-        from added;
+        perform huifang.person_month_figures_add(array(
+            select c from added a, huifang.person_month_of_problem(row(a.*)::huifang.problems, 1) c));
     else
-        select array_agg(x.branch_id) b, array_agg(x.raised_by) s, array_agg(huifang.shanghai_month(x.raised_at)) m,
-               array_agg(x.sign) raised, array_agg(x.sign * (x.state = 'closed' and x.rejection_reason is null)::int) closed,
-               array_agg(x.sign * (x.rejection_reason is not null)::int) rejected,
-               array_agg(x.sign * (x.state <> 'closed' and x.rejection_reason is null)::int) open into r
-        from (select branch_id, raised_by, raised_at, state, rejection_reason, -1 as sign from removed
-              union all
-              select branch_id, raised_by, raised_at, state, rejection_reason, 1 from added) x;
-    end if;
-    if r.b is not null then
-        perform huifang.person_month_figures_add(
-            r.b, r.s, r.m, array_fill(0, array[cardinality(r.b)]), array_fill(0, array[cardinality(r.b)]),
-            array_fill(0, array[cardinality(r.b)]), r.raised, r.closed, r.rejected, r.open);
+        perform huifang.person_month_figures_add(array(
+            select c from removed r, huifang.person_month_of_problem(row(r.*)::huifang.problems, -1) c
+            union all
+            select c from added a, huifang.person_month_of_problem(row(a.*)::huifang.problems, 1) c));
     end if;
     return null;
 end
@@ -162,34 +153,24 @@ create trigger problems_count_people_update
     after update on huifang.problems referencing old table as removed new table as added
     for each statement execute function huifang.problems_count_people();
 
--- Everything counted again from the rows themselves.
+-- Everything counted again from the rows themselves, with the same rules as the triggers.
 create function huifang.recount_person_month_figures() returns void
-    language sql security definer
+    language plpgsql security definer
     set search_path = pg_catalog, pg_temp
     as $$
-        delete from huifang.person_month_figures;
-        insert into huifang.person_month_figures (branch_id, staff_id, month, callbacks_done, callbacks_on_time, records_returned,
-                                                  problems_raised, problems_closed, problems_rejected, problems_open)
-        select branch_id, staff_id, month, sum(done), sum(on_time), sum(returned), sum(raised), sum(closed), sum(rejected), sum(open)
-        from (
-            select branch_id, closed_by as staff_id, huifang.shanghai_month(closed_at) as month, 1 as done,
-                   (closed_at <= due_at)::int as on_time, 0 as returned, 0 as raised, 0 as closed, 0 as rejected, 0 as open
-            from huifang.callback_tasks where state = 'completed' and closed_by is not null
-            union all
-            select g.branch_id, r.performer_staff_id, huifang.shanghai_month(g.signed_at), 0, 0, 1, 0, 0, 0, 0
-            from huifang.record_signatures g join huifang.records r on r.branch_id = g.branch_id and r.id = g.record_id
-            where g.step = 'return'
-            union all
-            select branch_id, raised_by, huifang.shanghai_month(raised_at), 0, 0, 0, 1,
-                   (state = 'closed' and rejection_reason is null)::int, (rejection_reason is not null)::int,
-                   (state <> 'closed' and rejection_reason is null)::int
-            from huifang.problems
-        ) x
-        group by branch_id, month, staff_id
-    $$;
+begin
+    delete from huifang.person_month_figures;
+    perform huifang.person_month_figures_add(array(
+        select c from huifang.callback_tasks t, huifang.person_month_of_task(t, 1) c where t.state = 'completed'));
+    perform huifang.person_month_figures_add(array(
+        select c from huifang.record_signatures g join huifang.records r on r.branch_id = g.branch_id and r.id = g.record_id,
+               huifang.person_month_of_return(g, r.performer_staff_id) c
+        where g.step = 'return'));
+    perform huifang.person_month_figures_add(array(select c from huifang.problems p, huifang.person_month_of_problem(p, 1) c));
+end
+$$;
 
-revoke execute on function huifang.person_month_figures_add(integer[], bigint[], text[], integer[], integer[], integer[], integer[],
-    integer[], integer[], integer[]), huifang.callback_tasks_count_people(), huifang.record_signatures_count_people(),
+revoke execute on function huifang.person_month_figures_add(huifang.person_month_figures[]), huifang.callback_tasks_count_people(), huifang.record_signatures_count_people(),
     huifang.problems_count_people(), huifang.recount_person_month_figures() from public;
 
 select huifang.recount_person_month_figures();
