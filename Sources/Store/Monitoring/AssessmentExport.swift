@@ -26,11 +26,9 @@ public struct AssessmentExport: Sendable {
 
     /// `month` is YYYY-MM; `branches` as the scope reaches (nil: every branch).
     public func table(_ unit: Unit, month: String, branches: [Int]?) async throws -> Table {
-        let bounds: SQL = """
-            with bounds as (
-                select (to_date(\(month), 'YYYY-MM')::timestamp at time zone 'Asia/Shanghai') as start_at,
-                       ((to_date(\(month), 'YYYY-MM') + interval '1 month')::timestamp at time zone 'Asia/Shanghai') as end_at)
-            """
+        // Bound as values, as the monitoring queries bound their months (MonitoringQueries.inMonth).
+        let range = MonitoringQueries.monthRange(month)
+        let bounds: SQL = "with bounds as (select \(range.start)::timestamptz as start_at, \(range.end)::timestamptz as end_at) "
         switch unit {
         case .branch:
             let rows = try await connection.query(

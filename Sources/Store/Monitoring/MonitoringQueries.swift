@@ -181,9 +181,14 @@ public struct MonitoringQueries: Sendable {
     /// so an index on the column serves it even under row-level security (a bound computed in SQL
     /// by non-leakproof functions could only filter after the policies, never bound an index scan).
     static func inMonth(_ column: String, _ month: String) -> SQL {
-        // Months are checked before they get here; an impossible one selects nothing.
-        let range = PostgresDate.shanghaiMonth(month) ?? (Date(timeIntervalSince1970: 0), Date(timeIntervalSince1970: 0))
+        let range = monthRange(month)
         return "\(unescaped: column) >= \(range.start)::timestamptz and \(unescaped: column) < \(range.end)::timestamptz"
+    }
+
+    /// `month`'s first instant and the next month's, in Shanghai. Months are checked before they get
+    /// here; an impossible one is an empty range, which selects nothing.
+    static func monthRange(_ month: String) -> (start: Date, end: Date) {
+        PostgresDate.shanghaiMonth(month) ?? (Date(timeIntervalSince1970: 0), Date(timeIntervalSince1970: 0))
     }
 
     /// Clocks started in `month` (Shanghai) and stopped, per branch (one index range each) and then
