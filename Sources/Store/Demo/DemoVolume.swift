@@ -50,6 +50,19 @@ extension DemoData {
         try await pool.withConnection { try await $0.run(script: "vacuum analyze") }
     }
 
+    /// Each active branch with who acts in the bulk writes: its responsible persons (in id order) and
+    /// its first ops director and marketing director.
+    static let branchPeopleSQL = """
+        select b.id as branch_id,
+               (select array_agg(g.staff_id order by g.staff_id) from huifang.role_grants g
+                where g.branch_id = b.id and g.role = 'responsible_person' and g.revoked_at is null) as responsible,
+               (select min(g.staff_id) from huifang.role_grants g
+                where g.branch_id = b.id and g.role = 'ops_director' and g.revoked_at is null) as ops,
+               (select min(g.staff_id) from huifang.role_grants g
+                where g.branch_id = b.id and g.role = 'marketing_director' and g.revoked_at is null) as marketing
+        from huifang.branches b where b.status = 'active'
+        """
+
     /// Callback history: `records` archived records spread evenly over the branches and the 60
     /// months before the demo year, on clients already open then, performed by a responsible person
     /// who did not introduce the client, countersigned and archived, and uploaded month by month.
@@ -85,19 +98,12 @@ extension DemoData {
                     """
                     create temp table demo_history_slots on commit drop as
                     select s.*, m.month_start, k.eligible
-                    from (select b.id as branch_id,
-                                 (select array_agg(g.staff_id order by g.staff_id) from huifang.role_grants g
-                                  where g.branch_id = b.id and g.role = 'responsible_person' and g.revoked_at is null) as performers,
-                                 (select min(g.staff_id) from huifang.role_grants g
-                                  where g.branch_id = b.id and g.role = 'ops_director' and g.revoked_at is null) as ops,
-                                 (select min(g.staff_id) from huifang.role_grants g
-                                  where g.branch_id = b.id and g.role = 'marketing_director' and g.revoked_at is null) as marketing
-                          from huifang.branches b where b.status = 'active') s
+                    from (\(unescaped: Self.branchPeopleSQL)) s
                     cross join lateral (select make_date(\(year), n, 1)::timestamp at time zone 'Asia/Shanghai' as month_start
                                         from generate_series(1, 12) n) m
                     cross join lateral (select count(*)::int as eligible from demo_history_clients c
                                         where c.branch_id = s.branch_id and c.opened_at < m.month_start) k
-                    where k.eligible > 0 and s.ops is not null and s.marketing is not null and cardinality(s.performers) >= 2
+                    where k.eligible > 0 and s.ops is not null and s.marketing is not null and cardinality(s.responsible) >= 2
                     """)
                 // One statement inserts the records and signs them: the signatures come from the rows
                 // just written, so nothing probes the tables being filled.
@@ -105,9 +111,9 @@ extension DemoData {
                     """
                     with history as (
                         select s.branch_id, s.ops, s.marketing, c.id as client_id, h.fate, h.form_code,
-                               case when s.performers[1 + h.h % cardinality(s.performers)] = c.referrer_staff_id
-                                    then s.performers[1 + (h.h + 1) % cardinality(s.performers)]
-                                    else s.performers[1 + h.h % cardinality(s.performers)] end as performer,
+                               case when s.responsible[1 + h.h % cardinality(s.responsible)] = c.referrer_staff_id
+                                    then s.responsible[1 + (h.h + 1) % cardinality(s.responsible)]
+                                    else s.responsible[1 + h.h % cardinality(s.responsible)] end as performer,
                                -- A working hour of the month's first 24 days, weekends moved to the Friday before.
                                x.at - case extract(isodow from x.at at time zone 'Asia/Shanghai')
                                         when 6 then interval '1 day' when 7 then interval '2 days' else interval '0' end as closed_at,
@@ -170,19 +176,13 @@ extension DemoData {
             try await db.query(
                 """
                 create temp table demo_problem_branches on commit drop as
-                select b.id as branch_id, row_number() over (order by b.id)::int as rn,
-                       (select count(*)::int from huifang.clients c where c.branch_id = b.id and c.status = 'open') as clients,
-                       (select array_agg(g.staff_id order by g.staff_id) from huifang.role_grants g
-                        where g.branch_id = b.id and g.role = 'responsible_person' and g.revoked_at is null) as raisers,
-                       (select min(g.staff_id) from huifang.role_grants g
-                        where g.branch_id = b.id and g.role = 'ops_director' and g.revoked_at is null) as ops,
-                       (select min(g.staff_id) from huifang.role_grants g
-                        where g.branch_id = b.id and g.role = 'marketing_director' and g.revoked_at is null) as marketing
-                from huifang.branches b where b.status = 'active'
+                select p.*, row_number() over (order by p.branch_id)::int as rn,
+                       (select count(*)::int from huifang.clients c where c.branch_id = p.branch_id and c.status = 'open') as clients
+                from (\(unescaped: Self.branchPeopleSQL)) p
                 """)
             try await db.query(
                 """
-                delete from demo_problem_branches where clients = 0 or raisers is null or ops is null or marketing is null;
+                delete from demo_problem_branches where clients = 0 or responsible is null or ops is null or marketing is null;
                 """)
             try await db.query(
                 """
@@ -228,7 +228,7 @@ extension DemoData {
                 create temp table demo_open_problems on commit drop as
                 select nextval(pg_get_serial_sequence('huifang.problems', 'id')) as id, b.branch_id, c.id as client_id, x.h,
                        x.h % 100 as fate, r.category, r.via, r.department_id, r.triage,
-                       b.raisers[1 + x.h % cardinality(b.raisers)] as raiser,
+                       b.responsible[1 + x.h % cardinality(b.responsible)] as raiser,
                        case r.via when 'service' then b.marketing else b.ops end as leader,
                        now() - interval '1 minute' * (x.h % (42 * 24 * 60)) as raised_at,
                        -- Approved two hours after, the last step an hour later: never in the future.
