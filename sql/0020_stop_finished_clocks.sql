@@ -2,8 +2,25 @@
 -- The stops written so far matched running clocks only, so a forwarding answered, a problem closed,
 -- a callback done, an upload or feedback sent after its escalation left its clock open for good —
 -- still overdue, and missing from the SLA figures exactly when it was late. Each stop now takes any
--- clock not yet stopped (the functions are those of 0009, 0014 and 0015, changed in that one
--- condition), and the clocks left open that way are stopped as of when their work ended.
+-- clock not yet stopped, through one function (huifang.stop_clock; the trigger functions are those
+-- of 0009, 0014 and 0015 with their own UPDATE replaced by it), and the clocks left open that way are
+-- stopped as of when their work ended.
+
+-- Stopping a clock, in one place: any clock of the subject not yet stopped, running or done.
+-- Returns how many stopped (0 when there was none, or it had stopped already).
+create function huifang.stop_clock(p_branch integer, p_kind text, p_subject bigint, p_reason text, p_clock text default null)
+    returns integer
+    language sql
+    as $$
+        with stopped as (
+            update huifang.timers set state = 'stopped', stopped_at = now(), stop_reason = p_reason, next_fire_at = null
+            where branch_id = p_branch and subject_kind = p_kind and subject_id = p_subject
+              and (p_clock is null or clock = p_clock) and state <> 'stopped'
+            returning 1)
+        select count(*)::int from stopped
+    $$;
+
+grant execute on function huifang.stop_clock(integer, text, bigint, text, text) to huifang_app;
 
 -- From 0009_callback_tasks.sql.
 create or replace function huifang.callback_tasks_stop_timer() returns trigger
@@ -11,9 +28,7 @@ create or replace function huifang.callback_tasks_stop_timer() returns trigger
     set search_path = pg_catalog, pg_temp
     as $$
 begin
-    update huifang.timers set state = 'stopped', stopped_at = now(), stop_reason = 'task ' || new.state, next_fire_at = null
-    where branch_id = new.branch_id and subject_kind = 'callback_task' and subject_id = new.id and clock = 'task_due'
-      and state <> 'stopped';
+    perform huifang.stop_clock(new.branch_id, 'callback_task', new.id, 'task ' || new.state, 'task_due');
     return null;
 end
 $$;
@@ -32,8 +47,7 @@ begin
     from (select min(id) as department_id, kind from huifang.departments
           where status = 'active' and kind in ('brokerage_ops_center', 'risk_control', 'sales_trading') group by kind) dk
     cross join lateral (select dk.department_id, case dk.kind when 'sales_trading' then 'service' else 'compliance' end as content) d;
-    update huifang.timers set state = 'stopped', stopped_at = now(), stop_reason = 'upload submitted', next_fire_at = null
-    where branch_id = new.branch_id and subject_kind = 'record_upload' and subject_id = new.id and state <> 'stopped';
+    perform huifang.stop_clock(new.branch_id, 'record_upload', new.id, 'upload submitted');
     return null;
 end
 $$;
@@ -44,8 +58,7 @@ create or replace function huifang.directive_feedback_stop_timer() returns trigg
     set search_path = pg_catalog, pg_temp
     as $$
 begin
-    update huifang.timers set state = 'stopped', stopped_at = now(), stop_reason = 'feedback sent', next_fire_at = null
-    where branch_id = new.branch_id and subject_kind = 'directive_feedback' and subject_id = new.id and state <> 'stopped';
+    perform huifang.stop_clock(new.branch_id, 'directive_feedback', new.id, 'feedback sent');
     return null;
 end
 $$;
@@ -95,9 +108,7 @@ begin
             perform huifang.notify_handoff(new.branch_id, leader, new.branch_id, null,
                                            'Problem ' || new.id || ': HQ''s answer is ready to be relayed', 'problem', new.id);
         when 'relay_client' then
-            update huifang.timers set state = 'stopped', stopped_at = now(), stop_reason = 'relayed to the client', next_fire_at = null
-            where branch_id = new.branch_id and subject_kind = 'problem' and subject_id = new.id and clock = 'problem_loop'
-              and state <> 'stopped';
+            perform huifang.stop_clock(new.branch_id, 'problem', new.id, 'relayed to the client', 'problem_loop');
         else null;
     end case;
     return null;
@@ -136,9 +147,8 @@ begin
                                        'Problem ' || new.problem_id || ' forwarded to your department: answer within 2 working days',
                                        'problem_forwarding', new.id);
     elsif new.state in ('answered', 'misrouted') then
-        update huifang.timers set state = 'stopped', stopped_at = now(), next_fire_at = null,
-               stop_reason = case new.state when 'answered' then 'answered' else 'sent back as not ours' end
-        where branch_id = new.branch_id and subject_kind = 'problem_forwarding' and subject_id = new.id and state <> 'stopped';
+        perform huifang.stop_clock(new.branch_id, 'problem_forwarding', new.id,
+                                   case new.state when 'answered' then 'answered' else 'sent back as not ours' end);
         perform huifang.notify_handoff(new.branch_id, huifang.triage_role(problem.department_id), null, problem.department_id,
                                        'Problem ' || new.problem_id || case new.state when 'answered' then ': a department answered'
                                            else ': a department says it is not theirs — forward it again' end,

@@ -66,11 +66,8 @@ public struct Timers: Sendable {
     /// this transaction commits. False when it was already stopped.
     @discardableResult
     public func stop(_ subject: TimerSubject, reason: String) async throws -> Bool {
-        try await connection.execute(
-            """
-            update huifang.timers set state = 'stopped', stopped_at = now(), stop_reason = \(reason), next_fire_at = null
-            where branch_id = \(subject.branchId) and subject_kind = \(subject.kind) and subject_id = \(subject.id)
-              and clock = \(subject.clock) and state <> 'stopped'
-            """) == 1
+        try await connection.query(
+            "select huifang.stop_clock(\(subject.branchId), \(subject.kind), \(subject.id), \(reason), \(subject.clock))"
+        ).single().decode(0, as: Int.self) == 1
     }
 }
