@@ -64,6 +64,19 @@ struct DatabaseEnvironment: Sendable {
     var cluster: EmbeddedCluster?
 
     /// Applies pending migrations as the owner; prints what it did.
+    /// Refuses, with the command that fixes it, a database whose schema is behind this build: the
+    /// commands that only read would otherwise fail on the first missing table with a bare SQL error.
+    func requireCurrentSchema(logger: Logger) async throws {
+        let pending = try await Pool.withPool(owner, logger: logger) { pool in
+            try await Migrator(pool: pool, directory: try MigrationsDirectory.locate(), logger: logger).status()
+                .filter { $0.state == .pending }.map(\.migration)
+        }
+        guard let first = pending.first else { return }
+        throw CLIError(
+            "the database lacks \(pending.count) migration(s) of this build, from \(String(format: "%04d", first.version))_\(first.name); "
+                + "run `huifang migrate` (with the same --data-dir or DATABASE_URL) first")
+    }
+
     func migrate(logger: Logger) async throws -> (all: [Migration], applied: [Migration]) {
         try await Pool.withPool(owner, logger: logger) { pool in
             let migrator = try Migrator(pool: pool, directory: try MigrationsDirectory.locate(), logger: logger)

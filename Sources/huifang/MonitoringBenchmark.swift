@@ -32,6 +32,7 @@ struct MonitoringBenchmark: AsyncParsableCommand {
         logger.logLevel = .warning
         let runs = self.runs, branchCode = self.branch, givenMonth = self.month, ratioSeconds = self.ratioSeconds
         try await database.withDatabase(logger: logger) { environment in
+            try await environment.requireCurrentSchema(logger: logger)
             try await Pool.withPool(environment.owner, size: 1, logger: logger) { owner in
                 try await Pool.withPool(environment.application, size: 1, logger: logger) { app in
                     let setup = try await owner.transaction { db -> (branch: Int, code: String, ops: Int64, hq: Int64, month: String) in

@@ -122,7 +122,8 @@ enum MonitoringCommand {
         var logger = Logger(label: "huifang.report")
         logger.logLevel = .warning
         return try await database.withDatabase(logger: logger) { environment in
-            try await Pool.withPool(environment.application, logger: logger) { pool in
+            try await environment.requireCurrentSchema(logger: logger)
+            return try await Pool.withPool(environment.application, logger: logger) { pool in
                 try await pool.transaction(settings: ObligationGenerator.settings + MonitoringQueries.settings, readOnly: true, body)
             }
         }
