@@ -47,19 +47,29 @@ public final class EmbeddedCluster: Sendable {
         return "postgresql://\(Self.superuser)@/\(database)?host=\(encoded)&port=\(port)"
     }
 
-    var runsAsRoot: Bool { geteuid() == 0 }
     var logFile: URL { dataDirectory.appendingPathComponent("server.log") }
+    /// Which process started (or adopted) the running server.
+    var ownerFile: URL { dataDirectory.appendingPathComponent("huifang.owner") }
 
     /// Initializes the directory on first use, then starts the server unless it is already running.
-    /// Returns whether this call started it (only then should the caller stop it).
+    /// Returns whether the caller owns the server now and should stop it when done: when this call
+    /// started it, or adopted one that a process which has since died (a crashed `huifang`) left
+    /// running. A server whose owner still runs is left to that owner.
     @discardableResult
     public func start() throws -> Bool {
         if !FileManager.default.fileExists(atPath: dataDirectory.appendingPathComponent("PG_VERSION").path) {
             try initialize()
         }
         if isRunning() {
-            logger.info("embedded PostgreSQL already running", metadata: ["data": "\(dataDirectory.path)"])
-            return false
+            if let owner = ProcessStamp.read(from: ownerFile), owner.isAlive, owner != .current {
+                logger.info("embedded PostgreSQL already running", metadata: ["data": "\(dataDirectory.path)", "owner": "\(owner.pid)"])
+                return false
+            }
+            try ProcessStamp.current.write(to: ownerFile)
+            logger.notice(
+                "adopted the embedded PostgreSQL that an earlier process left running; it stops with this one",
+                metadata: ["data": "\(dataDirectory.path)"])
+            return true
         }
         var options = ["-k", socketDirectory, "-p", String(port)]
         options += ["-c", "listen_addresses=\(listensOnTCP ? "localhost" : "")"]
@@ -70,6 +80,7 @@ public final class EmbeddedCluster: Sendable {
         guard result.status == 0 else {
             throw EmbeddedClusterError.toolFailed("pg_ctl start", result.output + "\n" + lastLogLines())
         }
+        try ProcessStamp.current.write(to: ownerFile)
         logger.info("embedded PostgreSQL started", metadata: ["socket": "\(socketDirectory)"])
         return true
     }
@@ -79,6 +90,7 @@ public final class EmbeddedCluster: Sendable {
         guard isRunning() else { return }
         let result = try runTool("pg_ctl", ["-D", dataDirectory.path, "-m", mode, "-w", "-t", "60", "stop"])
         guard result.status == 0 else { throw EmbeddedClusterError.toolFailed("pg_ctl stop", result.output) }
+        try? FileManager.default.removeItem(at: ownerFile)
         logger.info("embedded PostgreSQL stopped")
     }
 
@@ -90,8 +102,14 @@ public final class EmbeddedCluster: Sendable {
     }
 
     private func initialize() throws {
-        try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
-        if runsAsRoot { try giveToPostgresUser(dataDirectory) }
+        if ServerUser.isNeeded {
+            if let closed = ServerUser.firstClosedDirectory(on: dataDirectory.deletingLastPathComponent()) {
+                throw EmbeddedClusterError.unreachableDataDirectory(dataDirectory.path, closedParent: closed)
+            }
+            try ServerUser.createDirectory(dataDirectory)
+        } else {
+            try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
+        }
         let result = try runTool(
             "initdb",
             ["-D", dataDirectory.path, "-U", Self.superuser, "--auth-local=trust", "--auth-host=scram-sha-256",
@@ -100,23 +118,19 @@ public final class EmbeddedCluster: Sendable {
         logger.info("initialized embedded PostgreSQL", metadata: ["data": "\(dataDirectory.path)"])
     }
 
-    private func giveToPostgresUser(_ directory: URL) throws {
-        guard try ChildProcess.run("/bin/chown", ["-R", "postgres:", directory.path]).status == 0 else {
-            throw EmbeddedClusterError.noPostgresUser
-        }
-        chmod(directory.path, 0o700)
-    }
-
     private func lastLogLines() -> String {
         guard let log = try? String(contentsOf: logFile, encoding: .utf8) else { return "" }
         return log.split(separator: "\n").suffix(15).joined(separator: "\n")
     }
 
     /// Runs a server tool, as the `postgres` user when we are root; returns its status and output.
+    /// As `postgres` it starts in `/`: the tools change back to the working directory, which that
+    /// user may not be allowed to enter (a checkout under `/root`).
     func runTool(_ tool: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
         let path = binaries.appendingPathComponent(tool).path
-        if runsAsRoot {
-            return try ChildProcess.run("/usr/sbin/runuser", ["-u", "postgres", "--", path] + arguments)
+        if ServerUser.isNeeded {
+            return try ChildProcess.run(
+                "/usr/sbin/runuser", ["-u", ServerUser.name, "--", "/usr/bin/env", "-C", "/", path] + arguments)
         }
         return try ChildProcess.run(path, arguments)
     }
@@ -164,6 +178,7 @@ public enum EmbeddedClusterError: Error, CustomStringConvertible {
     case toolFailed(String, String)
     case noPostgresUser
     case socketPathTooLong(String)
+    case unreachableDataDirectory(String, closedParent: String)
 
     public var description: String {
         switch self {
@@ -175,6 +190,10 @@ public enum EmbeddedClusterError: Error, CustomStringConvertible {
         case .noPostgresUser:
             "running as root, but the directory could not be given to the 'postgres' OS user "
                 + "(PostgreSQL refuses to run as root). Install the server with: apt-get install -y postgresql"
+        case .unreachableDataDirectory(let directory, let closed):
+            "the data directory \(directory) cannot be used: PostgreSQL runs as the 'postgres' user under root, "
+                + "and that user may not enter \(closed). Choose a --data-dir outside it (for example /var/lib/huifang/pgdata), "
+                + "or leave --data-dir out and Huifang places the cluster where postgres can reach it"
         case .socketPathTooLong(let path):
             "the socket path \(path) is too long for a unix socket; choose a shorter --data-dir"
         }

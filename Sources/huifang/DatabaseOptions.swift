@@ -6,8 +6,12 @@ import Store
 
 /// Where the database is: `DATABASE_URL`, or an embedded cluster in `--data-dir`.
 struct DatabaseOptions: ParsableArguments {
-    @Option(help: "Directory of the embedded PostgreSQL, used when DATABASE_URL is not set.")
-    var dataDir: String = ".huifang/pgdata"
+    @Option(
+        help: ArgumentHelp(
+            "Directory of the embedded PostgreSQL, used when DATABASE_URL is not set (default: .huifang/pgdata).",
+            discussion: "Under root, when the postgres user cannot reach .huifang/, the cluster lives under /var/lib/huifang/ "
+                + "and .huifang/cluster-location says where."))
+    var dataDir: String?
 
     @Option(help: "Connections in the request pool.")
     var poolSize: Int = 8
@@ -25,9 +29,10 @@ struct DatabaseOptions: ParsableArguments {
             }
             return try await body(DatabaseEnvironment(owner: owner, application: app, cluster: nil))
         }
-        let cluster = try EmbeddedCluster(
-            dataDirectory: URL(fileURLWithPath: dataDir, isDirectory: true), logger: logger)
-        // A cluster that was already running belongs to another process: leave it running.
+        let location = try EmbeddedClusterLocation.resolve(requested: dataDir)
+        if let notice = location.notice { FileHandle.standardError.write(Data((notice + "\n").utf8)) }
+        let cluster = try EmbeddedCluster(dataDirectory: location.dataDirectory, logger: logger)
+        // A cluster whose owner still runs belongs to that process: leave it running.
         let startedHere = try cluster.start()
         try await ensureDatabaseExists(cluster: cluster)
         let result: T

@@ -51,6 +51,11 @@ public actor TestCluster {
 }
 
 extension TestCluster {
+    /// An empty directory of this test process, removed by the next run if this one cannot.
+    public static func makeThrowawayDirectory(purpose: String) -> URL {
+        ThrowawayDirectories.make(purpose: purpose)
+    }
+
     /// A second, private cluster for tests that must restart or break their server.
     public static func makePrivateCluster() throws -> EmbeddedCluster {
         let directory = ThrowawayDirectories.make(purpose: "private")
