@@ -17,6 +17,9 @@ public struct AppConfiguration: Sendable {
     public var now: @Sendable () -> Date = { Date() }
     /// bcrypt work factor for new password hashes (tests lower it; every hash records its own).
     public var bcryptCost: UInt8 = 12
+    /// The largest request body accepted, in bytes, unless an operation states its own
+    /// (`x-max-body-bytes` in openapi.yaml, for the bulk operations).
+    public var maxBodyBytes = 1 << 20
     /// The SLA timer workers to run inside the server; nil runs none (tests drive the engine directly).
     public var timerWorkers: TimerWorkerService.Configuration? = nil
     /// The scheduler that generates periodic callback tasks; nil runs none.

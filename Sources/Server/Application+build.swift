@@ -23,6 +23,7 @@ public func buildApplication(_ configuration: AppConfiguration) async throws -> 
     router.middlewares.add(ProblemMiddleware())
     let auth = AuthStore(pool: pool)
     router.middlewares.add(AuthenticationMiddleware(auth: auth))
+    router.middlewares.add(ContractMiddleware(contract: .shared, maxBodyBytes: configuration.maxBodyBytes))
 
     let api = APIService(
         pool: pool, migrations: configuration.migrations, metrics: metrics, now: configuration.now, auth: auth,

@@ -8,6 +8,10 @@ public protocol ProblemConvertible: Error {
     var problem: Problem { get }
 }
 
+extension Problem: ProblemConvertible {
+    public var problem: Problem { self }
+}
+
 /// RFC 9457 problem details.
 public struct Problem: Error, Codable, Sendable, Equatable {
     public struct FieldError: Codable, Sendable, Equatable {
@@ -42,9 +46,13 @@ public struct Problem: Error, Codable, Sendable, Equatable {
             if let convertible = serverError.underlyingError as? any ProblemConvertible {
                 self = convertible.problem
             } else if serverError.httpStatus.code < 500 {
+                // The runtime's own description names Swift types and coding keys: say it in the API's terms.
+                let field = (serverError.underlyingError as? DecodingError).map(Problem.FieldError.init(decoding:))
                 self = Problem(
                     type: "bad-request", title: "The request does not match the API description",
-                    status: serverError.httpStatus.code, detail: serverError.causeDescription)
+                    status: serverError.httpStatus.code,
+                    detail: field == nil ? "see the operation \(serverError.operationID) in /openapi.yaml" : nil,
+                    errors: field.map { [$0] })
             } else if let database = serverError.underlyingError as? PostgresError {
                 self = Problem(database: database)
             } else {
@@ -150,5 +158,26 @@ public struct Problem: Error, Codable, Sendable, Equatable {
         if status == 503 { headers[.retryAfter] = "5" }
         return Response(
             status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}
+
+extension Problem.FieldError {
+    /// A decoding failure as the field it concerns and the rule it broke, without type names.
+    init(decoding error: DecodingError) {
+        func name(_ path: [any CodingKey]) -> String {
+            let joined = path.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+            let trimmed = joined.hasPrefix(".") ? String(joined.dropFirst()) : joined
+            return trimmed.isEmpty ? "body" : trimmed
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            self.init(field: name(context.codingPath + [key]), reason: "is required")
+        case .typeMismatch(_, let context), .valueNotFound(_, let context):
+            self.init(field: name(context.codingPath), reason: "has the wrong type for this field")
+        case .dataCorrupted(let context):
+            self.init(field: name(context.codingPath), reason: "is not a valid value for this field")
+        @unknown default:
+            self.init(field: "body", reason: "does not match the API description")
+        }
     }
 }

@@ -23,11 +23,15 @@ struct APIClient {
         func problem() throws -> Problem {
             try JSONDecoder().decode(Problem.self, from: Data(text.utf8))
         }
+        /// The problem's field errors as `field: reason`.
+        func fieldErrors() throws -> [String] {
+            try problem().errors?.map { "\($0.field): \($0.reason)" } ?? []
+        }
     }
 
     func send(
         _ method: HTTPRequest.Method, _ uri: String, token: String? = nil, json: Any? = nil, accept: String? = nil,
-        ifMatch: String? = nil
+        ifMatch: String? = nil, rawBody: String? = nil
     ) async throws -> Reply {
         var headers: HTTPFields = [:]
         if let accept { headers[.accept] = accept }
@@ -37,6 +41,10 @@ struct APIClient {
         if let json {
             headers[.contentType] = "application/json"
             body = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json))
+        }
+        if let rawBody {
+            headers[.contentType] = "application/json"
+            body = ByteBuffer(string: rawBody)
         }
         let response = try await client.execute(uri: uri, method: method, headers: headers, body: body)
         return Reply(status: response.status, headers: response.headers, text: String(buffer: response.body))

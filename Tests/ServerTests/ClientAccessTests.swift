@@ -66,7 +66,8 @@ struct ClientAccessTests {
             let desk = try await api.token("deskA")
             // branchId is not a field of a client update at all.
             let move = try await api.send(.patch, "/clients/\(fixture.clientA)", token: desk, json: ["branchId": fixture.branchB])
-            #expect(move.status == .badRequest)
+            #expect(move.status == .unprocessableContent)
+            #expect(try move.problem().errors?.map(\.field) == ["branchId"])
             // The front desk may correct data but not change who introduced the client (recusal depends on it).
             let referrer = try await api.send(
                 .patch, "/clients/\(fixture.clientA)", token: desk, json: ["referrerStaffId": fixture.staff["deskA"]!])

@@ -1,0 +1,55 @@
+import Domain
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// Holds every request to `openapi.yaml` before a handler sees it: a body within its size limit
+/// (413 before it is read whole), parameters and JSON body within every constraint the spec states
+/// (422 naming each field and rule, never a Swift type), no control characters in any text.
+struct ContractMiddleware<Context: RequestContext>: RouterMiddleware {
+    let contract: APIContract
+    /// Bodies above this are refused unless the operation states its own `x-max-body-bytes`.
+    let maxBodyBytes: Int
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let (operation, pathValues) = contract.operation(request.method, path: request.uri.path) else {
+            return try await next(request, context)
+        }
+        let limit = operation.maxBodyBytes ?? maxBodyBytes
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
+            throw Self.tooLarge(limit)
+        }
+        var problems: [Problem.FieldError] = []
+        let query = request.uri.queryParameters
+        for parameter in operation.parameters {
+            switch parameter.location {
+            case "path": problems += parameter.problems(with: pathValues[parameter.name].map { [$0] } ?? [])
+            case "query": problems += parameter.problems(with: query.getAll(parameter.name).map { String($0) })
+            default: break
+            }
+        }
+        var request = request
+        if let schema = operation.body {
+            let buffer: ByteBuffer
+            do { buffer = try await request.body.collect(upTo: limit) } catch let error as HTTPError where error.status == .contentTooLarge {
+                throw Self.tooLarge(limit)
+            }
+            request.body = .init(buffer: buffer)
+            if buffer.readableBytes == 0 {
+                if operation.bodyRequired { problems.append(.init("body", "is required: send the JSON object described for this operation")) }
+            } else if let value = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer.readableBytesView)) {
+                problems += schema.problems(with: value, at: "")
+            } else {
+                problems.append(.init("body", "is not valid JSON"))
+            }
+        }
+        try Validate.throwing(problems)
+        return try await next(request, context)
+    }
+
+    static func tooLarge(_ limit: Int) -> Problem {
+        Problem(
+            type: "payload-too-large", title: "The request body is too large", status: 413,
+            detail: "this operation takes at most \(limit) bytes")
+    }
+}
