@@ -16,6 +16,7 @@ public func buildApplication(_ configuration: AppConfiguration) async throws -> 
         acquireTimeout: configuration.acquireTimeout, logger: logger)
 
     let router = Router(context: AppRequestContext.self)
+    router.middlewares.add(SecurityHeadersMiddleware())
     router.middlewares.add(RequestIDMiddleware())
     router.middlewares.add(EntityTagMiddleware())
     router.middlewares.add(LogRequestsMiddleware(.info))

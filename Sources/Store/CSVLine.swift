@@ -4,8 +4,18 @@ import Foundation
 public enum CSVLine {
     public static func render(_ fields: [String]) -> String {
         fields.map { field in
-            field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
-                ? "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : field
+            let cell = neutralized(field)
+            return cell.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" || $0 == "\t" })
+                ? "\"" + cell.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : cell
         }.joined(separator: ",")
+    }
+
+    /// A cell a spreadsheet would run as a formula (starting with =, +, -, @, tab or carriage return)
+    /// gets a leading apostrophe, as OWASP advises against CSV injection; plain numbers such as
+    /// `-12.50` stay numbers.
+    static func neutralized(_ field: String) -> String {
+        guard let first = field.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) else { return field }
+        if field.range(of: #"^[+-]?[0-9]+(\.[0-9]+)?$"#, options: .regularExpression) != nil { return field }
+        return "'" + field
     }
 }

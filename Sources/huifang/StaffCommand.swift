@@ -3,6 +3,7 @@ import Domain
 import Foundation
 import HummingbirdBcrypt
 import Logging
+import Server
 import Postgres
 import Store
 
@@ -22,8 +23,9 @@ struct StaffCommand: AsyncParsableCommand {
 
         func run() async throws {
             let password = try readPassword()
-            if password.count < 10 || password.utf8.count > 72 {
-                throw CLIError("a password needs 10 to 72 bytes")
+            let problems = Passwords.problems(with: password, field: "password")
+            guard problems.isEmpty else {
+                throw CLIError("the password " + problems.map(\.reason).joined(separator: "; "))
             }
             let hash = Bcrypt.hash(password, cost: 12)
             let logger = Logger(label: "huifang.staff")

@@ -111,4 +111,21 @@ struct MonitoringAPITests {
             #expect(!people.text.contains("SH001"))
         }
     }
+
+    /// OWASP's CSV-injection rule: a cell a spreadsheet would run as a formula starts with an apostrophe.
+    @Test func aNameThatLooksLikeAFormulaIsExportedAsText() async throws {
+        try await withFixtureApp(now: Date()) { api, fixture, database in
+            let month: String = try await database.withPool { pool in
+                try await pool.query("update huifang.staff set name = '=HYPERLINK(\"http://evil.example\",\"x\")' where id = \(fixture.staff["deskA"]!)")
+                try await pool.query("update huifang.branches set name = '@SUM(1+1)' where id = \(fixture.branchA)")
+                return try await pool.query("select to_char(now() at time zone 'Asia/Shanghai', 'YYYY-MM')").single().decode(0)
+            }
+            let auditor = try await api.token("auditor")
+            let people = try await api.send(.get, "/monitoring/assessment?month=\(month)&by=person", token: auditor)
+            #expect(people.text.contains(#"\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\""#), "\(people.text)")
+            #expect(!people.text.contains(",=HYPERLINK") && !people.text.contains(",\"=HYPERLINK"))
+            let branches = try await api.send(.get, "/monitoring/assessment?month=\(month)&by=branch", token: auditor)
+            #expect(branches.text.contains(",'@SUM(1+1),"), "\(branches.text)")
+        }
+    }
 }

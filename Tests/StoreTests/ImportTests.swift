@@ -175,3 +175,16 @@ struct ImportTests {
         }
     }
 }
+
+@Suite("CSV the project writes never carries a live formula")
+struct CSVInjectionTests {
+    @Test(arguments: ["=1+1", "+1+1", "-1+cmd|' /C calc'!A0", "@SUM(A1)", "\tX", "\rX"])
+    func aCellThatAFormulaWouldStartWithGetsAnApostrophe(cell: String) {
+        let line = CSVLine.render(["BJ001", cell])
+        #expect(line.hasPrefix("BJ001,'") || line.hasPrefix("BJ001,\"'"), "\(line)")
+    }
+
+    @Test func numbersAndOrdinaryTextStayAsTheyAre() {
+        #expect(CSVLine.render(["-12.50", "+3", "李四", "a,b"]) == "-12.50,+3,李四,\"a,b\"")
+    }
+}

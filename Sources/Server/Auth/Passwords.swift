@@ -3,7 +3,7 @@ import HummingbirdBcrypt
 import NIOPosix
 
 /// bcrypt hashing and checking, off the event loops (each takes tens to hundreds of milliseconds).
-struct Passwords: Sendable {
+public struct Passwords: Sendable {
     /// bcrypt work factor for new hashes; existing hashes carry their own.
     var cost: UInt8
 
@@ -15,18 +15,33 @@ struct Passwords: Sendable {
         return try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: cost) }
     }
 
+    /// Whether `password` matches `hash`. bcrypt stops at a NUL byte and after 72 bytes, so a
+    /// password it would read only in part never matches: `"secret\0anything"` is not `"secret"`.
     func verify(_ password: String, hash: String?) async throws -> Bool {
-        let known = hash != nil
+        let usable = hash != nil && Self.bcryptReadsWhole(password)
         let hash = hash ?? Self.decoy
         let matches = try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
-        return known && matches
+        return usable && matches
     }
 
-    /// What a new password must satisfy; bcrypt reads at most 72 bytes.
-    static func problems(with password: String, field: String) -> [Problem.FieldError] {
+    static func bcryptReadsWhole(_ password: String) -> Bool {
+        password.utf8.count <= 72 && !password.utf8.contains(0)
+    }
+
+    /// What a password must satisfy to be checked at all: bcrypt reads at most 72 bytes and stops at NUL.
+    static func problemsReading(_ password: String, field: String) -> [Problem.FieldError] {
         var problems: [Problem.FieldError] = []
-        if password.count < 10 { problems.append(.init(field, "must have at least 10 characters")) }
         if password.utf8.count > 72 { problems.append(.init(field, "must be at most 72 bytes")) }
+        if Schema.forbiddenControl(in: password, allowLayout: false) != nil {
+            problems.append(.init(field, "must not contain control characters"))
+        }
+        return problems
+    }
+
+    /// What a new password must satisfy.
+    public static func problems(with password: String, field: String) -> [Problem.FieldError] {
+        var problems = problemsReading(password, field: field)
+        if password.count < 10 { problems.append(.init(field, "must have at least 10 characters")) }
         if Set(password).count < 4 { problems.append(.init(field, "is too repetitive")) }
         return problems
     }

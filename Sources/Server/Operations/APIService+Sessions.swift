@@ -7,6 +7,7 @@ import Store
 extension APIService {
     func signIn(_ input: Operations.SignIn.Input) async throws -> Operations.SignIn.Output {
         guard case .json(let body) = input.body else { throw AppError.invalid([]) }
+        try Validate.throwing(Passwords.problemsReading(body.password, field: "password"))
         let credential = try await auth.credential(employeeNo: body.employeeNo)
         // Always run bcrypt, so an unknown employee number takes as long as a wrong password.
         let passwordOK = try await passwords.verify(body.password, hash: credential?.passwordHash)

@@ -1,0 +1,26 @@
+import Foundation
+import HTTPTypes
+import Testing
+import TestSupport
+
+@Suite("Every response carries the security headers")
+struct SecurityHeadersTests {
+    @Test func answersErrorsAndRefusalsAllCarryThem() async throws {
+        try await withFixtureApp { api, fixture, _ in
+            let ops = try await api.token("opsA")
+            let replies = [
+                try await api.send(.get, "/clients/\(fixture.clientA)", token: ops),
+                try await api.send(.get, "/clients/\(fixture.clientB)", token: ops),
+                try await api.send(.get, "/me"),
+                try await api.send(.get, "/no-such-page", token: ops),
+            ]
+            #expect(replies.map(\.status) == [.ok, .notFound, .unauthorized, .notFound])
+            for reply in replies {
+                #expect(reply.headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff")
+                #expect(reply.headers[HTTPField.Name("Referrer-Policy")!] == "no-referrer")
+                #expect(reply.headers[.cacheControl] == "no-store")
+                #expect(reply.headers[HTTPField.Name("Content-Security-Policy")!]?.contains("frame-ancestors 'none'") == true)
+            }
+        }
+    }
+}
