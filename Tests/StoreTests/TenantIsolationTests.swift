@@ -211,4 +211,33 @@ struct TenantIsolationTests {
             }
         }
     }
+
+    /// The request role, scoped to branch A, names branch B's staff member as a referrer or as the
+    /// person behind a broker: refused exactly as a staff member who does not exist.
+    @Test func anotherBranchsStaffMemberIsRefusedAsAReferrerLikeAMissingOne() async throws {
+        try await TestDatabase.with { database in
+            let fixture = try await database.withPool { try await OrganizationFixture.load(into: $0) }
+            try await database.withPool(database.application) { pool in
+                let access = Self.scope(fixture.staff["opsA"]!, branches: [fixture.branchA])
+                for staff in [fixture.staff["deskB"]!, 987_654_321] {
+                    let statements: [SQL] = [
+                        "update huifang.clients set referrer_staff_id = \(staff) where branch_id = \(fixture.branchA) and id = \(fixture.clientA)",
+                        "update huifang.brokers set staff_id = \(staff) where branch_id = \(fixture.branchA) and id = \(fixture.brokerA)",
+                    ]
+                    for statement in statements {
+                        let error = await #expect(throws: PostgresError.self) {
+                            try await pool.transaction(for: access) { try await $0.execute(statement) }
+                        }
+                        #expect(error?.sqlState == "23503")
+                        #expect(error?.constraint == "clients_referrer_staff_id_fkey" || error?.constraint == "brokers_staff_id_fkey")
+                    }
+                }
+                // Branch A's own staff member is fine.
+                try await pool.transaction(for: access) {
+                    try await $0.execute(
+                        "update huifang.clients set referrer_staff_id = \(fixture.staff["deskA"]!) where branch_id = \(fixture.branchA) and id = \(fixture.clientA)")
+                }
+            }
+        }
+    }
 }

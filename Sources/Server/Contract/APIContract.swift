@@ -6,7 +6,7 @@ import Yams
 
 /// The operations of `openapi.yaml` as the server enforces them: each one's parameters and body
 /// schema, so that every constraint the spec states holds at the server (one source of truth).
-struct APIContract: Sendable {
+public struct APIContract: Sendable {
     struct Parameter: Sendable {
         var name: String
         var location: String
@@ -44,7 +44,7 @@ struct APIContract: Sendable {
 
     var operations: [Operation]
 
-    static let shared: APIContract = {
+    public static let shared: APIContract = {
         do { return try APIContract(yaml: String(decoding: OpenAPIDocument.yaml, as: UTF8.self)) } catch {
             fatalError("openapi.yaml does not parse: \(error)")
         }
@@ -139,5 +139,22 @@ extension APIContract.Parameter {
             }
         }
         return .string(text)
+    }
+}
+
+extension APIContract {
+    /// The operations whose request body names an object by id (`…Id`, `…Ids`, anywhere in the body):
+    /// each must resolve that id under the caller's scope.
+    public func operationsNamingIdsInTheirBody() -> [String] {
+        operations.filter { $0.body?.namesAnId() == true }.map(\.id).sorted()
+    }
+}
+
+extension Schema {
+    func namesAnId(depth: Int = 0) -> Bool {
+        guard depth < 8 else { return false }
+        return properties.contains { name, schema in
+            name.hasSuffix("Id") || name.hasSuffix("Ids") || name == "id" || schema.namesAnId(depth: depth + 1)
+        } || items.contains { $0.namesAnId(depth: depth + 1) } || allOf.contains { $0.namesAnId(depth: depth + 1) }
     }
 }

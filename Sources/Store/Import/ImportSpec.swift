@@ -184,6 +184,8 @@ extension ImportSpec {
         rowChecks: [
             ("branch_code", "case when b.id is null then 'no branch with this code' end"),
             ("employee_no", "case when \(value("employee_no")) is not null and st.id is null then 'no staff member with this employee number' end"),
+            ("employee_no",
+             "case when st.id is not null and b.id is not null and not huifang.staff_serves_branch(st.id, b.id) then 'this staff member does not work for the branch' end"),
         ],
         fileKey: (["branch_code", "agent_no"], "agent_no"),
         apply: """
@@ -230,6 +232,8 @@ extension ImportSpec {
             ("branch_code", "case when b.id is null then 'no branch with this code' end"),
             ("referrer_employee_no",
              "case when \(value("referrer_employee_no")) is not null and st.id is null then 'no staff member with this employee number' end"),
+            ("referrer_employee_no",
+             "case when st.id is not null and b.id is not null and not huifang.staff_serves_branch(st.id, b.id) then 'this staff member does not work for the branch' end"),
             ("referrer_agent_no",
              "case when \(value("referrer_agent_no")) is not null and b.id is not null and br.id is null then 'no broker with this number in the branch' end"),
             ("closed_at",
