@@ -20,6 +20,9 @@ public struct AppConfiguration: Sendable {
     /// The largest request body accepted, in bytes, unless an operation states its own
     /// (`x-max-body-bytes` in openapi.yaml, for the bulk operations).
     public var maxBodyBytes = 1 << 20
+    /// Behind a reverse proxy: take the client's address from the last `X-Forwarded-For` entry
+    /// (only when the proxy sets it; otherwise anyone could choose their own address).
+    public var trustForwardedFor = false
     /// The SLA timer workers to run inside the server; nil runs none (tests drive the engine directly).
     public var timerWorkers: TimerWorkerService.Configuration? = nil
     /// The scheduler that generates periodic callback tasks; nil runs none.

@@ -12,7 +12,9 @@ enum AppError: ProblemConvertible {
     case invalid([Problem.FieldError])
     case conflict(String)
     case invalidCredentials
-    case locked
+    case locked(retryAfterSeconds: Int?)
+    /// Too many failed sign-ins from one address.
+    case throttled(retryAfterSeconds: Int)
     case badCursor
     /// A step without If-Match.
     case preconditionRequired
@@ -35,10 +37,15 @@ enum AppError: ProblemConvertible {
             Problem(type: "conflict", title: "Conflicts with the current state", status: 409, detail: detail)
         case .invalidCredentials:
             Problem(type: "invalid-credentials", title: "Employee number or password is wrong", status: 401)
-        case .locked:
+        case .locked(let seconds):
             Problem(
                 type: "account-locked", title: "Too many failed sign-ins; try again in 15 minutes", status: 423,
-                detail: "5 failed attempts in a row lock the account for 15 minutes")
+                detail: "5 failed attempts in a row lock the account for 15 minutes", retryAfter: seconds)
+        case .throttled(let seconds):
+            Problem(
+                type: "too-many-sign-ins", title: "Too many failed sign-ins from your address; try again later", status: 429,
+                detail: "30 failed attempts from one address within 15 minutes pause sign-in from it for 15 minutes",
+                retryAfter: seconds)
         case .preconditionRequired:
             Problem(
                 type: "precondition-required", title: "Send If-Match with the ETag you read", status: 428,

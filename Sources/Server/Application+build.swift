@@ -18,6 +18,7 @@ public func buildApplication(_ configuration: AppConfiguration) async throws -> 
     let router = Router(context: AppRequestContext.self)
     router.middlewares.add(SecurityHeadersMiddleware())
     router.middlewares.add(RequestIDMiddleware())
+    router.middlewares.add(SourceAddressMiddleware(trustForwardedFor: configuration.trustForwardedFor))
     router.middlewares.add(EntityTagMiddleware())
     router.middlewares.add(LogRequestsMiddleware(.info))
     router.middlewares.add(MetricsMiddleware())

@@ -26,15 +26,22 @@ public struct Problem: Error, Codable, Sendable, Equatable {
     public var instance: String?
     public var requestId: String?
     public var errors: [FieldError]?
+    /// Seconds for the `Retry-After` header (not part of the JSON document).
+    public var retryAfter: Int?
+
+    private enum CodingKeys: String, CodingKey {
+        case type, title, status, detail, instance, requestId, errors
+    }
 
     public static let typeBase = "https://huifang.dev/problems/"
 
-    public init(type: String, title: String, status: Int, detail: String? = nil, errors: [FieldError]? = nil) {
+    public init(type: String, title: String, status: Int, detail: String? = nil, errors: [FieldError]? = nil, retryAfter: Int? = nil) {
         self.type = Self.typeBase + type
         self.title = title
         self.status = status
         self.detail = detail
         self.errors = errors
+        self.retryAfter = retryAfter
     }
 
     /// The problem to show for any error; unknown errors become a bare 500.
@@ -155,7 +162,7 @@ public struct Problem: Error, Codable, Sendable, Equatable {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let body = (try? encoder.encode(self)) ?? Data(#"{"type":"about:blank","title":"error","status":500}"#.utf8)
         var headers: HTTPFields = [.contentType: "application/problem+json"]
-        if status == 503 { headers[.retryAfter] = "5" }
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) } else if status == 503 { headers[.retryAfter] = "5" }
         return Response(
             status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }

@@ -43,6 +43,11 @@ func serve(
     var configuration = AppConfiguration(
         host: host, port: port, database: environment.application, poolSize: poolSize, migrations: migrations)
     configuration.logLevel = logger.logLevel
+    let environmentVariables = ProcessInfo.processInfo.environment
+    configuration.trustForwardedFor = environmentVariables["HUIFANG_TRUST_FORWARDED_FOR"] == "1"
+    if let bytes = environmentVariables["HUIFANG_MAX_BODY_BYTES"].flatMap({ Int($0) }), bytes > 0 {
+        configuration.maxBodyBytes = bytes
+    }
     if timerWorkers > 0 {
         configuration.timerWorkers = .init(workers: timerWorkers)
         configuration.obligationScheduler = .init()

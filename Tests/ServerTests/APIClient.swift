@@ -31,9 +31,10 @@ struct APIClient {
 
     func send(
         _ method: HTTPRequest.Method, _ uri: String, token: String? = nil, json: Any? = nil, accept: String? = nil,
-        ifMatch: String? = nil, rawBody: String? = nil
+        ifMatch: String? = nil, rawBody: String? = nil, headers extra: [String: String] = [:]
     ) async throws -> Reply {
         var headers: HTTPFields = [:]
+        for (name, value) in extra { headers[HTTPField.Name(name)!] = value }
         if let accept { headers[.accept] = accept }
         if let ifMatch { headers[.ifMatch] = ifMatch }
         if let token { headers[.authorization] = "Bearer \(token)" }
@@ -72,6 +73,7 @@ struct TestFailure: Error, CustomStringConvertible {
 /// A migrated database with `OrganizationFixture` loaded, and the application on it.
 func withFixtureApp(
     now: Date = Date(timeIntervalSince1970: 1_782_864_000),  // 2026-07-01
+    configure: @Sendable (inout AppConfiguration) -> Void = { _ in },
     _ body: @escaping @Sendable (APIClient, OrganizationFixture, TestDatabase) async throws -> Void
 ) async throws {
     try await TestDatabase.with { database in
@@ -81,6 +83,7 @@ func withFixtureApp(
             logLevel: .warning)
         configuration.now = { now }
         configuration.bcryptCost = 4
+        configure(&configuration)
         let app = try await buildApplication(configuration)
         try await app.test(.router) { client in
             try await body(APIClient(client: client), fixture, database)

@@ -75,7 +75,7 @@ struct SignInTests {
                 #expect(counts["sign_in.refused_locked"] == 1)
                 // When the 15 minutes have passed, the right password works again.
                 try await pool.query(
-                    "update huifang.staff_credentials set locked_until = now() - interval '1 second' where staff_id = \(fixture.staff["rpA"]!)")
+                    "update huifang.sign_in_throttle set locked_until = now() - interval '1 second' where subject = 'employee:rpa'")
             }
             #expect(try await api.signIn("rpA").status == .created)
         }
@@ -114,6 +114,92 @@ struct SignInTests {
                 let live: Int = try await pool.query("select count(*) from huifang.sessions where revoked_at is null").single().decode(0)
                 #expect(live == 1)
             }
+        }
+    }
+
+    @Test func aPasswordBcryptWouldReadOnlyInPartIsRefusedNotMatched() async throws {
+        try await withFixtureApp { api, fixture, database in
+            for password in ["\u{0}" + OrganizationFixture.password, OrganizationFixture.password + "\u{0}anything",
+                             String(repeating: "密", count: 25)] {
+                let reply = try await api.signIn("opsA", password: password)
+                #expect(reply.status == .unprocessableContent, "\(reply.text)")
+                #expect(try reply.problem().errors?.map(\.field) == ["password"])
+            }
+            // "\0" alone is not the empty password either.
+            #expect(try await api.signIn("opsA", password: "\u{0}").status == .unprocessableContent)
+            #expect(try await api.signIn("opsA").status == .created)
+        }
+    }
+
+    /// A lockout must not reveal which employee numbers exist: a real one and an invented one
+    /// answer the same statuses, with the same problem documents and Retry-After.
+    @Test func unknownAndKnownEmployeeNumbersLockAlike() async throws {
+        try await withFixtureApp { api, _, _ in
+            var answers: [String: [String]] = [:]
+            for employee in ["rpA", "nobody42"] {
+                for attempt in 1...6 {
+                    let reply = try await api.signIn(employee, password: "guess number \(attempt)")
+                    let problem = try reply.problem()
+                    answers[employee, default: []].append(
+                        "\(reply.status.code) \(problem.type) \(problem.title) \(reply.headers[.retryAfter] != nil)")
+                }
+            }
+            #expect(answers["rpA"] == answers["nobody42"])
+            #expect(answers["rpA"]?.map { $0.prefix(3) } == ["401", "401", "401", "401", "423", "423"])
+            #expect(answers["rpA"]?.last?.hasSuffix("true") == true)
+        }
+    }
+
+    @Test func oneAddressTryingManyNumbersIsThrottledWithRetryAfter() async throws {
+        try await withFixtureApp(configure: { $0.trustForwardedFor = true }) { api, _, _ in
+            func signIn(_ employee: String, from address: String, password: String = "wrong password") async throws -> APIClient.Reply {
+                try await api.send(
+                    .post, "/sessions", json: ["employeeNo": employee, "password": password], headers: ["X-Forwarded-For": "10.9.9.9, \(address)"])
+            }
+            for attempt in 1...30 {
+                #expect(try await signIn("guess\(attempt)", from: "203.0.113.9").status == .unauthorized)
+            }
+            let throttled = try await signIn("opsA", from: "203.0.113.9", password: OrganizationFixture.password)
+            #expect(throttled.status == .tooManyRequests)
+            #expect(Int(throttled.headers[.retryAfter] ?? "") ?? 0 > 800)
+            // Another address is not affected, and a success records where the session came from.
+            #expect(try await signIn("opsA", from: "198.51.100.7", password: OrganizationFixture.password).status == .created)
+        }
+    }
+
+    @Test func aPersonListsAndRevokesTheirSessionsAndAnAdminAnyones() async throws {
+        try await withFixtureApp { api, fixture, database in
+            let first = try await api.token("opsA")
+            let second = try await api.token("opsA")
+            let listed = try await api.send(.get, "/sessions/mine", token: second)
+            let items = try #require(try listed.json()["items"] as? [[String: Any]])
+            #expect(items.count == 2)
+            #expect(items.filter { $0["current"] as? Bool == true }.count == 1)
+            let other = try #require(items.first { $0["current"] as? Bool == false }?["id"] as? Int)
+
+            // Someone else (not an admin) cannot see or revoke it: 404, as if it did not exist.
+            let opsB = try await api.token("opsB")
+            #expect(try await api.send(.delete, "/sessions/\(other)", token: opsB).status == .notFound)
+            #expect(try await api.send(.get, "/staff/\(fixture.staff["opsA"]!)/sessions", token: opsB).status == .forbidden)
+            #expect(try await api.send(.get, "/me", token: first).status == .ok)
+
+            #expect(try await api.send(.delete, "/sessions/\(other)", token: second).status == .noContent)
+            #expect(try await api.send(.get, "/me", token: first).status == .unauthorized)
+
+            // The admin sees the remaining one and revokes it.
+            let admin = try await api.token("admin")
+            let seen = try await api.send(.get, "/staff/\(fixture.staff["opsA"]!)/sessions", token: admin)
+            let remaining = try #require(try seen.json()["items"] as? [[String: Any]])
+            #expect(remaining.count == 1)
+            let id = try #require(remaining.first?["id"] as? Int)
+            #expect(try await api.send(.delete, "/sessions/\(id)", token: admin).status == .noContent)
+            #expect(try await api.send(.get, "/me", token: second).status == .unauthorized)
+            let audited: [String] = try await database.withPool {
+                try await $0.query(
+                    "select detail->>'by' from huifang.audit_events where action = 'session.revoked' order by id"
+                ).map { try $0.decode(0) }
+            }
+            #expect(audited == ["self", "admin"])
         }
     }
 }

@@ -7,6 +7,8 @@ enum RequestPrincipal {
     @TaskLocal static var current: Principal?
     /// SHA-256 of the bearer token, for signing out this session.
     @TaskLocal static var tokenHash: Data?
+    /// Where the request came from (the peer, or the trusted proxy's `X-Forwarded-For`), for throttling sign-ins.
+    @TaskLocal static var sourceAddress: String?
 }
 
 extension APIService {

@@ -5,20 +5,22 @@ import Postgres
 import Store
 
 extension APIService {
+    /// An unknown employee number takes the same path as a known one — bcrypt against a decoy hash,
+    /// the same statement, the same lockout after five failures — so neither the answer nor its
+    /// timing tells which numbers exist.
     func signIn(_ input: Operations.SignIn.Input) async throws -> Operations.SignIn.Output {
         guard case .json(let body) = input.body else { throw AppError.invalid([]) }
         try Validate.throwing(Passwords.problemsReading(body.password, field: "password"))
         let credential = try await auth.credential(employeeNo: body.employeeNo)
-        // Always run bcrypt, so an unknown employee number takes as long as a wrong password.
         let passwordOK = try await passwords.verify(body.password, hash: credential?.passwordHash)
-        guard let credential else { throw AppError.invalidCredentials }
         let token = SessionToken.generate()
-        switch try await auth.record(
-            staffId: credential.staffId, passwordOK: passwordOK, tokenHash: SessionToken.hash(token), lifetime: SessionToken.lifetime)
-        {
-        case .ok:
-            return .created(.init(body: .json(try await session(token: token))))
-        case .locked: throw AppError.locked
+        let (outcome, retryAfter) = try await auth.signIn(
+            employeeNo: body.employeeNo, sourceAddress: RequestPrincipal.sourceAddress, staffId: credential?.staffId,
+            passwordOK: passwordOK, tokenHash: SessionToken.hash(token), lifetime: SessionToken.lifetime)
+        switch outcome {
+        case .ok: return .created(.init(body: .json(try await session(token: token))))
+        case .locked: throw AppError.locked(retryAfterSeconds: retryAfter)
+        case .throttled: throw AppError.throttled(retryAfterSeconds: retryAfter ?? 900)
         case .invalid, .inactive: throw AppError.invalidCredentials
         }
     }
@@ -45,7 +47,7 @@ extension APIService {
         guard problems.isEmpty else { throw AppError.invalid(problems) }
         let hash = try await passwords.hash(body.newPassword)
         let token = SessionToken.generate()
-        let own = Access(staffId: principal.staffId, action: .readOrganization, branchIds: [], allBranches: false, organization: false)
+        let own = ownAccess(principal)
         try await pool.transaction(for: own) { connection in
             try await AuthStore.setPassword(staffId: principal.staffId, hash: hash, reason: .passwordChanged, on: connection)
             try await AuditLog(connection).record(
@@ -82,5 +84,44 @@ extension APIService {
                         branchIds: $0.branchIds.map(Int32.init))
                 }
             })
+    }
+}
+
+extension APIService {
+    func listMySessions(_ input: Operations.ListMySessions.Input) async throws -> Operations.ListMySessions.Output {
+        let principal = try signedIn()
+        return .ok(.init(body: .json(try await sessionList(of: principal.staffId, access: ownAccess(principal)))))
+    }
+
+    func listStaffSessions(_ input: Operations.ListStaffSessions.Input) async throws -> Operations.ListStaffSessions.Output {
+        let access = try authorize(.manageOrganization)
+        return .ok(.init(body: .json(try await sessionList(of: input.path.staffId, access: access))))
+    }
+
+    func revokeSession(_ input: Operations.RevokeSession.Input) async throws -> Operations.RevokeSession.Output {
+        let principal = try signedIn()
+        let access = principal.access(for: .manageOrganization) ?? ownAccess(principal)
+        let id = input.path.sessionId
+        try await pool.transaction(for: access) { db in
+            guard let owner = try await AuthStore.revokeSession(id, on: db) else { throw AppError.notFound("session") }
+            try await AuditLog(db).record(
+                action: "session.revoked", objectType: "staff", objectId: String(owner),
+                detail: try JSONB(encoding: ["session": String(id), "by": owner == principal.staffId ? "self" : "admin"]))
+        }
+        return .noContent(.init())
+    }
+
+    /// The scope in which a person acts on their own account only.
+    private func ownAccess(_ principal: Principal) -> Access {
+        Access(staffId: principal.staffId, action: .readOrganization, branchIds: [], allBranches: false, organization: false)
+    }
+
+    private func sessionList(of staffId: Int64, access: Access) async throws -> Components.Schemas.SessionList {
+        let sessions = try await pool.transaction(for: access) {
+            try await AuthStore.sessions(of: staffId, currentTokenHash: RequestPrincipal.tokenHash, on: $0)
+        }
+        return .init(items: sessions.map {
+            .init(id: $0.id, createdAt: $0.createdAt, expiresAt: $0.expiresAt, sourceAddress: $0.sourceAddress, current: $0.isCurrent)
+        })
     }
 }

@@ -19,7 +19,44 @@ public struct AuthStore: Sendable {
     }
 
     public enum Outcome: String, Sendable {
-        case ok, invalid, locked, inactive
+        case ok, invalid, locked, inactive, throttled
+    }
+
+    /// One sign-in attempt (`staffId` nil for an unknown employee number, which goes through the
+    /// very same statement): throttled per source address, locked per employee number; on `.ok` the
+    /// session with `tokenHash` exists. `retryAfter` comes with `.locked` and `.throttled`.
+    public func signIn(
+        employeeNo: String, sourceAddress: String?, staffId: Int64?, passwordOK: Bool, tokenHash: Data, lifetime: Duration
+    ) async throws -> (outcome: Outcome, retryAfter: Int?) {
+        let seconds = Int(lifetime.components.seconds)
+        let row = try await pool.query(
+            """
+            select * from huifang.sign_in(\(employeeNo), \(sourceAddress), \(staffId), \(passwordOK), \(tokenHash), \(seconds))
+            """
+        ).single()
+        return (Outcome(rawValue: try row.decode(0)) ?? .invalid, try row.decode(1))
+    }
+
+    public struct LiveSession: Sendable {
+        public var id: Int64
+        public var createdAt: Date
+        public var expiresAt: Date
+        public var sourceAddress: String?
+        public var isCurrent: Bool
+    }
+
+    /// The live sessions of a staff member, inside the caller's scoped transaction (own, or admin).
+    public static func sessions(of staffId: Int64, currentTokenHash: Data?, on connection: Connection) async throws -> [LiveSession] {
+        try await connection.query("select * from huifang.sessions_of(\(staffId), \(currentTokenHash))").map {
+            LiveSession(
+                id: try $0.decode(0), createdAt: try $0.decode(1), expiresAt: try $0.decode(2), sourceAddress: try $0.decode(3),
+                isCurrent: try $0.decode(4, as: Bool?.self) ?? false)
+        }
+    }
+
+    /// Revokes a live session the caller may revoke; returns its staff member, nil when there is none.
+    public static func revokeSession(_ id: Int64, on connection: Connection) async throws -> Int64? {
+        try await connection.query("select huifang.revoke_session(\(id))").single().decode(0)
     }
 
     public func credential(employeeNo: String) async throws -> Credential? {
