@@ -2,6 +2,7 @@ import API
 import Hummingbird
 import Logging
 import OpenAPIHummingbird
+import OpenAPIRuntime
 import Postgres
 import ServiceLifecycle
 import Store
@@ -30,7 +31,7 @@ public func buildApplication(_ configuration: AppConfiguration) async throws -> 
     let api = APIService(
         pool: pool, migrations: configuration.migrations, metrics: metrics, now: configuration.now, auth: auth,
         passwords: Passwords(cost: configuration.bcryptCost))
-    try api.registerHandlers(on: router)
+    try api.registerHandlers(on: router, configuration: .init(dateTranscoder: RFC3339DateTranscoder()))
 
     var services: [any Service] = []
     if let workers = configuration.timerWorkers {

@@ -174,7 +174,7 @@ extension Problem.FieldError {
         func name(_ path: [any CodingKey]) -> String {
             let joined = path.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
             let trimmed = joined.hasPrefix(".") ? String(joined.dropFirst()) : joined
-            return trimmed.isEmpty ? "body" : trimmed
+            return trimmed.isEmpty ? "request" : trimmed
         }
         switch error {
         case .keyNotFound(let key, let context):

@@ -88,16 +88,27 @@ public struct APIContract: Sendable {
         self.operations = operations
     }
 
-    /// The operation a request is for, with its path parameters; literal segments win over templates
-    /// (`/problems/counts` before `/problems/{problemId}`).
+    /// The operation a request is for, with its path parameters. The path's resource is the template
+    /// that matches it with the most literal segments (`/problems/counts` before
+    /// `/problems/{problemId}`); nil when that resource does not take `method`.
     func operation(_ method: HTTPRequest.Method, path: String) -> (Operation, [String: String])? {
+        let resource = self.resource(path)
+        return resource.lazy.filter { $0.0.method == method }.first.map { ($0.0, $0.1) }
+    }
+
+    /// The methods the spec declares for `path`'s resource (HEAD where GET is, as HTTP allows);
+    /// empty for an unknown path.
+    func methods(path: String) -> [String] {
+        var methods = Set(resource(path).map(\.0.method.rawValue))
+        if methods.contains("GET") { methods.insert("HEAD") }
+        return methods.sorted()
+    }
+
+    private func resource(_ path: String) -> [(Operation, [String: String])] {
         let segments = path.split(separator: "/", omittingEmptySubsequences: true)
-        var best: (Operation, [String: String], Int)?
-        for operation in operations where operation.method == method {
-            guard let (values, literals) = operation.match(segments) else { continue }
-            if best == nil || literals > best!.2 { best = (operation, values, literals) }
-        }
-        return best.map { ($0.0, $0.1) }
+        let matches = operations.compactMap { operation in operation.match(segments).map { (operation, $0.values, $0.literals) } }
+        guard let best = matches.map(\.2).max() else { return [] }
+        return matches.filter { $0.2 == best }.map { ($0.0, $0.1) }
     }
 
     enum ContractError: Error { case notAnObject }
@@ -125,7 +136,12 @@ extension APIContract.Parameter {
 
     private static func value(_ text: String, as schema: Schema) -> JSONValue? {
         let types = schema.types ?? ["string"]
-        if types.contains("integer") || types.contains("number") {
+        if types.contains("integer") {
+            // In a URL a whole number is written with digits only: `1.0` and `1e3` are not ids.
+            guard text.range(of: "^[+-]?[0-9]{1,19}$", options: .regularExpression) != nil, let number = Double(text) else { return nil }
+            return .number(number)
+        }
+        if types.contains("number") {
             guard let number = Double(text), number.isFinite,
                 text.allSatisfy({ $0.isASCII && ($0.isNumber || "+-.eE".contains($0)) })
             else { return nil }

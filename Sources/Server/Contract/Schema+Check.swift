@@ -48,21 +48,20 @@ extension Schema {
         switch format {
         case "date" where Dates.parse(text) == nil:
             problems.append(.init(name, "must be a date like 2026-11-25"))
-        case "date-time" where (try? Date(text, strategy: Date.ISO8601FormatStyle())) == nil:
+        case "date-time" where RFC3339DateTranscoder.parse(text) == nil:
             problems.append(.init(name, "must be a date and time with its offset, like 2026-11-25T09:30:00+08:00"))
         default: break
         }
     }
 
     private func checkNumber(_ number: Double, at name: String, into problems: inout [Problem.FieldError]) {
-        let range: ClosedRange<Double>? =
-            switch format {
-            case "int32": Double(Int32.min)...Double(Int32.max)
-            case "int64": -9.2e18...9.2e18
-            default: nil
-            }
-        if let range, !range.contains(number) {
-            problems.append(.init(name, "must be between \(Int64(range.lowerBound)) and \(Int64(range.upperBound))"))
+        // Double(Int64.max) rounds up to 2^63, which is out of range: the upper bound is exclusive there.
+        switch format {
+        case "int32" where !(Double(Int32.min)...Double(Int32.max)).contains(number):
+            problems.append(.init(name, "must be between \(Int32.min) and \(Int32.max)"))
+        case "int64" where !(Double(Int64.min)..<Double(Int64.max)).contains(number):
+            problems.append(.init(name, "must be between \(Int64.min) and \(Int64.max)"))
+        default: break
         }
         if let minimum, number < minimum { problems.append(.init(name, "must be at least \(Self.text(minimum))")) }
         if let maximum, number > maximum { problems.append(.init(name, "must be at most \(Self.text(maximum))")) }

@@ -13,7 +13,15 @@ struct ContractMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let (operation, pathValues) = contract.operation(request.method, path: request.uri.path) else {
-            return try await next(request, context)
+            let allowed = contract.methods(path: request.uri.path)
+            guard !allowed.isEmpty, request.method != .head else { return try await next(request, context) }
+            var problem = Problem(
+                type: "method-not-allowed", title: "This path does not take \(request.method.rawValue)", status: 405,
+                detail: "it takes " + allowed.joined(separator: ", "))
+            problem.instance = request.uri.path
+            var response = problem.response()
+            response.headers[.allow] = allowed.joined(separator: ", ")
+            return response
         }
         let limit = operation.maxBodyBytes ?? maxBodyBytes
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
