@@ -93,7 +93,7 @@ public struct Problem: Error, Codable, Sendable, Equatable {
             self.init(
                 type: "validation", title: "The request has invalid fields", status: 422,
                 detail: "refers to something that does not exist here\(constraint)")
-        case "23514", "23502", "22P02", "22003", "22007", "22008", "22023":
+        case "23514", "23502", "22P02", "22P05", "22021", "22003", "22007", "22008", "22023", "22001":
             self.init(
                 type: "validation", title: "The request has invalid fields", status: 422,
                 detail: "a value is out of range or malformed\(constraint)")
