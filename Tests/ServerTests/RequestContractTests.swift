@@ -21,6 +21,12 @@ struct RequestContractTests {
             #expect(year.status == .unprocessableContent)
             #expect(try year.fieldErrors() == ["year" + ": " + "must be at most 2100"])
 
+            let ops = try await api.token("opsA")
+            let longTag = try await api.send(
+                .post, "/problems/1/provide-info", token: ops, json: ["text": "补充说明"], ifMatch: String(repeating: "0", count: 300))
+            #expect(longTag.status == .unprocessableContent)
+            #expect(try longTag.fieldErrors().first?.hasPrefix("If-Match: must be at most") == true)
+
             let notANumber = try await api.send(.get, "/clients/abc", token: auditor)
             #expect(notANumber.status == .unprocessableContent)
             #expect(try notANumber.fieldErrors() == ["clientId" + ": " + "must be a whole number"])

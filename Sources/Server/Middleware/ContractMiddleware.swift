@@ -33,6 +33,9 @@ struct ContractMiddleware<Context: RequestContext>: RouterMiddleware {
             switch parameter.location {
             case "path": problems += parameter.problems(with: pathValues[parameter.name].map { [$0] } ?? [])
             case "query": problems += parameter.problems(with: query.getAll(parameter.name).map { String($0) })
+            case "header":
+                let values = HTTPField.Name(parameter.name).map { request.headers[values: $0] } ?? []
+                problems += parameter.problems(with: values)
             default: break
             }
         }
