@@ -49,10 +49,20 @@ func serve(
     }
     let app = try await buildApplication(configuration)
     let group = ServiceGroup(
-        configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).stoppingWithin(.seconds(30)))
     if let banner {
         print(banner)
         fflush(nil)
     }
     try await group.run()
+}
+
+extension ServiceGroupConfiguration {
+    /// SIGTERM stops accepting and lets in-flight requests and worker batches finish, but not for
+    /// ever: past `limit` the rest is cancelled (their statements with it) and the pools close.
+    func stoppingWithin(_ limit: Duration) -> ServiceGroupConfiguration {
+        var copy = self
+        copy.maximumGracefulShutdownDuration = limit
+        return copy
+    }
 }

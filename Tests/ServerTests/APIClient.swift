@@ -64,6 +64,7 @@ struct TestFailure: Error, CustomStringConvertible {
 /// A migrated database with `OrganizationFixture` loaded, and the application on it.
 func withFixtureApp(
     now: Date = Date(timeIntervalSince1970: 1_782_864_000),  // 2026-07-01
+    configure: (inout AppConfiguration) -> Void = { _ in },
     _ body: @escaping @Sendable (APIClient, OrganizationFixture, TestDatabase) async throws -> Void
 ) async throws {
     try await TestDatabase.with { database in
@@ -73,6 +74,7 @@ func withFixtureApp(
             logLevel: .warning)
         configuration.now = { now }
         configuration.bcryptCost = 4
+        configure(&configuration)
         let app = try await buildApplication(configuration)
         try await app.test(.router) { client in
             try await body(APIClient(client: client), fixture, database)
