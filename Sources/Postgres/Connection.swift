@@ -318,21 +318,19 @@ public final class Connection: @unchecked Sendable {
 /// `cancel` sends `PQcancel` only while the statement runs, and holds the lock while it does, so
 /// the statement cannot finish and the connection cannot start the next one (another lease's)
 /// before the server got the request: a cancel never hits a later statement.
-final class RunningStatement: @unchecked Sendable {
+final class RunningStatement: Sendable {
     private enum Phase { case notStarted, running, finished }
-    private let lock = NSLock()
-    private var phase = Phase.notStarted
-    private var cancelled = false
+    private let state = Mutex<(phase: Phase, cancelled: Bool)>((.notStarted, false))
 
     func run<T>(_ body: () throws -> T) throws -> T {
-        try lock.withLock {
-            if cancelled { throw CancellationError() }
-            phase = .running
+        try state.withLock {
+            if $0.cancelled { throw CancellationError() }
+            $0.phase = .running
         }
-        defer { lock.withLock { phase = .finished } }
+        defer { state.withLock { $0.phase = .finished } }
         do {
             return try body()
-        } catch let error as PostgresError where error.sqlState == "57014" && lock.withLock({ cancelled }) {
+        } catch let error as PostgresError where error.sqlState == "57014" && state.withLock({ $0.cancelled }) {
             throw CancellationError()
         }
     }
@@ -340,14 +338,14 @@ final class RunningStatement: @unchecked Sendable {
     /// Called by the task's cancellation handler; `PQcancel` blocks on a connection of its own, so it
     /// runs on a thread of its own, never on Swift's cooperative pool.
     func cancel(using cancelHandle: UncheckedSendable<OpaquePointer>?) {
-        let running = lock.withLock {
-            cancelled = true
-            return phase == .running
+        let running = state.withLock {
+            $0.cancelled = true
+            return $0.phase == .running
         }
         guard running, let handle = cancelHandle else { return }
         Thread.detachNewThread {
-            self.lock.withLock {
-                guard self.phase == .running else { return }
+            self.state.withLock { state in
+                guard state.phase == .running else { return }
                 var message = [CChar](repeating: 0, count: 256)
                 _ = PQcancel(handle.value, &message, Int32(message.count))
             }
