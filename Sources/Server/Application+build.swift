@@ -26,6 +26,7 @@ public func buildApplication(_ configuration: AppConfiguration) async throws -> 
     router.middlewares.add(ProblemMiddleware())
     let auth = AuthStore(pool: authPool)
     router.middlewares.add(AuthenticationMiddleware(auth: auth))
+    router.middlewares.add(IdempotencyMiddleware(keys: IdempotencyKeys(pool: pool)))
 
     let api = APIService(
         pool: pool, authPool: authPool, migrations: configuration.migrations, metrics: metrics, now: configuration.now, auth: auth,

@@ -36,6 +36,8 @@ public struct Problem: Error, Codable, Sendable, Equatable {
     /// The problem to show for any error; unknown errors become a bare 500.
     init(_ error: any Error) {
         switch error {
+        case let problem as Problem:
+            self = problem
         case let convertible as any ProblemConvertible:
             self = convertible.problem
         case let serverError as ServerError:

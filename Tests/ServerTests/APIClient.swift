@@ -27,16 +27,18 @@ struct APIClient {
 
     func send(
         _ method: HTTPRequest.Method, _ uri: String, token: String? = nil, json: Any? = nil, accept: String? = nil,
-        ifMatch: String? = nil
+        ifMatch: String? = nil, idempotencyKey: String? = nil
     ) async throws -> Reply {
         var headers: HTTPFields = [:]
+        if let idempotencyKey { headers[HTTPField.Name("Idempotency-Key")!] = idempotencyKey }
         if let accept { headers[.accept] = accept }
         if let ifMatch { headers[.ifMatch] = ifMatch }
         if let token { headers[.authorization] = "Bearer \(token)" }
         var body: ByteBuffer?
         if let json {
             headers[.contentType] = "application/json"
-            body = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json))
+            // Sorted keys: the same value is the same bytes, as a client repeating a request sends them.
+            body = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]))
         }
         let response = try await client.execute(uri: uri, method: method, headers: headers, body: body)
         return Reply(status: response.status, headers: response.headers, text: String(buffer: response.body))

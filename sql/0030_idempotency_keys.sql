@@ -1,0 +1,31 @@
+-- Idempotency-Key (issue 17): a POST repeated with the same key returns the first response instead
+-- of doing it again. The key row is written in the transaction of the effect, so an effect and its
+-- key commit together or not at all; the response is added right after. Keys are per staff member
+-- and live 24 hours.
+
+create table huifang.idempotency_keys (
+    staff_id bigint not null references huifang.staff,
+    key text not null check (length(key) between 1 and 255),
+    -- SHA-256 of method, path and body: the same key with another request is refused.
+    request_hash bytea not null check (length(request_hash) = 32),
+    created_at timestamptz not null default now(),
+    -- The first response, once it is known (null: the effect committed, the response is not stored yet).
+    status integer check (status between 100 and 599),
+    headers jsonb,
+    body bytea,
+    primary key (staff_id, key)
+);
+
+create index idempotency_keys_expiry on huifang.idempotency_keys (created_at);
+
+comment on table huifang.idempotency_keys is 'Idempotency-Key of POST requests: the request''s hash and first response, per staff member, for 24 hours';
+
+alter table huifang.idempotency_keys enable row level security;
+alter table huifang.idempotency_keys force row level security;
+create policy owner_all on huifang.idempotency_keys to current_user using (true) with check (true);
+-- A request sees and writes only the keys of the staff member it runs for.
+create policy own_keys on huifang.idempotency_keys to huifang_app
+    using (staff_id = (select huifang.scope_staff_id()))
+    with check (staff_id = (select huifang.scope_staff_id()));
+
+grant select, insert, update, delete on huifang.idempotency_keys to huifang_app;
