@@ -72,6 +72,33 @@ struct IdempotencyTests {
         }
     }
 
+    /// Two copies of a request at once (a client retrying before the first answer came): one
+    /// creates, the other is answered as its repeat — never a second client, never a bare conflict.
+    @Test func concurrentCopiesCreateOnce() async throws {
+        try await withFixtureApp(configure: { $0.requestTimeouts = .unlimited }) { api, fixture, database in
+            let token = try await api.token("opsA")
+            let replies = try await database.withPool(size: 2) { owner in
+                try await owner.withConnection { locker in
+                    try await locker.run(script: "begin; lock table huifang.clients in access exclusive mode")
+                    let copies = (0..<2).map { _ in
+                        Task {
+                            try await api.send(.post, "/clients", token: token, json: Self.client(fixture, number: "C0501"), idempotencyKey: "twice")
+                        }
+                    }
+                    try await waitUntil(
+                        owner, "select count(*) = 2 from pg_locks where relation = 'huifang.clients'::regclass and not granted")
+                    try await locker.run(script: "commit")
+                    return try await [copies[0].value, copies[1].value]
+                }
+            }
+            #expect(try await Self.count(database, clientNo: "C0501") == 1)
+            #expect(replies.contains { $0.status == .created })
+            for reply in replies where reply.status != .created {
+                #expect(try reply.problem().type == Problem.typeBase + "idempotency-key-in-progress")
+            }
+        }
+    }
+
     @Test func aBadKeyIsRefused() async throws {
         try await withFixtureApp { api, fixture, _ in
             let token = try await api.token("opsA")

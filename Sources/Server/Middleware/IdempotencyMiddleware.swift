@@ -40,8 +40,9 @@ struct IdempotencyMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             response = try await IdempotencyClaim.$current.withValue(claim) { try await next(request, context) }
         } catch {
-            if Self.isThisKeyTaken(error), let stored = try await keys.find(staffId: principal.staffId, key: key) {
-                // A concurrent request with the same key committed first; this one's effect rolled back.
+            if !claim.isRecorded, let stored = try await keys.find(staffId: principal.staffId, key: key) {
+                // A concurrent request with the same key committed first, and this one failed on its
+                // effect (a taken unique value) or on the key itself: it is a repeat, answered as one.
                 return try Self.replay(stored, hash: hash)
             }
             guard claim.isRecorded else { throw error }
@@ -89,12 +90,6 @@ struct IdempotencyMiddleware<Context: RequestContext>: RouterMiddleware {
             if let name = HTTPField.Name(name) { headers[name] = value }
         }
         return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: stored.body)))
-    }
-
-    static func isThisKeyTaken(_ error: any Error) -> Bool {
-        let underlying = (error as? ServerError)?.underlyingError ?? error
-        guard let database = underlying as? PostgresError else { return false }
-        return database.isUniqueViolation && database.constraint == "idempotency_keys_pkey"
     }
 
     static func collect(_ body: ResponseBody) async throws -> ByteBuffer {
