@@ -29,3 +29,27 @@ create policy own_keys on huifang.idempotency_keys to huifang_app
     with check (staff_id = (select huifang.scope_staff_id()));
 
 grant select, insert, update, delete on huifang.idempotency_keys to huifang_app;
+
+-- How long a key is remembered: the one place that says so.
+create function huifang.idempotency_key_lifetime() returns interval
+    language sql immutable
+    as $$ select interval '24 hours' $$;
+
+grant execute on function huifang.idempotency_key_lifetime() to huifang_app;
+
+-- Forgets keys older than a day, for every staff member at once (row-level security would limit
+-- huifang_app to one); the scheduler calls it each round. Returns how many it forgot.
+create function huifang.purge_idempotency_keys()
+    returns bigint
+    language sql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+        with purged as (
+            delete from huifang.idempotency_keys where created_at < now() - huifang.idempotency_key_lifetime() returning 1
+        )
+        select count(*) from purged
+    $$;
+
+comment on function huifang.purge_idempotency_keys() is 'Deletes Idempotency-Key records older than 24 hours';
+
+grant execute on function huifang.purge_idempotency_keys() to huifang_app;

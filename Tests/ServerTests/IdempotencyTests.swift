@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Postgres
 import Server
+import Store
 import Testing
 import TestSupport
 
@@ -96,6 +97,24 @@ struct IdempotencyTests {
             for reply in replies where reply.status != .created {
                 #expect(try reply.problem().type == Problem.typeBase + "idempotency-key-in-progress")
             }
+        }
+    }
+
+    /// The scheduler's housekeeping, as the request role: a day-old key of anyone goes, a fresh one stays.
+    @Test func expiredKeysArePurgedForEveryone() async throws {
+        try await withFixtureApp { api, fixture, database in
+            for (who, number) in [("opsA", "C0601"), ("deskA", "C0602")] {
+                let token = try await api.token(who)
+                let reply = try await api.send(.post, "/clients", token: token, json: Self.client(fixture, number: number), idempotencyKey: number)
+                #expect(reply.status == .created)
+            }
+            let remaining = try await database.withPool(size: 1) { owner in
+                try await owner.query("update huifang.idempotency_keys set created_at = created_at - interval '25 hours' where key = 'C0601'")
+                let purged = try await database.withPool(database.application, size: 1) { try await IdempotencyKeys.purgeExpired(pool: $0) }
+                #expect(purged == 1)
+                return try await owner.query("select key from huifang.idempotency_keys").map { try $0.decode(0, as: String.self) }
+            }
+            #expect(remaining == ["C0602"])
         }
     }
 

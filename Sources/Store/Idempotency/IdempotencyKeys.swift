@@ -40,8 +40,6 @@ public final class IdempotencyClaim: Sendable {
 /// The stored side of idempotency keys: look-up (with the 24-hour expiry) and the first response.
 public struct IdempotencyKeys: Sendable {
     public let pool: Pool
-    /// How long a key is remembered.
-    public static let lifetime: Duration = .seconds(24 * 3600)
 
     public init(pool: Pool) {
         self.pool = pool
@@ -55,13 +53,14 @@ public struct IdempotencyKeys: Sendable {
         public var body: Data
     }
 
-    /// The key's record, forgetting it first when it is older than `lifetime`.
+    /// The key's record, forgetting it first when it is older than its lifetime (24 hours,
+    /// `huifang.idempotency_key_lifetime()`).
     public func find(staffId: Int64, key: String) async throws -> Stored? {
         try await pool.transaction(settings: Self.scope(staffId)) { connection in
             try await connection.query(
                 """
                 delete from huifang.idempotency_keys
-                where staff_id = \(staffId) and key = \(key) and created_at < now() - make_interval(secs => \(Self.lifetimeSeconds))
+                where staff_id = \(staffId) and key = \(key) and created_at < now() - huifang.idempotency_key_lifetime()
                 """)
             guard
                 let row = try await connection.query(
@@ -89,7 +88,11 @@ public struct IdempotencyKeys: Sendable {
         }
     }
 
-    static var lifetimeSeconds: Double { Double(lifetime.components.seconds) }
+    /// Forgets every key past its lifetime (of all staff members); returns how many.
+    @discardableResult
+    public static func purgeExpired(pool: Pool) async throws -> Int {
+        try await pool.query("select huifang.purge_idempotency_keys()").single().decode(0, as: Int.self)
+    }
 
     static func scope(_ staffId: Int64) -> [(name: String, value: String)] {
         [("huifang.staff_id", String(staffId))]
