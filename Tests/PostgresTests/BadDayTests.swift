@@ -192,19 +192,21 @@ struct BadDayTests {
     }
 
     @Test func aFailedConnectFailsTheWaitersAtOnce() async throws {
-        let cluster = try TestCluster.makePrivateCluster()
-        try cluster.start()
-        // A waiter would otherwise sit out these ten minutes.
-        let pool = Pool(configuration: cluster.configuration(), size: 1, acquireTimeout: .seconds(600))
-        try cluster.stop(mode: "immediate")
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<3 {
-                group.addTask {
-                    let error = try await #require(throws: PostgresError.self) { try await pool.query("select 1") }
-                    #expect(error.isConnectionLoss)
-                }
-            }
-            try await group.waitForAll()
+        // A server that accepts TCP connections and never answers: the first connect takes the whole
+        // connect_timeout, long enough for the others to queue behind it.
+        let silent = try SilentListener()
+        defer { silent.close() }
+        let configuration = ConnectionConfiguration(
+            conninfo: "host=127.0.0.1 port=\(silent.port) dbname=x user=x", connectTimeoutSeconds: 2)
+        // A waiter left to its timeout would sit out these ten minutes.
+        let pool = Pool(configuration: configuration, size: 1, acquireTimeout: .seconds(600), logger: TestCluster.quietLogger)
+        let connecting = Task { try await pool.query("select 1") }
+        while pool.statistics.inUse < 1 { try await Task.sleep(for: .milliseconds(5)) }
+        let waiting = (0..<2).map { _ in Task { try await pool.query("select 1") } }
+        while pool.statistics.waiting < 2 { try await Task.sleep(for: .milliseconds(5)) }
+        for task in [connecting] + waiting {
+            let error = try await #require(throws: PostgresError.self) { try await task.value }
+            #expect(error.isConnectionLoss)
         }
         await pool.shutdown()
     }
@@ -371,3 +373,36 @@ actor Outcome {
     private(set) var value = ""
     func set(_ value: String) { self.value = value }
 }
+
+/// A TCP socket on localhost that listens and never answers: connects complete, startup never does.
+final class SilentListener: Sendable {
+    let descriptor: Int32
+    let port: Int
+
+    init() throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(descriptor, pointer, length) == 0 && listen(descriptor, 16) == 0
+                    && getsockname(descriptor, pointer, &length) == 0
+            }
+        }
+        guard bound else {
+            _ = Glibc.close(descriptor)
+            throw ListenFailed()
+        }
+        self.descriptor = descriptor
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    func close() {
+        _ = Glibc.close(descriptor)
+    }
+}
+
+struct ListenFailed: Error {}
