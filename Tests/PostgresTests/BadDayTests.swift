@@ -177,6 +177,18 @@ struct BadDayTests {
         }
     }
 
+    @Test func aConnectionPastItsLifetimeIsReplaced() async throws {
+        try await TestDatabase.with(migrated: false) { database in
+            for (lifetime, replaced) in [(Duration?.some(.zero), true), (nil, false)] {
+                let pool = Pool(configuration: database.owner, size: 1, maxLifetime: lifetime, logger: TestCluster.quietLogger)
+                let first = try await pool.query("select pg_backend_pid()").single().decode(0, as: Int32.self)
+                let second = try await pool.query("select pg_backend_pid()").single().decode(0, as: Int32.self)
+                #expect((first != second) == replaced)
+                await pool.shutdown()
+            }
+        }
+    }
+
     @Test func theFirstRequestAfterARestartSucceeds() async throws {
         let cluster = try TestCluster.makePrivateCluster()
         try cluster.start()
