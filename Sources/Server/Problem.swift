@@ -95,7 +95,9 @@ public struct Problem: Error, Codable, Sendable, Equatable {
             self.init(
                 type: "outcome-unknown", title: "The database connection was lost while saving; the change may or may not have been made",
                 status: 500, detail: "read the object again to see whether it was changed before you repeat the request")
-        case _ where error.isTimeout:
+        case _ where error.isTimeout || error.sqlState == "25P03":
+            // 25P03: the server ended a transaction left idle past idle_in_transaction_session_timeout
+            // (rolled back for sure, the connection with it).
             self.init(type: "database-timeout", title: "The database did not answer in time; try again shortly", status: 503)
         case _ where error.isConnectionLoss:
             self.init(type: "database-unavailable", title: "The database is unavailable; try again shortly", status: 503)

@@ -60,6 +60,28 @@ struct BadDayTests {
         }
     }
 
+    /// A transaction that sits idle (the caller does something slow between statements) is ended by
+    /// the server, rolled back for sure; the pool goes on with a fresh connection.
+    @Test func aTransactionLeftIdleIsEndedByTheServer() async throws {
+        try await TestDatabase.with(migrated: false) { database in
+            let configuration = database.owner.with(SessionTimeouts(idleInTransaction: .milliseconds(100)))
+            try await database.withPool(configuration, size: 1) { pool in
+                try await pool.query("create table t (id int)")
+                let error = try await #require(throws: PostgresError.self) {
+                    try await pool.transaction { connection in
+                        try await connection.query("insert into t values (1)")
+                        try await Task.sleep(for: .seconds(1))  // idle in the transaction, ten times the limit
+                        try await connection.query("insert into t values (2)")
+                    }
+                }
+                // libpq reports the closed connection (the server's 25P03 message may or may not be read first).
+                #expect(error.sqlState == "25P03" || error.isConnectionLoss, "\(error)")
+                #expect(!error.isOutcomeUnknown)
+                #expect(try await pool.query("select count(*) from t").single().decode(0, as: Int.self) == 0)
+            }
+        }
+    }
+
     @Test func cancellingTheTaskStopsTheQueryOnTheServer() async throws {
         try await TestDatabase.with(migrated: false) { database in
             try await database.withPool(size: 1) { pool in

@@ -113,6 +113,8 @@ struct BadDayAPITests {
         let timeout = Problem(PostgresError(kind: .server, sqlState: "57014", message: "canceling statement due to statement timeout"))
         #expect(timeout.type == Problem.typeBase + "database-timeout")
         #expect(timeout.response().headers[.retryAfter] != nil)
+        let idle = Problem(PostgresError(kind: .server, sqlState: "25P03", message: "terminating connection due to idle-in-transaction timeout"))
+        #expect(idle.type == Problem.typeBase + "database-timeout")
         let unknown = Problem(PostgresError(kind: .connection, sqlState: "08007", message: "lost during COMMIT"))
         #expect(unknown.status == 500)
         #expect(unknown.type == Problem.typeBase + "outcome-unknown")
