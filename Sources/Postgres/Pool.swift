@@ -118,6 +118,20 @@ public final class Pool: Sendable {
         return try await connection.query(sql)
     }
 
+    /// Runs a statement that changes nothing, once more on a fresh connection if the connection
+    /// turns out lost — as after a server restart, when an idle connection is found dead by the
+    /// statement itself (it was idle for less than `idleCheckInterval`). Never use it for a write:
+    /// a write on a lost connection may have happened.
+    public func read(_ sql: SQL) async throws -> QueryResult {
+        do {
+            return try await query(sql)
+        } catch let error as PostgresError where error.isConnectionLoss {
+            // The loss took the idle connections with it: this runs on a fresh one.
+            logger.debug("reading again after a lost connection", metadata: ["error": "\(error)"])
+            return try await query(sql)
+        }
+    }
+
     // MARK: Acquire and release
 
     private enum Decision {
