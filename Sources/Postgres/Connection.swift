@@ -8,7 +8,10 @@ public final class Connection: @unchecked Sendable {
     // Mutable state below is touched only by the single task holding the lease (checked by `busy`).
     private let handle: OpaquePointer
     private let threads: DatabaseThreads
+    /// libpq's handle for cancelling the running statement from another thread (`PQcancel`).
+    private let cancelHandle: OpaquePointer?
     private var statementNames: [String: String] = [:]
+    private var preparedCount = 0
     private var closed = false
     private let busy = Atomic<Bool>(false)
     /// Set when a statement failed because the connection broke; the pool then discards it.
@@ -16,6 +19,9 @@ public final class Connection: @unchecked Sendable {
     /// The database thread that last returned it to its pool (0: none); read and written under the
     /// pool's lock.
     var lastThread = 0
+    /// When it went back to the pool idle, and when the pool retires it; both under the pool's lock.
+    var idleSince: ContinuousClock.Instant?
+    var retiresAt: ContinuousClock.Instant?
 
     /// Prepared statements kept per connection before the cache is reset.
     static let statementCacheLimit = 1000
@@ -23,10 +29,12 @@ public final class Connection: @unchecked Sendable {
     private init(handle: OpaquePointer, threads: DatabaseThreads) {
         self.handle = handle
         self.threads = threads
+        self.cancelHandle = PQgetCancel(handle)
     }
 
     deinit {
         if !closed { PQfinish(handle) }
+        if let cancelHandle { PQfreeCancel(cancelHandle) }
     }
 
     /// Opens a connection; the blocking handshake runs on `threads`.
@@ -66,13 +74,22 @@ public final class Connection: @unchecked Sendable {
     // MARK: Queries
 
     /// Runs a statement with bound parameters and returns its rows.
+    ///
+    /// Cancelling the calling task cancels the statement on the server (`PQcancel`) and throws
+    /// `CancellationError`; a task cancelled before the statement starts does not send it.
     @discardableResult
     public func query(_ sql: SQL) async throws -> QueryResult {
         if DatabaseThreads.isCurrentThreadDedicated {
             // Already on a database thread: call libpq inline, without allocating a closure.
             try claim()
             defer { unclaim() }
-            return try executeBlocking(sql)
+            try Task.checkCancellation()
+            let statement = RunningStatement()
+            return try await withTaskCancellationHandler {
+                try statement.run { try executeBlocking(sql) }
+            } onCancel: {
+                self.cancel(statement)
+            }
         }
         return try await onConnectionThread { try $0.executeBlocking(sql) }
     }
@@ -88,8 +105,27 @@ public final class Connection: @unchecked Sendable {
         try await onConnectionThread { try $0.runScriptBlocking(script) }
     }
 
-    /// Runs `body` on a libpq thread with exclusive use of this connection.
+    /// Runs `body` on a libpq thread with exclusive use of this connection; cancelling the task
+    /// cancels what `body` is running on the server.
     func onConnectionThread<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
+        try claim()
+        defer { unclaim() }
+        try Task.checkCancellation()
+        let statement = RunningStatement()
+        return try await withTaskCancellationHandler {
+            try await threads.run { try statement.run { try body(self) } }
+        } onCancel: {
+            self.cancel(statement)
+        }
+    }
+
+    private func cancel(_ statement: RunningStatement) {
+        statement.cancel(using: cancelHandle.map(UncheckedSendable.init))
+    }
+
+    /// Runs `body` on a libpq thread whether or not the task was cancelled: the clean-up (`ROLLBACK`)
+    /// that must happen because it was.
+    func onConnectionThreadUncancellable<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
         try claim()
         defer { unclaim() }
         return try await threads.run { try body(self) }
@@ -113,10 +149,13 @@ public final class Connection: @unchecked Sendable {
     func executeBlocking(_ sql: SQL) throws -> QueryResult {
         do {
             return try executePreparedBlocking(sql)
-        } catch let error as PostgresError where error.sqlState == "0A000" && error.message.contains("cached plan") {
-            // A migration changed a table under a cached plan: prepare afresh once.
-            try runScriptBlocking("DEALLOCATE ALL")
-            statementNames.removeAll()
+        } catch let error as PostgresError where error.isCachedPlanChanged {
+            // A migration changed a table under the prepared statement: forget it, so the next
+            // execution prepares afresh. Inside a transaction the error aborted it, and the caller
+            // (`Pool.transaction`) runs it again; outside one, prepare again right away.
+            guard let name = statementNames.removeValue(forKey: sql.text) else { throw error }
+            guard !isInTransaction else { throw error }
+            try runScriptBlocking("DEALLOCATE \(name)")
             return try executePreparedBlocking(sql)
         }
     }
@@ -135,7 +174,8 @@ public final class Connection: @unchecked Sendable {
             try runScriptBlocking("DEALLOCATE ALL")
             statementNames.removeAll()
         }
-        let name = "huifang_\(statementNames.count + 1)"
+        preparedCount += 1
+        let name = "huifang_\(preparedCount)"
         _ = try check(PQprepare(handle, name, sql.text, Int32(sql.parameters.count), nil))
         statementNames[sql.text] = name
         return name
@@ -170,6 +210,9 @@ public final class Connection: @unchecked Sendable {
         }
         let sqlState = field(UInt8(ascii: "C"))
         if PQstatus(handle) != CONNECTION_OK { isBroken = true }
+        // A server that turned read-only (a demoted primary, or one fenced during failover) will
+        // refuse every write: drop the connection, so the next one finds the new primary.
+        if sqlState == "25006" && isServerReadOnly { isBroken = true }
         var message = field(UInt8(ascii: "M")) ?? String(cString: PQresultErrorMessage(result)).trimmingTrailingWhitespace
         if message.isEmpty { message = String(cString: PQerrorMessage(handle)).trimmingTrailingWhitespace }
         return PostgresError(
@@ -203,6 +246,61 @@ public final class Connection: @unchecked Sendable {
         PQtransactionStatus(handle) != PQTRANS_IDLE
     }
 
+    /// Whether the open transaction failed: COMMIT would only roll it back.
+    var isTransactionFailed: Bool {
+        PQtransactionStatus(handle) == PQTRANS_INERROR
+    }
+
+    /// What the server reported about itself (PostgreSQL 14+): a hot standby, or read-only by default.
+    private var isServerReadOnly: Bool {
+        func reported(_ name: String) -> Bool {
+            PQparameterStatus(handle, name).map { String(cString: $0) == "on" } ?? false
+        }
+        return reported("in_hot_standby") || reported("default_transaction_read_only")
+    }
+
+    /// Commits the open transaction, or says precisely why it did not.
+    ///
+    /// - A transaction in error is rolled back and reported (25P02), never answered as committed.
+    /// - A connection lost once COMMIT was sent leaves the outcome unknown (08007): the caller must
+    ///   not run the transaction again as if it had not happened.
+    func commit() async throws {
+        try await onConnectionThreadUncancellable { try $0.commitBlocking() }
+    }
+
+    private func commitBlocking() throws {
+        if isTransactionFailed {
+            try? runScriptBlocking("ROLLBACK")
+            throw PostgresError(
+                kind: .client, sqlState: "25P02",
+                message: "a statement of the transaction failed and its error was caught; the transaction was rolled back, not committed")
+        }
+        let tag: String
+        do {
+            let result = try check(PQexec(handle, "COMMIT"))
+            tag = result.commandTag
+        } catch let error as PostgresError where error.isConnectionLoss {
+            throw PostgresError(
+                kind: .connection, sqlState: PostgresError.outcomeUnknownState,
+                message: "the connection was lost during COMMIT; the transaction may or may not have been committed (\(error.message))")
+        }
+        guard tag == "COMMIT" else {
+            throw PostgresError(kind: .client, sqlState: "25P02", message: "the server rolled the transaction back instead of committing it (\(tag))")
+        }
+    }
+
+    /// Rolls back whatever is open, also when the task was cancelled (that is often why).
+    func rollback() async {
+        guard isHealthy else { return }
+        _ = try? await onConnectionThreadUncancellable { try $0.runScriptBlocking("ROLLBACK") }
+    }
+
+    /// A round trip with an empty statement: whether the server still answers on this connection.
+    func ping() async -> Bool {
+        guard isHealthy else { return false }
+        return (try? await onConnectionThreadUncancellable { try $0.runScriptBlocking("") }) != nil && isHealthy
+    }
+
     /// The server's process id, for `pg_terminate_backend` and logs.
     public var backendPID: Int32 { PQbackendPID(handle) }
 
@@ -213,6 +311,51 @@ public final class Connection: @unchecked Sendable {
     }
 
     var rawHandle: OpaquePointer { handle }
+}
+
+/// One statement in flight, and the task cancellation that may interrupt it.
+///
+/// `cancel` sends `PQcancel` only while the statement runs, and holds the lock while it does, so
+/// the statement cannot finish and the connection cannot start the next one (another lease's)
+/// before the server got the request: a cancel never hits a later statement.
+final class RunningStatement: Sendable {
+    private enum Phase { case notStarted, running, finished }
+    private let state = Mutex<(phase: Phase, cancelled: Bool)>((.notStarted, false))
+
+    func run<T>(_ body: () throws -> T) throws -> T {
+        try state.withLock {
+            if $0.cancelled { throw CancellationError() }
+            $0.phase = .running
+        }
+        defer { state.withLock { $0.phase = .finished } }
+        do {
+            return try body()
+        } catch let error as PostgresError where error.sqlState == "57014" && state.withLock({ $0.cancelled }) {
+            throw CancellationError()
+        }
+    }
+
+    /// Called by the task's cancellation handler; `PQcancel` blocks on a connection of its own, so it
+    /// runs on a thread of its own, never on Swift's cooperative pool.
+    func cancel(using cancelHandle: UncheckedSendable<OpaquePointer>?) {
+        let running = state.withLock {
+            $0.cancelled = true
+            return $0.phase == .running
+        }
+        guard running, let handle = cancelHandle else { return }
+        Thread.detachNewThread {
+            self.state.withLock { state in
+                guard state.phase == .running else { return }
+                var message = [CChar](repeating: 0, count: 256)
+                _ = PQcancel(handle.value, &message, Int32(message.count))
+            }
+        }
+    }
+}
+
+struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }
 
 /// Runs `body` with a C array of NUL-terminated copies of `strings` (NULL entries stay NULL), in

@@ -1,3 +1,5 @@
+import CLibPQ
+
 /// Where and how to connect: a libpq URL or `key=value` conninfo, plus the session settings every
 /// connection of this module needs to decode values correctly.
 public struct ConnectionConfiguration: Sendable {
@@ -63,15 +65,59 @@ public struct ConnectionConfiguration: Sendable {
     }
 
     /// Keywords and values for `PQconnectdbParams` with `expand_dbname`.
+    ///
+    /// libpq keeps the last value of a repeated keyword, so the keepalive defaults come before the
+    /// conninfo (which may override them) and `options` after it, merged: `sessionSettings` first,
+    /// then the conninfo's own `options` (`?options=-c%20statement_timeout%3D1s`), which win over
+    /// them, then the settings the decoders need, which nothing may change.
     var keywordsAndValues: [(String, String)] {
-        let settings = (Self.requiredSettings + sessionSettings).map { "-c \(escapeOption($0.name))=\(escapeOption($0.value))" }
-        return [
+        let parsed = Self.parse(conninfo)
+        func switches(_ settings: [(name: String, value: String)]) -> [String] {
+            settings.map { "-c \(escapeOption($0.name))=\(escapeOption($0.value))" }
+        }
+        let own = parsed["options"].map { [$0] } ?? []
+        let options = (switches(sessionSettings) + own.filter { !$0.isEmpty } + switches(Self.requiredSettings)).joined(separator: " ")
+        let keepalives = Self.isTCP(host: parsed["host"], hostaddr: parsed["hostaddr"]) ? Self.tcpDefaults : []
+        return keepalives + [
             ("dbname", conninfo),
             ("application_name", applicationName),
             ("client_encoding", "UTF8"),
             ("connect_timeout", String(connectTimeoutSeconds)),
-            ("options", settings.joined(separator: " ")),
+            ("options", options),
         ] + overrides
+    }
+
+    /// Find a dead peer within about a minute instead of the kernel's two hours: keepalive probes
+    /// after 30 s idle, and `tcp_user_timeout` for data sent but never acknowledged. Unix sockets
+    /// have neither.
+    static let tcpDefaults: [(String, String)] = [
+        ("keepalives", "1"), ("keepalives_idle", "30"), ("keepalives_interval", "10"), ("keepalives_count", "3"),
+        ("tcp_user_timeout", "60000"),
+    ]
+
+    /// Whether libpq connects over TCP: a host name or address, not a socket directory (`/…`, `@…`).
+    /// No host at all means the default socket.
+    static func isTCP(host: String?, hostaddr: String?) -> Bool {
+        if let hostaddr, !hostaddr.isEmpty { return true }
+        guard let host, !host.isEmpty else { return false }
+        return host.split(separator: ",").contains { !$0.hasPrefix("/") && !$0.hasPrefix("@") }
+    }
+
+    /// The keywords a conninfo (URL or `key=value`) sets, as libpq reads them; empty when it cannot.
+    static func parse(_ conninfo: String) -> [String: String] {
+        var error: UnsafeMutablePointer<CChar>?
+        guard let options = PQconninfoParse(conninfo, &error) else {
+            if let error { PQfreemem(error) }
+            return [:]
+        }
+        defer { PQconninfoFree(options) }
+        var values: [String: String] = [:]
+        var option = options
+        while let keyword = option.pointee.keyword {
+            if let value = option.pointee.val { values[String(cString: keyword)] = String(cString: value) }
+            option += 1
+        }
+        return values
     }
 
     private func escapeOption(_ text: String) -> String {

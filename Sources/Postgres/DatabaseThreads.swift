@@ -63,9 +63,24 @@ public final class DatabaseThreads: TaskExecutor, @unchecked Sendable {
 
     private func submit(_ work: Work) {
         condition.lock()
+        guard !stopping else {
+            condition.unlock()
+            // The threads are gone or going: a statement on a connection still leased when the pool
+            // shut down runs on a thread of its own instead of waiting for ever in the queue.
+            let unchecked = UncheckedSendable(work)
+            Thread.detachNewThread { self.perform(unchecked.value) }
+            return
+        }
         queue.append(work)
         condition.signal()
         condition.unlock()
+    }
+
+    private func perform(_ work: Work) {
+        switch work {
+        case .job(let job): job.runSynchronously(on: asUnownedTaskExecutor())
+        case .closure(let closure): closure()
+        }
     }
 
     private func loop() {
@@ -83,10 +98,7 @@ public final class DatabaseThreads: TaskExecutor, @unchecked Sendable {
                 head = 0
             }
             condition.unlock()
-            switch work {
-            case .job(let job): job.runSynchronously(on: asUnownedTaskExecutor())
-            case .closure(let closure): closure()
-            }
+            perform(work)
         }
     }
 

@@ -49,6 +49,18 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     public var isDeadlock: Bool { sqlState == "40P01" }
     /// Worth running the whole transaction again: the server aborted it only because of a concurrent one.
     public var isTransient: Bool { isSerializationFailure || isDeadlock }
+    /// The statement ran out of time (`statement_timeout`, 57014) or waited too long for a lock
+    /// (`lock_timeout`, 55P03); the connection is fine.
+    public var isTimeout: Bool { sqlState == "57014" || sqlState == "55P03" }
+    /// A prepared statement's result type changed under it (a migration altered its table).
+    public var isCachedPlanChanged: Bool { sqlState == "0A000" && message.contains("cached plan must not change result type") }
+
+    /// SQLSTATE `transaction_resolution_unknown`: the connection died after COMMIT was sent.
+    public static let outcomeUnknownState = "08007"
+    /// COMMIT was sent and no answer came back: the transaction may have committed. Never retry it
+    /// blindly, never tell a client to.
+    public var isOutcomeUnknown: Bool { sqlState == Self.outcomeUnknownState }
+
     /// The connection is gone (server restart, network, admin shutdown); the statement may not have run.
     public var isConnectionLoss: Bool {
         if kind == .connection { return true }

@@ -30,6 +30,12 @@ public struct QueryResult: Sendable, RandomAccessCollection {
         return Int(String(cString: PQcmdTuples(storage.pointer))) ?? 0
     }
 
+    /// The command tag: `INSERT 0 1`, `COMMIT`, or `ROLLBACK` for a COMMIT of a failed transaction.
+    public var commandTag: String {
+        guard let storage else { return "" }
+        return String(cString: PQcmdStatus(storage.pointer))
+    }
+
     public var startIndex: Int { 0 }
     public var endIndex: Int { count }
 

@@ -10,11 +10,14 @@ public enum IsolationLevel: String, Sendable {
 extension Pool {
     /// Runs `body` in a transaction: commits when it returns, rolls back when it throws.
     ///
-    /// Serialization failures and deadlocks run the whole body again (up to `maxAttempts`, with
-    /// jittered backoff), so `body` must not have effects outside the database. A connection lost
-    /// before `BEGIN` was acknowledged is retried too; one lost later is not, as the commit may have
-    /// happened. `settings` become transaction-local run-time parameters (`set_config(…, true)`),
-    /// which is how a request states its tenant scope.
+    /// Serialization failures, deadlocks and a prepared statement whose table changed under it run
+    /// the whole body again (up to `maxAttempts`, with jittered backoff), so `body` must not have
+    /// effects outside the database. A connection lost before `BEGIN` was acknowledged is retried
+    /// too; one lost later is not, and one lost during `COMMIT` throws `isOutcomeUnknown` (the
+    /// commit may have happened). A body that caught a statement's error leaves a failed
+    /// transaction, which throws 25P02 instead of pretending to commit. `settings` become
+    /// transaction-local run-time parameters (`set_config(…, true)`), which is how a request states
+    /// its tenant scope.
     @discardableResult
     public func transaction<T: Sendable>(
         isolation: IsolationLevel = .readCommitted,
@@ -31,20 +34,21 @@ extension Pool {
                     try await connection.run(
                         script: "BEGIN ISOLATION LEVEL \(isolation.rawValue)\(readOnly ? " READ ONLY" : "")")
                     began = true
+                    let result: T
                     do {
                         if !settings.isEmpty {
                             try await connection.query(Self.setConfig(settings))
                         }
-                        let result = try await body(connection)
-                        try await connection.run(script: "COMMIT")
-                        return result
+                        result = try await body(connection)
                     } catch {
-                        if connection.isHealthy { try? await connection.run(script: "ROLLBACK") }
+                        await connection.rollback()
                         throw error
                     }
+                    try await connection.commit()
+                    return result
                 }
             } catch let error as PostgresError
-                where attempt < maxAttempts && (error.isTransient || (error.isConnectionLoss && !began))
+                where attempt < maxAttempts && Self.mayRunAgain(after: error, began: began)
             {
                 logger.debug("retrying transaction", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
                 let base = 0.005 * Double(1 << min(attempt, 6))
@@ -52,6 +56,14 @@ extension Pool {
                 attempt += 1
             }
         }
+    }
+
+    /// Whether running the transaction again is safe and may succeed: the server refused it as a
+    /// whole (serialization, deadlock, a stale prepared statement), or the connection was lost before
+    /// anything of it ran. Never after COMMIT was sent.
+    static func mayRunAgain(after error: PostgresError, began: Bool) -> Bool {
+        if error.isOutcomeUnknown { return false }
+        return error.isTransient || error.isCachedPlanChanged || (error.isConnectionLoss && !began)
     }
 
     /// `select set_config($1, $2, true), …` for all settings in one round trip.

@@ -6,6 +6,8 @@ import Store
 /// Implements the operations of `openapi.yaml`; one extension per area, in `Operations/`.
 struct APIService: APIProtocol {
     let pool: Pool
+    /// The small pool of sign-in, authentication and `/health`.
+    let authPool: Pool
     let migrations: [Migration]
     let metrics: PrometheusMetrics
     let now: @Sendable () -> Date

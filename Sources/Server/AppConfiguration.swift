@@ -10,6 +10,14 @@ public struct AppConfiguration: Sendable {
     public var database: ConnectionConfiguration
     public var poolSize: Int
     public var acquireTimeout: Duration
+    /// Requests that may wait for a request connection; past it they get 503 at once. nil: 4 × `poolSize`.
+    public var maxWaitingRequests: Int? = nil
+    /// Deadlines of every request statement (`statement_timeout`, `lock_timeout`,
+    /// `idle_in_transaction_session_timeout`); the `options` of the database URL win over them.
+    public var requestTimeouts: SessionTimeouts = .api
+    /// Connections of the separate pool for sign-in, authentication and `/health`, so that a flood of
+    /// slow requests cannot lock everyone out.
+    public var authPoolSize: Int = 2
     /// The migrations this build ships; `/health` is unhealthy until the database has exactly these.
     public var migrations: [Migration]
     public var logLevel: Logger.Level

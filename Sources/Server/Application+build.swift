@@ -12,9 +12,12 @@ public func buildApplication(_ configuration: AppConfiguration) async throws -> 
     var logger = Logger(label: "huifang")
     logger.logLevel = configuration.logLevel
     let metrics = PrometheusMetrics.shared
+    let requests = configuration.database.with(configuration.requestTimeouts)
     let pool = Pool(
-        configuration: configuration.database, size: configuration.poolSize,
-        acquireTimeout: configuration.acquireTimeout, logger: logger)
+        configuration: requests, size: configuration.poolSize, acquireTimeout: configuration.acquireTimeout,
+        maxWaiters: configuration.maxWaitingRequests, logger: logger)
+    let authPool = Pool(
+        configuration: requests, size: configuration.authPoolSize, acquireTimeout: configuration.acquireTimeout, logger: logger)
 
     let router = Router(context: AppRequestContext.self)
     router.middlewares.add(SecurityHeadersMiddleware())
@@ -24,25 +27,33 @@ public func buildApplication(_ configuration: AppConfiguration) async throws -> 
     router.middlewares.add(LogRequestsMiddleware(.info))
     router.middlewares.add(MetricsMiddleware())
     router.middlewares.add(ProblemMiddleware())
-    let auth = AuthStore(pool: pool)
+    let auth = AuthStore(pool: authPool)
     router.middlewares.add(AuthenticationMiddleware(auth: auth))
     router.middlewares.add(ContractMiddleware(contract: .shared, maxBodyBytes: configuration.maxBodyBytes))
+    router.middlewares.add(IdempotencyMiddleware(keys: IdempotencyKeys(pool: pool)))
 
     let api = APIService(
-        pool: pool, migrations: configuration.migrations, metrics: metrics, now: configuration.now, auth: auth,
+        pool: pool, authPool: authPool, migrations: configuration.migrations, metrics: metrics, now: configuration.now, auth: auth,
         passwords: Passwords(cost: configuration.bcryptCost))
     try api.registerHandlers(on: router, configuration: .init(dateTranscoder: RFC3339DateTranscoder()))
 
-    var services: [any Service] = []
-    if let workers = configuration.timerWorkers {
-        services.append(
-            TimerWorkerService(pool: pool, listen: configuration.database, configuration: workers, logger: logger))
+    var workers: [any Service] = []
+    // Timers and the scheduler run batches that may take longer than a request's deadline: their
+    // own pool, without the request timeouts.
+    let background =
+        configuration.timerWorkers != nil || configuration.obligationScheduler != nil
+        ? Pool(
+            configuration: configuration.database, size: (configuration.timerWorkers?.workers ?? 0) + 1,
+            acquireTimeout: .seconds(60), logger: logger)
+        : nil
+    if let workerConfiguration = configuration.timerWorkers, let background {
+        workers.append(
+            TimerWorkerService(pool: background, listen: configuration.database, configuration: workerConfiguration, logger: logger))
     }
-    if let scheduler = configuration.obligationScheduler {
-        services.append(ObligationSchedulerService(pool: pool, configuration: scheduler, now: configuration.now, logger: logger))
+    if let scheduler = configuration.obligationScheduler, let background {
+        workers.append(ObligationSchedulerService(pool: background, configuration: scheduler, now: configuration.now, logger: logger))
     }
-    // Last, so the pool closes only after everything that uses it has stopped.
-    services.append(PoolService(pool: pool))
+    let services = PoolService.stoppingLast([pool, authPool] + (background.map { [$0] } ?? []), after: workers)
 
     return Application(
         router: router,

@@ -47,6 +47,8 @@ public struct Problem: Error, Codable, Sendable, Equatable {
     /// The problem to show for any error; unknown errors become a bare 500.
     init(_ error: any Error) {
         switch error {
+        case let problem as Problem:
+            self = problem
         case let convertible as any ProblemConvertible:
             self = convertible.problem
         case let serverError as ServerError:
@@ -62,6 +64,8 @@ public struct Problem: Error, Codable, Sendable, Equatable {
                     errors: field.map { [$0] })
             } else if let database = serverError.underlyingError as? PostgresError {
                 self = Problem(database: database)
+            } else if let pool = serverError.underlyingError as? PoolError {
+                self = Problem(pool: pool)
             } else {
                 self = Problem(type: "internal", title: "Internal server error", status: 500)
             }
@@ -71,6 +75,8 @@ public struct Problem: Error, Codable, Sendable, Equatable {
                 title: http.status.reasonPhrase, status: http.status.code, detail: http.body)
         case let database as PostgresError:
             self = Problem(database: database)
+        case let pool as PoolError:
+            self = Problem(pool: pool)
         default:
             self = Problem(type: "internal", title: "Internal server error", status: 500)
         }
@@ -99,10 +105,29 @@ public struct Problem: Error, Codable, Sendable, Equatable {
                 detail: "a value is out of range or malformed\(constraint)")
         case "42501":
             self.init(type: "forbidden", title: "Your roles do not permit this", status: 403)
-        case _ where error.isConnectionLoss || error.sqlState == "08004" || error.sqlState == "57014":
+        case _ where error.isOutcomeUnknown:
+            // Not 503: "try again" could do the change twice.
+            self.init(
+                type: "outcome-unknown", title: "The database connection was lost while saving; the change may or may not have been made",
+                status: 500, detail: "read the object again to see whether it was changed before you repeat the request")
+        case _ where error.isTimeout || error.sqlState == "25P03":
+            // 25P03: the server ended a transaction left idle past idle_in_transaction_session_timeout
+            // (rolled back for sure, the connection with it).
+            self.init(type: "database-timeout", title: "The database did not answer in time; try again shortly", status: 503)
+        case _ where error.isConnectionLoss:
             self.init(type: "database-unavailable", title: "The database is unavailable; try again shortly", status: 503)
         default:
             self.init(type: "internal", title: "Internal server error", status: 500)
+        }
+    }
+
+    /// The pool lent no connection: all of it is "try again shortly".
+    init(pool error: PoolError) {
+        switch error {
+        case .overloaded:
+            self.init(type: "overloaded", title: "Too many requests are waiting for the database; try again shortly", status: 503)
+        case .timedOut, .shutDown:
+            self.init(type: "database-unavailable", title: "The database is unavailable; try again shortly", status: 503)
         }
     }
 

@@ -27,7 +27,7 @@ public struct CalendarStore: Sendable {
 
     /// Every stored year of every calendar (or of one), with its working-day count.
     public func years(calendar: String? = nil) async throws -> [Year] {
-        try await pool.query(
+        try await pool.read(
             """
             select y.calendar, y.year, y.status = 'provisional', y.source,
                    (select count(*) from huifang.calendar_days d
@@ -45,7 +45,7 @@ public struct CalendarStore: Sendable {
 
     /// The days of one year, in order; empty when the year is not stored.
     public func days(calendar: String, year: Int) async throws -> [Day] {
-        try await pool.query(
+        try await pool.read(
             """
             select day, is_workday, note from huifang.calendar_days
             where calendar = \(calendar) and day >= make_date(\(year), 1, 1) and day < make_date(\(year) + 1, 1, 1)
@@ -56,7 +56,7 @@ public struct CalendarStore: Sendable {
 
     /// Provisional years of `calendar` that the `horizon` days from `today` (Asia/Shanghai) touch.
     public func provisionalYears(calendar: String, horizonDays: Int, now: Date = Date()) async throws -> [Int] {
-        try await pool.query(
+        try await pool.read(
             """
             select year from huifang.calendar_years
             where calendar = \(calendar) and status = 'provisional'

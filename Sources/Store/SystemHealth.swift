@@ -22,13 +22,11 @@ public struct SystemHealth: Sendable {
     public static func check(pool: Pool, expected: [Migration], now: Date = Date()) async -> SystemHealth {
         let applied: [Int: String]
         do {
-            applied = try await pool.withConnection { connection in
-                var applied: [Int: String] = [:]
-                for row in try await connection.query("select version, checksum from huifang.schema_migrations") {
-                    applied[try row.decode(0)] = try row.decode(1)
-                }
-                return applied
+            var rows: [Int: String] = [:]
+            for row in try await pool.read("select version, checksum from huifang.schema_migrations") {
+                rows[try row.decode(0)] = try row.decode(1)
             }
+            applied = rows
         } catch let error as PostgresError where !error.isConnectionLoss && error.sqlState == "42P01" {
             return SystemHealth(checks: [
                 Check(name: "database", ok: true, detail: nil),

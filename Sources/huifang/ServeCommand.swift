@@ -17,6 +17,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Apply pending migrations before serving.") var migrate = true
     @Option(help: "SLA timer workers to run in the server, with the obligation scheduler (0: neither; then run `huifang worker`).")
     var timerWorkers = 2
+    @Option(help: "Seconds a request's statement may run (statement_timeout; 0: no limit).")
+    var statementTimeout: Double = 5
+    @Option(help: "Seconds a request's statement may wait for a lock (lock_timeout; 0: no limit).")
+    var lockTimeout: Double = 2
+    @Option(help: "Seconds a request's transaction may sit idle before the server ends it (0: no limit).")
+    var idleInTransactionTimeout: Double = 10
     @OptionGroup var database: DatabaseOptions
 
     func run() async throws {
@@ -24,6 +30,9 @@ struct ServeCommand: AsyncParsableCommand {
         try await database.withDatabase(logger: logger) { environment in
             try await serve(
                 environment, host: host, port: port, migrate: migrate, poolSize: database.poolSize, timerWorkers: timerWorkers,
+                timeouts: SessionTimeouts(
+                    statement: .seconds(statementTimeout), lock: .seconds(lockTimeout),
+                    idleInTransaction: .seconds(idleInTransactionTimeout)),
                 logger: logger)
         }
     }
@@ -32,7 +41,7 @@ struct ServeCommand: AsyncParsableCommand {
 /// Migrates (optionally) and runs the application until SIGINT/SIGTERM.
 func serve(
     _ environment: DatabaseEnvironment, host: String, port: Int, migrate: Bool, poolSize: Int, timerWorkers: Int = 2,
-    logger: Logger, banner: String? = nil
+    timeouts: SessionTimeouts = .api, logger: Logger, banner: String? = nil
 ) async throws {
     let migrations: [Migration]
     if migrate {
@@ -48,16 +57,27 @@ func serve(
     if let bytes = environmentVariables["HUIFANG_MAX_BODY_BYTES"].flatMap({ Int($0) }), bytes > 0 {
         configuration.maxBodyBytes = bytes
     }
+    configuration.requestTimeouts = timeouts
     if timerWorkers > 0 {
         configuration.timerWorkers = .init(workers: timerWorkers)
         configuration.obligationScheduler = .init()
     }
     let app = try await buildApplication(configuration)
     let group = ServiceGroup(
-        configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).stoppingWithin(.seconds(30)))
     if let banner {
         print(banner)
         fflush(nil)
     }
     try await group.run()
+}
+
+extension ServiceGroupConfiguration {
+    /// SIGTERM stops accepting and lets in-flight requests and worker batches finish, but not for
+    /// ever: past `limit` the rest is cancelled (their statements with it) and the pools close.
+    func stoppingWithin(_ limit: Duration) -> ServiceGroupConfiguration {
+        var copy = self
+        copy.maximumGracefulShutdownDuration = limit
+        return copy
+    }
 }

@@ -31,17 +31,19 @@ struct APIClient {
 
     func send(
         _ method: HTTPRequest.Method, _ uri: String, token: String? = nil, json: Any? = nil, accept: String? = nil,
-        ifMatch: String? = nil, rawBody: String? = nil, headers extra: [String: String] = [:]
+        ifMatch: String? = nil, rawBody: String? = nil, idempotencyKey: String? = nil, headers extra: [String: String] = [:]
     ) async throws -> Reply {
         var headers: HTTPFields = [:]
         for (name, value) in extra { headers[HTTPField.Name(name)!] = value }
+        if let idempotencyKey { headers[HTTPField.Name("Idempotency-Key")!] = idempotencyKey }
         if let accept { headers[.accept] = accept }
         if let ifMatch { headers[.ifMatch] = ifMatch }
         if let token { headers[.authorization] = "Bearer \(token)" }
         var body: ByteBuffer?
         if let json {
             headers[.contentType] = "application/json"
-            body = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json))
+            // Sorted keys: the same value is the same bytes, as a client repeating a request sends them.
+            body = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]))
         }
         if let rawBody {
             headers[.contentType] = "application/json"

@@ -37,9 +37,10 @@ public struct TestDatabase: Sendable {
     /// A pool on this database; shut down when `body` ends.
     public func withPool<T: Sendable>(
         _ configuration: ConnectionConfiguration? = nil, size: Int = 4, acquireTimeout: Duration = .seconds(10),
-        _ body: (Pool) async throws -> T
+        maxWaiters: Int? = nil, _ body: (Pool) async throws -> T
     ) async throws -> T {
         try await Pool.withPool(
-            configuration ?? owner, size: size, acquireTimeout: acquireTimeout, logger: TestCluster.quietLogger, body)
+            configuration ?? owner, size: size, acquireTimeout: acquireTimeout, maxWaiters: maxWaiters,
+            logger: TestCluster.quietLogger, body)
     }
 }

@@ -50,6 +50,8 @@ public struct ObligationSchedulerService: Service {
                         "uploads": "\(opened.uploadsOpened)", "feedbackPackages": "\(opened.feedbackPackagesOpened)",
                     ])
                 }
+                // Housekeeping that needs a round now and then: Idempotency-Keys older than a day.
+                try await IdempotencyKeys.purgeExpired(pool: pool)
             } catch {
                 logger.warning("obligation scheduler failed; retrying next round", metadata: ["error": "\(error)"])
             }

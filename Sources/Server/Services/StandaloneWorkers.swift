@@ -8,9 +8,10 @@ public func standaloneWorkerServices(
     database: ConnectionConfiguration, configuration: TimerWorkerService.Configuration, logger: Logger
 ) -> [any Service] {
     let pool = Pool(configuration: database, size: configuration.workers + 1, logger: logger)
-    return [
-        TimerWorkerService(pool: pool, listen: database, configuration: configuration, logger: logger),
-        ObligationSchedulerService(pool: pool, logger: logger),
-        PoolService(pool: pool),
-    ]
+    return PoolService.stoppingLast(
+        [pool],
+        after: [
+            TimerWorkerService(pool: pool, listen: database, configuration: configuration, logger: logger),
+            ObligationSchedulerService(pool: pool, logger: logger),
+        ])
 }

@@ -8,7 +8,18 @@ extension Pool {
     public func transaction<T: Sendable>(
         for access: Access, readOnly: Bool = false, _ body: (Connection) async throws -> T
     ) async throws -> T {
-        try await transaction(settings: access.databaseSettings, readOnly: readOnly, body)
+        // A POST with an Idempotency-Key: its first transaction that changes something also writes the key.
+        guard !readOnly, let claim = IdempotencyClaim.current, !claim.isRecorded else {
+            return try await transaction(settings: access.databaseSettings, readOnly: readOnly, body)
+        }
+        var wroteKey = false
+        let result = try await transaction(settings: access.databaseSettings) { connection in
+            let result = try await body(connection)
+            wroteKey = try await claim.write(on: connection)
+            return result
+        }
+        if wroteKey { claim.markRecorded() }
+        return result
     }
 }
 

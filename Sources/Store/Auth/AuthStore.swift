@@ -60,7 +60,7 @@ public struct AuthStore: Sendable {
     }
 
     public func credential(employeeNo: String) async throws -> Credential? {
-        let rows = try await pool.query("select * from huifang.sign_in_credential(\(employeeNo))")
+        let rows = try await pool.read("select * from huifang.sign_in_credential(\(employeeNo))")
         guard let row = rows.first else { return nil }
         return Credential(
             staffId: try row.decode(0), passwordHash: try row.decode(1), active: try row.decode(2),
@@ -80,7 +80,7 @@ public struct AuthStore: Sendable {
 
     /// The principal behind a live token, or nil.
     public func authenticate(tokenHash: Data) async throws -> (principal: Principal, expiresAt: Date)? {
-        let rows = try await pool.query("select * from huifang.authenticate(\(tokenHash))")
+        let rows = try await pool.read("select * from huifang.authenticate(\(tokenHash))")
         guard let first = rows.first else { return nil }
         var grants: [RoleGrant] = []
         for row in rows {
@@ -98,7 +98,7 @@ public struct AuthStore: Sendable {
     }
 
     public func passwordHash(staffId: Int64) async throws -> String? {
-        try await pool.query("select huifang.password_hash_of(\(staffId))").single().decode(0)
+        try await pool.read("select huifang.password_hash_of(\(staffId))").single().decode(0)
     }
 
     /// Sets the hash and revokes every live session of the staff member; returns how many.
