@@ -7,7 +7,9 @@ create table huifang.sign_in_throttle (
     subject text primary key check (subject ~ '^(employee|address):'),
     failures integer not null default 0 check (failures >= 0),
     window_started_at timestamptz not null default now(),
-    locked_until timestamptz
+    locked_until timestamptz,
+    -- When the row no longer matters: the end of its window or of its lockout. Expired rows are purged.
+    expires_at timestamptz not null default now() + interval '15 minutes'
 );
 
 comment on table huifang.sign_in_throttle is
@@ -18,9 +20,58 @@ alter table huifang.sessions
     add column source_address text check (length(source_address) <= 64);
 alter table huifang.sessions add constraint sessions_id unique (id);
 
--- One sign-in attempt, known or unknown employee number alike: the same statement, the same rows
--- touched, the same answers. Returns the outcome ('ok', 'invalid', 'inactive', 'locked',
--- 'throttled') and, for the last two, the seconds until trying again makes sense.
+-- Lockouts of earlier versions lived on the credential; the throttle table replaces them.
+update huifang.staff_credentials set failed_attempts = 0, locked_until = null
+ where failed_attempts <> 0 or locked_until is not null;
+
+create index sign_in_throttle_expiry on huifang.sign_in_throttle (expires_at);
+
+-- The staff member behind an employee number, for the audit trail of a refusal; null when unknown.
+create function huifang.staff_of_employee_no(p_employee_no text) returns bigint
+    language sql stable
+    set search_path = pg_catalog, pg_temp
+    as $$ select id from huifang.staff where employee_no = p_employee_no $$;
+
+-- Asked before any password is checked, so a locked number or a throttled address costs no bcrypt:
+-- 'throttled' or 'locked' with the seconds to wait, or 'open'. A refusal of a locked number is
+-- audited whether or not the number exists (the same write either way). Purges a few expired rows.
+create function huifang.sign_in_gate(p_employee_no text, p_source_address text)
+    returns table (outcome text, retry_after_seconds integer)
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+declare
+    address_lock timestamptz;
+    employee_lock timestamptz;
+    known_staff bigint;
+begin
+    delete from huifang.sign_in_throttle t
+     where t.subject in (select x.subject from huifang.sign_in_throttle x
+                         where x.expires_at < now() order by x.expires_at limit 20);
+    select locked_until into address_lock from huifang.sign_in_throttle where subject = 'address:' || p_source_address;
+    if address_lock > now() then
+        return query select 'throttled', ceil(extract(epoch from address_lock - now()))::integer;
+        return;
+    end if;
+    select locked_until into employee_lock from huifang.sign_in_throttle where subject = 'employee:' || lower(btrim(p_employee_no));
+    if employee_lock > now() then
+        known_staff := huifang.staff_of_employee_no(p_employee_no);
+        insert into huifang.audit_events (actor_staff_id, branch_id, action, object_type, object_id, detail)
+        select known_staff, (select s.home_branch_id from huifang.staff s where s.id = known_staff), 'sign_in.refused_locked',
+               case when known_staff is null then 'employee_no' else 'staff' end, coalesce(known_staff::text, 'unknown'),
+               jsonb_build_object('locked_until', employee_lock, 'source_address', p_source_address);
+        return query select 'locked', ceil(extract(epoch from employee_lock - now()))::integer;
+        return;
+    end if;
+    return query select 'open', null::integer;
+end
+$$;
+
+-- One sign-in attempt after the gate, known or unknown employee number alike: the same statement,
+-- the same rows locked and written, the same answers. The number's and the address's rows are
+-- locked before anything is decided, so concurrent guesses queue instead of each seeing "not
+-- locked" (at most five guesses per lockout). Returns the outcome ('ok', 'invalid', 'inactive',
+-- 'locked', 'throttled') and, for the last two, the seconds until trying again makes sense.
 create function huifang.sign_in(
     p_employee_no text, p_source_address text, p_staff_id bigint, p_password_ok boolean,
     p_token_hash bytea, p_lifetime_seconds integer)
@@ -34,47 +85,44 @@ declare
     account_limit constant integer := 5;
     address_limit constant integer := 30;
     lockout constant interval := interval '15 minutes';
-    throttle huifang.sign_in_throttle;
+    employee_row huifang.sign_in_throttle;
+    address_row huifang.sign_in_throttle;
     branch integer;
     result text;
 begin
     select home_branch_id into branch from huifang.staff where id = p_staff_id;
-    if p_source_address is not null then
-        select * into throttle from huifang.sign_in_throttle where subject = address;
-        if throttle.locked_until > now() then
-            return query select 'throttled', ceil(extract(epoch from throttle.locked_until - now()))::integer;
-            return;
-        end if;
+    insert into huifang.sign_in_throttle (subject)
+    select s from unnest(array[employee, address]) s where s is not null
+    on conflict (subject) do nothing;
+    select * into employee_row from huifang.sign_in_throttle where subject = employee for update;
+    select * into address_row from huifang.sign_in_throttle where subject = address for update;
+    if address_row.locked_until > now() then
+        return query select 'throttled', ceil(extract(epoch from address_row.locked_until - now()))::integer;
+        return;
     end if;
-    select * into throttle from huifang.sign_in_throttle where subject = employee;
-    if throttle.locked_until > now() then
-        if p_staff_id is not null then
-            insert into huifang.audit_events (actor_staff_id, branch_id, action, object_type, object_id, detail)
-            values (p_staff_id, branch, 'sign_in.refused_locked', 'staff', p_staff_id::text,
-                    jsonb_build_object('locked_until', throttle.locked_until));
-        end if;
-        return query select 'locked', ceil(extract(epoch from throttle.locked_until - now()))::integer;
+    if employee_row.locked_until > now() then
+        return query select 'locked', ceil(extract(epoch from employee_row.locked_until - now()))::integer;
         return;
     end if;
 
     if p_staff_id is null or not p_password_ok then
         -- Count the failure against the number and the address; a window older than the lockout starts afresh.
-        insert into huifang.sign_in_throttle as t (subject, failures)
-        select s, 1 from unnest(array[employee, case when p_source_address is not null then address end]) s where s is not null
-        on conflict (subject) do update
-            set failures = case when t.window_started_at < now() - lockout then 1 else t.failures + 1 end,
-                window_started_at = case when t.window_started_at < now() - lockout then now() else t.window_started_at end;
+        update huifang.sign_in_throttle t
+           set failures = case when t.window_started_at < now() - lockout then 1 else t.failures + 1 end,
+               window_started_at = case when t.window_started_at < now() - lockout then now() else t.window_started_at end,
+               expires_at = case when t.window_started_at < now() - lockout then now() else t.window_started_at end + lockout
+         where t.subject in (employee, address);
         update huifang.sign_in_throttle
-           set locked_until = now() + lockout, failures = 0, window_started_at = now()
+           set locked_until = now() + lockout, failures = 0, window_started_at = now(), expires_at = now() + lockout
          where (subject = employee and failures >= account_limit) or (subject = address and failures >= address_limit);
-        select * into throttle from huifang.sign_in_throttle where subject = employee;
+        select * into employee_row from huifang.sign_in_throttle where subject = employee;
+        -- An unknown number is not written down: people type their password into the wrong field.
         insert into huifang.audit_events (actor_staff_id, branch_id, action, object_type, object_id, detail)
-        values (p_staff_id, branch, case when throttle.locked_until > now() then 'sign_in.locked' else 'sign_in.failed' end,
-                case when p_staff_id is null then 'employee_no' else 'staff' end,
-                coalesce(p_staff_id::text, left(p_employee_no, 32)),
-                jsonb_build_object('source_address', p_source_address, 'known', p_staff_id is not null));
-        if throttle.locked_until > now() then
-            return query select 'locked', ceil(extract(epoch from throttle.locked_until - now()))::integer;
+        values (p_staff_id, branch, case when employee_row.locked_until > now() then 'sign_in.locked' else 'sign_in.failed' end,
+                case when p_staff_id is null then 'employee_no' else 'staff' end, coalesce(p_staff_id::text, 'unknown'),
+                jsonb_build_object('source_address', p_source_address));
+        if employee_row.locked_until > now() then
+            return query select 'locked', ceil(extract(epoch from employee_row.locked_until - now()))::integer;
         else
             return query select 'invalid', null::integer;
         end if;
@@ -130,7 +178,7 @@ begin
 end
 $$;
 
-revoke all on function huifang.sign_in(text, text, bigint, boolean, bytea, integer),
-    huifang.sessions_of(bigint, bytea), huifang.revoke_session(bigint) from public;
-grant execute on function huifang.sign_in(text, text, bigint, boolean, bytea, integer),
+revoke all on function huifang.sign_in(text, text, bigint, boolean, bytea, integer), huifang.sign_in_gate(text, text),
+    huifang.staff_of_employee_no(text), huifang.sessions_of(bigint, bytea), huifang.revoke_session(bigint) from public;
+grant execute on function huifang.sign_in(text, text, bigint, boolean, bytea, integer), huifang.sign_in_gate(text, text),
     huifang.sessions_of(bigint, bytea), huifang.revoke_session(bigint) to huifang_app;

@@ -24,7 +24,10 @@ public struct AppConfiguration: Sendable {
     /// The current time; tests pin it to put "today" where they need it.
     public var now: @Sendable () -> Date = { Date() }
     /// bcrypt work factor for new password hashes (tests lower it; every hash records its own).
-    public var bcryptCost: UInt8 = 12
+    public var bcryptCost: UInt8 = Self.defaultBcryptCost
+    /// The cost every hash should have, so that checking a password costs the same for everyone
+    /// (an unknown employee number is checked against a decoy at the configured cost).
+    public static let defaultBcryptCost: UInt8 = 12
     /// The largest request body accepted, in bytes, unless an operation states its own
     /// (`x-max-body-bytes` in openapi.yaml, for the bulk operations).
     public var maxBodyBytes = 1 << 20

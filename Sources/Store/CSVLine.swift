@@ -10,11 +10,15 @@ public enum CSVLine {
         }.joined(separator: ",")
     }
 
-    /// A cell a spreadsheet would run as a formula (starting with =, +, -, @, tab or carriage return)
-    /// gets a leading apostrophe, as OWASP advises against CSV injection; plain numbers such as
-    /// `-12.50` stay numbers.
+    /// A cell a spreadsheet would run as a formula — starting, after any spaces, with =, +, -, @, a
+    /// tab, a line break, or their full-width forms (＝ ＋ － ＠, which Chinese-locale spreadsheets
+    /// also read) — gets a leading apostrophe, as OWASP advises against CSV injection; plain
+    /// numbers such as `-12.50` stay numbers.
     static func neutralized(_ field: String) -> String {
-        guard let first = field.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) else { return field }
+        let triggers: Set<Unicode.Scalar> = ["=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠"]
+        guard let first = field.unicodeScalars.first(where: { $0 != " " && $0 != "\u{3000}" }) ?? field.unicodeScalars.first,
+            triggers.contains(first)
+        else { return field }
         if field.range(of: #"^[+-]?[0-9]+(\.[0-9]+)?$"#, options: .regularExpression) != nil { return field }
         return "'" + field
     }

@@ -4,6 +4,7 @@ import Foundation
 import HummingbirdBcrypt
 import Logging
 import Postgres
+import Server
 import Store
 
 struct DemoCommand: AsyncParsableCommand {
@@ -48,7 +49,7 @@ struct DemoCommand: AsyncParsableCommand {
                 } else {
                     print("Demo data: generating \(branches) branches and \(clients) clients …")
                     fflush(nil)
-                    let hash = Bcrypt.hash(DemoData.password, cost: 10)
+                    let hash = Bcrypt.hash(DemoData.password, cost: AppConfiguration.defaultBcryptCost)
                     let demo = DemoData(branches: branches, clients: clients, seed: seed)
                     let report: @Sendable (String) -> Void = { FileHandle.standardError.write(Data("  \($0)\n".utf8)) }
                     try await demo.load(into: pool, passwordHash: hash, progress: report)

@@ -27,7 +27,7 @@ struct StaffCommand: AsyncParsableCommand {
             guard problems.isEmpty else {
                 throw CLIError("the password " + problems.map(\.reason).joined(separator: "; "))
             }
-            let hash = Bcrypt.hash(password, cost: 12)
+            let hash = Bcrypt.hash(password, cost: AppConfiguration.defaultBcryptCost)
             let logger = Logger(label: "huifang.staff")
             try await database.withDatabase(logger: logger) { environment in
                 _ = try await environment.migrate(logger: logger)

@@ -27,6 +27,10 @@ struct RequestContractTests {
             #expect(longTag.status == .unprocessableContent)
             #expect(try longTag.fieldErrors().first?.hasPrefix("If-Match: must be at most") == true)
 
+            // However the name is spelled, the handler sees `region`: so does the check.
+            let encoded = try await api.send(.get, "/monitoring/overdue?regi%6Fn=\(String(repeating: "x", count: 60))", token: auditor)
+            #expect(try encoded.fieldErrors() == ["region: must be at most 50 characters"])
+
             let notANumber = try await api.send(.get, "/clients/abc", token: auditor)
             #expect(notANumber.status == .unprocessableContent)
             #expect(try notANumber.fieldErrors() == ["clientId" + ": " + "must be a whole number"])
@@ -68,7 +72,8 @@ struct RequestContractTests {
             #expect(try answers.problem().errors?.first?.field == "answers.note")
 
             // Line breaks and tabs are text's own layout.
-            let layout = try await api.send(.patch, "/clients/\(fixture.clientA)", token: ops, json: ["name": "李四"])
+            let layout = try await api.send(
+                .post, "/record-forms/new_account/versions/1/check", token: ops, json: ["answers": ["note": "第一行\n第二行\t完"]])
             #expect(layout.status == .ok)
         }
     }

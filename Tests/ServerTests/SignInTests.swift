@@ -134,7 +134,7 @@ struct SignInTests {
     /// A lockout must not reveal which employee numbers exist: a real one and an invented one
     /// answer the same statuses, with the same problem documents and Retry-After.
     @Test func unknownAndKnownEmployeeNumbersLockAlike() async throws {
-        try await withFixtureApp { api, _, _ in
+        try await withFixtureApp { api, _, database in
             var answers: [String: [String]] = [:]
             for employee in ["rpA", "nobody42"] {
                 for attempt in 1...6 {
@@ -145,6 +145,13 @@ struct SignInTests {
                 }
             }
             #expect(answers["rpA"] == answers["nobody42"])
+            // The same writes too: one audit event per attempt either way.
+            let written: [String: Int] = try await database.withPool { pool in
+                Dictionary(uniqueKeysWithValues: try await pool.query(
+                    "select object_type, count(*)::int from huifang.audit_events where action like 'sign_in.%' group by object_type"
+                ).map { (try $0.decode(0, as: String.self), try $0.decode(1, as: Int.self)) })
+            }
+            #expect(written["staff"] == 6 && written["employee_no"] == 6, "\(written)")
             #expect(answers["rpA"]?.map { $0.prefix(3) } == ["401", "401", "401", "401", "423", "423"])
             #expect(answers["rpA"]?.last?.hasSuffix("true") == true)
         }
@@ -163,7 +170,17 @@ struct SignInTests {
             #expect(throttled.status == .tooManyRequests)
             #expect(Int(throttled.headers[.retryAfter] ?? "") ?? 0 > 800)
             // Another address is not affected, and a success records where the session came from.
-            #expect(try await signIn("opsA", from: "198.51.100.7", password: OrganizationFixture.password).status == .created)
+            let success = try await signIn("opsA", from: "198.51.100.7", password: OrganizationFixture.password)
+            #expect(success.status == .created)
+            let token = try #require(try success.json()["token"] as? String)
+            let sessions = try await api.send(.get, "/sessions/mine", token: token)
+            #expect(sessions.text.contains("198.51.100.7"))
+
+            // An IPv6 machine counts as its /64: rotating the interface id gains nothing.
+            for attempt in 1...30 {
+                #expect(try await signIn("guess\(attempt)", from: "2001:db8:1:2::\(String(attempt, radix: 16))").status == .unauthorized)
+            }
+            #expect(try await signIn("opsA", from: "2001:db8:1:2:ffff::9", password: OrganizationFixture.password).status == .tooManyRequests)
         }
     }
 

@@ -178,7 +178,7 @@ struct ImportTests {
 
 @Suite("CSV the project writes never carries a live formula")
 struct CSVInjectionTests {
-    @Test(arguments: ["=1+1", "+1+1", "-1+cmd|' /C calc'!A0", "@SUM(A1)", "\tX", "\rX"])
+    @Test(arguments: ["=1+1", "+1+1", "-1+cmd|' /C calc'!A0", "@SUM(A1)", "\tX", "\rX", "\nX", "  =1+1", "＝1+1", "＠SUM(A1)"])
     func aCellThatAFormulaWouldStartWithGetsAnApostrophe(cell: String) {
         let line = CSVLine.render(["BJ001", cell])
         #expect(line.hasPrefix("BJ001,'") || line.hasPrefix("BJ001,\"'"), "\(line)")

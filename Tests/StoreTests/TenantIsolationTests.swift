@@ -220,16 +220,18 @@ struct TenantIsolationTests {
             try await database.withPool(database.application) { pool in
                 let access = Self.scope(fixture.staff["opsA"]!, branches: [fixture.branchA])
                 for staff in [fixture.staff["deskB"]!, 987_654_321] {
-                    let statements: [SQL] = [
-                        "update huifang.clients set referrer_staff_id = \(staff) where branch_id = \(fixture.branchA) and id = \(fixture.clientA)",
-                        "update huifang.brokers set staff_id = \(staff) where branch_id = \(fixture.branchA) and id = \(fixture.brokerA)",
+                    let statements: [(SQL, String)] = [
+                        ("update huifang.clients set referrer_staff_id = \(staff) where branch_id = \(fixture.branchA) and id = \(fixture.clientA)",
+                         "clients_referrer_staff_id_fkey"),
+                        ("update huifang.brokers set staff_id = \(staff) where branch_id = \(fixture.branchA) and id = \(fixture.brokerA)",
+                         "brokers_staff_id_fkey"),
                     ]
-                    for statement in statements {
+                    for (statement, constraint) in statements {
                         let error = await #expect(throws: PostgresError.self) {
                             try await pool.transaction(for: access) { try await $0.execute(statement) }
                         }
                         #expect(error?.sqlState == "23503")
-                        #expect(error?.constraint == "clients_referrer_staff_id_fkey" || error?.constraint == "brokers_staff_id_fkey")
+                        #expect(error?.constraint == constraint)
                     }
                 }
                 // Branch A's own staff member is fine.

@@ -5,10 +5,15 @@ import NIOPosix
 /// bcrypt hashing and checking, off the event loops (each takes tens to hundreds of milliseconds).
 public struct Passwords: Sendable {
     /// bcrypt work factor for new hashes; existing hashes carry their own.
-    var cost: UInt8
+    let cost: UInt8
+    /// Checked against when the employee number is unknown, at the cost real hashes have, so both
+    /// cases take the same time.
+    let decoy: String
 
-    /// Checked against when the employee number is unknown, so both cases take the same time.
-    private static let decoy = Bcrypt.hash("decoy password that never matches", cost: 10)
+    init(cost: UInt8) {
+        self.cost = cost
+        self.decoy = Bcrypt.hash("decoy password that never matches", cost: cost)
+    }
 
     func hash(_ password: String) async throws -> String {
         let cost = self.cost
@@ -19,7 +24,7 @@ public struct Passwords: Sendable {
     /// password it would read only in part never matches: `"secret\0anything"` is not `"secret"`.
     func verify(_ password: String, hash: String?) async throws -> Bool {
         let usable = hash != nil && Self.bcryptReadsWhole(password)
-        let hash = hash ?? Self.decoy
+        let hash = hash ?? decoy
         let matches = try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
         return usable && matches
     }

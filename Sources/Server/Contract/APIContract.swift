@@ -96,12 +96,9 @@ public struct APIContract: Sendable {
         return resource.lazy.filter { $0.0.method == method }.first.map { ($0.0, $0.1) }
     }
 
-    /// The methods the spec declares for `path`'s resource (HEAD where GET is, as HTTP allows);
-    /// empty for an unknown path.
+    /// The methods the spec declares for `path`'s resource; empty for an unknown path.
     func methods(path: String) -> [String] {
-        var methods = Set(resource(path).map(\.0.method.rawValue))
-        if methods.contains("GET") { methods.insert("HEAD") }
-        return methods.sorted()
+        Set(resource(path).map(\.0.method.rawValue)).sorted()
     }
 
     private func resource(_ path: String) -> [(Operation, [String: String])] {

@@ -14,7 +14,7 @@ struct ContractMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let (operation, pathValues) = contract.operation(request.method, path: request.uri.path) else {
             let allowed = contract.methods(path: request.uri.path)
-            guard !allowed.isEmpty, request.method != .head else { return try await next(request, context) }
+            guard !allowed.isEmpty else { return try await next(request, context) }
             var problem = Problem(
                 type: "method-not-allowed", title: "This path does not take \(request.method.rawValue)", status: 405,
                 detail: "it takes " + allowed.joined(separator: ", "))
@@ -28,11 +28,11 @@ struct ContractMiddleware<Context: RequestContext>: RouterMiddleware {
             throw Self.tooLarge(limit)
         }
         var problems: [Problem.FieldError] = []
-        let query = request.uri.queryParameters
+        let query = Self.queryValues(request.uri.query ?? "")
         for parameter in operation.parameters {
             switch parameter.location {
             case "path": problems += parameter.problems(with: pathValues[parameter.name].map { [$0] } ?? [])
-            case "query": problems += parameter.problems(with: query.getAll(parameter.name).map { String($0) })
+            case "query": problems += parameter.problems(with: query[parameter.name] ?? [])
             case "header":
                 let values = HTTPField.Name(parameter.name).map { request.headers[values: $0] } ?? []
                 problems += parameter.problems(with: values)
@@ -56,6 +56,20 @@ struct ContractMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         try Validate.throwing(problems)
         return try await next(request, context)
+    }
+
+    /// The query as the OpenAPI runtime reads it — names and values percent-decoded, `+` a space,
+    /// invalid UTF-8 empty — so that no spelling of a name reaches a handler unchecked.
+    static func queryValues(_ query: String) -> [String: [String]] {
+        var values: [String: [String]] = [:]
+        for pair in query.split(separator: "&", omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decoded(_ text: Substring) -> String {
+                text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
+            }
+            values[decoded(parts[0]), default: []].append(parts.count > 1 ? decoded(parts[1]) : "")
+        }
+        return values
     }
 
     static func tooLarge(_ limit: Int) -> Problem {

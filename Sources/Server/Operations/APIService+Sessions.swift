@@ -11,17 +11,25 @@ extension APIService {
     func signIn(_ input: Operations.SignIn.Input) async throws -> Operations.SignIn.Output {
         guard case .json(let body) = input.body else { throw AppError.invalid([]) }
         try Validate.throwing(Passwords.problemsReading(body.password, field: "password"))
+        // A throttled address or a locked number is refused before bcrypt runs: refusing costs nothing.
+        if let (outcome, retryAfter) = try await auth.gate(employeeNo: body.employeeNo, sourceAddress: RequestPrincipal.sourceAddress) {
+            try Self.refuseSignIn(outcome, retryAfter: retryAfter)
+        }
         let credential = try await auth.credential(employeeNo: body.employeeNo)
         let passwordOK = try await passwords.verify(body.password, hash: credential?.passwordHash)
         let token = SessionToken.generate()
         let (outcome, retryAfter) = try await auth.signIn(
             employeeNo: body.employeeNo, sourceAddress: RequestPrincipal.sourceAddress, staffId: credential?.staffId,
             passwordOK: passwordOK, tokenHash: SessionToken.hash(token), lifetime: SessionToken.lifetime)
+        if outcome == .ok { return .created(.init(body: .json(try await session(token: token)))) }
+        try Self.refuseSignIn(outcome, retryAfter: retryAfter)
+    }
+
+    private static func refuseSignIn(_ outcome: AuthStore.Outcome, retryAfter: Int?) throws -> Never {
         switch outcome {
-        case .ok: return .created(.init(body: .json(try await session(token: token))))
         case .locked: throw AppError.locked(retryAfterSeconds: retryAfter)
         case .throttled: throw AppError.throttled(retryAfterSeconds: retryAfter ?? 900)
-        case .invalid, .inactive: throw AppError.invalidCredentials
+        case .ok, .invalid, .inactive: throw AppError.invalidCredentials
         }
     }
 

@@ -22,6 +22,14 @@ public struct AuthStore: Sendable {
         case ok, invalid, locked, inactive, throttled
     }
 
+    /// Asked before a password is checked: `.throttled` or `.locked` (with the seconds to wait) when
+    /// the address or the employee number may not try now, nil when it may.
+    public func gate(employeeNo: String, sourceAddress: String?) async throws -> (outcome: Outcome, retryAfter: Int?)? {
+        let row = try await pool.query("select * from huifang.sign_in_gate(\(employeeNo), \(sourceAddress))").single()
+        let outcome: String = try row.decode(0)
+        return outcome == "open" ? nil : (Outcome(rawValue: outcome) ?? .locked, try row.decode(1))
+    }
+
     /// One sign-in attempt (`staffId` nil for an unknown employee number, which goes through the
     /// very same statement): throttled per source address, locked per employee number; on `.ok` the
     /// session with `tokenHash` exists. `retryAfter` comes with `.locked` and `.throttled`.
