@@ -389,25 +389,6 @@ private struct LastQueryOnShutdown: Service {
     }
 }
 
-actor Latch {
-    private var isOpen = false
-    private var waiting: [CheckedContinuation<Void, Never>] = []
-    func open() {
-        isOpen = true
-        waiting.forEach { $0.resume() }
-        waiting.removeAll()
-    }
-    func wait() async {
-        if isOpen { return }
-        await withCheckedContinuation { waiting.append($0) }
-    }
-}
-
-actor Outcome {
-    private(set) var value = ""
-    func set(_ value: String) { self.value = value }
-}
-
 /// A TCP socket on localhost that listens and never answers: connects complete, startup never does.
 final class SilentListener: Sendable {
     let descriptor: Int32

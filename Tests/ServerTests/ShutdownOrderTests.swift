@@ -54,21 +54,3 @@ private struct FinishesWithAQuery: Service {
     }
 }
 
-private actor Latch {
-    private var isOpen = false
-    private var waiting: [CheckedContinuation<Void, Never>] = []
-    func open() {
-        isOpen = true
-        waiting.forEach { $0.resume() }
-        waiting.removeAll()
-    }
-    func wait() async {
-        if isOpen { return }
-        await withCheckedContinuation { waiting.append($0) }
-    }
-}
-
-private actor Outcome {
-    private(set) var value = ""
-    func set(_ value: String) { self.value = value }
-}
