@@ -3,6 +3,7 @@ import Domain
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import OpenAPIRuntime
 import Postgres
 import Store
@@ -46,8 +47,13 @@ struct IdempotencyMiddleware<Context: RequestContext>: RouterMiddleware {
                 return try Self.replay(stored, hash: hash)
             }
             guard claim.isRecorded else { throw error }
-            // The effect committed and then the request failed: that failure is the key's response.
-            var problem = Problem(error)
+            // The effect committed and then the request failed (reading its result back, say). A
+            // "try again" would be false — a repeat only finds the key — so the answer, kept as the
+            // key's, says the change was made and to read the object.
+            context.logger.warning("request failed after its effect committed", metadata: ProblemMiddleware<Context>.loggable(error))
+            var problem = Problem(
+                type: "outcome-unknown", title: "The change was made, but its answer could not be prepared",
+                status: 500, detail: "read the object to see it; repeating this request with the same Idempotency-Key answers the same")
             problem.instance = request.uri.path
             problem.requestId = context.id
             response = problem.response()
@@ -58,8 +64,19 @@ struct IdempotencyMiddleware<Context: RequestContext>: RouterMiddleware {
         for field in response.headers where Self.replayedHeaders.contains(field.name) {
             headers[field.name.canonicalName] = field.value
         }
-        try await keys.storeResponse(
-            staffId: principal.staffId, key: key, status: response.status.code, headers: headers, body: Data(collected.readableBytesView))
+        // The effect is committed: whatever happens to storing its answer, this request gets it.
+        // (A repeat of a key whose answer was not stored is told the change was made: 409 in progress.)
+        for attempt in 1...2 {
+            do {
+                try await keys.storeResponse(
+                    staffId: principal.staffId, key: key, status: response.status.code, headers: headers,
+                    body: Data(collected.readableBytesView))
+                break
+            } catch {
+                context.logger.warning(
+                    "could not keep the response of an idempotent request", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
+            }
+        }
         response.body = .init(byteBuffer: collected)
         return response
     }
