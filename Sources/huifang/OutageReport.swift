@@ -70,7 +70,11 @@ struct OutageReport {
             lines.append("  connections the kernel dropped from the full listen queue (TcpExtListenOverflows): \(overflows)")
         }
         let longestOverload = overload.answers.filter { $0.status != nil }.map(\.elapsed).max() ?? .zero
-        lines.append("  p99 of those served \(Self.seconds(p99)), longest answer \(Self.seconds(longestOverload))")
+        lines.append("  p99 of those served \(Self.seconds(p99)), longest answer \(Self.seconds(longestOverload)) (as the client saw them)")
+        let served99 = overload.servedOnServer.bound(of: 0.99).map { String(format: "≤ %.2f s", $0) } ?? "-"
+        let shed99 = overload.shedOnServer.bound(of: 0.99).map { String(format: "≤ %.2f s", $0) } ?? "-"
+        lines.append(
+            "  in the server, from request read to response (its /metrics histogram): p99 served \(served99), p99 shed \(shed99)")
 
         goals = [
             Goal(name: "0 acknowledged writes lost", passed: missing + saidCommittedMissing == 0, got: "\(missing + saidCommittedMissing)"),

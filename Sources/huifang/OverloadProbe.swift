@@ -7,6 +7,9 @@ struct OverloadResult: Sendable {
     var poolSize: Int
     /// How many connections the kernel dropped meanwhile because a listen queue was full (Linux; any process).
     var listenOverflows: Int?
+    /// The server's own durations of the served and the shed requests (from `/metrics`).
+    var servedOnServer: ServerDurationHistogram
+    var shedOnServer: ServerDurationHistogram
 }
 
 /// `requests` concurrent `GET /problems?limit=50` against a fresh `huifang serve --pool-size poolSize`.
@@ -34,9 +37,13 @@ struct OverloadProbe: Sendable {
                 return await group.reduce(into: [HTTPAnswer]()) { $0.append($1) }
             }
             let overflowsAfter = Self.listenOverflows()
+            let metrics = String(decoding: await client.send("GET", "/metrics", timeout: .seconds(30)).body, as: UTF8.self)
             await server.stop()
             let overflows = overflowsBefore.flatMap { before in overflowsAfter.map { $0 - before } }
-            return OverloadResult(answers: answers, poolSize: poolSize, listenOverflows: overflows)
+            return OverloadResult(
+                answers: answers, poolSize: poolSize, listenOverflows: overflows,
+                servedOnServer: ServerDurationHistogram(metrics: metrics, route: "/problems", method: "GET", status: 200),
+                shedOnServer: ServerDurationHistogram(metrics: metrics, route: "/problems", method: "GET", status: 503))
         } catch {
             await server.stop()
             throw error
