@@ -27,6 +27,7 @@ public func buildApplication(_ configuration: AppConfiguration) async throws -> 
     router.middlewares.add(LogRequestsMiddleware(.info))
     router.middlewares.add(MetricsMiddleware())
     router.middlewares.add(ProblemMiddleware())
+    router.middlewares.add(CancelOnDisconnectMiddleware())
     let auth = AuthStore(pool: authPool)
     router.middlewares.add(AuthenticationMiddleware(auth: auth))
     router.middlewares.add(ContractMiddleware(contract: .shared, maxBodyBytes: configuration.maxBodyBytes))
@@ -57,6 +58,7 @@ public func buildApplication(_ configuration: AppConfiguration) async throws -> 
 
     return Application(
         router: router,
+        server: .http1(configuration: .init(additionalChannelHandlers: [CloseOnInputClosedHandler()])),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "huifang"),
         services: services,
         logger: logger
