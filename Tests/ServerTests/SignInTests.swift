@@ -219,4 +219,25 @@ struct SignInTests {
             #expect(audited == ["self", "admin"])
         }
     }
+
+    /// A stolen token does not open a way to guess the password behind it.
+    @Test func guessingTheCurrentPasswordLocksLikeFailedSignIns() async throws {
+        try await withFixtureApp { api, _, _ in
+            let token = try await api.token("rpA")
+            var statuses: [Int] = []
+            for attempt in 1...6 {
+                let reply = try await api.send(
+                    .put, "/me/password", token: token,
+                    json: ["currentPassword": "guess number \(attempt)", "newPassword": "a brand new passphrase"])
+                statuses.append(reply.status.code)
+            }
+            #expect(statuses == [422, 422, 422, 422, 423, 423])
+            let right = try await api.send(
+                .put, "/me/password", token: token,
+                json: ["currentPassword": OrganizationFixture.password, "newPassword": "a brand new passphrase"])
+            #expect(right.status.code == 423)
+            #expect(right.headers[.retryAfter] != nil)
+            #expect(try await api.signIn("rpA").status.code == 423)
+        }
+    }
 }

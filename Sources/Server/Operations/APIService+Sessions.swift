@@ -46,8 +46,18 @@ extension APIService {
     func changeMyPassword(_ input: Operations.ChangeMyPassword.Input) async throws -> Operations.ChangeMyPassword.Output {
         let principal = try signedIn()
         guard case .json(let body) = input.body else { throw AppError.invalid([]) }
+        // Checking the current password is a sign-in by another door: the same lockout, so that a
+        // stolen token cannot be used to guess the password behind it.
+        let address = RequestPrincipal.sourceAddress
+        if let (outcome, retryAfter) = try await auth.gate(employeeNo: principal.employeeNo, sourceAddress: address) {
+            try Self.refuseSignIn(outcome, retryAfter: retryAfter)
+        }
         let current = try await auth.passwordHash(staffId: principal.staffId)
         guard try await passwords.verify(body.currentPassword, hash: current) else {
+            let (outcome, retryAfter) = try await auth.signIn(
+                employeeNo: principal.employeeNo, sourceAddress: address, staffId: principal.staffId, passwordOK: false,
+                tokenHash: Data(count: 32), lifetime: .zero)
+            if outcome == .locked || outcome == .throttled { try Self.refuseSignIn(outcome, retryAfter: retryAfter) }
             throw AppError.invalid([.init("currentPassword", "is not your current password")])
         }
         var problems = Passwords.problems(with: body.newPassword, field: "newPassword")
