@@ -35,14 +35,14 @@ struct ClientDisconnectTests {
                         client.connect()
                         let waiting = Task { try? await client.get("/clients", headers: [.authorization: "Bearer \(token)"]) }
                         try await waitUntil(
-                            owner, "select exists (select from pg_locks where relation = 'huifang.clients'::regclass and not granted)")
+                            owner, "select exists (select from pg_locks where database = (select oid from pg_database where datname = current_database()) and relation = 'huifang.clients'::regclass and not granted)")
 
                         try? await client.shutdown()
                         // The lock is still held: only the cancellation can end the waiting statement.
                         try await waitUntil(
-                            owner, "select not exists (select from pg_locks where relation = 'huifang.clients'::regclass and not granted)")
+                            owner, "select not exists (select from pg_locks where database = (select oid from pg_database where datname = current_database()) and relation = 'huifang.clients'::regclass and not granted)")
                         let active: Int = try await owner.query(
-                            "select count(*)::int from pg_stat_activity where usename = 'huifang_app' and state = 'active'"
+                            "select count(*)::int from pg_stat_activity where datname = current_database() and usename = 'huifang_app' and state = 'active'"
                         ).single().decode(0)
                         #expect(active == 0)
                         try await locker.run(script: "commit")

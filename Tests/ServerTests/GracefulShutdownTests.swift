@@ -37,7 +37,7 @@ struct GracefulShutdownTests {
                         client.connect()
                         let running = Task { try await client.get("/clients", headers: [.authorization: "Bearer \(token)"]) }
                         try await waitUntil(
-                            owner, "select exists (select from pg_locks where relation = 'huifang.clients'::regclass and not granted)")
+                            owner, "select exists (select from pg_locks where database = (select oid from pg_database where datname = current_database()) and relation = 'huifang.clients'::regclass and not granted)")
 
                         await group.triggerGracefulShutdown()
                         var refused = false

@@ -87,7 +87,7 @@ struct IdempotencyTests {
                         }
                     }
                     try await waitUntil(
-                        owner, "select count(*) = 2 from pg_locks where relation = 'huifang.clients'::regclass and not granted")
+                        owner, "select count(*) = 2 from pg_locks where database = (select oid from pg_database where datname = current_database()) and relation = 'huifang.clients'::regclass and not granted")
                     try await locker.run(script: "commit")
                     return try await [copies[0].value, copies[1].value]
                 }
