@@ -15,42 +15,29 @@ import TestSupport
 @Suite("A client that disconnects cancels its query")
 struct ClientDisconnectTests {
     @Test func theQueryOfADisconnectedClientStops() async throws {
-        try await TestDatabase.with { database in
-            _ = try await database.withPool { try await OrganizationFixture.load(into: $0) }
-            var configuration = AppConfiguration(
-                port: 0, database: database.application, migrations: try Migration.load(from: try MigrationsDirectory.locate()),
-                logLevel: .critical)
-            configuration.bcryptCost = 4
-            configuration.requestTimeouts = .unlimited
-            let app = PortReporting(base: try await buildApplication(configuration))
-            let group = ServiceGroup(configuration: .init(services: [app], logger: TestCluster.quietLogger))
-            try await withThrowingTaskGroup(of: Void.self) { tasks in
-                tasks.addTask { try await group.run() }
-                let port = await app.port.value
-                let token = try await GracefulShutdownTests.signIn(port: port)
-                try await database.withPool(size: 2) { owner in
-                    try await owner.withConnection { locker in
-                        try await locker.run(script: "begin; lock table huifang.clients in access exclusive mode")
-                        let client = TestClient(host: "127.0.0.1", port: port)
-                        client.connect()
-                        let waiting = Task { try? await client.get("/clients", headers: [.authorization: "Bearer \(token)"]) }
-                        try await waitUntil(
-                            owner, "select exists (select from pg_locks where database = (select oid from pg_database where datname = current_database()) and relation = 'huifang.clients'::regclass and not granted)")
+        try await withFixtureServerOnAPort { port, token, database, _ in
+            try await database.withPool(size: 2) { owner in
+                try await owner.withConnection { locker in
+                    try await locker.run(script: "begin; lock table huifang.clients in access exclusive mode")
+                    let client = TestClient(host: "127.0.0.1", port: port)
+                    client.connect()
+                    let waiting = Task { try? await client.get("/clients", headers: [.authorization: "Bearer \(token)"]) }
+                    let lockWaits: SQL =
+                        "select exists (select from pg_locks where database = (select oid from pg_database where datname = current_database()) and relation = 'huifang.clients'::regclass and not granted)"
+                    try await waitUntil(owner, lockWaits)
 
-                        try? await client.shutdown()
-                        // The lock is still held: only the cancellation can end the waiting statement.
-                        try await waitUntil(
-                            owner, "select not exists (select from pg_locks where database = (select oid from pg_database where datname = current_database()) and relation = 'huifang.clients'::regclass and not granted)")
-                        let active: Int = try await owner.query(
-                            "select count(*)::int from pg_stat_activity where datname = current_database() and usename = 'huifang_app' and state = 'active'"
-                        ).single().decode(0)
-                        #expect(active == 0)
-                        try await locker.run(script: "commit")
-                        _ = await waiting.value
-                    }
+                    try? await client.shutdown()
+                    // The lock is still held: only the cancellation can end the waiting statement.
+                    try await waitUntil(
+                        owner,
+                        "select not exists (select from pg_locks where database = (select oid from pg_database where datname = current_database()) and relation = 'huifang.clients'::regclass and not granted)")
+                    let active: Int = try await owner.query(
+                        "select count(*)::int from pg_stat_activity where datname = current_database() and usename = 'huifang_app' and state = 'active'"
+                    ).single().decode(0)
+                    #expect(active == 0)
+                    try await locker.run(script: "commit")
+                    _ = await waiting.value
                 }
-                await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
             }
         }
     }

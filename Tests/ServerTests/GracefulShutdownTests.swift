@@ -17,59 +17,70 @@ import TestSupport
 @Suite("Graceful shutdown")
 struct GracefulShutdownTests {
     @Test func aRunningRequestFinishesAndNewConnectionsAreRefused() async throws {
-        try await TestDatabase.with { database in
-            _ = try await database.withPool { try await OrganizationFixture.load(into: $0) }
-            var configuration = AppConfiguration(
-                port: 0, database: database.application, migrations: try Migration.load(from: try MigrationsDirectory.locate()),
-                logLevel: .warning)
-            configuration.bcryptCost = 4
-            configuration.requestTimeouts = .unlimited
-            let app = PortReporting(base: try await buildApplication(configuration))
-            let group = ServiceGroup(configuration: .init(services: [app], logger: TestCluster.quietLogger))
-            try await withThrowingTaskGroup(of: Void.self) { tasks in
-                tasks.addTask { try await group.run() }
-                let port = await app.port.value
-                let token = try await Self.signIn(port: port)
-                try await database.withPool(size: 2) { owner in
-                    try await owner.withConnection { locker in
-                        try await locker.run(script: "begin; lock table huifang.clients in access exclusive mode")
-                        let client = TestClient(host: "127.0.0.1", port: port)
-                        client.connect()
-                        let running = Task { try await client.get("/clients", headers: [.authorization: "Bearer \(token)"]) }
-                        try await waitUntil(
-                            owner, "select exists (select from pg_locks where database = (select oid from pg_database where datname = current_database()) and relation = 'huifang.clients'::regclass and not granted)")
+        try await withFixtureServerOnAPort { port, token, database, group in
+            try await database.withPool(size: 2) { owner in
+                try await owner.withConnection { locker in
+                    try await locker.run(script: "begin; lock table huifang.clients in access exclusive mode")
+                    let client = TestClient(host: "127.0.0.1", port: port)
+                    client.connect()
+                    let running = Task { try await client.get("/clients", headers: [.authorization: "Bearer \(token)"]) }
+                    try await waitUntil(
+                        owner,
+                        "select exists (select from pg_locks where database = (select oid from pg_database where datname = current_database()) and relation = 'huifang.clients'::regclass and not granted)")
 
-                        await group.triggerGracefulShutdown()
-                        var refused = false
-                        for _ in 0..<600 where !refused {
-                            let probe = TestClient(host: "127.0.0.1", port: port)
-                            probe.connect()
-                            refused = (try? await probe.get("/health")) == nil
-                            try? await probe.shutdown()
-                            if !refused { try await Task.sleep(for: .milliseconds(50)) }
-                        }
-                        #expect(refused, "the server still accepted connections after SIGTERM")
-
-                        try await locker.run(script: "commit")
-                        let response = try await running.value
-                        #expect(response.head.status == .ok)
-                        try? await client.shutdown()
+                    await group.triggerGracefulShutdown()
+                    var refused = false
+                    for _ in 0..<600 where !refused {
+                        let probe = TestClient(host: "127.0.0.1", port: port)
+                        probe.connect()
+                        refused = (try? await probe.get("/health")) == nil
+                        try? await probe.shutdown()
+                        if !refused { try await Task.sleep(for: .milliseconds(50)) }
                     }
+                    #expect(refused, "the server still accepted connections after SIGTERM")
+
+                    try await locker.run(script: "commit")
+                    let response = try await running.value
+                    #expect(response.head.status == .ok)
+                    try? await client.shutdown()
                 }
-                try await tasks.waitForAll()
             }
         }
     }
+}
 
-    static func signIn(port: Int) async throws -> String {
-        let client = TestClient(host: "127.0.0.1", port: port)
-        client.connect()
-        defer { Task { try? await client.shutdown() } }
-        let body = try JSONSerialization.data(withJSONObject: ["employeeNo": "opsA", "password": OrganizationFixture.password])
-        let response = try await client.post("/sessions", headers: [.contentType: "application/json"], body: ByteBuffer(bytes: body))
-        let json = try JSONSerialization.jsonObject(with: Data((response.body ?? ByteBuffer()).readableBytesView)) as? [String: Any]
-        return try #require(json?["token"] as? String)
+/// `OrganizationFixture` and the application on a real port, without request deadlines, for `body`
+/// with the port, a token of `opsA`, the database and the service group (to stop it early).
+func withFixtureServerOnAPort(
+    _ body: (_ port: Int, _ token: String, _ database: TestDatabase, _ group: ServiceGroup) async throws -> Void
+) async throws {
+    try await TestDatabase.with { database in
+        _ = try await database.withPool { try await OrganizationFixture.load(into: $0) }
+        var configuration = AppConfiguration(
+            port: 0, database: database.application, migrations: try Migration.load(from: try MigrationsDirectory.locate()),
+            logLevel: .critical)
+        configuration.bcryptCost = 4
+        configuration.requestTimeouts = .unlimited
+        let app = PortReporting(base: try await buildApplication(configuration))
+        let group = ServiceGroup(configuration: .init(services: [app], logger: TestCluster.quietLogger))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            let port = await app.port.value
+            try await body(port, try await signIn(port: port), database, group)
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
     }
+}
+
+func signIn(port: Int) async throws -> String {
+    let client = TestClient(host: "127.0.0.1", port: port)
+    client.connect()
+    defer { Task { try? await client.shutdown() } }
+    let body = try JSONSerialization.data(withJSONObject: ["employeeNo": "opsA", "password": OrganizationFixture.password])
+    let response = try await client.post("/sessions", headers: [.contentType: "application/json"], body: ByteBuffer(bytes: body))
+    let json = try JSONSerialization.jsonObject(with: Data((response.body ?? ByteBuffer()).readableBytesView)) as? [String: Any]
+    return try #require(json?["token"] as? String)
 }
 
 /// The application on a port of the system's choosing, which it reports once it listens.
