@@ -26,12 +26,6 @@ update huifang.staff_credentials set failed_attempts = 0, locked_until = null
 
 create index sign_in_throttle_expiry on huifang.sign_in_throttle (expires_at);
 
--- The staff member behind an employee number, for the audit trail of a refusal; null when unknown.
-create function huifang.staff_of_employee_no(p_employee_no text) returns bigint
-    language sql stable
-    set search_path = pg_catalog, pg_temp
-    as $$ select id from huifang.staff where employee_no = p_employee_no $$;
-
 -- Asked before any password is checked, so a locked number or a throttled address costs no bcrypt:
 -- 'throttled' or 'locked' with the seconds to wait, or 'open'. A refusal of a locked number is
 -- audited whether or not the number exists (the same write either way). Purges a few expired rows.
@@ -44,6 +38,7 @@ declare
     address_lock timestamptz;
     employee_lock timestamptz;
     known_staff bigint;
+    known_branch integer;
 begin
     delete from huifang.sign_in_throttle t
      where t.subject in (select x.subject from huifang.sign_in_throttle x
@@ -55,9 +50,9 @@ begin
     end if;
     select locked_until into employee_lock from huifang.sign_in_throttle where subject = 'employee:' || lower(btrim(p_employee_no));
     if employee_lock > now() then
-        known_staff := huifang.staff_of_employee_no(p_employee_no);
+        select id, home_branch_id into known_staff, known_branch from huifang.staff where employee_no = p_employee_no;
         insert into huifang.audit_events (actor_staff_id, branch_id, action, object_type, object_id, detail)
-        select known_staff, (select s.home_branch_id from huifang.staff s where s.id = known_staff), 'sign_in.refused_locked',
+        select known_staff, known_branch, 'sign_in.refused_locked',
                case when known_staff is null then 'employee_no' else 'staff' end, coalesce(known_staff::text, 'unknown'),
                jsonb_build_object('locked_until', employee_lock, 'source_address', p_source_address);
         return query select 'locked', ceil(extract(epoch from employee_lock - now()))::integer;
@@ -179,6 +174,6 @@ end
 $$;
 
 revoke all on function huifang.sign_in(text, text, bigint, boolean, bytea, integer), huifang.sign_in_gate(text, text),
-    huifang.staff_of_employee_no(text), huifang.sessions_of(bigint, bytea), huifang.revoke_session(bigint) from public;
+    huifang.sessions_of(bigint, bytea), huifang.revoke_session(bigint) from public;
 grant execute on function huifang.sign_in(text, text, bigint, boolean, bytea, integer), huifang.sign_in_gate(text, text),
     huifang.sessions_of(bigint, bytea), huifang.revoke_session(bigint) to huifang_app;

@@ -9,6 +9,10 @@ enum RequestPrincipal {
     @TaskLocal static var tokenHash: Data?
     /// Where the request came from (the peer, or the trusted proxy's `X-Forwarded-For`), for throttling sign-ins.
     @TaskLocal static var sourceAddress: String?
+
+    /// The source address as sign-in throttling counts it (an IPv6 address as its /64); worked out
+    /// only by the requests that check a password.
+    static var throttlingAddress: String? { sourceAddress.map(SourceAddressMiddleware.throttlingKey) }
 }
 
 extension APIService {

@@ -43,6 +43,8 @@ public struct APIContract: Sendable {
     }
 
     var operations: [Operation]
+    /// The operations by their number of path segments: a request is matched against these only.
+    private let operationsBySegmentCount: [Int: [Operation]]
 
     public static let shared: APIContract = {
         do { return try APIContract(yaml: String(decoding: OpenAPIDocument.yaml, as: UTF8.self)) } catch {
@@ -86,24 +88,17 @@ public struct APIContract: Sendable {
             }
         }
         self.operations = operations
+        self.operationsBySegmentCount = Dictionary(grouping: operations, by: \.segments.count)
     }
 
-    /// The operation a request is for, with its path parameters. The path's resource is the template
-    /// that matches it with the most literal segments (`/problems/counts` before
-    /// `/problems/{problemId}`); nil when that resource does not take `method`.
-    func operation(_ method: HTTPRequest.Method, path: String) -> (Operation, [String: String])? {
-        let resource = self.resource(path)
-        return resource.lazy.filter { $0.0.method == method }.first.map { ($0.0, $0.1) }
-    }
-
-    /// The methods the spec declares for `path`'s resource; empty for an unknown path.
-    func methods(path: String) -> [String] {
-        Set(resource(path).map(\.0.method.rawValue)).sorted()
-    }
-
-    private func resource(_ path: String) -> [(Operation, [String: String])] {
+    /// The operations of `path`'s resource — the template that matches it with the most literal
+    /// segments (`/problems/counts` before `/problems/{problemId}`) — with their path parameters;
+    /// empty for an unknown path.
+    func resource(_ path: String) -> [(operation: Operation, pathValues: [String: String])] {
         let segments = path.split(separator: "/", omittingEmptySubsequences: true)
-        let matches = operations.compactMap { operation in operation.match(segments).map { (operation, $0.values, $0.literals) } }
+        let matches = (operationsBySegmentCount[segments.count] ?? []).compactMap { operation in
+            operation.match(segments).map { (operation, $0.values, $0.literals) }
+        }
         guard let best = matches.map(\.2).max() else { return [] }
         return matches.filter { $0.2 == best }.map { ($0.0, $0.1) }
     }

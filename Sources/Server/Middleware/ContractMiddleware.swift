@@ -12,9 +12,10 @@ struct ContractMiddleware<Context: RequestContext>: RouterMiddleware {
     let maxBodyBytes: Int
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let (operation, pathValues) = contract.operation(request.method, path: request.uri.path) else {
-            let allowed = contract.methods(path: request.uri.path)
-            guard !allowed.isEmpty else { return try await next(request, context) }
+        let resource = contract.resource(request.uri.path)
+        guard !resource.isEmpty else { return try await next(request, context) }
+        guard let (operation, pathValues) = resource.first(where: { $0.operation.method == request.method }) else {
+            let allowed = Set(resource.map(\.operation.method.rawValue)).sorted()
             var problem = Problem(
                 type: "method-not-allowed", title: "This path does not take \(request.method.rawValue)", status: 405,
                 detail: "it takes " + allowed.joined(separator: ", "))

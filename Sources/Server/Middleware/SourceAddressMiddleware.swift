@@ -28,7 +28,7 @@ struct SourceAddressMiddleware: RouterMiddleware {
                     "requests arrive through a proxy (X-Forwarded-For) that is not trusted: sign-in throttling counts the proxy's address for everyone; set HUIFANG_TRUST_FORWARDED_FOR=1 if the proxy sets the header")
             }
         }
-        return try await RequestPrincipal.$sourceAddress.withValue(address.map(Self.throttlingKey)) {
+        return try await RequestPrincipal.$sourceAddress.withValue(address) {
             try await next(request, context)
         }
     }

@@ -11,18 +11,23 @@ extension APIService {
     func signIn(_ input: Operations.SignIn.Input) async throws -> Operations.SignIn.Output {
         guard case .json(let body) = input.body else { throw AppError.invalid([]) }
         try Validate.throwing(Passwords.problemsReading(body.password, field: "password"))
-        // A throttled address or a locked number is refused before bcrypt runs: refusing costs nothing.
-        if let (outcome, retryAfter) = try await auth.gate(employeeNo: body.employeeNo, sourceAddress: RequestPrincipal.sourceAddress) {
-            try Self.refuseSignIn(outcome, retryAfter: retryAfter)
-        }
+        let address = RequestPrincipal.throttlingAddress
+        try await refuseIfLockedOut(employeeNo: body.employeeNo, address: address)
         let credential = try await auth.credential(employeeNo: body.employeeNo)
         let passwordOK = try await passwords.verify(body.password, hash: credential?.passwordHash)
         let token = SessionToken.generate()
         let (outcome, retryAfter) = try await auth.signIn(
-            employeeNo: body.employeeNo, sourceAddress: RequestPrincipal.sourceAddress, staffId: credential?.staffId,
+            employeeNo: body.employeeNo, sourceAddress: address, staffId: credential?.staffId,
             passwordOK: passwordOK, tokenHash: SessionToken.hash(token), lifetime: SessionToken.lifetime)
         if outcome == .ok { return .created(.init(body: .json(try await session(token: token)))) }
         try Self.refuseSignIn(outcome, retryAfter: retryAfter)
+    }
+
+    /// A throttled address or a locked number is refused before bcrypt runs: refusing costs nothing.
+    private func refuseIfLockedOut(employeeNo: String, address: String?) async throws {
+        if let (outcome, retryAfter) = try await auth.gate(employeeNo: employeeNo, sourceAddress: address) {
+            try Self.refuseSignIn(outcome, retryAfter: retryAfter)
+        }
     }
 
     private static func refuseSignIn(_ outcome: AuthStore.Outcome, retryAfter: Int?) throws -> Never {
@@ -48,10 +53,8 @@ extension APIService {
         guard case .json(let body) = input.body else { throw AppError.invalid([]) }
         // Checking the current password is a sign-in by another door: the same lockout, so that a
         // stolen token cannot be used to guess the password behind it.
-        let address = RequestPrincipal.sourceAddress
-        if let (outcome, retryAfter) = try await auth.gate(employeeNo: principal.employeeNo, sourceAddress: address) {
-            try Self.refuseSignIn(outcome, retryAfter: retryAfter)
-        }
+        let address = RequestPrincipal.throttlingAddress
+        try await refuseIfLockedOut(employeeNo: principal.employeeNo, address: address)
         let current = try await auth.passwordHash(staffId: principal.staffId)
         guard try await passwords.verify(body.currentPassword, hash: current) else {
             let (outcome, retryAfter) = try await auth.signIn(
