@@ -75,7 +75,7 @@ struct FaultBenchmark: AsyncParsableCommand {
                 try await Pool.withPool(database, logger: logger) { admin in
                     let pid = try await backendPID(pool)
                     let sleeper = Task { try await pool.query("select pg_sleep(30)") }
-                    try await poll(admin, "select exists (select from pg_stat_activity where pid = \(pid) and state = 'active')")
+                    try await Self.poll(admin, "select exists (select from pg_stat_activity where pid = \(pid) and state = 'active')")
                     sleeper.cancel()
                     let cancelled: Bool
                     do {
@@ -94,7 +94,7 @@ struct FaultBenchmark: AsyncParsableCommand {
                 try await Pool.withPool(database, logger: logger) { admin in
                     let pid = try await backendPID(pool)
                     try await admin.query("select pg_terminate_backend(\(pid))")
-                    try await poll(admin, "select not exists (select from pg_stat_activity where pid = \(pid))")
+                    try await Self.poll(admin, "select not exists (select from pg_stat_activity where pid = \(pid))")
                     let value = try await pool.transaction { try await $0.query("select 1").single().decode(0, as: Int.self) }
                     return (value == 1, "answered \(value)")
                 }
@@ -121,7 +121,7 @@ struct FaultBenchmark: AsyncParsableCommand {
                             try await connection.query("insert into fault_commit values (1)")
                         }
                     }
-                    try await poll(admin, "select exists (select from pg_stat_activity where query = 'COMMIT' and state = 'active')")
+                    try await Self.poll(admin, "select exists (select from pg_stat_activity where query = 'COMMIT' and state = 'active')")
                     try await admin.query("select pg_terminate_backend(pid) from pg_stat_activity where query = 'COMMIT' and state = 'active'")
                     do {
                         try await writer.value
@@ -166,7 +166,7 @@ struct FaultBenchmark: AsyncParsableCommand {
         },
     ]
 
-    static func poll(_ pool: Pool, _ condition: SQL) async throws {
+    private static func poll(_ pool: Pool, _ condition: SQL) async throws {
         for _ in 0..<3000 {
             if try await pool.query(condition).single().decode(0, as: Bool.self) { return }
             try await Task.sleep(for: .milliseconds(10))
@@ -175,12 +175,9 @@ struct FaultBenchmark: AsyncParsableCommand {
     }
 }
 
+/// The server process of the pool's one connection.
 private func backendPID(_ pool: Pool) async throws -> Int32 {
-    try await pool.query("select pg_backend_pid()").single().decode(0, as: Int32.self)
-}
-
-private func poll(_ pool: Pool, _ condition: SQL) async throws {
-    try await FaultBenchmark.poll(pool, condition)
+    try await pool.withConnection { $0.backendPID }
 }
 
 /// Counts a transaction's attempts from inside its body.

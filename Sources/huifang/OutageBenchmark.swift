@@ -25,7 +25,7 @@ struct OutageBenchmark: AsyncParsableCommand {
     @Option(help: "Connections in the request pool of the overload phase.") var overloadPoolSize = 8
 
     /// A request's deadline: the server's statement timeout (`huifang serve` default).
-    static let deadline = Duration.seconds(5)
+    static let deadline = SessionTimeouts.api.statement!
     static let recoveryGoal = Duration.seconds(2)
 
     func validate() throws {

@@ -9,7 +9,7 @@ import Store
 /// The private PostgreSQL of `huifang bench outage`: a throwaway cluster with a migrated `huifang`
 /// database and a small demo organization, and the faults staged on it.
 struct OutageCluster: Sendable {
-    static let database = "huifang"
+    static let database = DatabaseOptions.embeddedDatabase
 
     let cluster: EmbeddedCluster
     let logger: Logger

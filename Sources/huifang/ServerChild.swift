@@ -35,8 +35,6 @@ final class ServerChild: @unchecked Sendable {
         return Bundle.main.executablePath ?? path
     }
 
-    var pid: Int32 { process.processIdentifier }
-    var isRunning: Bool { process.isRunning }
 
     /// Polls `/health` until it answers (any status) or `limit` passes.
     func waitUntilListening(_ client: BenchHTTPClient, limit: Duration = .seconds(60)) async throws {

@@ -1,6 +1,5 @@
 import Foundation
 @testable import Postgres
-import ServiceLifecycle
 import Testing
 import TestSupport
 
@@ -322,31 +321,6 @@ struct BadDayTests {
 
     // MARK: Shutdown
 
-    @Test func serviceGroupStopsServicesInReverseSoThePoolClosesLast() async throws {
-        try await TestDatabase.with(migrated: false) { database in
-            for poolFirst in [true, false] {
-                let pool = Pool(configuration: database.owner, size: 1, logger: TestCluster.quietLogger)
-                let probe = LastQueryOnShutdown(pool: pool)
-                let services: [any Service] = poolFirst ? [ClosesPool(pool: pool), probe] : [probe, ClosesPool(pool: pool)]
-                let group = ServiceGroup(configuration: .init(services: services, logger: TestCluster.quietLogger))
-                try await withThrowingTaskGroup(of: Void.self) { tasks in
-                    tasks.addTask { try await group.run() }
-                    await probe.started.wait()
-                    await group.triggerGracefulShutdown()
-                    try await tasks.waitForAll()
-                }
-                // The first service of the list stops last: only then does the user's last query work.
-                let outcome = await probe.outcome.value
-                if poolFirst {
-                    #expect(outcome == "1")
-                } else {
-                    #expect(outcome == "\(PoolError.shutDown)")
-                }
-                await pool.shutdown()
-            }
-        }
-    }
-
     @Test func workAfterTheShutdownFailsAndALeasedConnectionFinishes() async throws {
         try await TestDatabase.with(migrated: false) { database in
             let pool = Pool(configuration: database.owner, size: 1, logger: TestCluster.quietLogger)
@@ -362,32 +336,7 @@ struct BadDayTests {
     }
 }
 
-/// Closes a pool on graceful shutdown, as the application's `PoolService` does.
-private struct ClosesPool: Service {
-    let pool: Pool
-    func run() async throws {
-        try? await gracefulShutdown()
-        await pool.shutdown()
-    }
-}
 
-/// A service that, asked to stop, runs one last query — as a timer worker finishing its batch does.
-private struct LastQueryOnShutdown: Service {
-    let pool: Pool
-    let started = Latch()
-    let outcome = Outcome()
-
-    func run() async throws {
-        await started.open()
-        try? await gracefulShutdown()
-        do {
-            let value = try await pool.query("select 1").single().decode(0, as: Int.self)
-            await outcome.set("\(value)")
-        } catch {
-            await outcome.set("\(error)")
-        }
-    }
-}
 
 /// A TCP socket on localhost that listens and never answers: connects complete, startup never does.
 final class SilentListener: Sendable {

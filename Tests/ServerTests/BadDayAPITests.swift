@@ -80,8 +80,7 @@ struct BadDayAPITests {
                     try await locker.run(script: "begin; lock table huifang.clients in access exclusive mode")
                     let holder = Task { try await api.send(.get, "/clients", token: token) }
                     // It holds the one request connection, blocked on the lock.
-                    try await waitUntil(
-                        owner, "select exists (select from pg_locks where database = (select oid from pg_database where datname = current_database()) and relation = 'huifang.clients'::regclass and not granted)")
+                    try await waitUntilWaiting(owner, forLockOn: "huifang.clients")
                     // Two more: one takes the one place in the queue, the other is refused at once.
                     let (replies, sink) = AsyncStream.makeStream(of: APIClient.Reply.self)
                     let others = (0..<2).map { _ in

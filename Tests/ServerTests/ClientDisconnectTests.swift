@@ -22,15 +22,11 @@ struct ClientDisconnectTests {
                     let client = TestClient(host: "127.0.0.1", port: port)
                     client.connect()
                     let waiting = Task { try? await client.get("/clients", headers: [.authorization: "Bearer \(token)"]) }
-                    let lockWaits: SQL =
-                        "select exists (select from pg_locks where database = (select oid from pg_database where datname = current_database()) and relation = 'huifang.clients'::regclass and not granted)"
-                    try await waitUntil(owner, lockWaits)
+                    try await waitUntilWaiting(owner, forLockOn: "huifang.clients")
 
                     try? await client.shutdown()
                     // The lock is still held: only the cancellation can end the waiting statement.
-                    try await waitUntil(
-                        owner,
-                        "select not exists (select from pg_locks where database = (select oid from pg_database where datname = current_database()) and relation = 'huifang.clients'::regclass and not granted)")
+                    try await waitUntilWaiting(owner, forLockOn: "huifang.clients", count: 0)
                     let active: Int = try await owner.query(
                         "select count(*)::int from pg_stat_activity where datname = current_database() and usename = 'huifang_app' and state = 'active'"
                     ).single().decode(0)

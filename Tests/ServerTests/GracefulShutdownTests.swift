@@ -24,9 +24,7 @@ struct GracefulShutdownTests {
                     let client = TestClient(host: "127.0.0.1", port: port)
                     client.connect()
                     let running = Task { try await client.get("/clients", headers: [.authorization: "Bearer \(token)"]) }
-                    try await waitUntil(
-                        owner,
-                        "select exists (select from pg_locks where database = (select oid from pg_database where datname = current_database()) and relation = 'huifang.clients'::regclass and not granted)")
+                    try await waitUntilWaiting(owner, forLockOn: "huifang.clients")
 
                     await group.triggerGracefulShutdown()
                     var refused = false

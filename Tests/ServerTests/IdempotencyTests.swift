@@ -86,8 +86,7 @@ struct IdempotencyTests {
                             try await api.send(.post, "/clients", token: token, json: Self.client(fixture, number: "C0501"), idempotencyKey: "twice")
                         }
                     }
-                    try await waitUntil(
-                        owner, "select count(*) = 2 from pg_locks where database = (select oid from pg_database where datname = current_database()) and relation = 'huifang.clients'::regclass and not granted")
+                    try await waitUntilWaiting(owner, forLockOn: "huifang.clients", count: 2)
                     try await locker.run(script: "commit")
                     return try await [copies[0].value, copies[1].value]
                 }

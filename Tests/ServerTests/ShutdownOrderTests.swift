@@ -10,6 +10,31 @@ import TestSupport
 /// after the workers and the scheduler have finished what they were doing.
 @Suite("Shutdown closes the pools last")
 struct ShutdownOrderTests {
+    @Test func serviceGroupStopsServicesInReverseSoThePoolClosesLast() async throws {
+        try await TestDatabase.with(migrated: false) { database in
+            for poolFirst in [true, false] {
+                let pool = Pool(configuration: database.owner, size: 1, logger: TestCluster.quietLogger)
+                let probe = FinishesWithAQuery(pool: pool, value: 1)
+                let services: [any Service] = poolFirst ? [PoolService(pools: [pool]), probe] : [probe, PoolService(pools: [pool])]
+                let group = ServiceGroup(configuration: .init(services: services, logger: TestCluster.quietLogger))
+                try await withThrowingTaskGroup(of: Void.self) { tasks in
+                    tasks.addTask { try await group.run() }
+                    await probe.started.wait()
+                    await group.triggerGracefulShutdown()
+                    try await tasks.waitForAll()
+                }
+                // The first service of the list stops last: only then does the user's last query work.
+                let outcome = await probe.outcome.value
+                if poolFirst {
+                    #expect(outcome == "1")
+                } else {
+                    #expect(outcome == "\(PoolError.shutDown)")
+                }
+                await pool.shutdown()
+            }
+        }
+    }
+
     @Test func aWorkerFinishingItsBatchOnShutdownStillHasItsPool() async throws {
         try await TestDatabase.with(migrated: false) { database in
             let pool = Pool(configuration: database.owner, size: 1, logger: TestCluster.quietLogger)
@@ -40,6 +65,7 @@ struct ShutdownOrderTests {
 /// Asked to stop, finishes its work with one last query — as a timer worker finishing its batch.
 private struct FinishesWithAQuery: Service {
     let pool: Pool
+    var value = 7
     let started = Latch()
     let outcome = Outcome()
 
@@ -47,7 +73,7 @@ private struct FinishesWithAQuery: Service {
         await started.open()
         try? await gracefulShutdown()
         do {
-            await outcome.set("\(try await pool.query("select 7").single().decode(0, as: Int.self))")
+            await outcome.set("\(try await pool.query("select \(value)::int").single().decode(0, as: Int.self))")
         } catch {
             await outcome.set("\(error)")
         }

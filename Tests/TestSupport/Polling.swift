@@ -22,3 +22,16 @@ public struct WaitedTooLong: Error {
     public var condition: String
 }
 
+
+/// Polls until exactly `count` statements of this test's database wait for a lock on `table`
+/// (which the test holds). The cluster runs many test databases at once, and a table cloned from
+/// the template has the same oid in each: the database is part of the question.
+public func waitUntilWaiting(_ pool: Pool, forLockOn table: String, count: Int = 1) async throws {
+    try await waitUntil(
+        pool,
+        """
+        select count(*) = \(count) from pg_locks
+        where database = (select oid from pg_database where datname = current_database())
+          and relation = \(table)::regclass and not granted
+        """)
+}
