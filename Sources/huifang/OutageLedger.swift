@@ -13,9 +13,7 @@ final class OutageLedger: @unchecked Sendable {
     private var stopped = false
     private var entries: [Entry] = []
     private var acknowledgedMarkers: [String] = []
-    private var replays = 0
     private var saidCommittedMarkers: [String] = []
-    private var refusals: [String: Int] = [:]
 
     var phase: String {
         get { lock.withLock { currentPhase } }
@@ -29,11 +27,8 @@ final class OutageLedger: @unchecked Sendable {
         lock.withLock { entries.append(Entry(phase: phase, answer: answer)) }
     }
 
-    func acknowledge(_ marker: String, replayed: Bool) {
-        lock.withLock {
-            acknowledgedMarkers.append(marker)
-            if replayed { replays += 1 }
-        }
+    func acknowledge(_ marker: String) {
+        lock.withLock { acknowledgedMarkers.append(marker) }
     }
 
     /// A write answered 409 idempotency-key-in-progress: the server says its effect committed but
@@ -42,13 +37,8 @@ final class OutageLedger: @unchecked Sendable {
         lock.withLock { saidCommittedMarkers.append(marker) }
     }
 
-    /// A write answered with a 4xx: not done, and not to be repeated.
-    func refuse(_ status: Int, type: String?) {
-        lock.withLock { refusals["\(status) \(type.map { $0.split(separator: "/").last.map(String.init) ?? $0 } ?? "")", default: 0] += 1 }
-    }
-
-    var snapshot: (entries: [Entry], acknowledged: [String], saidCommitted: [String], replays: Int, refusals: [String: Int]) {
-        lock.withLock { (entries, acknowledgedMarkers, saidCommittedMarkers, replays, refusals) }
+    var snapshot: (entries: [Entry], acknowledged: [String], saidCommitted: [String]) {
+        lock.withLock { (entries, acknowledgedMarkers, saidCommittedMarkers) }
     }
 }
 
@@ -88,12 +78,11 @@ struct OutageWriter: Sendable {
                     "POST", "/problems", token: token, json: json, headers: ["Idempotency-Key": key], timeout: timeout)
                 ledger.record(answer, phase: phase)
                 if answer.succeeded {
-                    ledger.acknowledge(marker, replayed: answer.replayed)
+                    ledger.acknowledge(marker)
                     break
                 }
                 if let status = answer.status, (400..<500).contains(status) {
                     if status == 409, answer.problemType?.hasSuffix("/idempotency-key-in-progress") == true { ledger.saidCommitted(marker) }
-                    ledger.refuse(status, type: answer.problemType)
                     break
                 }
                 try? await Task.sleep(for: pause)

@@ -21,11 +21,11 @@ struct OutageReport {
         let longest = answered.map(\.answer.elapsed).max() ?? .zero
         let timedOut = outage.entries.filter { $0.answer.timedOut }.count
         let inFlightUnanswered = outage.entries.filter {
-            $0.answer.status == nil && $0.answer.started < outage.terminated && $0.answer.ended > outage.terminated
+            $0.answer.status == nil && $0.answer.started < outage.faults.terminated && $0.answer.ended > outage.faults.terminated
         }.count
-        let firstSuccess = outage.entries.filter { $0.answer.succeeded && $0.answer.ended >= outage.restarted }.map(\.answer.ended).min()
-        let recovery = firstSuccess.map { $0 - outage.restarted }
-        let duringLock = outage.entries.filter { outage.lockHeld.contains($0.answer.started) }
+        let firstSuccess = outage.entries.filter { $0.answer.succeeded && $0.answer.ended >= outage.faults.restarted }.map(\.answer.ended).min()
+        let recovery = firstSuccess.map { $0 - outage.faults.restarted }
+        let duringLock = outage.entries.filter { outage.faults.lockHeld.contains($0.answer.started) }
         let longestDuringLock = duringLock.map(\.answer.elapsed).max() ?? .zero
         let bad5xx = outage.entries.filter {
             guard let status = $0.answer.status, status >= 500 else { return false }
@@ -35,24 +35,22 @@ struct OutageReport {
         let limitSeconds = Double(limit.components.seconds) + Double(limit.components.attoseconds) / 1e18
 
         lines.append("writes (\(outage.entries.count) requests):")
-        lines.append("  acknowledged                 \(acknowledged.count) (\(outage.replays) of them replayed answers)")
+        lines.append("  acknowledged                 \(acknowledged.count) (\(outage.entries.filter { $0.answer.succeeded && $0.answer.replayed }.count) of them replayed answers)")
         lines.append("  acknowledged but missing     \(missing)")
         if !outage.saidCommitted.isEmpty {
             lines.append("  409 in-progress (committed, answer lost) \(outage.saidCommitted.count), of them missing \(saidCommittedMissing)")
         }
         lines.append("  duplicated                   \(duplicated) (of \(markerCounts.count) markers in the database)")
-        if !outage.refusals.isEmpty {
-            let refusals = outage.refusals.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
-            lines.append("  refused (4xx)                \(refusals.joined(separator: ", "))")
-        }
+        let refused = outage.entries.map(\.answer).filter { (400..<500).contains($0.status ?? 0) }
+        if !refused.isEmpty { lines.append("  refused (4xx)                \(Self.histogram(refused))") }
         lines.append("requests by phase and answer:")
-        for phase in outage.phases {
+        for phase in OutageTimeline.phases {
             let seen = Dictionary(grouping: outage.entries.filter { $0.phase == phase }, by: { Self.label($0.answer) }).mapValues(\.count)
             let text = seen.sorted { $0.key < $1.key }.map { "\($0.key) × \($0.value)" }.joined(separator: ", ")
             lines.append("  \(phase.padding(toLength: 20, withPad: " ", startingAt: 0)) \(text.isEmpty ? "-" : text)")
         }
-        let exit = outage.serverExit.map(String.init) ?? "still running after 35 s"
-        lines.append("  (backends terminated: \(outage.terminatedBackends); server exit after SIGTERM: \(exit))")
+        let exit = outage.faults.serverExit.map(String.init) ?? "still running after 35 s"
+        lines.append("  (backends terminated: \(outage.faults.terminatedBackends); server exit after SIGTERM: \(exit))")
         lines.append("first success after PostgreSQL accepted again  \(recovery.map(Self.seconds) ?? "none")")
         lines.append("longest request during the held lock          \(Self.seconds(longestDuringLock)) (\(duringLock.count) requests)")
         lines.append(

@@ -6,9 +6,11 @@ struct OutageResult: Sendable {
     var entries: [OutageLedger.Entry]
     var acknowledged: [String]
     var saidCommitted: [String]
-    var replays: Int
-    var refusals: [String: Int]
-    var phases: [String]
+    var faults: FaultTimes
+}
+
+/// When each fault of the timeline happened, and what it did.
+struct FaultTimes: Sendable {
     var restarted: ContinuousClock.Instant
     var lockHeld: Range<ContinuousClock.Instant>
     var terminated: ContinuousClock.Instant
@@ -53,9 +55,9 @@ struct OutageTimeline: Sendable {
                     }
                 }
             }
-            let result: OutageResult
+            let faults: FaultTimes
             do {
-                result = try await stageFaults(server: server, ledger: ledger)
+                faults = try await stageFaults(server: server, ledger: ledger)
             } catch {
                 ledger.stop()
                 await writing.value
@@ -64,10 +66,7 @@ struct OutageTimeline: Sendable {
             await writing.value
             client.invalidate()
             let seen = ledger.snapshot
-            var complete = result
-            (complete.entries, complete.acknowledged, complete.saidCommitted, complete.replays, complete.refusals) =
-                (seen.entries, seen.acknowledged, seen.saidCommitted, seen.replays, seen.refusals)
-            return complete
+            return OutageResult(entries: seen.entries, acknowledged: seen.acknowledged, saidCommitted: seen.saidCommitted, faults: faults)
         } catch {
             await server.stop()
             client.invalidate()
@@ -75,7 +74,7 @@ struct OutageTimeline: Sendable {
         }
     }
 
-    private func stageFaults(server: ServerChild, ledger: OutageLedger) async throws -> OutageResult {
+    private func stageFaults(server: ServerChild, ledger: OutageLedger) async throws -> FaultTimes {
         try await Task.sleep(for: steady)
 
         ledger.phase = "postmaster killed"
@@ -100,8 +99,7 @@ struct OutageTimeline: Sendable {
         let exit = await server.waitForExit(limit: .seconds(35))
         ledger.stop()
         if exit == nil { await server.stop() }
-        return OutageResult(
-            entries: [], acknowledged: [], saidCommitted: [], replays: 0, refusals: [:], phases: Self.phases, restarted: restarted,
-            lockHeld: lockHeld, terminated: terminated, serverExit: exit, terminatedBackends: terminatedBackends)
+        return FaultTimes(
+            restarted: restarted, lockHeld: lockHeld, terminated: terminated, serverExit: exit, terminatedBackends: terminatedBackends)
     }
 }
