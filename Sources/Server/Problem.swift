@@ -182,6 +182,14 @@ public struct Problem: Error, Codable, Sendable, Equatable {
                 + "the half-yearly service sample ≥ 20 %, every other rule 100 %"),
     ]
 
+    /// The response to `request`, naming it and its request id.
+    func response(to request: Request, requestId: String) -> Response {
+        var problem = self
+        problem.instance = request.uri.path
+        problem.requestId = requestId
+        return problem.response()
+    }
+
     func response() -> Response {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

@@ -25,7 +25,7 @@ public actor TestCluster {
         let cluster = try EmbeddedCluster(
             dataDirectory: directory.appendingPathComponent("pgdata"), port: 5432,
             // Durability buys nothing in a throwaway cluster.
-            settings: ["fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "max_connections": "300"],
+            settings: ["fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "max_connections": "600"],
             logger: quietLogger)
         try cluster.start()
         ThrowawayDirectories.stopAtExit(cluster, directory: directory)

@@ -39,10 +39,7 @@ struct AuthenticationMiddleware<Context: RequestContext>: RouterMiddleware {
 
     /// 401 as problem+json with the challenge header RFC 6750 asks for.
     static func refuse(_ request: Request, _ context: Context) -> Response {
-        var problem = AppError.unauthenticated.problem
-        problem.instance = request.uri.path
-        problem.requestId = context.id
-        var response = problem.response()
+        var response = AppError.unauthenticated.problem.response(to: request, requestId: context.id)
         response.headers[.wwwAuthenticate] = #"Bearer realm="huifang""#
         return response
     }

@@ -16,11 +16,10 @@ struct ContractMiddleware<Context: RequestContext>: RouterMiddleware {
         guard !resource.isEmpty else { return try await next(request, context) }
         guard let (operation, pathValues) = resource.first(where: { $0.operation.method == request.method }) else {
             let allowed = Set(resource.map(\.operation.method.rawValue)).sorted()
-            var problem = Problem(
+            var response = Problem(
                 type: "method-not-allowed", title: "This path does not take \(request.method.rawValue)", status: 405,
-                detail: "it takes " + allowed.joined(separator: ", "))
-            problem.instance = request.uri.path
-            var response = problem.response()
+                detail: "it takes " + allowed.joined(separator: ", ")
+            ).response(to: request, requestId: context.id)
             response.headers[.allow] = allowed.joined(separator: ", ")
             return response
         }

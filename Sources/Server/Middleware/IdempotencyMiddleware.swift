@@ -51,12 +51,10 @@ struct IdempotencyMiddleware<Context: RequestContext>: RouterMiddleware {
             // "try again" would be false — a repeat only finds the key — so the answer, kept as the
             // key's, says the change was made and to read the object.
             context.logger.warning("request failed after its effect committed", metadata: ProblemMiddleware<Context>.loggable(error))
-            var problem = Problem(
+            response = Problem(
                 type: "outcome-unknown", title: "The change was made, but its answer could not be prepared",
-                status: 500, detail: "read the object to see it; repeating this request with the same Idempotency-Key answers the same")
-            problem.instance = request.uri.path
-            problem.requestId = context.id
-            response = problem.response()
+                status: 500, detail: "read the object to see it; repeating this request with the same Idempotency-Key answers the same"
+            ).response(to: request, requestId: context.id)
         }
         guard claim.isRecorded else { return response }
         let collected = try await Self.collect(response.body)

@@ -11,13 +11,11 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch {
-            var problem = Problem(error)
-            problem.instance = request.uri.path
-            problem.requestId = context.id
+            let problem = Problem(error)
             if problem.status >= 500 {
                 context.logger.error("request failed", metadata: Self.loggable(error))
             }
-            return problem.response()
+            return problem.response(to: request, requestId: context.id)
         }
     }
 

@@ -57,14 +57,16 @@ public struct IdempotencyKeys: Sendable {
     /// `huifang.idempotency_key_lifetime()`).
     public func find(staffId: Int64, key: String) async throws -> Stored? {
         try await pool.transaction(settings: Self.scope(staffId)) { connection in
-            try await connection.query(
-                """
-                delete from huifang.idempotency_keys
-                where staff_id = \(staffId) and key = \(key) and created_at < now() - huifang.idempotency_key_lifetime()
-                """)
+            // One statement: the expired record is deleted, and (same snapshot) not returned.
             guard
                 let row = try await connection.query(
-                    "select request_hash, status, headers::text, body from huifang.idempotency_keys where staff_id = \(staffId) and key = \(key)"
+                    """
+                    with expired as (
+                        delete from huifang.idempotency_keys
+                        where staff_id = \(staffId) and key = \(key) and created_at < now() - huifang.idempotency_key_lifetime())
+                    select request_hash, status, headers::text, body from huifang.idempotency_keys
+                    where staff_id = \(staffId) and key = \(key) and created_at >= now() - huifang.idempotency_key_lifetime()
+                    """
                 ).first
             else { return nil }
             let headers = try row.decode(2, as: String?.self).flatMap {
