@@ -90,7 +90,9 @@ public enum MigrationError: Error, CustomStringConvertible, Equatable {
     case missingDataFile(String, String)
     case changedAfterApply(String, applied: String, now: String)
     case missingFile(String)
+    case badDefinitionName(String)
     case failed(String, String)
+    case definitionFailed(String, String)
 
     public var description: String {
         switch self {
@@ -109,6 +111,11 @@ public enum MigrationError: Error, CustomStringConvertible, Equatable {
                 + "\(now.prefix(12))… on disk); a landed migration is never edited: add a new one"
         case .missingFile(let label):
             "migration \(label) is recorded as applied but its file is gone; restore it"
+        case .badDefinitionName(let name):
+            "definition file \(name) is not named NN_area.sql (two digits give the order it is applied in)"
+        case .definitionFailed(let name, let reason):
+            "definition file \(Definition.folderName)/\(name) failed and was rolled back (the database keeps its previous "
+                + "definitions): \(reason)"
         case .failed(let label, let reason):
             "migration \(label) failed and was rolled back: \(reason)"
         }

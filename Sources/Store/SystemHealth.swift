@@ -18,8 +18,9 @@ public struct SystemHealth: Sendable {
     /// Days ahead in which a provisional (not yet announced) calendar year is worth a warning.
     public static let calendarHorizonDays = 60
 
-    /// Runs the checks as the request role; `expected` are the migrations shipped with this build.
-    public static func check(pool: Pool, expected: [Migration], now: Date = Date()) async -> SystemHealth {
+    /// Runs the checks as the request role; `expected` are the migrations shipped with this build and
+    /// `definitions` its definition files (none: not checked).
+    public static func check(pool: Pool, expected: [Migration], definitions: [Definition] = [], now: Date = Date()) async -> SystemHealth {
         let applied: [Int: String]
         do {
             var rows: [Int: String] = [:]
@@ -40,8 +41,32 @@ public struct SystemHealth: Sendable {
         }
         let migrations = migrationCheck(applied: applied, expected: expected)
         var checks = [Check(name: "database", ok: true, detail: nil), migrations]
-        if migrations.ok { checks.append(await calendarCheck(pool: pool, now: now)) }
+        if migrations.ok {
+            if !definitions.isEmpty { checks.append(await definitionCheck(pool: pool, expected: definitions)) }
+            checks.append(await calendarCheck(pool: pool, now: now))
+        }
         return SystemHealth(checks: checks)
+    }
+
+    /// The functions, triggers and policies are the ones this build defines: another build's
+    /// `huifang migrate` may have applied different ones to the same database.
+    static func definitionCheck(pool: Pool, expected: [Definition]) async -> Check {
+        var applied: [String: String] = [:]
+        do {
+            for row in try await pool.read("select name, checksum from huifang.schema_definitions") {
+                applied[try row.decode(0)] = try row.decode(1)
+            }
+        } catch {
+            return Check(name: "definitions", ok: false, detail: "cannot read huifang.schema_definitions: \(error)")
+        }
+        let pending = expected.filter { applied[$0.name] == nil }.map(\.name)
+        let differing = expected.filter { definition in applied[definition.name].map { $0 != definition.checksum } ?? false }.map(\.name)
+        var problems: [String] = []
+        if !pending.isEmpty { problems.append("not applied: \(pending.joined(separator: ", "))") }
+        if !differing.isEmpty { problems.append("applied as another build wrote them: \(differing.joined(separator: ", "))") }
+        return problems.isEmpty
+            ? Check(name: "definitions", ok: true, detail: "\(expected.count) files applied as this build has them")
+            : Check(name: "definitions", ok: false, detail: problems.joined(separator: "; ") + "; run `huifang migrate` with this build")
     }
 
     /// Warns when the coming days fall in a year whose official schedule is not loaded: deadlines

@@ -1,0 +1,230 @@
+-- The working-day calendar (BRIEF §3; every deadline of Art 11–19 is counted in it): whether a day
+-- works, adding and counting working days, deadlines at 24:00 Shanghai time, and loading a year.
+-- Tables: calendars, calendar_years, calendar_days (numbered migrations 0002, 0007).
+
+-- ══ functions and the triggers that call them ══
+
+-- Raises the error for a (calendar, day) with no stored row: unknown calendar or day out of range.
+create or replace function huifang.calendar_missing(cal text, d date) returns void
+language plpgsql stable as $$
+declare
+    first_day date;
+    last_day date;
+begin
+    if cal is null then
+        raise exception 'calendar code must not be null' using errcode = '22004';
+    end if;
+    if not exists (select from huifang.calendars where code = cal) then
+        raise exception 'unknown calendar "%"', cal using errcode = '22023',
+            hint = 'known calendars: ' || (select string_agg(code, ', ' order by code) from huifang.calendars);
+    end if;
+    if d is null then
+        raise exception 'calendar "%": date must not be null', cal using errcode = '22004';
+    end if;
+    select min(day), max(day) into first_day, last_day from huifang.calendar_days where calendar = cal;
+    raise exception 'calendar "%": date % is outside the stored range % to %', cal, d, first_day, last_day
+        using errcode = '22023';
+end
+$$;
+grant execute on function huifang.calendar_missing(text,date) to huifang_app;
+
+create or replace function huifang.is_workday(cal text, d date) returns boolean
+language plpgsql stable as $$
+declare
+    result boolean;
+begin
+    select c.is_workday into result from huifang.calendar_days c where c.calendar = cal and c.day = d;
+    if not found then
+        perform huifang.calendar_missing(cal, d);
+    end if;
+    return result;
+end
+$$;
+comment on function huifang.is_workday(text, date) is 'Whether d is a working day of calendar cal';
+grant execute on function huifang.is_workday(text,date) to huifang_app;
+
+create or replace function huifang.add_workdays(cal text, d date, n int) returns date
+language plpgsql stable as $$
+declare
+    start_ordinal int;
+    start_is_workday boolean;
+    target int;
+    result date;
+begin
+    if n is null or n < 0 then
+        raise exception 'add_workdays: n must be 0 or more, got %', coalesce(n::text, 'null') using errcode = '22023';
+    end if;
+    select c.ordinal, c.is_workday into start_ordinal, start_is_workday
+    from huifang.calendar_days c where c.calendar = cal and c.day = d;
+    if not found then
+        perform huifang.calendar_missing(cal, d);
+    end if;
+    -- The n-th working day after d has ordinal ordinal(d) + n; for n = 0 that is d itself when
+    -- d is a working day, else the next working day.
+    target := start_ordinal + n + case when n = 0 and not start_is_workday then 1 else 0 end;
+    select c.day into result from huifang.calendar_days c
+    where c.calendar = cal and c.ordinal = target and c.is_workday;
+    if not found then
+        raise exception 'calendar "%": % working day(s) after % fall past the stored range, which ends %',
+            cal, n, d, (select max(c.day) from huifang.calendar_days c where c.calendar = cal)
+            using errcode = '22023';
+    end if;
+    return result;
+end
+$$;
+comment on function huifang.add_workdays(text, date, int) is
+    'n >= 1: the n-th working day strictly after d; n = 0: d if it is a working day, else the next one';
+grant execute on function huifang.add_workdays(text,date,integer) to huifang_app;
+
+create or replace function huifang.workday_deadline(cal text, t timestamptz, n int) returns timestamptz
+language sql stable as $$
+    select ((huifang.add_workdays(cal, (t at time zone 'Asia/Shanghai')::date, n) + 1)::timestamp)
+           at time zone 'Asia/Shanghai'
+$$;
+comment on function huifang.workday_deadline(text, timestamptz, int) is
+    'End (next day 00:00 Asia/Shanghai) of the n-th working day after the Shanghai calendar day of t';
+grant execute on function huifang.workday_deadline(text,timestamp with time zone,integer) to huifang_app;
+
+create or replace function huifang.workdays_between(cal text, a date, b date) returns int
+language plpgsql stable as $$
+declare
+    ordinal_a int;
+    ordinal_b int;
+begin
+    select c.ordinal into ordinal_a from huifang.calendar_days c where c.calendar = cal and c.day = a;
+    if not found then
+        perform huifang.calendar_missing(cal, a);
+    end if;
+    select c.ordinal into ordinal_b from huifang.calendar_days c where c.calendar = cal and c.day = b;
+    if not found then
+        perform huifang.calendar_missing(cal, b);
+    end if;
+    return ordinal_b - ordinal_a;
+end
+$$;
+comment on function huifang.workdays_between(text, date, date) is
+    'Working days in (a, b]; negative (minus those in (b, a]) when b < a';
+grant execute on function huifang.workdays_between(text,date,date) to huifang_app;
+
+create or replace function huifang.calendar_is_provisional(cal text, a date, b date) returns boolean
+language plpgsql stable as $$
+declare
+    first_day date := least(a, b);
+    last_day date := greatest(a, b);
+begin
+    if a is null or not exists (select from huifang.calendar_days c where c.calendar = cal and c.day = a) then
+        perform huifang.calendar_missing(cal, a);
+    end if;
+    if b is null or not exists (select from huifang.calendar_days c where c.calendar = cal and c.day = b) then
+        perform huifang.calendar_missing(cal, b);
+    end if;
+    return exists (
+        select from huifang.calendar_years y
+        where y.calendar = cal and y.status = 'provisional'
+          and y.year between extract(year from first_day) and extract(year from last_day));
+end
+$$;
+comment on function huifang.calendar_is_provisional(text, date, date) is
+    'Whether any day between a and b (inclusive, either order) lies in a provisional year of calendar cal';
+grant execute on function huifang.calendar_is_provisional(text,date,date) to huifang_app;
+
+-- The instant at which fraction p of n working days counted from t has elapsed: the end of working
+-- day k = floor(p·n) when p·n is whole, else the share p·n − k into working day k + 1.
+create or replace function huifang.workday_fraction(cal text, t timestamptz, n int, p numeric) returns timestamptz
+    language sql stable
+    as $$
+        select case
+            when p * n = floor(p * n) and p * n >= 1 then huifang.workday_deadline(cal, t, floor(p * n)::int)
+            else ((huifang.add_workdays(cal, (t at time zone 'Asia/Shanghai')::date, floor(p * n)::int + 1)::timestamp
+                   + (p * n - floor(p * n)) * interval '1 day') at time zone 'Asia/Shanghai')
+        end
+    $$;
+grant execute on function huifang.workday_fraction(text,timestamp with time zone,integer,numeric) to huifang_app;
+
+create or replace function huifang.load_calendar_year(
+    cal text, y int, p_days date[], p_workdays boolean[], p_notes text[], p_source text)
+    returns table (changed_days int, moved_timers int, audit_event_id bigint)
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+declare
+    first_day date := make_date(y, 1, 1);
+    last_day date := make_date(y, 12, 31);
+    base int;
+    changed jsonb;
+    moved jsonb;
+    event bigint;
+begin
+    if session_user <> current_user and not huifang.scope_org_admin() then
+        raise exception 'loading a calendar needs the admin role' using errcode = '42501';
+    end if;
+    if not exists (select from huifang.calendars where code = cal) then
+        raise exception 'unknown calendar "%"', cal using errcode = '22023';
+    end if;
+    if not exists (select from huifang.calendar_years where calendar = cal and year = y) then
+        raise exception 'calendar "%" does not store year %; it holds % to %', cal, y,
+            (select min(year) from huifang.calendar_years where calendar = cal),
+            (select max(year) from huifang.calendar_years where calendar = cal)
+            using errcode = '22023';
+    end if;
+    if cardinality(p_days) is distinct from cardinality(p_workdays) or cardinality(p_days) is distinct from cardinality(p_notes) then
+        raise exception 'days, workdays and notes must be arrays of the same length' using errcode = '22023';
+    end if;
+    if (select count(distinct d) from unnest(p_days) d where d between first_day and last_day) <> last_day - first_day + 1
+       or cardinality(p_days) <> last_day - first_day + 1 then
+        raise exception 'the schedule of % must list every day from % to % exactly once (got % rows)',
+            y, first_day, last_day, cardinality(p_days) using errcode = '22023';
+    end if;
+
+    -- The days whose status or note changes.
+    with incoming as (
+        select d, w, nullif(n, '') as n from unnest(p_days, p_workdays, p_notes) as x (d, w, n)
+    ), updated as (
+        update huifang.calendar_days c set is_workday = i.w, note = i.n
+        from incoming i
+        where c.calendar = cal and c.day = i.d and (c.is_workday, c.note) is distinct from (i.w, i.n)
+        returning c.day, c.is_workday
+    )
+    select coalesce(jsonb_agg(jsonb_build_object('day', day, 'workday', is_workday) order by day), '[]') into changed from updated;
+
+    -- Renumber from the year on, through negatives so the unique (calendar, ordinal) index never
+    -- sees two working days with the same number midway.
+    select coalesce(max(ordinal), 0) into base from huifang.calendar_days where calendar = cal and day < first_day;
+    update huifang.calendar_days set ordinal = -ordinal - 1 where calendar = cal and day >= first_day;
+    update huifang.calendar_days c set ordinal = x.ordinal
+    from (
+        select day, (base + count(*) filter (where is_workday) over (order by day))::int as ordinal
+        from huifang.calendar_days where calendar = cal and day >= first_day
+    ) x
+    where c.calendar = cal and c.day = x.day;
+
+    update huifang.calendar_years set status = 'official', source = p_source, loaded_at = now()
+    where calendar = cal and year = y;
+
+    -- Setting started_at to itself runs the schedule trigger: new deadline, stages and provisional flag.
+    with affected as (
+        select branch_id, id, due_at from huifang.timers
+        where state = 'running' and calendar = cal
+          and (started_at at time zone 'Asia/Shanghai')::date <= last_day
+          and stage_at[cardinality(stage_at)] >= first_day::timestamp at time zone 'Asia/Shanghai'
+        for update
+    ), recomputed as (
+        update huifang.timers t set started_at = t.started_at
+        from affected a where t.branch_id = a.branch_id and t.id = a.id
+        returning t.branch_id, t.id, t.subject_kind, t.subject_id, t.clock, a.due_at as old_due, t.due_at as new_due
+    )
+    select coalesce(jsonb_agg(jsonb_build_object(
+               'branch_id', branch_id, 'timer_id', id, 'subject', subject_kind || ':' || subject_id, 'clock', clock,
+               'old_due', old_due, 'new_due', new_due) order by branch_id, id) filter (where old_due <> new_due), '[]')
+    into moved from recomputed;
+
+    insert into huifang.audit_events (actor_staff_id, action, object_type, object_id, reason, detail)
+    values (huifang.scope_staff_id(), 'calendar.loaded', 'calendar', cal || ':' || y, p_source,
+            jsonb_build_object('changed_days', changed, 'moved_deadlines', moved))
+    returning id into event;
+
+    return query select jsonb_array_length(changed), jsonb_array_length(moved), event;
+end
+$$;
+revoke execute on function huifang.load_calendar_year(text,integer,date[],boolean[],text[],text) from public;
+grant execute on function huifang.load_calendar_year(text,integer,date[],boolean[],text[],text) to huifang_app;

@@ -1,0 +1,84 @@
+-- The audit trail (Art 5, 16): append-only, one hash chain per branch (0 for organization-wide).
+-- Tables: audit_events (0003, 0012).
+
+-- ══ functions and the triggers that call them ══
+
+-- The canonical content an event's hash covers; times in UTC so the session time zone never matters.
+create or replace function huifang.audit_event_hash(e huifang.audit_events) returns bytea
+    language sql immutable
+    as $$
+        select sha256(convert_to(concat_ws(E'\x1f',
+            e.chain::text, e.seq::text, encode(coalesce(e.prev_hash, ''::bytea), 'hex'), e.id::text,
+            to_char(e.at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), coalesce(e.actor_staff_id::text, ''),
+            coalesce(e.branch_id::text, ''), e.action, e.object_type, coalesce(e.object_id, ''), coalesce(e.reason, ''),
+            e.detail::text, coalesce(e.scope::text, '')), 'UTF8'))
+    $$;
+grant execute on function huifang.audit_event_hash(huifang.audit_events) to huifang_app;
+
+create or replace function huifang.audit_events_chain() returns trigger
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+declare
+    last huifang.audit_events;
+begin
+    new.chain := coalesce(new.branch_id, 0);
+    perform pg_advisory_xact_lock(hashtext('huifang.audit_events'), new.chain);
+    select * into last from huifang.audit_events where chain = new.chain order by seq desc limit 1;
+    new.seq := coalesce(last.seq, 0) + 1;
+    new.prev_hash := last.hash;
+    new.scope := jsonb_strip_nulls(jsonb_build_object(
+        'action', nullif(huifang.scope_action(), ''),
+        'branches', nullif(huifang.scope_branch_ids(), '{}'),
+        'allBranches', nullif(huifang.scope_all_branches(), false),
+        'departments', nullif(huifang.scope_department_ids(), '{}'),
+        'orgAdmin', nullif(huifang.scope_org_admin(), false),
+        'system', nullif(huifang.scope_system(), false),
+        'role', case when session_user <> 'huifang_app' then session_user::text end));
+    new.hash := huifang.audit_event_hash(new);
+    return new;
+end
+$$;
+
+create or replace trigger audit_events_chain
+    before insert on huifang.audit_events
+    for each row execute function huifang.audit_events_chain();
+
+-- Append-only for everyone but a superuser, who is exactly whom `verify` watches.
+create or replace function huifang.audit_events_append_only() returns trigger
+    language plpgsql
+    as $$
+begin
+    raise exception 'the audit trail is append-only' using errcode = '55000';
+end
+$$;
+
+create or replace trigger audit_events_append_only
+    before update or delete on huifang.audit_events
+    for each row execute function huifang.audit_events_append_only();
+
+create or replace trigger audit_events_no_truncate
+    before truncate on huifang.audit_events
+    for each statement execute function huifang.audit_events_append_only();
+
+-- ══ row-level security: huifang.audit_events ══
+
+drop policy if exists owner_all on huifang.audit_events;
+create policy owner_all on huifang.audit_events to current_user using (true) with check (true);
+
+-- Anyone acting writes events as themselves; reading the trail is scoped like branch data.
+drop policy if exists append_own on huifang.audit_events;
+create policy append_own on huifang.audit_events for insert to huifang_app
+    with check (actor_staff_id = (select huifang.scope_staff_id()));
+
+drop policy if exists read_scoped on huifang.audit_events;
+create policy read_scoped on huifang.audit_events for select to huifang_app
+    using (
+        branch_id = any ((select huifang.scope_branch_ids())::integer[])
+        or (select huifang.scope_all_branches())
+        or actor_staff_id = (select huifang.scope_staff_id()));
+
+-- The scheduler (scope system) records what it generated, as nobody in particular.
+drop policy if exists engine_append on huifang.audit_events;
+create policy engine_append on huifang.audit_events for insert to huifang_app
+    with check ((select huifang.scope_system()) and actor_staff_id is null);

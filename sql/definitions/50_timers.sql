@@ -1,0 +1,314 @@
+-- SLA clocks (Art 12, 14, 15, 17–19): each counted in working days, its stages (warnings, breach,
+-- escalation) scheduled from the calendar, who holds it, when it stops and how long it ran.
+-- Tables: timers, sla_events, notifications, notification_reads, open_clock_days (0005, 0018–0023).
+
+-- ══ functions and the triggers that call them ══
+
+create or replace function huifang.timers_schedule() returns trigger
+    language plpgsql
+    as $$
+declare
+    point numeric;
+    last_day date;
+begin
+    new.due_at := huifang.workday_deadline(new.calendar, new.started_at, new.workdays);
+    new.stage_names := '{}';
+    new.stage_at := '{}';
+    foreach point in array (select array_agg(p order by p) from unnest(new.warning_points) p) loop
+        new.stage_names := new.stage_names || ('warning_' || round(point * 100)::text);
+        new.stage_at := new.stage_at || huifang.workday_fraction(new.calendar, new.started_at, new.workdays, point);
+    end loop;
+    new.stage_names := new.stage_names || array['breached', 'escalated'];
+    new.stage_at := new.stage_at || array[
+        new.due_at,
+        huifang.workday_deadline(new.calendar, new.started_at, new.workdays + new.escalate_after_workdays)];
+    last_day := (new.stage_at[cardinality(new.stage_at)] at time zone 'Asia/Shanghai')::date;
+    new.provisional := huifang.calendar_is_provisional(
+        new.calendar, (new.started_at at time zone 'Asia/Shanghai')::date, last_day);
+    -- Stages already fired stay fired; the next one is the first after them.
+    if new.state = 'running' then
+        new.next_fire_at := new.stage_at[cardinality(new.fired_stages) + 1];
+        if new.next_fire_at is null then
+            new.state := 'done';
+        end if;
+    else
+        new.next_fire_at := null;
+    end if;
+    return new;
+end
+$$;
+
+create or replace trigger timers_schedule
+    before insert or update of calendar, started_at, workdays, warning_points, escalate_after_workdays
+    on huifang.timers
+    for each row execute function huifang.timers_schedule();
+
+-- Wakes sleeping workers when a timer becomes due within their polling horizon.
+create or replace function huifang.timers_wake_workers() returns trigger
+    language plpgsql
+    as $$
+begin
+    if new.state = 'running' and new.next_fire_at <= now() + interval '5 seconds' then
+        perform pg_notify('huifang_timers', '');
+    end if;
+    return null;
+end
+$$;
+
+create or replace trigger timers_wake_workers
+    after insert or update of next_fire_at on huifang.timers
+    for each row execute function huifang.timers_wake_workers();
+
+create or replace function huifang.timer_holder(p_kind text, p_branch integer, p_subject bigint) returns integer
+    language sql stable security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+        select case p_kind
+            when 'problem' then (select department_id from huifang.problems where branch_id = p_branch and id = p_subject)
+            when 'problem_forwarding' then (select department_id from huifang.problem_forwardings where branch_id = p_branch and id = p_subject)
+            when 'callback_task' then (select owner_department_id from huifang.callback_tasks where branch_id = p_branch and id = p_subject)
+            when 'evaluation' then (select department_id from huifang.evaluations where branch_id = p_branch and id = p_subject)
+        end
+    $$;
+revoke execute on function huifang.timer_holder(text,integer,bigint) from public;
+
+create or replace function huifang.timers_set_holder() returns trigger
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+begin
+    if new.subject_kind in ('problem', 'problem_forwarding', 'callback_task', 'evaluation') then
+        new.department_id := huifang.timer_holder(new.subject_kind, new.branch_id, new.subject_id);
+    end if;
+    return new;
+end
+$$;
+revoke execute on function huifang.timers_set_holder() from public;
+
+create or replace trigger timers_set_holder
+    before insert on huifang.timers
+    for each row execute function huifang.timers_set_holder();
+
+-- Working days in (start's day, stop's day], Shanghai dates, as huifang.workdays_between counts
+-- them; null (never an error, which would keep a clock from stopping) when the calendar lacks a day.
+create or replace function huifang.clock_workdays(p_calendar text, p_started timestamptz, p_stopped timestamptz) returns integer
+    language sql stable parallel safe
+    as $$
+        select b.ordinal - a.ordinal
+        from huifang.calendar_days a, huifang.calendar_days b
+        where a.calendar = p_calendar and a.day = (p_started at time zone 'Asia/Shanghai')::date
+          and b.calendar = p_calendar and b.day = (p_stopped at time zone 'Asia/Shanghai')::date
+    $$;
+
+create or replace function huifang.timers_count_workdays() returns trigger
+    language plpgsql
+    as $$
+begin
+    new.stopped_workdays := case when new.stopped_at is not null
+                                 then huifang.clock_workdays(new.calendar, new.started_at, new.stopped_at) end;
+    return new;
+end
+$$;
+
+-- On every update, so the figure can only be the one the clock's own times give.
+create or replace trigger timers_count_workdays
+    before insert or update on huifang.timers
+    for each row execute function huifang.timers_count_workdays();
+
+-- A provisional year replaced by the official calendar renumbers its working days: the stopped
+-- clocks that ran through it count again, in the same transaction as the load.
+create or replace function huifang.calendar_years_recount_clocks() returns trigger
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+begin
+    update huifang.timers set stopped_workdays = huifang.clock_workdays(calendar, started_at, stopped_at)
+    where calendar = new.calendar and stopped_at is not null
+      and started_at < make_date(new.year + 1, 1, 1)::timestamp at time zone 'Asia/Shanghai'
+      and stopped_at >= make_date(new.year, 1, 1)::timestamp at time zone 'Asia/Shanghai';
+    return null;
+end
+$$;
+revoke execute on function huifang.calendar_years_recount_clocks() from public;
+
+create or replace trigger calendar_years_recount_clocks
+    after update on huifang.calendar_years
+    for each row execute function huifang.calendar_years_recount_clocks();
+
+-- Stopping a clock, in one place: any clock of the subject not yet stopped, running or done.
+-- Returns how many stopped (0 when there was none, or it had stopped already).
+create or replace function huifang.stop_clock(p_branch integer, p_kind text, p_subject bigint, p_reason text, p_clock text default null)
+    returns integer
+    language sql
+    as $$
+        with stopped as (
+            update huifang.timers set state = 'stopped', stopped_at = now(), stop_reason = p_reason, next_fire_at = null
+            where branch_id = p_branch and subject_kind = p_kind and subject_id = p_subject
+              and (p_clock is null or clock = p_clock) and state <> 'stopped'
+            returning 1)
+        select count(*)::int from stopped
+    $$;
+grant execute on function huifang.stop_clock(integer,text,bigint,text,text) to huifang_app;
+
+create or replace function huifang.department_sees_clock(p_branch integer, p_kind text, p_subject bigint, p_holder integer)
+    returns boolean
+    language sql stable security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+        select case p_kind
+            when 'problem' then p_holder = any (huifang.scope_department_ids())
+                or exists (select from huifang.problem_forwardings f
+                           where f.branch_id = p_branch and f.problem_id = p_subject
+                             and f.department_id = any (huifang.scope_department_ids()))
+            when 'problem_forwarding' then p_holder = any (huifang.scope_department_ids())
+                or exists (select from huifang.problem_forwardings f
+                           join huifang.problems p on p.branch_id = f.branch_id and p.id = f.problem_id
+                           where f.branch_id = p_branch and f.id = p_subject
+                             and p.department_id = any (huifang.scope_department_ids()))
+            when 'evaluation' then p_holder = any (huifang.scope_department_ids())
+            when 'record_upload' then exists (
+                select from huifang.record_upload_deliveries d
+                where d.branch_id = p_branch and d.upload_id = p_subject and d.department_id = any (huifang.scope_department_ids()))
+            when 'directive_feedback' then exists (
+                select from huifang.directive_feedback x
+                where x.branch_id = p_branch and x.id = p_subject and x.department_id = any (huifang.scope_department_ids()))
+            else false
+        end
+    $$
+cost 1000;
+revoke execute on function huifang.department_sees_clock(integer,text,bigint,integer) from public;
+grant execute on function huifang.department_sees_clock(integer,text,bigint,integer) to huifang_app;
+
+-- One upsert per statement, from its transition tables, in key order (so two statements touching
+-- the same days wait for each other rather than deadlock).
+create or replace function huifang.timers_count_open_days() returns trigger
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+begin
+    -- Each statement names only the transition tables its operation has.
+    if tg_op = 'INSERT' then
+        insert into huifang.open_clock_days as d (branch_id, subject_kind, due_on, open)
+        select branch_id, subject_kind, (due_at at time zone 'Asia/Shanghai')::date, count(*)::int
+        from added where stopped_at is null
+        group by 1, 2, 3 order by 1, 2, 3
+        on conflict (branch_id, subject_kind, due_on) do update set open = d.open + excluded.open;
+    elsif tg_op = 'UPDATE' then
+        -- Decrements update the days they leave (a CHECK would refuse a negative row proposed to an
+        -- upsert before its conflict is seen); increments are upserted into the days they enter.
+        with delta as (
+            select branch_id, subject_kind, due_on, sum(n)::int as n
+            from (select branch_id, subject_kind, (due_at at time zone 'Asia/Shanghai')::date as due_on, -1 as n
+                  from removed where stopped_at is null
+                  union all
+                  select branch_id, subject_kind, (due_at at time zone 'Asia/Shanghai')::date, 1
+                  from added where stopped_at is null) u
+            group by 1, 2, 3 having sum(n) <> 0
+        ), decremented as (
+            update huifang.open_clock_days d set open = d.open + x.n
+            from delta x
+            where x.n < 0 and d.branch_id = x.branch_id and d.subject_kind = x.subject_kind and d.due_on = x.due_on
+        )
+        insert into huifang.open_clock_days as d (branch_id, subject_kind, due_on, open)
+        select branch_id, subject_kind, due_on, n from delta where n > 0
+        order by 1, 2, 3
+        on conflict (branch_id, subject_kind, due_on) do update set open = d.open + excluded.open;
+    else
+        update huifang.open_clock_days d set open = d.open - r.n
+        from (select branch_id, subject_kind, (due_at at time zone 'Asia/Shanghai')::date as due_on, count(*)::int as n
+              from removed where stopped_at is null group by 1, 2, 3) r
+        where d.branch_id = r.branch_id and d.subject_kind = r.subject_kind and d.due_on = r.due_on;
+    end if;
+    return null;
+end
+$$;
+revoke execute on function huifang.timers_count_open_days() from public;
+
+create or replace trigger timers_count_open_days_insert
+    after insert on huifang.timers referencing new table as added
+    for each statement execute function huifang.timers_count_open_days();
+
+create or replace trigger timers_count_open_days_update
+    after update on huifang.timers referencing old table as removed new table as added
+    for each statement execute function huifang.timers_count_open_days();
+
+create or replace trigger timers_count_open_days_delete
+    after delete on huifang.timers referencing old table as removed
+    for each statement execute function huifang.timers_count_open_days();
+
+-- ══ row-level security: huifang.timers ══
+
+drop policy if exists owner_all on huifang.timers;
+create policy owner_all on huifang.timers to current_user using (true) with check (true);
+
+drop policy if exists engine on huifang.timers;
+create policy engine on huifang.timers to huifang_app
+    using ((select huifang.scope_system())) with check ((select huifang.scope_system()));
+
+drop policy if exists read_scoped on huifang.timers;
+create policy read_scoped on huifang.timers for select to huifang_app
+    using (branch_id = any ((select huifang.scope_branch_ids())::integer[]) or (select huifang.scope_all_branches()));
+
+-- Branch workflows start and stop their own clocks (in the transaction of the state change).
+drop policy if exists write_scoped on huifang.timers;
+create policy write_scoped on huifang.timers for insert to huifang_app
+    with check (branch_id = any ((select huifang.scope_branch_ids())::integer[]));
+
+drop policy if exists update_scoped on huifang.timers;
+create policy update_scoped on huifang.timers for update to huifang_app
+    using (branch_id = any ((select huifang.scope_branch_ids())::integer[]))
+    with check (branch_id = any ((select huifang.scope_branch_ids())::integer[]));
+
+drop policy if exists read_held on huifang.timers;
+create policy read_held on huifang.timers for select to huifang_app
+    using (cardinality((select huifang.scope_department_ids())) > 0
+           and huifang.department_sees_clock(branch_id, subject_kind, subject_id, department_id));
+
+-- ══ row-level security: huifang.sla_events ══
+
+drop policy if exists owner_all on huifang.sla_events;
+create policy owner_all on huifang.sla_events to current_user using (true) with check (true);
+
+drop policy if exists engine on huifang.sla_events;
+create policy engine on huifang.sla_events to huifang_app
+    using ((select huifang.scope_system())) with check ((select huifang.scope_system()));
+
+drop policy if exists read_scoped on huifang.sla_events;
+create policy read_scoped on huifang.sla_events for select to huifang_app
+    using (branch_id = any ((select huifang.scope_branch_ids())::integer[]) or (select huifang.scope_all_branches()));
+
+-- ══ row-level security: huifang.notifications ══
+
+drop policy if exists owner_all on huifang.notifications;
+create policy owner_all on huifang.notifications to current_user using (true) with check (true);
+
+drop policy if exists engine on huifang.notifications;
+create policy engine on huifang.notifications to huifang_app
+    using ((select huifang.scope_system())) with check ((select huifang.scope_system()));
+
+-- A notification is for whoever holds its role where it is addressed, now.
+drop policy if exists addressed on huifang.notifications;
+create policy addressed on huifang.notifications for select to huifang_app
+    using (exists (
+        select from huifang.role_grants g
+        where g.staff_id = (select huifang.scope_staff_id()) and g.revoked_at is null
+          and g.role = notifications.recipient_role
+          and (g.branch_id = notifications.recipient_branch_id or g.department_id = notifications.recipient_department_id)));
+
+-- ══ row-level security: huifang.notification_reads ══
+
+drop policy if exists owner_all on huifang.notification_reads;
+create policy owner_all on huifang.notification_reads to current_user using (true) with check (true);
+
+drop policy if exists own on huifang.notification_reads;
+create policy own on huifang.notification_reads to huifang_app
+    using (staff_id = (select huifang.scope_staff_id())) with check (staff_id = (select huifang.scope_staff_id()));
+
+-- ══ row-level security: huifang.open_clock_days ══
+
+drop policy if exists owner_all on huifang.open_clock_days;
+create policy owner_all on huifang.open_clock_days to current_user using (true) with check (true);
+
+drop policy if exists read_scoped on huifang.open_clock_days;
+create policy read_scoped on huifang.open_clock_days for select to huifang_app
+    using (branch_id = any ((select huifang.scope_branch_ids())::integer[]) or (select huifang.scope_all_branches()));

@@ -1,0 +1,406 @@
+-- Callback tasks (Art 4, 9, 10, 11, 12, 13): opened by new accounts, brokers, flags and directives,
+-- their state machine, the performer's recusal, and the clocks they start and stop.
+-- Tables: callback_tasks, callback_task_transitions, callback_attempts, client_flags, directives
+-- (0009, 0010).
+
+-- ══ functions and the triggers that call them ══
+
+create or replace function huifang.callback_tasks_check_performer() returns trigger
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+declare
+    performer bigint;
+    referrer_staff bigint;
+    broker_staff bigint;
+begin
+    foreach performer in array array_remove(array[new.assignee_staff_id,
+        case when new.state = 'completed' then new.closed_by end], null) loop
+        if new.client_id is not null then
+            select c.referrer_staff_id, b.staff_id into referrer_staff, broker_staff
+            from huifang.clients c
+            left join huifang.brokers b on b.branch_id = c.branch_id and b.id = c.referrer_broker_id
+            where c.branch_id = new.branch_id and c.id = new.client_id;
+        else
+            select null, b.staff_id into referrer_staff, broker_staff
+            from huifang.brokers b where b.branch_id = new.branch_id and b.id = new.broker_id;
+        end if;
+        if performer = referrer_staff or performer = broker_staff then
+            raise exception 'recusal (Art 4): staff % introduced this % and may not call them back', performer,
+                case when new.client_id is not null then 'client' else 'broker' end
+                using errcode = '23514', constraint = 'callback_tasks_recusal',
+                      detail = format('task %s of branch %s', new.id, new.branch_id);
+        end if;
+    end loop;
+    if tg_op = 'UPDATE' then
+        if new.assignee_staff_id is not distinct from old.assignee_staff_id then
+            return new;
+        end if;
+    end if;
+    if new.assignee_staff_id is not null then
+        if new.executor_department_id is null and not exists (
+            select from huifang.role_grants g
+            where g.staff_id = new.assignee_staff_id and g.branch_id = new.branch_id and g.revoked_at is null
+              and g.role in ('responsible_person', 'front_desk', 'ops_director', 'marketing_director')) then
+            raise exception 'staff % cannot perform callbacks in branch %', new.assignee_staff_id, new.branch_id
+                using errcode = '23514', constraint = 'callback_tasks_performer',
+                      hint = 'assign someone holding responsible_person, front_desk or a director role in the branch';
+        end if;
+        if new.executor_department_id is not null and not exists (
+            select from huifang.role_grants g
+            where g.staff_id = new.assignee_staff_id and g.department_id = new.executor_department_id
+              and g.revoked_at is null and g.role = 'call_center') then
+            raise exception 'staff % is not in the call center that executes this task', new.assignee_staff_id
+                using errcode = '23514', constraint = 'callback_tasks_performer';
+        end if;
+        if not exists (select from huifang.staff s where s.id = new.assignee_staff_id and s.status = 'active') then
+            raise exception 'staff % is inactive', new.assignee_staff_id
+                using errcode = '23514', constraint = 'callback_tasks_performer';
+        end if;
+    end if;
+    return new;
+end
+$$;
+
+create or replace trigger callback_tasks_check_performer
+    before insert or update of assignee_staff_id, closed_by, state on huifang.callback_tasks
+    for each row execute function huifang.callback_tasks_check_performer();
+
+create or replace function huifang.callback_tasks_check_transition() returns trigger
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+declare
+    failed_days int;
+begin
+    if tg_op = 'INSERT' then
+        if new.state <> 'open' then
+            raise exception 'a task starts open' using errcode = '23514', constraint = 'callback_tasks_transition';
+        end if;
+        new.due_at := huifang.workday_deadline('cn_workday', new.clock_started_at, new.clock_workdays);
+        return new;
+    end if;
+    if (new.rule_code, new.rule_version, new.period, new.sample_window, new.client_id, new.broker_id, new.clock_started_at,
+        new.clock_workdays, new.created_at)
+       is distinct from (old.rule_code, old.rule_version, old.period, old.sample_window, old.client_id, old.broker_id,
+                         old.clock_started_at, old.clock_workdays, old.created_at) then
+        raise exception 'what a task is about and its clock are fixed when it is created'
+            using errcode = '23514', constraint = 'callback_tasks_fixed';
+    end if;
+    if new.state is distinct from old.state or new.state = 'assigned' and new.assignee_staff_id is distinct from old.assignee_staff_id then
+        if not exists (select from huifang.callback_task_transitions t where t.from_state = old.state and t.to_state = new.state) then
+            raise exception 'a task cannot go from % to %', old.state, new.state
+                using errcode = '23514', constraint = 'callback_tasks_transition';
+        end if;
+    end if;
+    if new.state = 'unreachable' and old.state <> 'unreachable' then
+        select count(distinct (a.attempted_at at time zone 'Asia/Shanghai')::date) into failed_days
+        from huifang.callback_attempts a
+        where a.branch_id = new.branch_id and a.task_id = new.id and a.outcome <> 'reached';
+        if failed_days < 3 then
+            raise exception 'a task is closed as unreachable only after failed attempts on 3 different days (this one has %)', failed_days
+                using errcode = '23514', constraint = 'callback_tasks_unreachable';
+        end if;
+    end if;
+    if new.state = 'open' then
+        new.assignee_staff_id := null;
+        new.assigned_at := null;
+        new.assigned_by := null;
+    end if;
+    return new;
+end
+$$;
+
+create or replace trigger callback_tasks_check_transition
+    before insert or update on huifang.callback_tasks
+    for each row execute function huifang.callback_tasks_check_transition();
+
+create or replace function huifang.callback_tasks_start_timers() returns trigger
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+begin
+    insert into huifang.timers (branch_id, subject_kind, subject_id, clock, started_at, workdays, title, notify, escalate_to)
+    select t.branch_id, 'callback_task', t.id, 'task_due', t.clock_started_at, t.clock_workdays, t.title,
+           case when t.executor_department_id is null
+                then jsonb_build_array(jsonb_build_object('role', t.owner_role, 'branchId', t.branch_id))
+                else jsonb_build_array(jsonb_build_object('role', 'call_center', 'departmentId', t.executor_department_id)) end,
+           case when t.owner_department_id is null
+                then jsonb_build_array(jsonb_build_object('role', 'branch_manager', 'branchId', t.branch_id))
+                else jsonb_build_array(jsonb_build_object('role', 'sales_trading_hq', 'departmentId', t.owner_department_id)) end
+    from created t;
+    return null;
+end
+$$;
+
+create or replace trigger callback_tasks_start_timers
+    after insert on huifang.callback_tasks
+    referencing new table as created
+    for each statement execute function huifang.callback_tasks_start_timers();
+
+-- From 0009_callback_tasks.sql.
+create or replace function huifang.callback_tasks_stop_timer() returns trigger
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+begin
+    perform huifang.stop_clock(new.branch_id, 'callback_task', new.id, 'task ' || new.state, 'task_due');
+    return null;
+end
+$$;
+
+create or replace trigger callback_tasks_stop_timer
+    after update of state on huifang.callback_tasks
+    for each row when (new.state in ('completed', 'unreachable', 'cancelled') and old.state not in ('completed', 'unreachable', 'cancelled'))
+    execute function huifang.callback_tasks_stop_timer();
+
+create or replace function huifang.timers_follow_task_due() returns trigger
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+begin
+    update huifang.callback_tasks set due_at = new.due_at
+    where branch_id = new.branch_id and id = new.subject_id and due_at is distinct from new.due_at;
+    return null;
+end
+$$;
+
+create or replace trigger timers_follow_task_due
+    after update of due_at on huifang.timers
+    for each row when (new.subject_kind = 'callback_task' and new.due_at is distinct from old.due_at)
+    execute function huifang.timers_follow_task_due();
+
+-- Art 12.1(1): a broker-introduced account is called back, 100 %, within N working days of opening.
+create or replace function huifang.clients_open_new_account_tasks() returns trigger
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+begin
+    insert into huifang.callback_tasks (branch_id, rule_code, rule_version, period, sample_window, client_id, title,
+                                        owner_role, clock_started_at, clock_workdays)
+    select o.branch_id, r.code, r.version, to_char(o.opened_at at time zone 'Asia/Shanghai', 'YYYY-MM'),
+           to_char(o.opened_at at time zone 'Asia/Shanghai', 'YYYY-MM-DD'), o.id,
+           'New-account callback: ' || o.client_no, r.owner_role, o.opened_at, r.due_workdays
+    from opened o
+    cross join lateral huifang.rule_in_effect('new_account_broker', (o.opened_at at time zone 'Asia/Shanghai')::date) r
+    where o.referrer_broker_id is not null and o.status = 'open' and r.code is not null
+    on conflict do nothing;
+    return null;
+end
+$$;
+
+create or replace trigger clients_open_new_account_tasks
+    after insert on huifang.clients
+    referencing new table as opened
+    for each statement execute function huifang.clients_open_new_account_tasks();
+
+-- A referring broker recorded after the opening makes it a broker-introduced account all the same.
+create or replace function huifang.clients_broker_added_task() returns trigger
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+begin
+    insert into huifang.callback_tasks (branch_id, rule_code, rule_version, period, sample_window, client_id, title,
+                                        owner_role, clock_started_at, clock_workdays)
+    select new.branch_id, r.code, r.version, to_char(new.opened_at at time zone 'Asia/Shanghai', 'YYYY-MM'),
+           to_char(new.opened_at at time zone 'Asia/Shanghai', 'YYYY-MM-DD'), new.id,
+           'New-account callback: ' || new.client_no, r.owner_role, new.opened_at, r.due_workdays
+    from huifang.rule_in_effect('new_account_broker', (new.opened_at at time zone 'Asia/Shanghai')::date) r
+    where r.code is not null
+    on conflict do nothing;
+    return null;
+end
+$$;
+
+create or replace trigger clients_broker_added_task
+    after update of referrer_broker_id on huifang.clients
+    for each row when (old.referrer_broker_id is null and new.referrer_broker_id is not null and new.status = 'open')
+    execute function huifang.clients_broker_added_task();
+
+create or replace function huifang.clients_cancel_tasks_on_close() returns trigger
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+begin
+    update huifang.callback_tasks
+    set state = 'cancelled', closed_at = now(), closed_by = huifang.scope_staff_id(), close_reason = 'account closed'
+    where branch_id = new.branch_id and client_id = new.id and state in ('open', 'assigned', 'in_progress');
+    return null;
+end
+$$;
+
+create or replace trigger clients_cancel_tasks_on_close
+    after update of status on huifang.clients
+    for each row when (new.status = 'closed' and old.status = 'open')
+    execute function huifang.clients_cancel_tasks_on_close();
+
+create or replace function huifang.client_flags_open_tasks() returns trigger
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+begin
+    insert into huifang.callback_tasks (branch_id, rule_code, rule_version, period, sample_window, client_id, flag_id, title,
+                                        owner_role, clock_started_at, clock_workdays)
+    select f.branch_id, r.code, r.version, to_char(f.flagged_at at time zone 'Asia/Shanghai', 'YYYY-MM'), 'flag:' || f.id,
+           f.client_id, f.id, 'Verify client data (' || array_to_string(f.fields, ', ') || '): ' || c.client_no,
+           r.owner_role, f.flagged_at, r.due_workdays
+    from flagged f
+    join huifang.clients c on c.branch_id = f.branch_id and c.id = f.client_id and c.status = 'open'
+    cross join lateral huifang.rule_in_effect('data_verification', (f.flagged_at at time zone 'Asia/Shanghai')::date) r
+    where r.code is not null;
+    return null;
+end
+$$;
+
+create or replace trigger client_flags_open_tasks
+    after insert on huifang.client_flags
+    referencing new table as flagged
+    for each statement execute function huifang.client_flags_open_tasks();
+
+-- A flag is resolved when its verification task closes, whichever way.
+create or replace function huifang.callback_tasks_resolve_flag() returns trigger
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+begin
+    update huifang.client_flags set resolved_at = new.closed_at
+    where branch_id = new.branch_id and id = new.flag_id and resolved_at is null;
+    return null;
+end
+$$;
+
+create or replace trigger callback_tasks_resolve_flag
+    after update of state on huifang.callback_tasks
+    for each row when (new.flag_id is not null and new.state in ('completed', 'unreachable', 'cancelled'))
+    execute function huifang.callback_tasks_resolve_flag();
+
+-- Cancelling a directive cancels its callbacks not yet done, in every branch.
+create or replace function huifang.directives_cancel_tasks() returns trigger
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+begin
+    update huifang.callback_tasks
+    set state = 'cancelled', closed_at = now(), closed_by = huifang.scope_staff_id(),
+        close_reason = 'directive cancelled: ' || new.cancel_reason
+    where directive_id = new.id and state in ('open', 'assigned', 'in_progress');
+    return null;
+end
+$$;
+
+create or replace trigger directives_cancel_tasks
+    after update of status on huifang.directives
+    for each row when (new.status = 'cancelled' and old.status = 'active')
+    execute function huifang.directives_cancel_tasks();
+
+create or replace function huifang.callback_tasks_end_directive() returns trigger
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+begin
+    if not exists (select from huifang.callback_tasks t where t.branch_id = new.branch_id and t.directive_id = new.directive_id
+                   and t.state in ('open', 'assigned', 'in_progress')) then
+        perform huifang.open_directive_feedback(new.branch_id, new.directive_id, now(), 'tasks_closed');
+    end if;
+    return null;
+end
+$$;
+
+create or replace trigger callback_tasks_end_directive
+    after update of state on huifang.callback_tasks
+    for each row when (new.directive_id is not null and new.state in ('completed', 'unreachable', 'cancelled')
+                       and old.state not in ('completed', 'unreachable', 'cancelled'))
+    execute function huifang.callback_tasks_end_directive();
+
+-- ══ row-level security: huifang.callback_tasks ══
+
+drop policy if exists owner_all on huifang.callback_tasks;
+create policy owner_all on huifang.callback_tasks to current_user using (true) with check (true);
+
+-- Tasks: a branch's own; every branch for HQ readers; an HQ department's own work (the call
+-- center executes, S&T HQ owns); the scheduler. HQ inserts tasks only when issuing a directive.
+drop policy if exists engine on huifang.callback_tasks;
+create policy engine on huifang.callback_tasks to huifang_app
+    using ((select huifang.scope_system())) with check ((select huifang.scope_system()));
+
+drop policy if exists read_scoped on huifang.callback_tasks;
+create policy read_scoped on huifang.callback_tasks for select to huifang_app
+    using (branch_id = any ((select huifang.scope_branch_ids())::integer[]) or (select huifang.scope_all_branches())
+           or executor_department_id = any ((select huifang.scope_department_ids())::integer[])
+           or owner_department_id = any ((select huifang.scope_department_ids())::integer[]));
+
+drop policy if exists insert_directive on huifang.callback_tasks;
+create policy insert_directive on huifang.callback_tasks for insert to huifang_app
+    with check ((select huifang.scope_action()) = 'manageDirectives' and directive_id is not null
+                and ((select huifang.scope_all_branches()) or branch_id = any ((select huifang.scope_branch_ids())::integer[])));
+
+drop policy if exists update_scoped on huifang.callback_tasks;
+create policy update_scoped on huifang.callback_tasks for update to huifang_app
+    using (branch_id = any ((select huifang.scope_branch_ids())::integer[])
+           or executor_department_id = any ((select huifang.scope_department_ids())::integer[])
+           or owner_department_id = any ((select huifang.scope_department_ids())::integer[]))
+    with check (branch_id = any ((select huifang.scope_branch_ids())::integer[])
+           or executor_department_id = any ((select huifang.scope_department_ids())::integer[])
+           or owner_department_id = any ((select huifang.scope_department_ids())::integer[]));
+
+-- ══ row-level security: huifang.callback_attempts ══
+
+drop policy if exists owner_all on huifang.callback_attempts;
+create policy owner_all on huifang.callback_attempts to current_user using (true) with check (true);
+
+-- Attempts follow their task: whoever can see or work the task sees or logs its attempts.
+drop policy if exists follows_task on huifang.callback_attempts;
+create policy follows_task on huifang.callback_attempts to huifang_app
+    using (exists (select from huifang.callback_tasks t where t.branch_id = callback_attempts.branch_id and t.id = callback_attempts.task_id))
+    with check (staff_id = (select huifang.scope_staff_id())
+                and exists (select from huifang.callback_tasks t
+                            where t.branch_id = callback_attempts.branch_id and t.id = callback_attempts.task_id
+                              and t.assignee_staff_id = (select huifang.scope_staff_id())));
+
+-- ══ row-level security: huifang.client_flags ══
+
+drop policy if exists owner_all on huifang.client_flags;
+create policy owner_all on huifang.client_flags to current_user using (true) with check (true);
+
+drop policy if exists engine on huifang.client_flags;
+create policy engine on huifang.client_flags to huifang_app
+    using ((select huifang.scope_system())) with check ((select huifang.scope_system()));
+
+drop policy if exists read_scoped on huifang.client_flags;
+create policy read_scoped on huifang.client_flags for select to huifang_app
+    using (branch_id = any ((select huifang.scope_branch_ids())::integer[]) or (select huifang.scope_all_branches()));
+
+-- The branch flags its own clients; HQ flags any branch's, only when the action is flagging.
+drop policy if exists insert_scoped on huifang.client_flags;
+create policy insert_scoped on huifang.client_flags for insert to huifang_app
+    with check (flagged_by = (select huifang.scope_staff_id()) and (
+        branch_id = any ((select huifang.scope_branch_ids())::integer[])
+        or ((select huifang.scope_action()) = 'flagClients' and (select huifang.scope_all_branches()))));
+
+-- ══ row-level security: huifang.directives ══
+
+drop policy if exists owner_all on huifang.directives;
+create policy owner_all on huifang.directives to current_user using (true) with check (true);
+
+-- A directive is seen by its department, by HQ readers of every branch, and by the branches it
+-- gives work to; it is issued and cancelled by its own department.
+drop policy if exists read_scoped on huifang.directives;
+create policy read_scoped on huifang.directives for select to huifang_app
+    using (department_id = any ((select huifang.scope_department_ids())::integer[])
+           or executor_department_id = any ((select huifang.scope_department_ids())::integer[])
+           or (select huifang.scope_all_branches())
+           or exists (select from huifang.callback_tasks t
+                      where t.directive_id = directives.id
+                        and t.branch_id = any ((select huifang.scope_branch_ids())::integer[])));
+
+drop policy if exists write_own on huifang.directives;
+create policy write_own on huifang.directives for insert to huifang_app
+    with check ((select huifang.scope_action()) = 'manageDirectives'
+                and department_id = any ((select huifang.scope_department_ids())::integer[])
+                and created_by = (select huifang.scope_staff_id()));
+
+drop policy if exists update_own on huifang.directives;
+create policy update_own on huifang.directives for update to huifang_app
+    using ((select huifang.scope_action()) = 'manageDirectives'
+           and department_id = any ((select huifang.scope_department_ids())::integer[]))
+    with check (department_id = any ((select huifang.scope_department_ids())::integer[]));
