@@ -9,6 +9,7 @@ struct APIService: APIProtocol {
     /// The small pool of sign-in, authentication and `/health`.
     let authPool: Pool
     let migrations: [Migration]
+    let definitions: [Definition]
     let metrics: PrometheusMetrics
     let now: @Sendable () -> Date
     let auth: AuthStore

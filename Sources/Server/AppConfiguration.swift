@@ -20,6 +20,9 @@ public struct AppConfiguration: Sendable {
     public var authPoolSize: Int = 2
     /// The migrations this build ships; `/health` is unhealthy until the database has exactly these.
     public var migrations: [Migration]
+    /// The definition files this build ships (`sql/definitions`); `/health` is unhealthy while the
+    /// database has other versions of them. None: not checked.
+    public var definitions: [Definition] = []
     public var logLevel: Logger.Level
     /// The current time; tests pin it to put "today" where they need it.
     public var now: @Sendable () -> Date = { Date() }

@@ -34,7 +34,7 @@ public func buildApplication(_ configuration: AppConfiguration) async throws -> 
     router.middlewares.add(IdempotencyMiddleware(keys: IdempotencyKeys(pool: pool)))
 
     let api = APIService(
-        pool: pool, authPool: authPool, migrations: configuration.migrations, metrics: metrics, now: configuration.now, auth: auth,
+        pool: pool, authPool: authPool, migrations: configuration.migrations, definitions: configuration.definitions, metrics: metrics, now: configuration.now, auth: auth,
         passwords: Passwords(cost: configuration.bcryptCost))
     try api.registerHandlers(on: router, configuration: .init(dateTranscoder: RFC3339DateTranscoder()))
 

@@ -72,17 +72,25 @@ struct DatabaseEnvironment: Sendable {
     /// Refuses, with the command that fixes it, a database whose schema is behind this build: the
     /// commands that only read would otherwise fail on the first missing table with a bare SQL error.
     func requireCurrentSchema(logger: Logger) async throws {
-        let pending = try await Pool.withPool(owner, logger: logger) { pool in
-            try await Migrator(pool: pool, directory: try MigrationsDirectory.locate(), logger: logger).status()
-                .filter { $0.state == .pending }.map(\.migration)
+        let (pending, stale) = try await Pool.withPool(owner, logger: logger) { pool in
+            let migrator = try Migrator(pool: pool, directory: try MigrationsDirectory.locate(), logger: logger)
+            return (
+                try await migrator.status().filter { $0.state == .pending }.map(\.migration),
+                try await migrator.definitionStatus().filter { !$0.isCurrent }.map(\.definition))
         }
-        guard let first = pending.first else { return }
-        throw CLIError(
-            "the database lacks \(pending.count) migration(s) of this build, from \(String(format: "%04d", first.version))_\(first.name); "
-                + "run `huifang migrate` (with the same --data-dir or DATABASE_URL) first")
+        if let first = pending.first {
+            throw CLIError(
+                "the database lacks \(pending.count) migration(s) of this build, from \(first.label); "
+                    + "run `huifang migrate` (with the same --data-dir or DATABASE_URL) first")
+        }
+        if !stale.isEmpty {
+            throw CLIError(
+                "the database's definitions differ from this build's (\(stale.map(\.name).joined(separator: ", "))); "
+                    + "run `huifang migrate` (with the same --data-dir or DATABASE_URL) first")
+        }
     }
 
-    func migrate(logger: Logger) async throws -> (all: [Migration], applied: [Migration]) {
+    func migrate(logger: Logger) async throws -> (all: [Migration], applied: Migrator.Applied) {
         try await Pool.withPool(owner, logger: logger) { pool in
             let migrator = try Migrator(pool: pool, directory: try MigrationsDirectory.locate(), logger: logger)
             let applied = try await migrator.migrate()

@@ -51,6 +51,7 @@ func serve(
     }
     var configuration = AppConfiguration(
         host: host, port: port, database: environment.application, poolSize: poolSize, migrations: migrations)
+    configuration.definitions = try Definition.load(fromMigrations: try MigrationsDirectory.locate())
     configuration.logLevel = logger.logLevel
     let environmentVariables = ProcessInfo.processInfo.environment
     configuration.trustForwardedFor = environmentVariables["HUIFANG_TRUST_FORWARDED_FOR"] == "1"

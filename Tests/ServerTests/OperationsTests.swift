@@ -24,6 +24,7 @@ struct OperationsTests {
             migrations += try Migration.load(from: directory)
         }
         var configuration = AppConfiguration(database: database.application, poolSize: 2, migrations: migrations, logLevel: .warning)
+        configuration.definitions = try Definition.load(fromMigrations: try MigrationsDirectory.locate())
         configuration.now = { now }
         return configuration
     }
@@ -36,7 +37,7 @@ struct OperationsTests {
                     #expect(response.status == .ok)
                     let body = try JSONDecoder().decode(HealthBody.self, from: Data(String(buffer: response.body).utf8))
                     #expect(body.status == "ok")
-                    #expect(body.checks.map(\.name) == ["database", "migrations", "calendar"])
+                    #expect(body.checks.map(\.name) == ["database", "migrations", "definitions", "calendar"])
                 }
             }
         }
@@ -72,6 +73,27 @@ struct OperationsTests {
                     let migrations = try #require(body.checks.first { $0.name == "migrations" })
                     #expect(migrations.ok == false)
                     #expect(migrations.detail?.contains("9999_future") == true)
+                }
+            }
+        }
+    }
+
+    @Test func healthIs503WhileTheDatabaseHasAnotherBuildsDefinitions() async throws {
+        try await TestDatabase.with { database in
+            var configuration = try configuration(database)
+            // This build's timers file differs from what the database has (another build migrated it).
+            let index = try #require(configuration.definitions.firstIndex { $0.name.hasSuffix("_timers.sql") })
+            configuration.definitions[index].checksum = String(repeating: "0", count: 64)
+            let stale = configuration.definitions[index].name
+            let app = try await buildApplication(configuration)
+            try await app.test(.router) { client in
+                try await client.execute(uri: "/health", method: .get) { response in
+                    #expect(response.status == .serviceUnavailable)
+                    let body = try JSONDecoder().decode(HealthBody.self, from: Data(String(buffer: response.body).utf8))
+                    let definitions = try #require(body.checks.first { $0.name == "definitions" })
+                    #expect(definitions.ok == false)
+                    #expect(definitions.detail?.contains(stale) == true)
+                    #expect(definitions.detail?.contains("huifang migrate") == true)
                 }
             }
         }

@@ -6,7 +6,7 @@ import Store
 
 extension APIService {
     func getHealth(_ input: Operations.GetHealth.Input) async throws -> Operations.GetHealth.Output {
-        let health = await SystemHealth.check(pool: authPool, expected: migrations, now: now())
+        let health = await SystemHealth.check(pool: authPool, expected: migrations, definitions: definitions, now: now())
         let body = Components.Schemas.Health(
             status: !health.isHealthy ? .unavailable : health.hasWarnings ? .warn : .ok,
             checks: health.checks.map { .init(name: $0.name, ok: $0.ok, warning: $0.warning ? true : nil, detail: $0.detail) })
