@@ -16,8 +16,12 @@ struct ReportCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Coverage per branch × rule × period against the rule's required %.",
             discussion: """
-                Covered = completed on time + closed as unreachable on time; coverage % = covered ÷ population. \
-                A month also shows the half-year and year windows it lies in.
+                A callback covers a member when it was completed by its deadline and its record is countersigned \
+                (Art 5, 12): coverage % = completed on time ÷ population. Unreachable members were not called back; \
+                they count only in attempted % ((completed + awaiting sign-off + unreachable) ÷ population). The \
+                population comes from the facts (draws, accounts opened, flags raised, directive targets): population \
+                minus the task columns is the members that never got a task. A month also shows the half-year and \
+                year windows it lies in.
                 """)
 
         @Option(help: "The period: YYYY-MM, YYYY-H1, YYYY-H2 or YYYY.") var period: String
@@ -53,15 +57,16 @@ struct ReportCommand: AsyncParsableCommand {
                 rows.forEach { print(CSVLine.render($0.csvFields)) }
                 return
             }
-            let widths = [8, 22, 8, 10, 9, 7, 8, 6, 8, 7, 8, 6, 9, 5]
-            let header = ["branch", "rule", "period", "population", "required", "on time", "late", "unre.", "cancel", "overdue",
-                          "open", "cov %", "req %", "meets"]
+            let widths = [8, 22, 8, 10, 8, 7, 5, 8, 5, 6, 7, 5, 6, 7, 7, 6, 5]
+            let header = ["branch", "rule", "period", "population", "required", "on time", "late", "awaiting", "unre.", "cancel",
+                          "overdue", "open", "unclas", "cov %", "att %", "req %", "met"]
             print(zip(header, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: " "))
             for row in rows {
                 let fields = [
                     row.branchCode, row.ruleCode, row.period, String(row.population), String(row.required), String(row.completedOnTime),
-                    String(row.completedLate), String(row.unreachable), String(row.cancelled), String(row.overdue), String(row.open),
-                    row.coveragePercent?.twoDecimals ?? "-", row.requiredPercent.twoDecimals, row.meetsRequirement ? "yes" : "NO",
+                    String(row.completedLate), String(row.awaitingSignoff), String(row.unreachable), String(row.cancelled),
+                    String(row.overdue), String(row.open), row.unclassified.map(String.init) ?? "-", row.coveragePercent?.twoDecimals ?? "-",
+                    row.attemptedPercent?.twoDecimals ?? "-", row.requiredPercent.twoDecimals, row.met ? "yes" : "NO",
                 ]
                 print(zip(fields, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: " "))
             }

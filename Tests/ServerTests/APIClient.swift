@@ -20,6 +20,10 @@ struct APIClient {
         func json() throws -> [String: Any] {
             (try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]) ?? [:]
         }
+        /// A body that is a JSON array of objects.
+        func jsonArray() throws -> [[String: Any]] {
+            (try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]]) ?? []
+        }
         func problem() throws -> Problem {
             try JSONDecoder().decode(Problem.self, from: Data(text.utf8))
         }

@@ -209,6 +209,15 @@ struct TaskAPITests {
                 ).single().decode(0)
             }
             #expect(open == 0)
+
+            // Coverage counts the directive's targets, recorded when it was issued: still the
+            // population once cancelled, but no longer required.
+            let coverage = try await api.send(.get, "/coverage?period=2026-07&branchId=\(fixture.branchA)", token: try await api.token("opsA"))
+            #expect(coverage.status == .ok, "\(coverage.text)")
+            let special = try #require(try coverage.jsonArray().first { $0["ruleCode"] as? String == "special" })
+            #expect(special["population"] as? Int == 1 && special["required"] as? Int == 0 && special["cancelled"] as? Int == 1)
+            #expect(special["met"] as? Bool == true && special["coveragePercent"] as? String == "0.00")
+            #expect(special["unclassified"] == nil && special["awaitingSignoff"] as? Int == 0)
         }
     }
 

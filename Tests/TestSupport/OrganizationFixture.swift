@@ -160,6 +160,11 @@ public struct OrganizationFixture: Sendable {
             returning id
             """
         ).single().decode(0)
+        try await db.query(
+            """
+            insert into huifang.directive_targets (branch_id, directive_id, client_id)
+            select branch_id, \(directive), client_id from unnest(\(branches)::int[], \(clients)::bigint[]) as t (branch_id, client_id)
+            """)
         try await db.query("select huifang.open_record_uploads('2026-05')")
         for (index, branch) in branches.enumerated() {
             let letter = index == 0 ? "A" : "B"

@@ -404,3 +404,24 @@ create policy update_own on huifang.directives for update to huifang_app
     using ((select huifang.scope_action()) = 'manageDirectives'
            and department_id = any ((select huifang.scope_department_ids())::integer[]))
     with check (department_id = any ((select huifang.scope_department_ids())::integer[]));
+
+-- ══ row-level security: huifang.directive_targets ══
+
+drop policy if exists owner_all on huifang.directive_targets;
+create policy owner_all on huifang.directive_targets to current_user using (true) with check (true);
+
+-- Targets are read as the directive's tasks are: the branch's own, HQ readers of every branch, the
+-- issuing and executing departments; written as the directive's tasks are, when it is issued (the
+-- directive, inserted in the same statement, is not yet visible to a policy).
+drop policy if exists read_scoped on huifang.directive_targets;
+create policy read_scoped on huifang.directive_targets for select to huifang_app
+    using (branch_id = any ((select huifang.scope_branch_ids())::integer[]) or (select huifang.scope_all_branches())
+           or exists (select from huifang.directives d
+                      where d.id = directive_targets.directive_id
+                        and (d.department_id = any ((select huifang.scope_department_ids())::integer[])
+                             or d.executor_department_id = any ((select huifang.scope_department_ids())::integer[]))));
+
+drop policy if exists insert_directive on huifang.directive_targets;
+create policy insert_directive on huifang.directive_targets for insert to huifang_app
+    with check ((select huifang.scope_action()) = 'manageDirectives'
+                and ((select huifang.scope_all_branches()) or branch_id = any ((select huifang.scope_branch_ids())::integer[])));

@@ -97,8 +97,8 @@ extension Components.Schemas.CoverageRow {
             branchId: Int32(row.branchId), branchCode: row.branchCode, ruleCode: .init(rawValue: row.ruleCode) ?? .special,
             period: row.period, population: Int32(row.population), required: Int32(row.required),
             requiredPercent: row.requiredPercent.twoDecimals, completedOnTime: Int32(row.completedOnTime),
-            completedLate: Int32(row.completedLate), unreachable: Int32(row.unreachable), cancelled: Int32(row.cancelled),
-            overdue: Int32(row.overdue), open: Int32(row.open), covered: Int32(row.covered),
-            coveragePercent: row.coveragePercent?.twoDecimals, meetsRequirement: row.meetsRequirement)
+            completedLate: Int32(row.completedLate), awaitingSignoff: Int32(row.awaitingSignoff), unreachable: Int32(row.unreachable),
+            cancelled: Int32(row.cancelled), overdue: Int32(row.overdue), open: Int32(row.open), unclassified: row.unclassified.map(Int32.init),
+            coveragePercent: row.coveragePercent?.twoDecimals, attemptedPercent: row.attemptedPercent?.twoDecimals, met: row.met)
     }
 }

@@ -2,9 +2,12 @@ import Domain
 import Foundation
 import Postgres
 
-/// Coverage per branch × rule × period: the population, how many callbacks the rule requires of
-/// it, and what became of them. Covered = completed on time + closed as unreachable on time
-/// (covered but not reached); coverage % = covered ÷ population. Created tasks never count.
+/// Coverage per branch × rule × period, as BRIEF §3 counts it: a callback covers a member when the
+/// call was completed by its deadline **and** its record is countersigned (Art 5, 12). Unreachable
+/// members were not called back: they are their own column and count in `attemptedPercent`, never
+/// in coverage. The population comes from the facts (draws, accounts opened, flags raised,
+/// directive targets), so a member that never got a task is a gap: population minus the task
+/// columns.
 public struct CoverageRow: Sendable, Equatable {
     public var branchId: Int
     public var branchCode: String
@@ -13,27 +16,39 @@ public struct CoverageRow: Sendable, Equatable {
     public var population: Int
     public var required: Int
     public var requiredPercent: Decimal
+    /// Called by the deadline, record countersigned.
     public var completedOnTime: Int
+    /// Called after the deadline, record countersigned.
     public var completedLate: Int
+    /// Called (the task is completed) but the record is not countersigned: submitted, or returned.
+    public var awaitingSignoff: Int
     public var unreachable: Int
     public var cancelled: Int
+    /// Open tasks past their deadline.
     public var overdue: Int
+    /// Open tasks not yet due.
     public var open: Int
-    public var covered: Int
-    /// covered ÷ population × 100, two decimals; nil for an empty population.
+    /// Open clients of the branch with no asset snapshot before the window, for the rules judged on
+    /// assets (core, half-yearly service, S&T annual); nil for the other rules.
+    public var unclassified: Int?
+    /// completed on time ÷ population × 100, two decimals; nil for an empty population.
     public var coveragePercent: Decimal?
-    public var meetsRequirement: Bool
+    /// (completed, on time or late or awaiting sign-off, + unreachable) ÷ population × 100.
+    public var attemptedPercent: Decimal?
+    /// Completed on time ≥ required.
+    public var met: Bool
 
     public static let csvHeader = [
         "branch", "rule", "period", "population", "required", "required_percent", "completed_on_time", "completed_late",
-        "unreachable", "cancelled", "overdue", "open", "covered", "coverage_percent", "meets",
+        "awaiting_signoff", "unreachable", "cancelled", "overdue", "open", "unclassified", "coverage_percent", "attempted_percent", "met",
     ]
 
     public var csvFields: [String] {
         [
             branchCode, ruleCode, period, String(population), String(required), requiredPercent.twoDecimals, String(completedOnTime),
-            String(completedLate), String(unreachable), String(cancelled), String(overdue), String(open), String(covered),
-            coveragePercent?.twoDecimals ?? "", meetsRequirement ? "yes" : "no",
+            String(completedLate), String(awaitingSignoff), String(unreachable), String(cancelled), String(overdue), String(open),
+            unclassified.map(String.init) ?? "", coveragePercent?.twoDecimals ?? "", attemptedPercent?.twoDecimals ?? "",
+            met ? "yes" : "no",
         ]
     }
 }
@@ -54,56 +69,116 @@ public struct CoverageReport: Sendable {
         return labels
     }
 
-    /// Rules whose population is a recorded draw; the others' population is one task per member.
+    /// Rules whose population is a recorded draw.
     static let drawnRules = ["new_account_ordinary", "core_monthly", "service_half_year", "st_annual"]
+    /// Rules whose population is judged on asset snapshots: their rows say how many clients had none.
+    static let assetRules = ["core_monthly", "service_half_year", "st_annual"]
 
     public func rows(for period: Period, branches: [Int]?, branchId: Int?, at now: Date) async throws -> [CoverageRow] {
         let labels = Self.labels(overlapping: period)
-        var scope: SQL = .branch("branch_id", in: branches)
-        if let branchId { scope = scope + " and branch_id = \(branchId)" }
+        func scope(_ column: String) -> SQL {
+            var scope: SQL = .branch(column, in: branches)
+            if let branchId { scope = scope + " and \(unescaped: column) = \(branchId)" }
+            return scope
+        }
+        // The period's months in Shanghai, for the populations counted from facts (their tasks' period
+        // is the month of the opening, the flag or the directive's due date).
+        let start = period.startDate, end = period.endDate
         let query: SQL =
             """
             with tasks as (
-                select branch_id, rule_code, period, count(*)::int as tasks,
-                       count(*) filter (where state = 'completed' and closed_at <= due_at)::int as on_time,
-                       count(*) filter (where state = 'completed' and closed_at > due_at)::int as late,
-                       count(*) filter (where state = 'unreachable')::int as unreachable,
-                       count(*) filter (where state = 'unreachable' and closed_at <= due_at)::int as unreachable_on_time,
-                       count(*) filter (where state = 'cancelled')::int as cancelled,
-                       count(*) filter (where state in ('open', 'assigned', 'in_progress') and due_at < \(now))::int as overdue,
-                       count(*) filter (where state in ('open', 'assigned', 'in_progress') and due_at >= \(now))::int as open
-                from huifang.callback_tasks
+                select t.branch_id, t.rule_code, t.period,
+                       count(*) filter (where t.state = 'completed' and r.countersigned_at is not null and t.closed_at <= t.due_at)::int
+                           as on_time,
+                       count(*) filter (where t.state = 'completed' and r.countersigned_at is not null and t.closed_at > t.due_at)::int
+                           as late,
+                       count(*) filter (where t.state = 'completed' and r.countersigned_at is null)::int as awaiting,
+                       count(*) filter (where t.state = 'unreachable')::int as unreachable,
+                       count(*) filter (where t.state = 'cancelled')::int as cancelled,
+                       count(*) filter (where t.state in ('open', 'assigned', 'in_progress') and t.due_at < \(now))::int as overdue,
+                       count(*) filter (where t.state in ('open', 'assigned', 'in_progress') and t.due_at >= \(now))::int as open
+                from huifang.callback_tasks t
+                left join huifang.records r on r.branch_id = t.branch_id and r.id = t.record_id
                 where
-            """ + " " + scope + """
-                  and period = any(\(labels))
-                group by branch_id, rule_code, period
+            """ + " " + scope("t.branch_id") + """
+                  and t.period = any(\(labels))
+                group by t.branch_id, t.rule_code, t.period
             ), draws as (
                 select branch_id, rule_code, period, sum(population_size)::int as population, sum(required)::int as required
                 from huifang.obligation_draws
                 where
-            """ + " " + scope + """
-                  and period = any(\(labels))
+            """ + " " + scope("branch_id") + """
+                  and period = any(\(labels)) and rule_code = any(\(Self.drawnRules))
                 group by branch_id, rule_code, period
+            ), facts as (
+                -- Art 12.1(1): every broker-introduced account opened in the period, 100 %.
+                select c.branch_id, 'new_account_broker' as rule_code,
+                       to_char(c.opened_at at time zone 'Asia/Shanghai', 'YYYY-MM') as period, count(*)::int as population,
+                       count(*)::int as required
+                from huifang.clients c
+                where
+            """ + " " + scope("c.branch_id") + """
+                  and c.referrer_broker_id is not null
+                  and c.opened_at >= (\(start)::timestamp at time zone 'Asia/Shanghai')
+                  and c.opened_at < (\(end)::timestamp at time zone 'Asia/Shanghai')
+                group by 1, 2, 3
+                union all
+                -- Art 12.2: every flag raised in the period.
+                select f.branch_id, 'data_verification', to_char(f.flagged_at at time zone 'Asia/Shanghai', 'YYYY-MM'),
+                       count(*)::int, count(*)::int
+                from huifang.client_flags f
+                where
+            """ + " " + scope("f.branch_id") + """
+                  and f.flagged_at >= (\(start)::timestamp at time zone 'Asia/Shanghai')
+                  and f.flagged_at < (\(end)::timestamp at time zone 'Asia/Shanghai')
+                group by 1, 2, 3
+                union all
+                -- Art 10, 12.3: every target of the directives due in the period; a cancelled directive's
+                -- targets stay in the population but are no longer required.
+                select x.branch_id, 'special', to_char(d.due_on, 'YYYY-MM'), count(*)::int,
+                       count(*) filter (where d.status <> 'cancelled')::int
+                from huifang.directive_targets x
+                join huifang.directives d on d.id = x.directive_id
+                where
+            """ + " " + scope("x.branch_id") + """
+                  and d.due_on >= \(start) and d.due_on < \(end)
+                group by 1, 2, 3
+            ), populations as (
+                select * from draws union all select * from facts
             ), rows as (
-                select coalesce(t.branch_id, d.branch_id) as branch_id, coalesce(t.rule_code, d.rule_code) as rule_code,
-                       coalesce(t.period, d.period) as period,
-                       case when coalesce(t.rule_code, d.rule_code) = any(\(Self.drawnRules)) then coalesce(d.population, 0)
-                            else coalesce(t.tasks, 0) end as population,
-                       case when coalesce(t.rule_code, d.rule_code) = any(\(Self.drawnRules)) then coalesce(d.required, 0)
-                            else coalesce(t.tasks, 0) end as required,
-                       coalesce(t.on_time, 0) as on_time, coalesce(t.late, 0) as late, coalesce(t.unreachable, 0) as unreachable,
-                       coalesce(t.unreachable_on_time, 0) as unreachable_on_time, coalesce(t.cancelled, 0) as cancelled,
+                select coalesce(t.branch_id, p.branch_id) as branch_id, coalesce(t.rule_code, p.rule_code) as rule_code,
+                       coalesce(t.period, p.period) as period, coalesce(p.population, 0) as population,
+                       coalesce(p.required, 0) as required,
+                       coalesce(t.on_time, 0) as on_time, coalesce(t.late, 0) as late, coalesce(t.awaiting, 0) as awaiting,
+                       coalesce(t.unreachable, 0) as unreachable, coalesce(t.cancelled, 0) as cancelled,
                        coalesce(t.overdue, 0) as overdue, coalesce(t.open, 0) as open
                 from tasks t
-                full join draws d on d.branch_id = t.branch_id and d.rule_code = t.rule_code and d.period = t.period
+                full join populations p on p.branch_id = t.branch_id and p.rule_code = t.rule_code and p.period = t.period
+            ), asset_windows as (
+                select distinct branch_id, lower(huifang.period_range(period)) as window_start
+                from rows where rule_code = any(\(Self.assetRules))
+            ), unclassified as (
+                -- Open at the window's start, opened before it, and no snapshot before it: no segment to judge.
+                select w.branch_id, w.window_start, count(c.id)::int as clients
+                from asset_windows w
+                left join huifang.clients c
+                  on c.branch_id = w.branch_id
+                 and c.opened_at < (w.window_start::timestamp at time zone 'Asia/Shanghai')
+                 and (c.closed_at is null or c.closed_at >= (w.window_start::timestamp at time zone 'Asia/Shanghai'))
+                 and not exists (select from huifang.client_asset_snapshots s
+                                 where s.branch_id = c.branch_id and s.client_id = c.id and s.as_of < w.window_start)
+                group by w.branch_id, w.window_start
             )
             select r.branch_id, b.code, r.rule_code, r.period, r.population, r.required,
                    (huifang.rule_in_effect(r.rule_code, lower(huifang.period_range(r.period)))).coverage_percent,
-                   r.on_time, r.late, r.unreachable, r.cancelled, r.overdue, r.open, r.on_time + r.unreachable_on_time,
-                   case when r.population > 0 then round(100.0 * (r.on_time + r.unreachable_on_time) / r.population, 2) end,
-                   r.on_time + r.unreachable_on_time >= r.required
+                   r.on_time, r.late, r.awaiting, r.unreachable, r.cancelled, r.overdue, r.open,
+                   case when r.rule_code = any(\(Self.assetRules)) then coalesce(u.clients, 0) end,
+                   case when r.population > 0 then round(100.0 * r.on_time / r.population, 2) end,
+                   case when r.population > 0 then round(100.0 * (r.on_time + r.late + r.awaiting + r.unreachable) / r.population, 2) end,
+                   r.on_time >= r.required
             from rows r
             join huifang.branches b on b.id = r.branch_id
+            left join unclassified u on u.branch_id = r.branch_id and u.window_start = lower(huifang.period_range(r.period))
             order by b.code, r.rule_code, r.period
             """
         return try await connection.query(query).map { row in
@@ -111,9 +186,9 @@ public struct CoverageReport: Sendable {
                 branchId: try row.decode(0), branchCode: try row.decode(1), ruleCode: try row.decode(2), period: try row.decode(3),
                 population: try row.decode(4), required: try row.decode(5),
                 requiredPercent: try row.decode(6, as: Decimal?.self) ?? 100, completedOnTime: try row.decode(7),
-                completedLate: try row.decode(8), unreachable: try row.decode(9), cancelled: try row.decode(10),
-                overdue: try row.decode(11), open: try row.decode(12), covered: try row.decode(13),
-                coveragePercent: try row.decode(14), meetsRequirement: try row.decode(15))
+                completedLate: try row.decode(8), awaitingSignoff: try row.decode(9), unreachable: try row.decode(10),
+                cancelled: try row.decode(11), overdue: try row.decode(12), open: try row.decode(13), unclassified: try row.decode(14),
+                coveragePercent: try row.decode(15), attemptedPercent: try row.decode(16), met: try row.decode(17))
         }
     }
 }

@@ -146,6 +146,9 @@ public struct DirectiveStore: Sendable {
                 from targets
                 having count(*) > 0
                 returning id
+            ), recorded_targets as (
+                insert into huifang.directive_targets (branch_id, directive_id, client_id)
+                select t.branch_id, d.id, t.id from targets t cross join directive d
             ), tasks as (
                 insert into huifang.callback_tasks (branch_id, rule_code, rule_version, period, sample_window, client_id, directive_id,
                                                     title, owner_role, owner_department_id, executor_department_id,
