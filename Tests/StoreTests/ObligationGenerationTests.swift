@@ -101,6 +101,96 @@ struct ObligationGenerationTests {
         }
     }
 
+    @Test func aSampledMemberWhoDropsOutIsReplacedByTheNextInTheRecordedOrder() async throws {
+        try await TestDatabase.with { database in
+            let fixture = try await database.withPool { try await OrganizationFixture.load(into: $0) }
+            let rp = fixture.staff["rpA"]!
+            _ = try await database.withPool { pool in
+                try await Self.openClients(pool, branch: fixture.branchA, prefix: "N", count: 7, openedAt: "2026-07-06 10:00+08")
+            }
+            _ = try await Self.generate(database, "2026-07", today: "2026-07-20")
+            try await database.withPool { pool in
+                // The auditor's order of the recorded population: sha256(seed:client:id).
+                let order: [Int64] = try await pool.query(
+                    """
+                    select m.id from huifang.obligation_draws d, unnest(d.population_clients) m (id)
+                    where d.branch_id = \(fixture.branchA) and d.rule_code = 'new_account_ordinary'
+                    order by huifang.sample_key(d.seed, 'client', m.id)
+                    """
+                ).map { try $0.decode(0) }
+                try #require(order.count == 7)
+                func task(of client: Int64) async throws -> Int64? {
+                    try await pool.query(
+                        "select id from huifang.callback_tasks where rule_code = 'new_account_ordinary' and client_id = \(client)"
+                    ).first?.decode(0)
+                }
+                func sampled() async throws -> [Int64] {
+                    try await pool.query(
+                        "select client_id from huifang.callback_tasks where rule_code = 'new_account_ordinary' and branch_id = \(fixture.branchA)"
+                    ).map { try $0.decode(0) }
+                }
+                #expect(Set(try await sampled()) == Set(order.prefix(3)))  // ⌈0.3 × 7⌉ = 3
+
+                // The sixth in the order closes first (no task, nothing to replace); then the first.
+                try await pool.query("update huifang.clients set status = 'closed', closed_at = '2026-07-08 10:00+08' where id = \(order[5])")
+                #expect(Set(try await sampled()) == Set(order.prefix(3)))
+                try await pool.query("update huifang.clients set status = 'closed', closed_at = '2026-07-08 11:00+08' where id = \(order[0])")
+                #expect(Set(try await sampled()) == Set(order.prefix(4)))  // the fourth replaces the first
+
+                // The second and third end unreachable: the fifth replaces one, and — the sixth being
+                // closed — the seventh the other.
+                for client in [order[1], order[2]] {
+                    let id = try #require(try await task(of: client))
+                    try await pool.query(
+                        "update huifang.callback_tasks set state = 'assigned', assignee_staff_id = \(rp), assigned_at = '2026-07-07' where id = \(id)")
+                    try await pool.query("update huifang.callback_tasks set state = 'in_progress' where id = \(id)")
+                    try await pool.query(
+                        """
+                        insert into huifang.callback_attempts (branch_id, task_id, attempted_at, channel, outcome, staff_id)
+                        select \(fixture.branchA), \(id), d, 'phone', 'no_answer', \(rp)
+                        from unnest(array['2026-07-07 10:00+08', '2026-07-08 10:00+08', '2026-07-09 10:00+08']::timestamptz[]) d
+                        """)
+                    try await pool.query(
+                        """
+                        update huifang.callback_tasks set state = 'unreachable', closed_by = \(rp), closed_at = '2026-07-09 11:00+08',
+                               close_reason = 'no answer on three days'
+                        where id = \(id)
+                        """)
+                }
+                #expect(Set(try await sampled()) == Set([order[0], order[1], order[2], order[3], order[4], order[6]]))
+
+                let first = try #require(try await task(of: order[0]))
+                let replacement = try #require(try await task(of: order[3]))
+                let explanation = try #require(try await pool.withConnection {
+                    try await TaskExplanation.load($0, taskId: replacement, branches: nil)
+                })
+                #expect(explanation.replacesTaskId == first)
+                #expect(explanation.replacementReason == "cancelled: account closed")
+                #expect(explanation.draw?.rank == 4 && explanation.draw?.inSample == true)
+                #expect(explanation.lines.contains { $0.contains("replaces task \(first)") })
+                #expect(explanation.lines.contains { $0.contains("after the sample, drawn as a replacement") })
+                let replaced = try #require(try await pool.withConnection { try await TaskExplanation.load($0, taskId: first, branches: nil) })
+                #expect(replaced.replacedByTaskId == replacement)
+                // The replacement keeps the window's deadline: 5 working days after Mon 6 Jul.
+                let dues: [Date] = try await pool.query(
+                    "select due_at from huifang.callback_tasks where id in (\(first), \(replacement)) order by id"
+                ).map { try $0.decode(0) }
+                #expect(Set(dues).count == 1)
+            }
+            let rows = try await database.withPool(database.application) { pool in
+                try await pool.transaction(settings: ObligationGenerator.settings, readOnly: true) {
+                    try await CoverageReport($0).rows(
+                        for: Period("2026-07")!, branches: nil, branchId: fixture.branchA,
+                        at: ISO8601DateFormatter().date(from: "2026-07-10T00:00:00Z")!)
+                }
+            }
+            let row = try #require(rows.first { $0.ruleCode == "new_account_ordinary" })
+            // 7 opened, 3 required; the 3 that dropped out are visible, their 3 replacements are open.
+            #expect(row.population == 7 && row.required == 3)
+            #expect(row.cancelled == 1 && row.unreachable == 2 && row.open == 3 && row.overdue == 0)
+        }
+    }
+
     @Test func tenMillionOnTheYearsSnapshotQualifiesInclusivelyAndBrokersAreCalledByTheCallCenter() async throws {
         try await TestDatabase.with { database in
             let fixture = try await database.withPool { try await OrganizationFixture.load(into: $0) }

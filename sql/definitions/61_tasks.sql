@@ -312,6 +312,66 @@ create or replace trigger callback_tasks_end_directive
                        and old.state not in ('completed', 'unreachable', 'cancelled'))
     execute function huifang.callback_tasks_end_directive();
 
+-- Art 12.1(2), 13.2: a sampled task that ends cancelled (the account closed…) or unreachable is
+-- replaced by the next member of its draw in the recorded order — priority, then
+-- sha256(seed:kind:id) — that has no task in the window yet and is still open (active, for a
+-- broker). The replacement keeps the replaced task's clock: the window's deadline does not move.
+-- A census (required = population) has nobody left to draw.
+create or replace function huifang.callback_tasks_draw_replacement() returns trigger
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+declare
+    d huifang.obligation_draws;
+    next_kind text;
+    next_id bigint;
+begin
+    select * into d from huifang.obligation_draws where branch_id = new.branch_id and id = new.draw_id;
+    if d.id is null or d.required >= d.population_size then
+        return null;
+    end if;
+    select m.kind, m.id into next_kind, next_id
+    from (select 'client' as kind, unnest(d.population_clients) as id
+          union all select 'broker', unnest(d.population_brokers)) m
+    where case m.kind
+              when 'client' then
+                  not exists (select from huifang.callback_tasks t
+                              where t.branch_id = new.branch_id and t.rule_code = new.rule_code
+                                and t.sample_window = new.sample_window and t.client_id = m.id)
+                  and exists (select from huifang.clients c where c.branch_id = new.branch_id and c.id = m.id and c.status = 'open')
+              else
+                  not exists (select from huifang.callback_tasks t
+                              where t.branch_id = new.branch_id and t.rule_code = new.rule_code
+                                and t.sample_window = new.sample_window and t.broker_id = m.id)
+                  and exists (select from huifang.brokers b where b.branch_id = new.branch_id and b.id = m.id and b.status = 'active')
+          end
+    order by case when m.kind = 'client' and m.id = any(d.priority_clients) then 0 else 1 end,
+             huifang.sample_key(d.seed, m.kind, m.id)
+    limit 1;
+    if next_id is null then
+        return null;
+    end if;
+    insert into huifang.callback_tasks (branch_id, rule_code, rule_version, period, sample_window, draw_id, client_id, broker_id,
+                                        title, owner_role, owner_department_id, executor_department_id, clock_started_at,
+                                        clock_workdays, replaces_task_id, replacement_reason)
+    select new.branch_id, new.rule_code, new.rule_version, new.period, new.sample_window, d.id,
+           case when next_kind = 'client' then next_id end, case when next_kind = 'broker' then next_id end,
+           r.title || ': ' || coalesce((select c.client_no from huifang.clients c where next_kind = 'client' and c.branch_id = new.branch_id and c.id = next_id),
+                                       (select b.agent_no from huifang.brokers b where next_kind = 'broker' and b.branch_id = new.branch_id and b.id = next_id)),
+           new.owner_role, new.owner_department_id, new.executor_department_id, new.clock_started_at, new.clock_workdays, new.id,
+           new.state || ': ' || new.close_reason
+    from huifang.obligation_rules r
+    where r.code = new.rule_code and r.version = new.rule_version;
+    return null;
+end
+$$;
+revoke execute on function huifang.callback_tasks_draw_replacement() from public;
+
+create or replace trigger callback_tasks_draw_replacement
+    after update of state on huifang.callback_tasks
+    for each row when (new.draw_id is not null and new.state in ('cancelled', 'unreachable') and old.state is distinct from new.state)
+    execute function huifang.callback_tasks_draw_replacement();
+
 -- ══ row-level security: huifang.callback_tasks ══
 
 drop policy if exists owner_all on huifang.callback_tasks;

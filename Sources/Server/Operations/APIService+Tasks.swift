@@ -255,6 +255,7 @@ extension Components.Schemas.TaskExplanation {
                     populationSize: Int32(draw.populationSize), required: Int32(draw.required), drawnAt: draw.drawnAt,
                     rank: Int32(clamping: draw.rank), inSample: draw.inSample)
             },
-            lines: explanation.lines)
+            replacesTaskId: explanation.replacesTaskId, replacementReason: explanation.replacementReason,
+            replacedByTaskId: explanation.replacedByTaskId, lines: explanation.lines)
     }
 }

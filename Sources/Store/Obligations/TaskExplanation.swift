@@ -22,6 +22,11 @@ public struct TaskExplanation: Sendable {
     public var directiveId: Int64?
     public var flagId: Int64?
     public var draw: Draw?
+    /// A replacement (Art 12.1(2), 13.2): the sampled task it replaces, and why that one dropped out.
+    public var replacesTaskId: Int64?
+    public var replacementReason: String?
+    /// The task drawn to replace this one, when it dropped out of its sample.
+    public var replacedByTaskId: Int64?
 
     public struct Draw: Sendable {
         public var id: Int64
@@ -33,8 +38,11 @@ public struct TaskExplanation: Sendable {
         public var drawnAt: Date
         /// The subject's place when the recorded population is ordered by (priority, keyed hash).
         public var rank: Int
-        /// Whether re-deriving the sample from seed and population gives this task: rank ≤ required.
-        public var inSample: Bool { rank <= required }
+        /// Drawn to replace a task that dropped out: the next member in the order after the sample.
+        public var isReplacement: Bool
+        /// Whether re-deriving the sample from seed and population gives this task: rank ≤ required,
+        /// or the next member in the order drawn for a task that dropped out.
+        public var inSample: Bool { rank <= required || isReplacement }
     }
 
     public var lines: [String] {
@@ -53,8 +61,18 @@ public struct TaskExplanation: Sendable {
                 + "required \(draw.required)")
             lines.append("seed \(draw.seed); order: priority, then sha256(seed:kind:id)")
             lines.append("re-derived: rank \(draw.rank) of \(draw.populationSize) — "
-                + (draw.inSample ? "in the sample" : "NOT in the sample (the recorded draw does not produce this task)"))
-        } else if ruleCode == "new_account_broker" {
+                + (draw.rank <= draw.required ? "in the sample"
+                    : draw.isReplacement ? "after the sample, drawn as a replacement"
+                    : "NOT in the sample (the recorded draw does not produce this task)"))
+        }
+        if let replacesTaskId {
+            lines.append("replaces task \(replacesTaskId) (\(replacementReason ?? "")): the next member in the recorded order "
+                + "with no task in the window and still open")
+        }
+        if let replacedByTaskId {
+            lines.append("dropped out of the sample; replaced by task \(replacedByTaskId), the next member in the recorded order")
+        }
+        if draw == nil && ruleCode == "new_account_broker" {
             lines.append("created with the account: every broker-introduced opening is called back (100 %)")
         }
         return lines
@@ -74,7 +92,9 @@ public struct TaskExplanation: Sendable {
                         from (select 'client' as kind, unnest(d.population_clients) as id
                               union all select 'broker', unnest(d.population_brokers)) m
                     ) x where (x.kind, x.id) = (case when t.client_id is not null then 'client' else 'broker' end,
-                                                coalesce(t.client_id, t.broker_id)))
+                                                coalesce(t.client_id, t.broker_id))),
+                   t.replaces_task_id, t.replacement_reason,
+                   (select x.id from huifang.callback_tasks x where x.branch_id = t.branch_id and x.replaces_task_id = t.id)
             from huifang.callback_tasks t
             join huifang.branches b on b.id = t.branch_id
             join huifang.obligation_rules r on r.code = t.rule_code and r.version = t.rule_version
@@ -89,12 +109,13 @@ public struct TaskExplanation: Sendable {
             ruleVersion: try row.decode(4), ruleTitle: try row.decode(5), articles: try row.decode(6), population: try row.decode(7),
             coveragePercent: try row.decode(8), effectiveFrom: try row.decode(9), period: try row.decode(10),
             sampleWindow: try row.decode(11), dueAt: try row.decode(12), state: try row.decode(13), createdAt: try row.decode(14),
-            directiveId: try row.decode(15), flagId: try row.decode(16), draw: nil)
+            directiveId: try row.decode(15), flagId: try row.decode(16), draw: nil, replacesTaskId: try row.decode(25),
+            replacementReason: try row.decode(26), replacedByTaskId: try row.decode(27))
         if let drawId: Int64 = try row.decode(17) {
             explanation.draw = Draw(
                 id: drawId, number: try row.decode(18), seed: try row.decode(19), asOf: try row.decode(20),
                 populationSize: try row.decode(21), required: try row.decode(22), drawnAt: try row.decode(23),
-                rank: try row.decode(24, as: Int?.self) ?? Int.max)
+                rank: try row.decode(24, as: Int?.self) ?? Int.max, isReplacement: explanation.replacesTaskId != nil)
         }
         return explanation
     }
