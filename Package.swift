@@ -87,10 +87,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "Benchmarks",
+            dependencies: [
+                "Server", "Store", "DemoData", "Postgres", "Domain",
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "huifang",
             dependencies: [
-                "Server", "Store", "DemoData", "Postgres", "Domain",
+                "Server", "Store", "DemoData", "Benchmarks", "Postgres", "Domain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
