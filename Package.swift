@@ -54,6 +54,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "DemoData",
+            dependencies: ["Store", "Domain", "Postgres"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "API",
             dependencies: [.product(name: "OpenAPIRuntime", package: "swift-openapi-runtime")],
             // Embedded as bytes for `/openapi.yaml`; a bundle accessor would clash with the generated imports.
@@ -82,10 +87,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "Benchmarks",
+            dependencies: [
+                "Server", "Store", "DemoData", "Postgres", "Domain",
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "huifang",
             dependencies: [
-                "Server", "Store", "Postgres", "Domain",
+                "Server", "Store", "DemoData", "Benchmarks", "Postgres", "Domain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -103,6 +118,7 @@ let package = Package(
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "DomainTests", dependencies: ["Domain"], swiftSettings: swiftSettings),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Domain", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "DemoDataTests", dependencies: ["DemoData", "Store", "Domain", "Postgres", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ServerTests",
             dependencies: [

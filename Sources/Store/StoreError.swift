@@ -3,8 +3,6 @@ public enum StoreError: Error, CustomStringConvertible {
     case migrationsNotFound([String])
     /// The database returned a value this build does not know (a newer migration's state or role).
     case unexpected(String)
-    /// Demo data cannot be generated on this organization (what it lacks).
-    case demoNeeds(String)
 
     public var description: String {
         switch self {
@@ -13,8 +11,6 @@ public enum StoreError: Error, CustomStringConvertible {
                 + "Run from the project directory or set HUIFANG_SQL_DIR."
         case .unexpected(let what):
             "the database holds an unexpected \(what); is this build older than the database?"
-        case .demoNeeds(let what):
-            "demo data cannot be generated here: it needs \(what)"
         }
     }
 }

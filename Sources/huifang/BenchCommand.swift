@@ -1,12 +1,161 @@
 import ArgumentParser
+import Benchmarks
+import Logging
 
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print ratios against a baseline measured in the same run.",
-        subcommands: [
-            RoundtripBenchmark.self, TimerBenchmark.self, ImportBenchmark.self, MonitoringBenchmark.self, FaultBenchmark.self,
-            OutageBenchmark.self,
-        ]
+        subcommands: [Roundtrip.self, Timers.self, Import.self, Monitoring.self, Faults.self, Outage.self]
     )
+
+    /// The benchmarks' own logger: only what goes wrong, so their figures stay readable.
+    static func logger(_ label: String = "huifang.bench", level: Logger.Level = .warning) -> Logger {
+        var logger = Logger(label: label)
+        logger.logLevel = level
+        return logger
+    }
+}
+
+extension BenchCommand {
+    struct Roundtrip: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "roundtrip", abstract: "Query round trips through the Pool versus pgbench -M prepared.")
+
+        @Option(help: "Concurrent clients (pool connections and pgbench clients).") var clients = 4
+        @Option(help: "Seconds each side runs.") var seconds = 10
+        @OptionGroup var database: DatabaseOptions
+
+        func validate() throws {
+            guard clients > 0, seconds > 0 else {
+                throw ValidationError("--clients and --seconds must be positive")
+            }
+        }
+
+        func run() async throws {
+            let logger = BenchCommand.logger()
+            let benchmark = RoundtripBenchmark(clients: clients, seconds: seconds)
+            try await database.withDatabase(logger: logger) { try await benchmark.run(database: $0.owner, logger: logger) }
+        }
+    }
+
+    struct Timers: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "timers", abstract: "Timer firing rate versus a bulk UPDATE, then lateness under a steady load.")
+
+        @Option(help: "Running timers in the table.") var pending = 1_000_000
+        @Option(help: "Of those, timers with a stage due now.") var due = 100_000
+        @Option(help: "Worker loops.") var workers = 2
+        @Option(help: "Stages fired per transaction.") var batchSize = 500
+        @Option(help: "Steady phase: timers coming due per second.") var rate = 500
+        @Option(help: "Steady phase: seconds.") var seconds = 60
+        @OptionGroup var database: DatabaseOptions
+
+        func validate() throws {
+            guard pending > 0, due > 0, due <= pending, workers > 0, batchSize > 0, rate > 0, seconds > 0 else {
+                throw ValidationError("counts must be positive and --due at most --pending")
+            }
+        }
+
+        func run() async throws {
+            let logger = BenchCommand.logger()
+            let benchmark = TimerBenchmark(
+                pending: pending, due: due, workers: workers, batchSize: batchSize, rate: rate, seconds: seconds)
+            try await database.withDatabase(logger: logger) {
+                try await benchmark.run(owner: $0.owner, application: $0.application, logger: logger)
+            }
+        }
+    }
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "import", abstract: "Client import rate versus psql \\copy of the same file into a bare table.")
+
+        @Option(help: "Client rows in the generated file.") var rows = 1_000_000
+        @Option(help: "Branches the clients are spread over.") var branches = 350
+        @OptionGroup var database: DatabaseOptions
+
+        func validate() throws {
+            guard rows > 0, branches > 0 else { throw ValidationError("--rows and --branches must be positive") }
+        }
+
+        func run() async throws {
+            let logger = BenchCommand.logger()
+            let benchmark = ImportBenchmark(rows: rows, branches: branches)
+            try await benchmark.withFiles { files in
+                try await database.withDatabase(logger: logger) {
+                    try await benchmark.run(files, owner: $0.owner, application: $0.application, logger: logger)
+                }
+            }
+        }
+    }
+
+    struct Monitoring: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "monitoring",
+            abstract: "Monitoring queries: p50/p95 as HQ and as a branch, and the cost of row-level security.")
+
+        @Option(help: "Timed runs of each query in each role (after one warm-up).") var runs = 30
+        @Option(help: "The branch whose ops director is the branch reader (its code; default the first branch).") var branch: String?
+        @Option(help: "The month the compliance queries read, YYYY-MM (default the current one in Shanghai).") var month: String?
+        @Option(help: "Seconds of each of pgbench's three rounds per branch query and role, for the RLS ratio.") var ratioSeconds = 1
+        @OptionGroup var database: DatabaseOptions
+
+        func validate() throws {
+            guard runs > 0, ratioSeconds > 0 else { throw ValidationError("--runs and --ratio-seconds must be positive") }
+            if let month { try MonitoringCommand.checkMonth(month) }
+        }
+
+        func run() async throws {
+            let logger = BenchCommand.logger()
+            let benchmark = MonitoringBenchmark(runs: runs, branch: branch, month: month, ratioSeconds: ratioSeconds)
+            try await database.withDatabase(logger: logger) { environment in
+                try await environment.requireCurrentSchema(logger: logger)
+                try await benchmark.run(owner: environment.owner, application: environment.application, logger: logger)
+            }
+        }
+    }
+
+    struct Faults: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "faults",
+            abstract: "Stage timeouts, cancellation, killed backends, a lost COMMIT, a restart and overload on a private PostgreSQL.")
+
+        /// Exits 1 when the pool did not do what it must.
+        func run() async throws {
+            guard try await FaultBenchmark().run(logger: BenchCommand.logger("huifang.faults", level: .error)) else { throw ExitCode(1) }
+        }
+    }
+
+    struct Outage: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "outage",
+            abstract: "Write through a killed, restarted and locked private PostgreSQL and a SIGTERM, then flood a pool of 8; check every goal.",
+            discussion: """
+                Starts its own throwaway PostgreSQL and `huifang serve` children on free ports; nothing configured is touched. \
+                Goals: no acknowledged write lost, none duplicated, every request answered within its deadline \
+                (the 5 s statement timeout) + 1 s, the first success ≤ 2 s after PostgreSQL accepts connections again, \
+                no 5xx but 503 and outcome-unknown.
+                """)
+
+        @Option(help: "Concurrent writers.") var writers = 8
+        @Option(help: "Seconds the ACCESS EXCLUSIVE lock on the problems is held.") var lockSeconds = 30
+        @Option(help: "Seconds of steady writing between faults.") var steadySeconds = 5
+        @Option(help: "Concurrent requests of the overload phase.") var overloadRequests = 10_000
+        @Option(help: "Connections in the request pool of the overload phase.") var overloadPoolSize = 8
+
+        func validate() throws {
+            guard writers > 0, lockSeconds > 0, steadySeconds > 0, overloadRequests > 0, overloadPoolSize > 0 else {
+                throw ValidationError("every count and duration must be positive")
+            }
+        }
+
+        /// Exits 1 when a goal is missed.
+        func run() async throws {
+            let benchmark = OutageBenchmark(
+                writers: writers, lockSeconds: lockSeconds, steadySeconds: steadySeconds, overloadRequests: overloadRequests,
+                overloadPoolSize: overloadPoolSize)
+            guard try await benchmark.run(logger: BenchCommand.logger("huifang.outage", level: .error)) else { throw ExitCode(1) }
+        }
+    }
 }

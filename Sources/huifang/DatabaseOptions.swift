@@ -107,22 +107,4 @@ extension DatabaseEnvironment {
     func withOwnerPool<T>(logger: Logger, _ body: (Pool) async throws -> T) async throws -> T {
         try await Pool.withPool(owner, logger: logger, body)
     }
-
-    /// A fresh database beside the configured one for `body` (benchmarks), dropped afterwards;
-    /// `body` gets the owner and request-role settings for it.
-    func withScratchDatabase<T>(
-        _ name: String, logger: Logger, _ body: (_ owner: ConnectionConfiguration, _ application: ConnectionConfiguration) async throws -> T
-    ) async throws -> T {
-        try await withOwnerPool(logger: logger) { admin in
-            try await admin.withConnection {
-                try await $0.run(script: "drop database if exists \(name) with (force)")
-                try await $0.run(script: "create database \(name)")
-            }
-        }
-        let result = try await body(owner.connecting(toDatabase: name), application.connecting(toDatabase: name))
-        try await withOwnerPool(logger: logger) { admin in
-            try await admin.withConnection { try await $0.run(script: "drop database \(name) with (force)") }
-        }
-        return result
-    }
 }

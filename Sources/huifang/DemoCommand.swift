@@ -1,4 +1,5 @@
 import ArgumentParser
+import DemoData
 import Domain
 import Foundation
 import HummingbirdBcrypt

@@ -1,8 +1,9 @@
+import DemoData
 import Domain
 import Postgres
 import Store
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Demo data: a realistic, reproducible organization")
 struct DemoDataTests {

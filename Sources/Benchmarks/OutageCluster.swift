@@ -1,3 +1,4 @@
+import DemoData
 import Domain
 import Foundation
 import HummingbirdBcrypt
@@ -9,7 +10,7 @@ import Store
 /// The private PostgreSQL of `huifang bench outage`: a throwaway cluster with a migrated `huifang`
 /// database and a small demo organization, and the faults staged on it.
 struct OutageCluster: Sendable {
-    static let database = DatabaseOptions.embeddedDatabase
+    static let database = "huifang_bench_outage"
 
     let cluster: EmbeddedCluster
     let logger: Logger
@@ -46,7 +47,7 @@ struct OutageCluster: Sendable {
             let clients = try await pool.query(
                 "select id from huifang.clients where branch_id = \(branch) and status = 'open' order by id limit 50"
             ).map { try $0.decode(0, as: Int64.self) }
-            guard !clients.isEmpty else { throw CLIError("the demo branch \(branch) has no open clients") }
+            guard !clients.isEmpty else { throw BenchmarkError("the demo branch \(branch) has no open clients") }
             return (try login.decode(0, as: String.self), clients)
         }
     }
@@ -56,8 +57,8 @@ struct OutageCluster: Sendable {
         let file = cluster.dataDirectory.appendingPathComponent("postmaster.pid")
         guard let text = try? String(contentsOf: file, encoding: .utf8),
               let pid = text.split(separator: "\n").first.flatMap({ Int32($0.trimmingCharacters(in: .whitespaces)) })
-        else { throw CLIError("cannot read the postmaster's pid from \(file.path)") }
-        guard kill(pid, SIGKILL) == 0 else { throw CLIError("kill -KILL \(pid): errno \(errno)") }
+        else { throw BenchmarkError("cannot read the postmaster's pid from \(file.path)") }
+        guard kill(pid, SIGKILL) == 0 else { throw BenchmarkError("kill -KILL \(pid): errno \(errno)") }
     }
 
     /// Starts the cluster again, retrying while the killed server's backends still hold its shared memory.

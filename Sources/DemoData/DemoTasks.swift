@@ -1,6 +1,7 @@
 import Domain
 import Foundation
 import Postgres
+import Store
 
 extension DemoData {
     /// Generates the year's obligations up to `today` and moves the tasks through every state, as

@@ -1,15 +1,12 @@
-import ArgumentParser
 import Foundation
 import Logging
 import Postgres
 
 /// The database's bad days, staged on a private throwaway PostgreSQL (never the configured one, which
 /// it would have to restart): each fault, what the pool did, whether that is what it must do, and how
-/// long it took. Exits 1 when one is not.
-struct FaultBenchmark: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "faults",
-        abstract: "Stage timeouts, cancellation, killed backends, a lost COMMIT, a restart and overload on a private PostgreSQL.")
+/// long it took.
+public struct FaultBenchmark: Sendable {
+    public init() {}
 
     struct Outcome {
         var fault: String
@@ -19,9 +16,8 @@ struct FaultBenchmark: AsyncParsableCommand {
         var elapsed: Duration
     }
 
-    func run() async throws {
-        var logger = Logger(label: "huifang.faults")
-        logger.logLevel = .error
+    /// Stages every fault, prints what happened; false when one outcome is not what it must be.
+    public func run(logger: Logger) async throws -> Bool {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("huifang-faults-\(getpid())")
         let cluster = try EmbeddedCluster(
             dataDirectory: directory.appendingPathComponent("pgdata"), settings: ["fsync": "off"], logger: logger)
@@ -49,7 +45,7 @@ struct FaultBenchmark: AsyncParsableCommand {
             let detail = outcome.detail.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
             print("       got: \(detail)")
         }
-        if outcomes.contains(where: { !$0.passed }) { throw ExitCode(1) }
+        return outcomes.allSatisfy(\.passed)
     }
 
     struct Fault: Sendable {
@@ -171,7 +167,7 @@ struct FaultBenchmark: AsyncParsableCommand {
             if try await pool.query(condition).single().decode(0, as: Bool.self) { return }
             try await Task.sleep(for: .milliseconds(10))
         }
-        throw CLIError("waited 30 s for: \(condition.text)")
+        throw BenchmarkError("waited 30 s for: \(condition.text)")
     }
 }
 

@@ -1,4 +1,3 @@
-import ArgumentParser
 import Foundation
 import Logging
 import Postgres
@@ -7,23 +6,27 @@ import Synchronization
 
 /// `huifang import clients` against `psql \copy` of the same file into an unconstrained table of
 /// text columns, on the same server in one run, in a scratch database.
-struct ImportBenchmark: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "import", abstract: "Client import rate versus psql \\copy of the same file into a bare table.")
-
-    @Option(help: "Client rows in the generated file.") var rows = 1_000_000
-    @Option(help: "Branches the clients are spread over.") var branches = 350
-    @OptionGroup var database: DatabaseOptions
+public struct ImportBenchmark: Sendable {
+    var rows: Int
+    var branches: Int
 
     static let scratchDatabase = "huifang_bench_import"
 
-    func validate() throws {
-        guard rows > 0, branches > 0 else { throw ValidationError("--rows and --branches must be positive") }
+    public init(rows: Int, branches: Int) {
+        self.rows = rows
+        self.branches = branches
     }
 
-    func run() async throws {
-        var logger = Logger(label: "huifang.bench")
-        logger.logLevel = .warning
+    /// The generated files of one run, in a temporary directory of their own.
+    public struct Files: Sendable {
+        var branches: URL
+        var clients: URL
+        var size: Int
+    }
+
+    /// Generates the branch and client files for `body` (before any database is started, so the
+    /// timings do not share the machine with it) and removes them afterwards.
+    public func withFiles<T>(_ body: (Files) async throws -> T) async throws -> T {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("huifang-bench-import-\(getpid())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -33,36 +36,39 @@ struct ImportBenchmark: AsyncParsableCommand {
         try writeClients(to: clientFile)
         let size = (try FileManager.default.attributesOfItem(atPath: clientFile.path)[.size] as? Int) ?? 0
         FileHandle.standardError.write(Data("  generated \(rows) client rows (\(size / 1_000_000) MB)\n".utf8))
+        return try await body(Files(branches: branchFile, clients: clientFile, size: size))
+    }
 
-        try await database.withDatabase(logger: logger) { environment in
-            // Each side gets a new migrated scratch database with the branches imported, so the
-            // import starts as empty as the baseline did (the records tables refuse TRUNCATE).
-            func scratch<T>(_ body: (Pool) async throws -> T) async throws -> T {
-                try await environment.withScratchDatabase(Self.scratchDatabase, logger: logger) { owner, _ in
-                    try await Pool.withPool(owner, logger: logger) { pool in
-                        _ = try await Migrator(pool: pool, directory: try MigrationsDirectory.locate(), logger: pool.logger).migrate()
-                        _ = try await Importer(pool: pool).run(
-                            .branches, file: try CSVFile(contentsOf: branchFile), source: "branches.csv", skipInvalid: false)
-                        try await pool.withConnection { try await $0.run(script: "checkpoint") }
-                        return try await body(pool)
-                    }
+    /// Runs both sides on scratch databases beside the one `owner` and `application` connect to, and prints the figures.
+    public func run(_ files: Files, owner: ConnectionConfiguration, application: ConnectionConfiguration, logger: Logger) async throws {
+        let branchFile = files.branches, clientFile = files.clients, size = files.size
+        // Each side gets a new migrated scratch database with the branches imported, so the
+        // import starts as empty as the baseline did (the records tables refuse TRUNCATE).
+        func scratch<T>(_ body: (Pool) async throws -> T) async throws -> T {
+            try await withScratchDatabase(Self.scratchDatabase, owner: owner, application: application, logger: logger) { owner, _ in
+                try await Pool.withPool(owner, logger: logger) { pool in
+                    _ = try await Migrator(pool: pool, directory: try MigrationsDirectory.locate(), logger: pool.logger).migrate()
+                    _ = try await Importer(pool: pool).run(
+                        .branches, file: try CSVFile(contentsOf: branchFile), source: "branches.csv", skipInvalid: false)
+                    try await pool.withConnection { try await $0.run(script: "checkpoint") }
+                    return try await body(pool)
                 }
             }
-            let (copySeconds, floorSeconds) = try await scratch { pool in
-                try await baseline(pool, conninfo: environment.owner.conninfo, clientFile: clientFile)
-            }
-            let (importSeconds, phases) = try await scratch { pool in try await importClients(pool, clientFile: clientFile) }
-            let copyRate = Double(rows) / copySeconds
-            let importRate = Double(rows) / importSeconds
-            let floorRate = Double(rows) / floorSeconds
-            print("import: \(rows) client rows, \(size / 1_000_000) MB, \(branches) branches")
-            print(String(format: "  psql \\copy into a bare text table  %9.0f rows/s  (%.1f s)", copyRate, copySeconds))
-            print(String(format: "  \\copy + INSERT into clients       %9.0f rows/s  (%.1f s; the target table's floor)", floorRate, floorSeconds))
-            print(String(format: "  huifang import clients             %9.0f rows/s  (%.1f s)", importRate, importSeconds))
-            print(String(format: "  ratio to psql \\copy                %9.2f  (goal ≥ 0.50)", importRate / copyRate))
-            print(String(format: "  ratio to the target table's floor  %9.2f", importRate / floorRate))
-            print("  import phases: " + phases)
         }
+        let (copySeconds, floorSeconds) = try await scratch { pool in
+            try await baseline(pool, conninfo: owner.conninfo, clientFile: clientFile)
+        }
+        let (importSeconds, phases) = try await scratch { pool in try await importClients(pool, clientFile: clientFile) }
+        let copyRate = Double(rows) / copySeconds
+        let importRate = Double(rows) / importSeconds
+        let floorRate = Double(rows) / floorSeconds
+        print("import: \(rows) client rows, \(size / 1_000_000) MB, \(branches) branches")
+        print(String(format: "  psql \\copy into a bare text table  %9.0f rows/s  (%.1f s)", copyRate, copySeconds))
+        print(String(format: "  \\copy + INSERT into clients       %9.0f rows/s  (%.1f s; the target table's floor)", floorRate, floorSeconds))
+        print(String(format: "  huifang import clients             %9.0f rows/s  (%.1f s)", importRate, importSeconds))
+        print(String(format: "  ratio to psql \\copy                %9.2f  (goal ≥ 0.50)", importRate / copyRate))
+        print(String(format: "  ratio to the target table's floor  %9.2f", importRate / floorRate))
+        print("  import phases: " + phases)
     }
 
     /// psql `\copy` of the file into a bare text table; then, as the target table's floor, those
@@ -101,7 +107,7 @@ struct ImportBenchmark: AsyncParsableCommand {
         phases.mark("commit")
         let importSeconds = seconds(ContinuousClock.now - importStart)
         guard outcome.applied, outcome.inserted == rows else {
-            throw CLIError("the import applied \(outcome.inserted) of \(rows) rows; rejects: \(outcome.rejects.prefix(3))")
+            throw BenchmarkError("the import applied \(outcome.inserted) of \(rows) rows; rejects: \(outcome.rejects.prefix(3))")
         }
         return (importSeconds, phases.summary())
     }
@@ -113,7 +119,7 @@ struct ImportBenchmark: AsyncParsableCommand {
                 "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", conninfo, "-c", "\\connect \(Self.scratchDatabase)",
                 "-c", "\\copy bench_copy from '\(file.path)' (format csv, header true)",
             ])
-        guard status == 0 else { throw CLIError("psql \\copy failed:\n\(output)") }
+        guard status == 0 else { throw BenchmarkError("psql \\copy failed:\n\(output)") }
     }
 
     private func writeBranches(to url: URL) throws {

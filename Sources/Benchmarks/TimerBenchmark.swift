@@ -1,4 +1,3 @@
-import ArgumentParser
 import Foundation
 import Logging
 import Postgres
@@ -7,41 +6,37 @@ import ServiceLifecycle
 import Store
 
 /// The SLA engine against the physical floor, in a scratch database of the same server:
-/// 1. `--pending` running timers of which `--due` have a stage due now; the same due rows advanced
+/// 1. `pending` running timers of which `due` have a stage due now; the same due rows advanced
 ///    by one bulk `UPDATE` (no events, no notifications: the floor), then reset;
-/// 2. the engine (`--workers` loops, `FOR UPDATE SKIP LOCKED` batches writing sla_events and
+/// 2. the engine (`workers` loops, `FOR UPDATE SKIP LOCKED` batches writing sla_events and
 ///    notifications) firing them; the ratio of the two rates;
-/// 3. a steady `--rate` timers/s coming due for `--seconds`, fired by the worker service with its
+/// 3. a steady `rate` timers/s coming due for `seconds`, fired by the worker service with its
 ///    LISTEN/NOTIFY wake-ups: lateness (fired − due) p50 and p99.
-struct TimerBenchmark: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "timers", abstract: "Timer firing rate versus a bulk UPDATE, then lateness under a steady load.")
-
-    @Option(help: "Running timers in the table.") var pending = 1_000_000
-    @Option(help: "Of those, timers with a stage due now.") var due = 100_000
-    @Option(help: "Worker loops.") var workers = 2
-    @Option(help: "Stages fired per transaction.") var batchSize = 500
-    @Option(help: "Steady phase: timers coming due per second.") var rate = 500
-    @Option(help: "Steady phase: seconds.") var seconds = 60
-    @OptionGroup var database: DatabaseOptions
+public struct TimerBenchmark: Sendable {
+    var pending: Int
+    var due: Int
+    var workers: Int
+    var batchSize: Int
+    var rate: Int
+    var seconds: Int
 
     static let scratchDatabase = "huifang_bench_timers"
 
-    func validate() throws {
-        guard pending > 0, due > 0, due <= pending, workers > 0, batchSize > 0, rate > 0, seconds > 0 else {
-            throw ValidationError("counts must be positive and --due at most --pending")
-        }
+    public init(pending: Int, due: Int, workers: Int, batchSize: Int, rate: Int, seconds: Int) {
+        self.pending = pending
+        self.due = due
+        self.workers = workers
+        self.batchSize = batchSize
+        self.rate = rate
+        self.seconds = seconds
     }
 
-    func run() async throws {
-        var logger = Logger(label: "huifang.bench")
-        logger.logLevel = .warning
-        try await database.withDatabase(logger: logger) { environment in
-            try await environment.withScratchDatabase(Self.scratchDatabase, logger: logger) { owner, app in
-                try await Pool.withPool(owner, logger: logger) { pool in
-                    _ = try await Migrator(pool: pool, directory: try MigrationsDirectory.locate(), logger: logger).migrate()
-                    try await report(owner: pool, app: app, logger: logger)
-                }
+    /// Runs in a scratch database beside the one `owner` and `application` connect to, and prints the figures.
+    public func run(owner: ConnectionConfiguration, application: ConnectionConfiguration, logger: Logger) async throws {
+        try await withScratchDatabase(Self.scratchDatabase, owner: owner, application: application, logger: logger) { owner, app in
+            try await Pool.withPool(owner, logger: logger) { pool in
+                _ = try await Migrator(pool: pool, directory: try MigrationsDirectory.locate(), logger: logger).migrate()
+                try await report(owner: pool, app: app, logger: logger)
             }
         }
     }
@@ -85,7 +80,7 @@ struct TimerBenchmark: AsyncParsableCommand {
         }
         let engineRate = Double(fired) / seconds(ContinuousClock.now - engineStart)
         await pool.shutdown()
-        guard fired == advanced else { throw CLIError("the engine fired \(fired) stages; the bulk update advanced \(advanced)") }
+        guard fired == advanced else { throw BenchmarkError("the engine fired \(fired) stages; the bulk update advanced \(advanced)") }
 
         progress("steady phase: \(rate) timers/s for \(seconds) s …")
         let lateness = try await steady(owner: owner, app: app, logger: logger)

@@ -40,11 +40,11 @@ final class ServerChild: @unchecked Sendable {
     func waitUntilListening(_ client: BenchHTTPClient, limit: Duration = .seconds(60)) async throws {
         let deadline = ContinuousClock.now + limit
         while ContinuousClock.now < deadline {
-            guard process.isRunning else { throw CLIError("huifang serve exited early; see \(log.path):\n\(logTail())") }
+            guard process.isRunning else { throw BenchmarkError("huifang serve exited early; see \(log.path):\n\(logTail())") }
             if await client.send("GET", "/health", timeout: .seconds(2)).status != nil { return }
             try await Task.sleep(for: .milliseconds(100))
         }
-        throw CLIError("huifang serve did not listen on port \(port) within \(limit); see \(log.path):\n\(logTail())")
+        throw BenchmarkError("huifang serve did not listen on port \(port) within \(limit); see \(log.path):\n\(logTail())")
     }
 
     func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }

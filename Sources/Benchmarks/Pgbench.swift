@@ -1,4 +1,3 @@
-import ArgumentParser
 import Foundation
 import Postgres
 
@@ -28,7 +27,7 @@ enum Pgbench {
                 .flatMap { Double($0.dropFirst(prefix.count).prefix(while: { $0.isNumber || $0 == "." })) }
         }
         guard status == 0, let tps = figure(after: "tps = "), let latency = figure(after: "latency average = ") else {
-            throw ValidationError("pgbench failed:\n\(text)")
+            throw BenchmarkError("pgbench failed:\n\(text)")
         }
         return Result(transactionsPerSecond: tps, latencyMilliseconds: latency)
     }

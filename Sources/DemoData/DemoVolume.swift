@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import Store
 
 extension DemoData {
     /// The national benchmark's volumes on top of the demo (issue 9): at least this many records,
@@ -220,7 +221,7 @@ extension DemoData {
                 """
             ).single()
             guard try ready.decode(0, as: Bool.self), try ready.decode(1, as: Bool.self), try ready.decode(2, as: Bool.self) else {
-                throw StoreError.demoNeeds(
+                throw DemoDataError(needs:
                     "branches with staff and clients, a staffed HQ department for every problem route and a staffed functional department")
             }
             try await db.query(
