@@ -138,6 +138,40 @@ struct RecordAPITests {
             #expect(try await api.send(.post, "/records/\(record)/findings/\(finding)/raise", token: rp,
                                        json: ["category": "system_issue", "severity": "medium"]).status == .conflict)
 
+            // The other finding is not worth a problem: the performer dismisses it, saying why (Art 5).
+            let need = try #require(findings.last?["id"] as? Int)
+            let dismissal = ["reason": "the client found the research on the website"]
+            #expect(try await api.send(.post, "/records/\(record)/findings/\(need)/dismiss", token: ops, json: dismissal).status == .forbidden)
+            #expect(try await api.send(.post, "/records/\(record)/findings/\(need)/dismiss", token: try await api.token("opsB"),
+                                       json: dismissal).status == .notFound)
+            #expect(try await api.send(.post, "/records/\(record)/findings/\(need)/dismiss", token: rp, json: ["reason": " "]).status.code == 422)
+            let dismissed = try await api.send(.post, "/records/\(record)/findings/\(need)/dismiss", token: rp, json: dismissal)
+            #expect(dismissed.status == .ok, "\(dismissed.text)")
+            #expect(try dismissed.json()["dismissalReason"] as? String == dismissal["reason"])
+            #expect(try dismissed.json()["dismissedBy"] as? Int64 == fixture.staff["rpA"])
+            #expect(try await api.send(.post, "/records/\(record)/findings/\(need)/dismiss", token: rp, json: dismissal).status == .conflict)
+            #expect(try await api.send(.post, "/records/\(record)/findings/\(need)/raise", token: rp,
+                                       json: ["category": "service_need", "severity": "low"]).status == .conflict)
+
+            // Each submission ran a 2-working-day countersignature clock, stopped by the countersignature;
+            // each finding of the countersigned record a 2-working-day clock, stopped by its raise or dismissal.
+            let clocks: [String] = try await database.withPool { pool in
+                try await pool.query(
+                    """
+                    select t.clock || ' ' || t.workdays || ' ' || t.state || ' ' || t.stop_reason
+                    from huifang.timers t
+                    where (t.subject_kind = 'record_submission'
+                           and t.subject_id in (select id from huifang.record_signatures where record_id in (\(record), \(amended))))
+                       or (t.subject_kind = 'record_finding' and t.subject_id in (\(finding), \(need)))
+                    order by t.subject_kind, t.subject_id
+                    """
+                ).map { try $0.decode(0) }
+            }
+            #expect(clocks == [
+                "finding_handling 2 stopped raised", "finding_handling 2 stopped dismissed",
+                "record_countersignature 2 stopped countersign", "record_countersignature 2 stopped countersign",
+            ])
+
             // The client file: both revisions, every signature, the raised problem, in time order.
             let file = try await api.send(.get, "/clients/\(fixture.clientA)/file", token: ops)
             #expect(file.status == .ok, "\(file.text)")

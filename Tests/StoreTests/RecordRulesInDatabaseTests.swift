@@ -76,6 +76,32 @@ struct RecordRulesInDatabaseTests {
         }
     }
 
+    @Test func aRecordWaitingForItsCountersignatureIsOverdueAfterTwoWorkingDays() async throws {
+        try await TestDatabase.with { database in
+            let fixture = try await database.withPool { try await OrganizationFixture.load(into: $0) }
+            try await database.withPool(database.application) { pool in
+                let record = try await Self.draft(pool, fixture, by: "rpA")
+                let rp = Self.access(fixture, "rpA", .writeRecords, branch: fixture.branchA)
+                try await pool.transaction(for: rp) { try await $0.execute("update huifang.records set state = 'submitted' where id = \(record)") }
+                let monitor = Self.access(fixture, "opsA", .readMonitoring, branch: fixture.branchA)
+                func overdue(_ days: Double) async throws -> [ClockItem] {
+                    try await pool.transaction(for: monitor) { db in
+                        var filter = MonitoringQueries.Filter()
+                        filter.kind = "record_submission"
+                        return try await MonitoringQueries(db, now: Date().addingTimeInterval(days * 86_400)).clocks(
+                            .overdue, filter, branches: [fixture.branchA], limit: 10)
+                    }
+                }
+                // Not overdue now; overdue 20 calendar days on, which hold more than two working days
+                // whenever the test runs (the longest holiday, the Spring Festival, is nine days).
+                #expect(try await overdue(0).isEmpty)
+                let late = try await overdue(20)
+                #expect(late.map(\.title) == ["Record \(record): countersign or return it"])
+                #expect(late.first?.ageWorkdays ?? 0 >= 1)
+            }
+        }
+    }
+
     @Test func theClientsReferrerCannotRecordTheirCallbackAndBranchBCannotReachBranchARecords() async throws {
         try await TestDatabase.with { database in
             let fixture = try await database.withPool { try await OrganizationFixture.load(into: $0) }

@@ -326,6 +326,42 @@ begin
         set state = 'completed', closed_at = now(), closed_by = new.performer_staff_id, record_id = new.id
         where branch_id = new.branch_id and id = new.task_id and state = 'in_progress';
     end if;
+    -- Art 5, 12: the leader answers a submission within the working days of clock_rules.
+    if step_name = 'submit' then
+        insert into huifang.timers (branch_id, subject_kind, subject_id, clock, started_at, workdays, title, notify, escalate_to)
+        select new.branch_id, c.subject_kind, g.id, c.clock, g.signed_at, c.workdays,
+               'Record ' || new.id || ': countersign or return it',
+               jsonb_build_array(case when new.leader_role = 'sales_trading_hq'
+                                      then jsonb_build_object('role', 'sales_trading_hq', 'departmentId', new.hq_department_id)
+                                      else jsonb_build_object('role', new.leader_role, 'branchId', new.branch_id) end),
+               jsonb_build_array(case when new.leader_role = 'sales_trading_hq'
+                                      then jsonb_build_object('role', 'brokerage_ops_center', 'departmentId',
+                                               (select min(id) from huifang.departments where kind = 'brokerage_ops_center' and status = 'active'))
+                                      else jsonb_build_object('role', 'branch_manager', 'branchId', new.branch_id) end)
+        from huifang.clock_rules c
+        cross join lateral (select s.id, s.signed_at from huifang.record_signatures s
+                            where s.branch_id = new.branch_id and s.record_id = new.id and s.step = 'submit'
+                            order by s.id desc limit 1) g
+        where c.clock = 'record_countersignature';
+    elsif step_name in ('countersign', 'return') then
+        perform huifang.stop_clock(new.branch_id, 'record_submission', s.id, step_name, 'record_countersignature')
+        from huifang.record_signatures s
+        where s.branch_id = new.branch_id and s.record_id = new.id and s.step = 'submit';
+    end if;
+    -- Art 5, 17: each finding not yet handled is raised or dismissed within the working days of clock_rules.
+    if step_name = 'countersign' then
+        insert into huifang.timers (branch_id, subject_kind, subject_id, clock, started_at, workdays, title, notify, escalate_to)
+        select new.branch_id, c.subject_kind, f.id, c.clock, now(), c.workdays,
+               'Record ' || new.id || ': raise or dismiss the finding "' || left(f.text, 60) || '"',
+               jsonb_build_array(jsonb_build_object('role', 'responsible_person', 'branchId', new.branch_id),
+                                 jsonb_build_object('role', case when new.leader_role = 'sales_trading_hq' then 'ops_director'
+                                                                 else new.leader_role end, 'branchId', new.branch_id)),
+               jsonb_build_array(jsonb_build_object('role', 'branch_manager', 'branchId', new.branch_id))
+        from huifang.record_findings f
+        cross join huifang.clock_rules c
+        where f.branch_id = new.branch_id and f.record_id = new.id and f.raised_at is null and f.dismissed_at is null
+          and c.clock = 'finding_handling';
+    end if;
     if step_name = 'countersign' and new.profile_form_code is not null then
         insert into huifang.client_profiles (branch_id, client_id, form_code, form_version, answers, record_id, recorded_by)
         values (new.branch_id, new.client_id, new.profile_form_code, new.profile_form_version, new.profile_answers, new.id,
@@ -395,6 +431,45 @@ create or replace function huifang.department_sees_record(p_branch integer, p_re
 cost 1000;
 revoke execute on function huifang.department_sees_record(integer,bigint) from public;
 grant execute on function huifang.department_sees_record(integer,bigint) to huifang_app;
+
+-- Art 5, 17: the performer who does not raise a finding as a problem says why; its clock stops.
+-- The workflow's own function: the request role has no direct write on findings.
+create or replace function huifang.dismiss_finding(p_branch integer, p_finding bigint, p_reason text)
+    returns huifang.record_findings
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+declare
+    finding huifang.record_findings;
+    record huifang.records;
+begin
+    if not (p_branch = any (huifang.scope_branch_ids())) then
+        raise exception 'finding % is not in the branches of this request', p_finding using errcode = '42501', constraint = 'findings_scope';
+    end if;
+    select * into finding from huifang.record_findings where branch_id = p_branch and id = p_finding for update;
+    if finding.id is null then
+        raise exception 'no finding % in branch %', p_finding, p_branch using errcode = 'P0002';
+    end if;
+    select * into record from huifang.records where branch_id = p_branch and id = finding.record_id;
+    if record.performer_staff_id is distinct from huifang.scope_staff_id() then
+        raise exception 'the performer of the record handles its findings' using errcode = '42501', constraint = 'findings_performer';
+    end if;
+    if record.state not in ('submitted', 'countersigned', 'archived') then
+        raise exception 'a finding is handled once its record is signed' using errcode = '23514', constraint = 'findings_signed';
+    end if;
+    if finding.raised_at is not null or finding.dismissed_at is not null then
+        raise exception 'finding % was handled already', p_finding using errcode = '23505', constraint = 'findings_handled_once';
+    end if;
+    update huifang.record_findings
+    set dismissed_at = now(), dismissed_by = huifang.scope_staff_id(), dismissal_reason = btrim(p_reason)
+    where branch_id = p_branch and id = p_finding
+    returning * into finding;
+    perform huifang.stop_clock(p_branch, 'record_finding', p_finding, 'dismissed', 'finding_handling');
+    return finding;
+end
+$$;
+revoke execute on function huifang.dismiss_finding(integer,bigint,text) from public;
+grant execute on function huifang.dismiss_finding(integer,bigint,text) to huifang_app;
 
 -- ══ row-level security: huifang.records ══
 

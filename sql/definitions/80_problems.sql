@@ -75,6 +75,10 @@ begin
             raise exception 'finding % was raised already (problem %)', finding.id, finding.problem_id
                 using errcode = '23505', constraint = 'problems_once_per_finding';
         end if;
+        if finding.dismissed_at is not null then
+            raise exception 'finding % was dismissed: %', finding.id, finding.dismissal_reason
+                using errcode = '23505', constraint = 'problems_once_per_finding';
+        end if;
     end if;
     return new;
 end
@@ -92,6 +96,7 @@ begin
     if new.finding_id is not null then
         update huifang.record_findings set raised_at = new.raised_at, raised_by = new.raised_by, problem_id = new.id
         where branch_id = new.branch_id and id = new.finding_id;
+        perform huifang.stop_clock(new.branch_id, 'record_finding', new.finding_id, 'raised', 'finding_handling');
     end if;
     insert into huifang.timers (branch_id, subject_kind, subject_id, clock, started_at, workdays, title, notify, escalate_to)
     values (new.branch_id, 'problem', new.id, 'problem_loop', new.raised_at, 15, 'Problem ' || new.id || ': final feedback to the client',

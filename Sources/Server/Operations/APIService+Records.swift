@@ -199,6 +199,7 @@ extension APIService {
                 throw AppError.notFound("finding of this record")
             }
             if let problem = finding.problemId { throw AppError.conflict("finding \(finding.id) was raised already as problem \(problem)") }
+            if finding.dismissedAt != nil { throw AppError.conflict("finding \(finding.id) was dismissed: \(finding.dismissalReason ?? "")") }
             let id = try await store.raise(
                 finding, of: record, category: body.category.rawValue, severity: body.severity.rawValue, description: body.description)
             try await AuditLog(db).record(
@@ -210,6 +211,36 @@ extension APIService {
             return .init(raised)
         }
         return .created(.init(body: .json(problem)))
+    }
+
+    func dismissFinding(_ input: Operations.DismissFinding.Input) async throws -> Operations.DismissFinding.Output {
+        guard case .json(let body) = input.body else { throw AppError.invalid([]) }
+        try Validate.throwing(Validate.text(body.reason, field: "reason", max: 2000))
+        let access = try authorize(.writeRecords)
+        let finding = try await pool.transaction(for: access) { db -> Components.Schemas.Finding in
+            let store = RecordStore(db)
+            let record = try await lockedRecord(store, input.path.recordId, access: access)
+            guard record.performerStaffId == access.staffId else {
+                throw AppError.forbiddenBecause(.writeRecords, "the performer of the record handles its findings")
+            }
+            guard !record.state.isEditable && record.state != .returned else {
+                throw AppError.conflict("record \(record.id) is \(record.state.rawValue); findings are handled once the record is signed")
+            }
+            guard let finding = try await store.findings(of: record).first(where: { $0.id == input.path.findingId }) else {
+                throw AppError.notFound("finding of this record")
+            }
+            if let problem = finding.problemId { throw AppError.conflict("finding \(finding.id) was raised already as problem \(problem)") }
+            if finding.dismissedAt != nil { throw AppError.conflict("finding \(finding.id) was dismissed already") }
+            try await store.dismiss(finding, of: record, reason: body.reason)
+            try await AuditLog(db).record(
+                action: "finding.dismissed", objectType: "record_finding", objectId: String(finding.id), branchId: record.branchId,
+                detail: try JSONB(encoding: ["record": String(record.id), "reason": body.reason]))
+            guard let dismissed = try await store.findings(of: record).first(where: { $0.id == finding.id }) else {
+                throw AppError.notFound("finding of this record")
+            }
+            return .init(dismissed)
+        }
+        return .ok(.init(body: .json(finding)))
     }
 
     func getClientFile(_ input: Operations.GetClientFile.Input) async throws -> Operations.GetClientFile.Output {

@@ -49,7 +49,8 @@ extension Components.Schemas.Finding {
     init(_ finding: RecordFinding) {
         self.init(
             id: finding.id, position: Int32(finding.position), kind: .init(rawValue: finding.kind) ?? .problem, text: finding.text,
-            raisedAt: finding.raisedAt, raisedBy: finding.raisedBy, problemId: finding.problemId)
+            raisedAt: finding.raisedAt, raisedBy: finding.raisedBy, problemId: finding.problemId, dismissedAt: finding.dismissedAt,
+            dismissedBy: finding.dismissedBy, dismissalReason: finding.dismissalReason)
     }
 }
 

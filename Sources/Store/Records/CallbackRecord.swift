@@ -133,4 +133,8 @@ public struct RecordFinding: Sendable {
     public var raisedAt: Date?
     public var raisedBy: Int64?
     public var problemId: Int64?
+    /// Not raised, with the performer's reason (Art 5: every finding is handled).
+    public var dismissedAt: Date?
+    public var dismissedBy: Int64?
+    public var dismissalReason: String?
 }
