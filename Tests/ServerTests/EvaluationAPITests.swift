@@ -38,6 +38,16 @@ struct EvaluationAPITests {
             #expect(try await api.send(.post, "/evaluations/\(id)/findings", token: center,
                                        json: ["text": "九月上传迟交", "severity": "medium"]).status == .created)
             #expect(try await api.send(.post, "/evaluations/\(id)/publish", token: center, json: ["summary": "x"]).status == .conflict)
+            // Art 16: every criterion is scored before the check closes.
+            let unscored = try await api.send(.post, "/evaluations/\(id)/close", token: center)
+            #expect(unscored.status == .conflict)
+            #expect(try unscored.problem().detail?.contains("problem_handling, record_quality") == true, "\(unscored.text)")
+            let complete = try await api.send(.put, "/evaluations/\(id)/scores", token: center, json: ["scores": [
+                ["criterion": "coverage", "score": "90"], ["criterion": "timeliness", "score": "80", "note": "two uploads late"],
+                ["criterion": "record_quality", "score": "70"], ["criterion": "problem_handling", "score": "60"],
+            ]])
+            // (90 × 30 + 80 × 25 + 70 × 25 + 60 × 20) ÷ 100
+            #expect(try complete.json()["weightedScore"] as? String == "76.50")
             let closed = try await api.send(.post, "/evaluations/\(id)/close", token: center)
             #expect(try closed.json()["publishClock"] as? String == "running", "\(closed.text)")
             #expect(try await api.send(.put, "/evaluations/\(id)/scores", token: center,

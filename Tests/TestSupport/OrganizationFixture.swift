@@ -128,13 +128,23 @@ public struct OrganizationFixture: Sendable {
                     "insert into huifang.evaluations (branch_id, department_id, year) values (\(branch), \(departments[5]), 2025) returning id"
                 ).single().decode(0)
                 try await db.query(
-                    "insert into huifang.evaluation_scores (branch_id, evaluation_id, criterion, score) values (\(branch), \(evaluation), 'coverage', 88)")
+                    """
+                    insert into huifang.evaluation_scores (branch_id, evaluation_id, criterion, score)
+                    select \(branch), \(evaluation), code, 88 from huifang.evaluation_criteria
+                    """)
                 try await db.query(
                     "insert into huifang.evaluation_findings (branch_id, evaluation_id, text, severity) values (\(branch), \(evaluation), '部分回访记录缺少录音编号', 'medium')")
                 try await db.query("update huifang.evaluations set state = 'closed' where branch_id = \(branch) and id = \(evaluation)")
                 try await db.query(
                     "update huifang.evaluations set state = 'published', summary = '总体合格 Satisfactory' where branch_id = \(branch) and id = \(evaluation)")
             }
+            // The Ops Center's 2025 duty to each branch (Art 16), without its clock: a past year's clock
+            // would be overdue in every test that reads today's monitoring.
+            try await db.query(
+                """
+                insert into huifang.evaluation_duties (branch_id, department_id, year)
+                select branch, \(departments[5])::int, 2025 from unnest(array[\(a)::int, \(b)::int]) branch
+                """)
             try await db.query("select set_config('huifang.system', 'on', true)")
             _ = try await db.query(SLAEngine.fireQuery(limit: 100))
             try await db.query(

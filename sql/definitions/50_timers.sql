@@ -68,6 +68,7 @@ create or replace function huifang.timer_holder(p_kind text, p_branch integer, p
             when 'problem_forwarding' then (select department_id from huifang.problem_forwardings where branch_id = p_branch and id = p_subject)
             when 'callback_task' then (select owner_department_id from huifang.callback_tasks where branch_id = p_branch and id = p_subject)
             when 'evaluation' then (select department_id from huifang.evaluations where branch_id = p_branch and id = p_subject)
+            when 'evaluation_duty' then (select department_id from huifang.evaluation_duties where branch_id = p_branch and id = p_subject)
         end
     $$;
 revoke execute on function huifang.timer_holder(text,integer,bigint) from public;
@@ -77,7 +78,7 @@ create or replace function huifang.timers_set_holder() returns trigger
     set search_path = pg_catalog, pg_temp
     as $$
 begin
-    if new.subject_kind in ('problem', 'problem_forwarding', 'callback_task', 'evaluation') then
+    if new.subject_kind in ('problem', 'problem_forwarding', 'callback_task', 'evaluation', 'evaluation_duty') then
         new.department_id := huifang.timer_holder(new.subject_kind, new.branch_id, new.subject_id);
     end if;
     return new;
@@ -166,6 +167,7 @@ create or replace function huifang.department_sees_clock(p_branch integer, p_kin
                            where f.branch_id = p_branch and f.id = p_subject
                              and p.department_id = any (huifang.scope_department_ids()))
             when 'evaluation' then p_holder = any (huifang.scope_department_ids())
+            when 'evaluation_duty' then p_holder = any (huifang.scope_department_ids())
             when 'record_upload' then exists (
                 select from huifang.record_upload_deliveries d
                 where d.branch_id = p_branch and d.upload_id = p_subject and d.department_id = any (huifang.scope_department_ids()))

@@ -27,6 +27,15 @@ begin
         raise exception 'what an evaluation is about never changes' using errcode = '55000', constraint = 'evaluations_fixed';
     end if;
     if old.state = 'open' and new.state = 'closed' then
+        if exists (select from huifang.evaluation_criteria c
+                   where not exists (select from huifang.evaluation_scores x
+                                     where x.branch_id = new.branch_id and x.evaluation_id = new.id and x.criterion = c.code)) then
+            raise exception 'evaluation % lacks a score for %', new.id,
+                (select string_agg(c.code, ', ' order by c.position) from huifang.evaluation_criteria c
+                 where not exists (select from huifang.evaluation_scores x
+                                   where x.branch_id = new.branch_id and x.evaluation_id = new.id and x.criterion = c.code))
+                using errcode = '23514', constraint = 'evaluations_scored';
+        end if;
         new.closed_by := actor;
         new.closed_at := now();
     elsif old.state = 'closed' and new.state = 'published' then
@@ -98,6 +107,9 @@ create or replace function huifang.evaluations_clock() returns trigger
     as $$
 begin
     if new.state = 'closed' then
+        perform huifang.stop_clock(new.branch_id, 'evaluation_duty', d.id, 'evaluated', 'evaluation_due')
+        from huifang.evaluation_duties d
+        where d.branch_id = new.branch_id and d.department_id = new.department_id and d.year = new.year;
         insert into huifang.timers (branch_id, subject_kind, subject_id, clock, started_at, workdays, title, notify, escalate_to)
         values (new.branch_id, 'evaluation', new.id, 'evaluation_publish', new.closed_at, 10,
                 'Publish the ' || new.year || ' evaluation of branch ' || (select code from huifang.branches where id = new.branch_id),
@@ -119,6 +131,46 @@ create or replace trigger evaluations_clock
     after update of state on huifang.evaluations
     for each row when (new.state is distinct from old.state)
     execute function huifang.evaluations_clock();
+
+-- Art 16: a duty per evaluating department (Ops Center, Risk Control HQ, S&T HQ) and active branch
+-- for `p_year`, each with a clock due at 24:00 of the year's last working day (counted, as every
+-- deadline, in working days after the start: here from the last day of the year before). Run by
+-- the obligation generator; idempotent, so a branch opened mid-year gets its duties on the next run.
+create or replace function huifang.open_evaluation_duties(p_year integer) returns integer
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+declare
+    opened integer;
+begin
+    with duties as (
+        insert into huifang.evaluation_duties (branch_id, department_id, year)
+        select b.id, d.id, p_year
+        from huifang.branches b
+        cross join huifang.departments d
+        where b.status = 'active' and d.status = 'active' and d.kind in ('brokerage_ops_center', 'risk_control', 'sales_trading')
+        on conflict do nothing
+        returning branch_id, id, department_id
+    ), clocks as (
+        insert into huifang.timers (branch_id, subject_kind, subject_id, clock, started_at, workdays, title, notify, escalate_to)
+        select u.branch_id, 'evaluation_duty', u.id, 'evaluation_due',
+               (make_date(p_year - 1, 12, 31) + time '12:00') at time zone 'Asia/Shanghai',
+               huifang.workdays_between('cn_workday', make_date(p_year - 1, 12, 31), make_date(p_year, 12, 31)),
+               'Evaluate the ' || p_year || ' callback work of branch ' || b.code || ' (' || d.code || ')',
+               jsonb_build_array(jsonb_build_object('role', huifang.triage_role(u.department_id), 'departmentId', u.department_id)),
+               jsonb_build_array(jsonb_build_object('role', 'brokerage_ops_center', 'departmentId',
+                   (select min(id) from huifang.departments where kind = 'brokerage_ops_center' and status = 'active')))
+        from duties u
+        join huifang.branches b on b.id = u.branch_id
+        join huifang.departments d on d.id = u.department_id
+        returning 1
+    )
+    select count(*) into opened from clocks;
+    return opened;
+end
+$$;
+revoke execute on function huifang.open_evaluation_duties(integer) from public;
+grant execute on function huifang.open_evaluation_duties(integer) to huifang_app;
 
 -- ══ row-level security: huifang.evaluations ══
 
@@ -171,3 +223,14 @@ create policy write_own on huifang.evaluation_findings for insert to huifang_app
     with check (exists (select from huifang.evaluations e where e.branch_id = evaluation_findings.branch_id
                         and e.id = evaluation_findings.evaluation_id
                         and e.department_id = any ((select huifang.scope_department_ids())::integer[])));
+
+-- ══ row-level security: huifang.evaluation_duties ══
+
+drop policy if exists owner_all on huifang.evaluation_duties;
+create policy owner_all on huifang.evaluation_duties to current_user using (true) with check (true);
+
+-- The department that owes it, HQ readers of every branch, and the branch itself.
+drop policy if exists read_scoped on huifang.evaluation_duties;
+create policy read_scoped on huifang.evaluation_duties for select to huifang_app
+    using (branch_id = any ((select huifang.scope_branch_ids())::integer[]) or (select huifang.scope_all_branches())
+           or department_id = any ((select huifang.scope_department_ids())::integer[]));

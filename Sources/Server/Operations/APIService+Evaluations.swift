@@ -97,6 +97,10 @@ extension APIService {
     func closeEvaluation(_ input: Operations.CloseEvaluation.Input) async throws -> Operations.CloseEvaluation.Output {
         let evaluation = try await changeEvaluation(input.path.evaluationId, audit: "evaluation.closed") { store, evaluation in
             guard evaluation.state == "open" else { throw AppError.conflict("the evaluation is \(evaluation.state)") }
+            let missing = try await store.criteria().subtracting(evaluation.scores.map(\.criterion)).sorted()
+            guard missing.isEmpty else {
+                throw AppError.conflict("score every criterion before closing; missing: \(missing.joined(separator: ", "))")
+            }
             try await store.close(evaluation)
         }
         return .ok(.init(body: .json(evaluation)))

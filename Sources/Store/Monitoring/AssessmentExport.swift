@@ -36,10 +36,7 @@ public struct AssessmentExport: Sendable {
                 select b.code, b.name,
                        (select count(*) from huifang.callback_tasks t where t.branch_id = b.id and t.due_at >= x.start_at and t.due_at < x.end_at
                           and t.state <> 'cancelled'),
-                       (select count(*) from huifang.callback_tasks t where t.branch_id = b.id and t.due_at >= x.start_at and t.due_at < x.end_at
-                          and t.state in ('completed', 'unreachable') and t.closed_at <= t.due_at),
-                       (select count(*) from huifang.callback_tasks t where t.branch_id = b.id and t.due_at >= x.start_at and t.due_at < x.end_at
-                          and t.state <> 'cancelled' and (t.closed_at is null or t.closed_at > t.due_at)),
+                       c.on_time, c.awaiting_signoff, c.unreachable, c.due - c.on_time - c.awaiting_signoff - c.unreachable,
                        (select count(*) from huifang.record_signatures g where g.branch_id = b.id and g.step = 'countersign'
                           and g.signed_at >= x.start_at and g.signed_at < x.end_at),
                        (select count(*) from huifang.record_signatures g where g.branch_id = b.id and g.step = 'return'
@@ -54,14 +51,42 @@ public struct AssessmentExport: Sendable {
                        (select count(*) from huifang.problems p where p.branch_id = b.id and p.raised_at >= x.start_at and p.raised_at < x.end_at),
                        (select count(*) from huifang.problems p join huifang.timers t on t.branch_id = p.branch_id and t.subject_kind = 'problem'
                           and t.subject_id = p.id where p.branch_id = b.id and t.due_at >= x.start_at and t.due_at < x.end_at
-                          and p.closed_at <= t.due_at)
+                          and p.closed_at <= t.due_at),
+                       e.published, e.score
                 from huifang.branches b cross join bounds x
+                -- Callbacks due in the month, as of its end: on time only when called by the deadline and
+                -- countersigned (Art 5, 12); unreachable was not a callback.
+                cross join lateral (
+                    select count(*) filter (where t.state <> 'cancelled') as due,
+                           count(*) filter (where t.state = 'completed' and t.closed_at <= t.due_at and r.countersigned_at < x.end_at) as on_time,
+                           count(*) filter (where t.state = 'completed' and t.closed_at < x.end_at
+                                              and (r.countersigned_at is null or r.countersigned_at >= x.end_at)) as awaiting_signoff,
+                           count(*) filter (where t.state = 'unreachable' and t.closed_at < x.end_at) as unreachable
+                    from huifang.callback_tasks t
+                    left join huifang.records r on r.branch_id = t.branch_id and r.id = t.record_id
+                    where t.branch_id = b.id and t.due_at >= x.start_at and t.due_at < x.end_at
+                ) c
+                -- Art 16: the month's year's evaluations of the branch published by the month's end, and
+                -- their weighted score (each criterion's score ÷ its maximum, weighted), averaged.
+                cross join lateral (
+                    select count(*) as published,
+                           to_char(round(avg(w.score), 2), 'FM990.00') as score
+                    from huifang.evaluations v
+                    cross join lateral (
+                        select 100 * sum(sc.score / k.max_score * k.weight) / sum(k.weight) as score
+                        from huifang.evaluation_scores sc join huifang.evaluation_criteria k on k.code = sc.criterion
+                        where sc.branch_id = v.branch_id and sc.evaluation_id = v.id
+                    ) w
+                    where v.branch_id = b.id and v.state = 'published' and v.published_at < x.end_at
+                      and v.year = extract(year from x.start_at at time zone 'Asia/Shanghai')
+                ) e
                 where
                 """ + " " + .branch("b.id", in: branches) + " order by b.code")
             return Table(
-                header: ["branch", "name", "callbacks_due", "callbacks_on_time", "callbacks_late_or_missed", "records_countersigned",
-                         "records_returned", "previous_month_upload", "problems_raised", "problems_due_closed_in_time"],
-                rows: try rows.map { row in try (0..<10).map { try Self.text(row, $0) } })
+                header: ["branch", "name", "callbacks_due", "callbacks_on_time", "callbacks_awaiting_signoff", "callbacks_unreachable",
+                         "callbacks_late_or_missed", "records_countersigned", "records_returned", "previous_month_upload", "problems_raised",
+                         "problems_due_closed_in_time", "evaluations_published", "evaluation_score"],
+                rows: try rows.map { row in try (0..<14).map { try Self.text(row, $0) } })
         case .department:
             let rows = try await connection.query(
                 bounds + """
@@ -121,8 +146,9 @@ public struct AssessmentExport: Sendable {
         }
     }
 
+    /// A number or text; an absent figure (no published evaluation to score) is empty.
     private static func text(_ row: Row, _ column: Int) throws -> String {
         if let number = try? row.decode(column, as: Int64.self) { return String(number) }
-        return try row.decode(column, as: String.self)
+        return try row.decode(column, as: String?.self) ?? ""
     }
 }

@@ -89,6 +89,8 @@ public struct ObligationGenerator: Sendable {
         }
         if let year = months.first?.wholeYear {
             lines.append(try await stAnnual(year))
+            // Art 16: the evaluating departments' duties to every branch for the year, with their clocks.
+            try await connection.query("select huifang.open_evaluation_duties(\(year.start.year))")
         }
         if period.startDate <= today && today < period.endDate {
             lines.append(try await flagMissingPhones())
