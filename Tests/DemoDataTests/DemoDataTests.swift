@@ -190,7 +190,7 @@ struct DemoDataTests {
                             return try await pool.query(
                                 """
                                 select \(String(seed)) || ':' || md5(string_agg((c.id, c.branch_id, c.client_no, c.name, c.id_number, c.phone, c.opened_at, c.status, c.closed_at, c.referrer_staff_id, c.referrer_broker_id)::text, ',' order by c.id))
-                                    || md5((select string_agg(s::text, ',' order by s.client_id, s.as_of) from huifang.client_asset_snapshots s))
+                                    || md5((select string_agg((s.branch_id, s.client_id, s.as_of, s.total_assets, s.last_trade_date, s.revision)::text, ',' order by s.client_id, s.as_of) from huifang.client_asset_snapshots s))
                                 from huifang.clients c
                                 """
                             ).single().decode(0)

@@ -48,6 +48,45 @@ struct ClientAccessTests {
         }
     }
 
+    @Test func aSnapshotIsCorrectedWithAReasonAsItsNextRevisionNeverOverwritten() async throws {
+        try await withFixtureApp { api, fixture, database in
+            let ops = try await api.token("opsA")
+            let a = fixture.clientA
+            // The fixture recorded 12,000,000.00 on 30 Jun; the same figures again change nothing.
+            let same = try await api.send(.post, "/asset-snapshots", token: ops, json: [
+                "snapshots": [["clientId": a, "asOf": "2026-06-30", "totalAssets": "12000000.00", "lastTradeDate": "2026-06-28"]],
+            ])
+            #expect(try same.json()["unchanged"] as? Int == 1, "\(same.text)")
+            let corrected: [String: Any] = ["snapshots": [["clientId": a, "asOf": "2026-06-30", "totalAssets": "9500000.00", "lastTradeDate": "2026-06-28"]]]
+            let unexplained = try await api.send(.post, "/asset-snapshots", token: ops, json: corrected)
+            #expect(unexplained.status.code == 422)
+            #expect(try unexplained.problem().errors?.map(\.field) == ["reason"])
+            let explained = try await api.send(
+                .post, "/asset-snapshots", token: ops, json: corrected.merging(["reason": "the core system restated June's balances"]) { $1 })
+            #expect(try explained.json()["updated"] as? Int == 1, "\(explained.text)")
+
+            let history = try await api.send(.get, "/clients/\(a)/asset-snapshots", token: ops).jsonArray()
+            #expect(history.map { "\($0["asOf"]!) \($0["revision"]!) \($0["totalAssets"]!)" } == [
+                "2026-06-30 2 9500000.00", "2026-06-30 1 12000000.00",
+            ])
+            #expect(history.first?["correctionReason"] as? String == "the core system restated June's balances")
+            // The client shows the corrected figure; the correction is audited with both figures.
+            let client = try await api.send(.get, "/clients/\(a)", token: ops).json()
+            #expect((client["classification"] as? [String: Any])?["totalAssets"] as? String == "9500000.00")
+            try await database.withPool { pool in
+                let audit: String = try await pool.query(
+                    "select reason || ' ' || (detail ->> 'total_assets') from huifang.audit_events where action = 'asset_snapshot.corrected'"
+                ).single().decode(0)
+                #expect(audit == "the core system restated June's balances [12000000.00, 9500000.00]")
+                // Not even the owner overwrites history.
+                let rewrite = await #expect(throws: PostgresError.self) {
+                    try await pool.query("update huifang.client_asset_snapshots set total_assets = 1 where client_id = \(a)")
+                }
+                #expect(rewrite?.constraint == "client_asset_snapshots_append_only")
+            }
+        }
+    }
+
     @Test func creatingInAnotherBranchIsForbidden() async throws {
         try await withFixtureApp { api, fixture, _ in
             let token = try await api.token("deskA")

@@ -157,9 +157,10 @@ struct CoverageFiguresTests {
             #expect(flags.open + flags.completedOnTime + flags.cancelled == 0)  // U1's flag has no task: a gap of 1
             #expect(flags.coveragePercent == Decimal(string: "0.00"))
 
-            // The half-year window July lies in: K6 is small/medium, 20 % → 1 required; nobody called yet.
+            // The half-year window July lies in: K6 is small/medium and U1, U2 (no snapshot) are taken as
+            // small/medium too: 3 members, 20 % → ⌈0.6⌉ = 1 required; nobody called yet.
             let half = try row("service_half_year", "2026-H2")
-            #expect(half.population == 1 && half.required == 1 && half.open == 1)  // due at the end of the half-year
+            #expect(half.population == 3 && half.required == 1 && half.open == 1)  // due at the end of the half-year
             #expect(half.unclassified == 2)  // the same window start as July's: U1, U2
 
             let csv = CoverageRow.csvHeader.joined(separator: ",")
@@ -167,6 +168,63 @@ struct CoverageFiguresTests {
                 csv == "branch,rule,period,population,required,required_percent,completed_on_time,completed_late,awaiting_signoff,"
                     + "unreachable,cancelled,overdue,open,unclassified,coverage_percent,attempted_percent,met")
             #expect(core.csvFields.joined(separator: ",").hasSuffix(",6,6,100.00,1,1,2,1,0,1,0,2,16.67,83.33,no"))
+        }
+    }
+
+    @Test func aCorrectionEnteredAfterAWindowWasDrawnDoesNotReJudgeIt() async throws {
+        try await TestDatabase.with { database in
+            let fixture = try await database.withPool { try await OrganizationFixture.load(into: $0) }
+            let a = fixture.branchA
+            let k = try await database.withPool { pool in
+                let k = try await ObligationGenerationTests.openClients(pool, branch: a, prefix: "K", count: 2, openedAt: "2026-01-05 10:00+08")
+                try await pool.query(
+                    """
+                    insert into huifang.client_asset_snapshots (branch_id, client_id, as_of, total_assets)
+                    select \(a), id, '2026-06-30', amount from unnest(\(k)::bigint[], array[2000000, 500000]::numeric[]) as x (id, amount)
+                    """)
+                return k
+            }
+            func core(_ period: String) async throws -> Set<Int64> {
+                try await database.withPool { pool in
+                    Set(try await pool.query(
+                        """
+                        select unnest(population_clients) from huifang.obligation_draws
+                        where branch_id = \(a) and rule_code = 'core_monthly' and sample_window = \(period)
+                        """
+                    ).map { try $0.decode(0, as: Int64.self) })
+                }
+            }
+            _ = try await ObligationGenerationTests.generate(database, "2026-07", today: "2026-07-02")
+            #expect(try await core("2026-07") == [fixture.clientA, k[0]])  // K2 has 0.5M: not core
+            // On 3 Jul the core system restates K2's 30 Jun balance to 2M.
+            _ = try await database.withPool { pool in
+                try await pool.query(
+                    """
+                    insert into huifang.client_asset_snapshots (branch_id, client_id, as_of, total_assets, correction_reason)
+                    values (\(a), \(k[1]), '2026-06-30', 2000000, 'restated by the core system'),
+                           (\(a), \(k[0]), '2026-06-30', 2500000, 'restated by the core system')
+                    """)
+            }
+            // July was judged when it was drawn: running the generator again draws nobody new for it.
+            let again = try await ObligationGenerationTests.generate(database, "2026-07", today: "2026-07-03")
+            #expect(again.first { $0.rule == "core_monthly" }?.draws == 0)
+            #expect(try await core("2026-07") == [fixture.clientA, k[0]])
+            // The explanation of K1's July task says what was known and that a correction came later.
+            let explanation = try await database.withPool { pool in
+                try await pool.withConnection { db -> TaskExplanation? in
+                    let task: Int64 = try await db.query(
+                        "select id from huifang.callback_tasks where client_id = \(k[0]) and rule_code = 'core_monthly' and period = '2026-07'"
+                    ).single().decode(0)
+                    return try await TaskExplanation.load(db, taskId: task, branches: nil)
+                }
+            }
+            #expect(explanation?.draw?.correctionsSince == 1)
+            #expect(explanation?.lines.contains {
+                $0.hasPrefix("snapshots as known at ") && $0.hasSuffix("1 correction(s) of this client's snapshots entered since do not re-judge this window")
+            } == true)
+            // August, drawn after the correction, is judged on it.
+            _ = try await ObligationGenerationTests.generate(database, "2026-08", today: "2026-08-03")
+            #expect(try await core("2026-08") == [fixture.clientA, k[0], k[1]])
         }
     }
 }

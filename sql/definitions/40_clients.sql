@@ -8,7 +8,10 @@
 -- snapshot: high_net_worth (≥ 10,000,000 CNY inclusive, Art 3) and a segment for Art 13 — core (by
 -- the branch's threshold or top-N rule), else dormant (no trade for the branch's dormant_after_days,
 -- counting from opening when never traded), else small_medium. Runs as the caller: RLS applies.
-create or replace function huifang.client_segments(as_of date)
+-- Each client's segment on its latest snapshot dated on or before as_of, in the latest revision
+-- recorded by known_at (null: now) — so a period judged at one moment is judged the same later,
+-- whatever corrections came after.
+create or replace function huifang.client_segments(as_of date, known_at timestamptz default null)
     returns table (
         branch_id integer, client_id bigint, snapshot_date date, total_assets numeric,
         last_trade_date date, high_net_worth boolean, segment text)
@@ -19,7 +22,8 @@ create or replace function huifang.client_segments(as_of date)
                    s.branch_id, s.client_id, s.as_of, s.total_assets, s.last_trade_date
             from huifang.client_asset_snapshots s
             where s.as_of <= client_segments.as_of
-            order by s.branch_id, s.client_id, s.as_of desc
+              and (client_segments.known_at is null or s.recorded_at <= client_segments.known_at)
+            order by s.branch_id, s.client_id, s.as_of desc, s.revision desc
         ), ranked as (
             select l.*, rank() over (partition by l.branch_id order by l.total_assets desc) as assets_rank
             from latest l
@@ -37,7 +41,7 @@ create or replace function huifang.client_segments(as_of date)
         join huifang.branches b on b.id = r.branch_id
         join huifang.clients c on c.branch_id = r.branch_id and c.id = r.client_id
     $$;
-grant execute on function huifang.client_segments(date) to huifang_app;
+grant execute on function huifang.client_segments(date,timestamptz) to huifang_app;
 
 create or replace function huifang.is_iso_date(t text) returns boolean
     language sql immutable parallel safe
@@ -123,6 +127,66 @@ create or replace trigger brokers_check_staff_recusal
     before update of staff_id on huifang.brokers
     for each row when (new.staff_id is not null) execute function huifang.brokers_check_staff_recusal();
 
+-- Snapshots are history: the same figures again are not written; other figures for a client and
+-- date already recorded are the next revision, with a reason, audited. Who and when are the
+-- database's to say.
+create or replace function huifang.client_asset_snapshots_revise() returns trigger
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+declare
+    previous huifang.client_asset_snapshots;
+begin
+    select * into previous from huifang.client_asset_snapshots s
+    where s.branch_id = new.branch_id and s.client_id = new.client_id and s.as_of = new.as_of
+    order by s.revision desc limit 1
+    for update;
+    new.recorded_at := now();
+    new.recorded_by := huifang.scope_staff_id();
+    if previous.revision is null then
+        new.revision := 1;
+        new.correction_reason := null;
+        return new;
+    end if;
+    if (previous.total_assets, previous.last_trade_date) is not distinct from (new.total_assets, new.last_trade_date) then
+        return null;
+    end if;
+    if new.correction_reason is null or btrim(new.correction_reason) = '' then
+        raise exception 'client % has a snapshot of % already; a correction needs a reason', new.client_id, new.as_of
+            using errcode = '23514', constraint = 'client_asset_snapshots_correction';
+    end if;
+    new.revision := previous.revision + 1;
+    insert into huifang.audit_events (actor_staff_id, branch_id, action, object_type, object_id, reason, detail)
+    values (new.recorded_by, new.branch_id, 'asset_snapshot.corrected', 'client', new.client_id::text, new.correction_reason,
+            jsonb_build_object('as_of', new.as_of, 'revision', new.revision,
+                               'total_assets', jsonb_build_array(previous.total_assets, new.total_assets),
+                               'last_trade_date', jsonb_build_array(previous.last_trade_date, new.last_trade_date)));
+    return new;
+end
+$$;
+revoke execute on function huifang.client_asset_snapshots_revise() from public;
+
+create or replace trigger client_asset_snapshots_revise
+    before insert on huifang.client_asset_snapshots
+    for each row execute function huifang.client_asset_snapshots_revise();
+
+create or replace function huifang.client_asset_snapshots_append_only() returns trigger
+    language plpgsql
+    as $$
+begin
+    raise exception 'asset snapshots are history: record a correction as a new revision'
+        using errcode = '55000', constraint = 'client_asset_snapshots_append_only';
+end
+$$;
+
+create or replace trigger client_asset_snapshots_append_only
+    before update or delete on huifang.client_asset_snapshots
+    for each row execute function huifang.client_asset_snapshots_append_only();
+
+create or replace trigger client_asset_snapshots_no_truncate
+    before truncate on huifang.client_asset_snapshots
+    for each statement execute function huifang.client_asset_snapshots_append_only();
+
 -- ══ row-level security: huifang.brokers ══
 
 drop policy if exists owner_all on huifang.brokers;
@@ -190,7 +254,3 @@ drop policy if exists insert_scoped on huifang.client_asset_snapshots;
 create policy insert_scoped on huifang.client_asset_snapshots for insert to huifang_app
     with check (branch_id = any ((select huifang.scope_branch_ids())::integer[]));
 
-drop policy if exists update_scoped on huifang.client_asset_snapshots;
-create policy update_scoped on huifang.client_asset_snapshots for update to huifang_app
-    using (branch_id = any ((select huifang.scope_branch_ids())::integer[]))
-    with check (branch_id = any ((select huifang.scope_branch_ids())::integer[]));

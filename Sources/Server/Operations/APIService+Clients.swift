@@ -201,9 +201,15 @@ extension APIService {
             }
             if problems.count >= 100 { break }
         }
+        if let reason = body.reason { problems += Validate.text(reason, field: "reason", max: 2000) }
         guard problems.isEmpty else { throw AppError.invalid(problems) }
         let result = try await pool.transaction(for: access) { connection in
-            let result = try await ClientStore(connection).upsertSnapshots(snapshots)
+            let result: (missing: [Int64], inserted: Int, updated: Int, unchanged: Int)
+            do {
+                result = try await ClientStore(connection).upsertSnapshots(snapshots, reason: body.reason)
+            } catch let error as PostgresError where error.constraint == "client_asset_snapshots_correction" {
+                throw AppError.invalid([.init("reason", "\(error.message); snapshots already recorded are corrected, never overwritten")])
+            }
             guard result.missing.isEmpty else {
                 let missing = Set(result.missing)
                 throw AppError.invalid(
@@ -243,6 +249,7 @@ extension Components.Schemas.AssetSnapshot {
     init(_ snapshot: AssetSnapshot) {
         self.init(
             clientId: snapshot.clientId, asOf: snapshot.asOf.description, totalAssets: snapshot.totalAssets.twoDecimals,
-            lastTradeDate: snapshot.lastTradeDate?.description)
+            lastTradeDate: snapshot.lastTradeDate?.description, revision: Int32(snapshot.revision), recordedAt: snapshot.recordedAt,
+            correctionReason: snapshot.correctionReason)
     }
 }

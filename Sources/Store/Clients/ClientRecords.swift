@@ -46,6 +46,10 @@ public struct AssetSnapshot: Sendable {
     public var asOf: PostgresDate
     public var totalAssets: Decimal
     public var lastTradeDate: PostgresDate?
+    /// 1 as first recorded; a correction is the next revision, with its reason.
+    public var revision = 1
+    public var recordedAt: Date?
+    public var correctionReason: String?
 
     public init(clientId: Int64, asOf: PostgresDate, totalAssets: Decimal, lastTradeDate: PostgresDate?) {
         self.clientId = clientId

@@ -32,7 +32,7 @@ public struct ClientStore: Sendable {
         left join lateral (
             select as_of, total_assets, last_trade_date from huifang.client_asset_snapshots s
             where s.branch_id = c.branch_id and s.client_id = c.id and s.as_of <= \(today)
-            order by s.as_of desc limit 1
+            order by s.as_of desc, s.revision desc limit 1
         ) s on true
         """
     }
@@ -201,16 +201,26 @@ public struct ClientStore: Sendable {
     public func snapshots(of clientId: Int64) async throws -> [AssetSnapshot] {
         try await connection.query(
             """
-            select client_id, as_of, total_assets, last_trade_date from huifang.client_asset_snapshots
-            where client_id = \(clientId) order by as_of desc
+            select client_id, as_of, total_assets, last_trade_date, revision, recorded_at, correction_reason
+            from huifang.client_asset_snapshots
+            where client_id = \(clientId) order by as_of desc, revision desc
             """
         ).map { row in
-            AssetSnapshot(clientId: try row.decode(0), asOf: try row.decode(1), totalAssets: try row.decode(2), lastTradeDate: try row.decode(3))
+            var snapshot = AssetSnapshot(
+                clientId: try row.decode(0), asOf: try row.decode(1), totalAssets: try row.decode(2), lastTradeDate: try row.decode(3))
+            snapshot.revision = try row.decode(4)
+            snapshot.recordedAt = try row.decode(5)
+            snapshot.correctionReason = try row.decode(6)
+            return snapshot
         }
     }
 
     /// Stores snapshots of clients in scope, all or nothing; returns the ids of clients not found.
-    public func upsertSnapshots(_ snapshots: [AssetSnapshot]) async throws -> (missing: [Int64], inserted: Int, updated: Int, unchanged: Int) {
+    /// Figures already recorded for a client and date are skipped; other figures for them are a
+    /// correction (`updated`), the next revision, which needs `reason` (the database refuses without).
+    public func upsertSnapshots(_ snapshots: [AssetSnapshot], reason: String? = nil) async throws
+        -> (missing: [Int64], inserted: Int, updated: Int, unchanged: Int)
+    {
         let ids = snapshots.map(\.clientId)
         let dates = snapshots.map { $0.asOf.description }
         let assets = snapshots.map { "\($0.totalAssets)" }
@@ -223,13 +233,10 @@ public struct ClientStore: Sendable {
             ), matched as (
                 select c.branch_id, i.* from input i join huifang.clients c on c.id = i.client_id
             ), written as (
-                insert into huifang.client_asset_snapshots as s (branch_id, client_id, as_of, total_assets, last_trade_date)
-                select branch_id, client_id, as_of, total_assets, last_trade_date from matched
+                insert into huifang.client_asset_snapshots (branch_id, client_id, as_of, total_assets, last_trade_date, correction_reason)
+                select branch_id, client_id, as_of, total_assets, last_trade_date, \(reason) from matched
                 where (select count(*) from matched) = (select count(*) from input)
-                on conflict (branch_id, client_id, as_of) do update
-                    set total_assets = excluded.total_assets, last_trade_date = excluded.last_trade_date
-                    where (s.total_assets, s.last_trade_date) is distinct from (excluded.total_assets, excluded.last_trade_date)
-                returning (xmax = 0) as inserted
+                returning (revision = 1) as inserted
             )
             select coalesce((select array_agg(distinct i.client_id order by i.client_id) from input i
                              where not exists (select from matched m where m.client_id = i.client_id)), '{}'),

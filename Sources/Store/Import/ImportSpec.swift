@@ -292,15 +292,13 @@ extension ImportSpec {
         ],
         fileKey: (["branch_code", "client_no", "as_of"], "as_of"),
         apply: """
-            insert into huifang.client_asset_snapshots as t (branch_id, client_id, as_of, total_assets, last_trade_date)
-            select b.id, c.id, btrim(s.as_of)::date, btrim(s.total_assets)::numeric, \(value("last_trade_date"))::date
+            insert into huifang.client_asset_snapshots (branch_id, client_id, as_of, total_assets, last_trade_date, correction_reason)
+            select b.id, c.id, btrim(s.as_of)::date, btrim(s.total_assets)::numeric, \(value("last_trade_date"))::date,
+                   'corrected by an assets import'
             from import_staging s
             join huifang.branches b on b.code = btrim(s.branch_code)
             join huifang.clients c on c.branch_id = b.id and c.client_no = btrim(s.client_no)
             where not s.rejected
-            on conflict (branch_id, client_id, as_of) do update set
-                total_assets = excluded.total_assets, last_trade_date = excluded.last_trade_date
-            where (t.total_assets, t.last_trade_date) is distinct from (excluded.total_assets, excluded.last_trade_date)
-            returning (xmax = 0)
+            returning (revision = 1)
             """)
 }

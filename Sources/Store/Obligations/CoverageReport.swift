@@ -155,8 +155,14 @@ public struct CoverageReport: Sendable {
                 from tasks t
                 full join populations p on p.branch_id = t.branch_id and p.rule_code = t.rule_code and p.period = t.period
             ), asset_windows as (
-                select distinct branch_id, lower(huifang.period_range(period)) as window_start
-                from rows where rule_code = any(\(Self.assetRules))
+                -- Judged as the window's draws judged it: on the snapshots known at its first draw.
+                select r.branch_id, lower(huifang.period_range(r.period)) as window_start,
+                       coalesce(min(d.known_at), now()) as known_at
+                from rows r
+                left join huifang.obligation_draws d
+                  on d.branch_id = r.branch_id and d.rule_code = r.rule_code and d.sample_window = r.period
+                where r.rule_code = any(\(Self.assetRules))
+                group by 1, 2
             ), unclassified as (
                 -- Open at the window's start, opened before it, and no snapshot before it: no segment to judge.
                 select w.branch_id, w.window_start, count(c.id)::int as clients
@@ -166,7 +172,8 @@ public struct CoverageReport: Sendable {
                  and c.opened_at < (w.window_start::timestamp at time zone 'Asia/Shanghai')
                  and (c.closed_at is null or c.closed_at >= (w.window_start::timestamp at time zone 'Asia/Shanghai'))
                  and not exists (select from huifang.client_asset_snapshots s
-                                 where s.branch_id = c.branch_id and s.client_id = c.id and s.as_of < w.window_start)
+                                 where s.branch_id = c.branch_id and s.client_id = c.id and s.as_of < w.window_start
+                                   and s.recorded_at <= w.known_at)
                 group by w.branch_id, w.window_start
             )
             select r.branch_id, b.code, r.rule_code, r.period, r.population, r.required,

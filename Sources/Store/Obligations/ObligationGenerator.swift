@@ -76,15 +76,15 @@ public struct ObligationGenerator: Sendable {
         for month in months {
             lines.append(try await draw(
                 rule: "core_monthly", windows: [month.description],
-                population: segmentPopulation(window: month, where: "s.segment = 'core'", priority: "1"),
+                population: segmentPopulation(rule: "core_monthly", window: month, where: "s.segment = 'core'", priority: "1"),
                 workdays: Self.periodWorkdays))
         }
         for half in Set(months.map(\.halfYear)).sorted(by: { $0.description < $1.description }) {
             lines.append(try await draw(
                 rule: "service_half_year", windows: [half.description],
                 population: segmentPopulation(
-                    window: half, where: "s.segment in ('small_medium', 'dormant')",
-                    priority: "case when s.segment = 'dormant' then 0 else 1 end"),
+                    rule: "service_half_year", window: half, where: "s.segment in ('small_medium', 'dormant')",
+                    priority: "case when s.segment = 'dormant' then 0 else 1 end", withUnclassified: true),
                 workdays: Self.periodWorkdays))
         }
         if let year = months.first?.wholeYear {
@@ -112,19 +112,44 @@ public struct ObligationGenerator: Sendable {
     /// period's last working day.
     static let periodWorkdays = "greatest(huifang.workdays_between('cn_workday', w.window_start, w.window_end - 1), 1)"
 
-    /// Open clients of a segment on the last snapshot before the window, opened before it.
-    private func segmentPopulation(window: Period, where condition: String, priority: String) -> SQL {
+    /// Open clients of a segment on the last snapshot before the window, opened before it. The
+    /// snapshots are read as known when the window was first drawn (`known_at` of its first draw;
+    /// now, for that first draw), so a correction entered later never re-judges the window.
+    /// `withUnclassified`: clients with no snapshot at all count as small/medium (priority 1).
+    private func segmentPopulation(
+        rule: String, window: Period, where condition: String, priority: String, withUnclassified: Bool = false
+    ) -> SQL {
         let start = window.startDate
-        return """
+        let knownAt: SQL = "(select min(d.known_at) from huifang.obligation_draws d where d.rule_code = \(rule) and d.sample_window = \(window.description))"
+        var population: SQL = """
             select s.branch_id, \(window.description) as sample_window, \(window.description) as period,
                    \(start)::date as window_start, \(start)::date - 1 as as_of, 'client' as kind, s.client_id as member_id,
                    \(unescaped: priority) as priority, (\(start)::timestamp at time zone 'Asia/Shanghai') as clock_started_at,
                    c.client_no as label
-            from huifang.client_segments(\(start)::date - 1) s
+            from huifang.client_segments(\(start)::date - 1,
+            """ + knownAt + """
+            ) s
             join huifang.clients c on c.branch_id = s.branch_id and c.id = s.client_id
             where \(unescaped: condition) and c.status = 'open'
               and c.opened_at < (\(start)::timestamp at time zone 'Asia/Shanghai')
             """
+        if withUnclassified {
+            population = population + """
+
+                union all
+                select c.branch_id, \(window.description), \(window.description), \(start)::date, \(start)::date - 1, 'client', c.id, 1,
+                       (\(start)::timestamp at time zone 'Asia/Shanghai'), c.client_no
+                from huifang.clients c
+                where c.status = 'open' and c.branch_id in (select id from huifang.branches)
+                  and c.opened_at < (\(start)::timestamp at time zone 'Asia/Shanghai')
+                  and not exists (select from huifang.client_asset_snapshots x
+                                  where x.branch_id = c.branch_id and x.client_id = c.id and x.as_of < \(start)::date
+                                    and x.recorded_at <= coalesce(
+                """ + knownAt + """
+                , now()))
+                """
+        }
+        return population
     }
 
     /// Art 3, 11: the branch's active brokers and its clients with ≥ 10M on the last snapshot
@@ -141,7 +166,7 @@ public struct ObligationGenerator: Sendable {
         let start = year.startDate
         return try await draw(
             rule: "st_annual", windows: [year.description],
-            population: segmentPopulation(window: year, where: "s.high_net_worth", priority: "1") + """
+            population: segmentPopulation(rule: "st_annual", window: year, where: "s.high_net_worth", priority: "1") + """
 
                 union all
                 select b.branch_id, \(year.description), \(year.description), \(start)::date, \(start)::date - 1, 'broker', b.id,

@@ -36,6 +36,11 @@ public struct TaskExplanation: Sendable {
         public var populationSize: Int
         public var required: Int
         public var drawnAt: Date
+        /// The snapshots were read as known at this instant (the window's first draw).
+        public var knownAt: Date
+        /// Corrections of the subject's snapshots (dated up to `asOf`) recorded after `knownAt`: they
+        /// do not re-judge the window.
+        public var correctionsSince: Int
         /// The subject's place when the recorded population is ordered by (priority, keyed hash).
         public var rank: Int
         /// Drawn to replace a task that dropped out: the next member in the order after the sample.
@@ -60,6 +65,12 @@ public struct TaskExplanation: Sendable {
                 + "population \(draw.populationSize)\(draw.asOf.map { " judged on the snapshot of \($0)" } ?? ""), "
                 + "required \(draw.required)")
             lines.append("seed \(draw.seed); order: priority, then sha256(seed:kind:id)")
+            if draw.asOf != nil {
+                lines.append("snapshots as known at \(time.string(from: draw.knownAt))"
+                    + (draw.correctionsSince > 0
+                        ? "; \(draw.correctionsSince) correction(s) of this client's snapshots entered since do not re-judge this window"
+                        : ""))
+            }
             lines.append("re-derived: rank \(draw.rank) of \(draw.populationSize) — "
                 + (draw.rank <= draw.required ? "in the sample"
                     : draw.isReplacement ? "after the sample, drawn as a replacement"
@@ -94,7 +105,14 @@ public struct TaskExplanation: Sendable {
                     ) x where (x.kind, x.id) = (case when t.client_id is not null then 'client' else 'broker' end,
                                                 coalesce(t.client_id, t.broker_id))),
                    t.replaces_task_id, t.replacement_reason,
-                   (select x.id from huifang.callback_tasks x where x.branch_id = t.branch_id and x.replaces_task_id = t.id)
+                   (select x.id from huifang.callback_tasks x where x.branch_id = t.branch_id and x.replaces_task_id = t.id),
+                   (select min(f.known_at) from huifang.obligation_draws f
+                    where f.branch_id = d.branch_id and f.rule_code = d.rule_code and f.sample_window = d.sample_window),
+                   (select count(*)::int from huifang.client_asset_snapshots s
+                    where s.branch_id = t.branch_id and s.client_id = t.client_id and s.revision > 1 and s.as_of <= d.as_of
+                      and s.recorded_at > (select min(f.known_at) from huifang.obligation_draws f
+                                           where f.branch_id = d.branch_id and f.rule_code = d.rule_code
+                                             and f.sample_window = d.sample_window))
             from huifang.callback_tasks t
             join huifang.branches b on b.id = t.branch_id
             join huifang.obligation_rules r on r.code = t.rule_code and r.version = t.rule_version
@@ -115,6 +133,7 @@ public struct TaskExplanation: Sendable {
             explanation.draw = Draw(
                 id: drawId, number: try row.decode(18), seed: try row.decode(19), asOf: try row.decode(20),
                 populationSize: try row.decode(21), required: try row.decode(22), drawnAt: try row.decode(23),
+                knownAt: try row.decode(28), correctionsSince: try row.decode(29),
                 rank: try row.decode(24, as: Int?.self) ?? Int.max, isReplacement: explanation.replacesTaskId != nil)
         }
         return explanation
