@@ -200,7 +200,7 @@ public struct MonitoringQueries: Sendable {
     }
 
     /// The clocks an SLA figure is about. The kind is written into the statement, not bound, so the
-    /// planner matches the partial index of stopped clocks with a generic plan.
+    /// planner matches the partial index timers_sla_by_month with a generic plan.
     enum SLAKind: String {
         case forwarding = "problem_forwarding"
         case problem
@@ -210,24 +210,23 @@ public struct MonitoringQueries: Sendable {
     /// (huifang.problem_forwardings_after, sql/definitions/80_problems.sql).
     static let misroutedStop = "sent back as not ours"
 
-    /// A month's SLA figures of `kind`, per branch from its own index ranges — the clocks stopped in
-    /// the month (timers_stopped_by_month) and those still open whose deadline passed in it by `now`
-    /// (timers_open_by_due) — then per department or branch, with the median and p90 working days
-    /// of the stopped ones. A deadline passes at its instant, 00:00 Shanghai after its last working
-    /// day: a clock due by the end of 30 November and still open is breached from 1 December, in
+    /// A month's SLA figures of `kind`: per branch, one range of timers_sla_by_month — each clock in
+    /// the month of its stop or, while it runs, of its deadline, kept when that deadline has passed
+    /// by `now` — then per department or branch, with the median and p90 working days of the
+    /// stopped ones. A deadline passes at its instant, 00:00 Shanghai after its last working day: a
+    /// clock due by the end of 30 November and still open is breached from 1 December, in
     /// December's figures, where a late stop that month counts it too.
     private static func slaSQL(kind: SLAKind, byBranch: Bool, month: String, branches: [Int]?, now: Date) -> SQL {
         let branchScope: SQL = branches.map { "select id, code from huifang.branches where id = any(\($0))" }
             ?? "select id, code from huifang.branches"
-        let clocks: SQL = "select b.id as branch_id, b.code as branch_code, t.department_id, t.due_at, "
-        let ofKind: SQL = " from b join huifang.timers t on t.branch_id = b.id where t.subject_kind = '\(unescaped: kind.rawValue)' and "
         let unit: SQL = byBranch ? "c.branch_id, c.branch_code" : "d.id, d.code"
-        // Both ends are Shanghai midnights: a month added to the instant (in the session's UTC) would
-        // end March, May, July, October and December early.
-        return "with b as (" + branchScope + "), counted as (" + clocks
-            + "t.stopped_at, t.stopped_workdays, t.stop_reason = \(misroutedStop) as misrouted" + ofKind + inMonth("t.stopped_at", month)
-            + " union all " + clocks + "null::timestamptz, null::integer, false" + ofKind + "t.stopped_at is null and "
-            + inMonth("t.due_at", month) + " and t.due_at <= \(now)::timestamptz) select " + unit + ", " + """
+        // The index's expression as it has it; both ends of the month are Shanghai midnights.
+        return "with b as (" + branchScope + "), counted as (" + """
+                select b.id as branch_id, b.code as branch_code, t.department_id, t.due_at, t.stopped_at, t.stopped_workdays,
+                       t.stop_reason = \(misroutedStop) as misrouted
+                from b join huifang.timers t on t.branch_id = b.id
+                where t.subject_kind = '\(unescaped: kind.rawValue)' and (t.stopped_at is not null or t.due_at <= \(now)::timestamptz) and
+            """ + " " + inMonth("(case when t.stopped_at is null then t.due_at else t.stopped_at end)", month) + ") select " + unit + ", " + """
                 count(*) filter (where c.stopped_at <= c.due_at)::int, count(*) filter (where c.stopped_at > c.due_at)::int,
                 count(*) filter (where c.stopped_at is null)::int, count(*) filter (where c.misrouted)::int,
                 percentile_cont(0.5) within group (order by c.stopped_workdays),
