@@ -82,6 +82,14 @@ struct ProblemAPITests {
                 ifMatch: legalForwarding["etag"] as? String)
             #expect(misrouted.status == .ok, "\(misrouted.text)")
             #expect(try misrouted.json()["state"] as? String == "misrouted")
+            // Sent back within its 2 working days: in this month's SLA figures, met, and counted as misrouted.
+            let month: String = try await database.withPool {
+                try await $0.query("select to_char(now() at time zone 'Asia/Shanghai', 'YYYY-MM')").single().decode(0)
+            }
+            let sla = try await api.send(.get, "/monitoring/sla?month=\(month)", token: try await api.token("auditor"))
+            let legalSLA = (try sla.json()["forwardingsByDepartment"] as? [[String: Any]])?.first { $0["code"] as? String == "LEGAL" }
+            #expect(["met", "breachedStopped", "breachedOpen", "misrouted", "total"].map { legalSLA?[$0] as? Int } == [1, 0, 0, 1, 1],
+                    "\(sla.text)")
             let toIT = try await center.step(problem, "forward", ["departmentIds": [Self.department(fixture, database, "IT")]])
             #expect(try Self.state(toIT) == "forwarded", "\(toIT.text)")
             let forwardings = try #require(try toIT.json()["forwardings"] as? [[String: Any]])
@@ -149,8 +157,9 @@ struct ProblemAPITests {
         }
     }
 
-    /// Every stage of a forwarding's 2-day clock has fired (it is "done", the work still open); the
-    /// late answer still stops it, and HQ's figures count it as answered, late — not left out.
+    /// Every stage of a forwarding's 2-day clock has fired (it is "done", the work still open): HQ's
+    /// figures count it as breached while open in the month its deadline passed; the late answer
+    /// stops it and moves it to the month of the answer, breached — never left out.
     @Test func anAnswerAfterTheEscalationStopsTheClockAndCountsAsLate() async throws {
         try await withFixtureApp(now: Date()) { api, fixture, database in
             let problem = try await Self.raise(api, fixture)
@@ -160,7 +169,7 @@ struct ProblemAPITests {
             let forwarded = try await center.step(problem, "forward", ["departmentIds": [Self.department(fixture, database, "IT")]])
             #expect(try Self.state(forwarded) == "forwarded", "\(forwarded.text)")
             // Received twenty days ago, so every stage lies behind it; the engine fires them all.
-            let month: String = try await database.withPool { pool in
+            let months: (due: String, now: String) = try await database.withPool { pool in
                 try await pool.query(
                     """
                     update huifang.timers set started_at = now() - interval '20 days'
@@ -168,16 +177,25 @@ struct ProblemAPITests {
                         select id from huifang.problem_forwardings where problem_id = \(problem))
                     """)
                 while try await SLAEngine(pool: pool).fireDue(limit: 100).stages > 0 {}
-                return try await pool.query(
-                    "select to_char((now() - interval '20 days') at time zone 'Asia/Shanghai', 'YYYY-MM')").single().decode(0)
+                let row = try await pool.query(
+                    """
+                    select to_char(due_at at time zone 'Asia/Shanghai', 'YYYY-MM'), to_char(now() at time zone 'Asia/Shanghai', 'YYYY-MM')
+                    from huifang.timers where subject_kind = 'problem_forwarding'
+                      and subject_id in (select id from huifang.problem_forwardings where problem_id = \(problem))
+                    """
+                ).single()
+                return (try row.decode(0), try row.decode(1))
             }
             let auditor = try await api.token("auditor")
-            func itFigures() async throws -> (total: Int?, within: Int?) {
+            func itFigures(_ month: String) async throws -> (met: Int, breachedStopped: Int, breachedOpen: Int) {
                 let sla = try await api.send(.get, "/monitoring/sla?month=\(month)", token: auditor)
                 let row = (try sla.json()["forwardingsByDepartment"] as? [[String: Any]])?.first { $0["code"] as? String == "IT" }
-                return (row?["total"] as? Int ?? 0, row?["withinDeadline"] as? Int ?? 0)
+                return (row?["met"] as? Int ?? 0, row?["breachedStopped"] as? Int ?? 0, row?["breachedOpen"] as? Int ?? 0)
             }
-            let before = try await itFigures()
+            // Unanswered past its deadline: breached while open in the month the deadline passed.
+            let dueBefore = try await itFigures(months.due)
+            let nowBefore = try await itFigures(months.now)
+            #expect(dueBefore.breachedOpen >= 1, "\(dueBefore)")
             let it = try await api.token("functional")
             let mine = try #require(
                 (try await api.send(.get, "/forwardings", token: it).json()["items"] as? [[String: Any]])?.first)
@@ -195,9 +213,12 @@ struct ProblemAPITests {
             }
             #expect(try clock.decode(0, as: String.self) == "stopped" && clock.decode(1, as: String?.self) == "answered")
             #expect(try clock.decode(2, as: Bool.self))
-            // The fixture's own forwardings may fall in the same month: the late answer adds one, none in time.
-            let after = try await itFigures()
-            #expect(after.total == (before.total ?? 0) + 1 && after.within == before.within, "\(before) → \(after)")
+            // The fixture's own forwardings may fall in the same months: the answer takes one out of the
+            // due month's open breaches and adds one late stop to this month, none in time.
+            let dueAfter = try await itFigures(months.due)
+            let nowAfter = try await itFigures(months.now)
+            #expect(dueAfter.breachedOpen == dueBefore.breachedOpen - 1, "\(dueBefore) → \(dueAfter)")
+            #expect(nowAfter.breachedStopped == nowBefore.breachedStopped + 1 && nowAfter.met == nowBefore.met, "\(nowBefore) → \(nowAfter)")
             // Nothing of it is overdue any more.
             let overdue = try await api.send(.get, "/monitoring/overdue?kind=problem_forwarding", token: auditor)
             #expect((try overdue.json()["items"] as? [Any])?.isEmpty == true, "\(overdue.text)")

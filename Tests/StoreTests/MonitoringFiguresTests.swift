@@ -6,10 +6,14 @@ import Testing
 import TestSupport
 
 /// Every monitoring figure on a data set small enough to count by hand: three branches, two HQ
-/// departments (BOC, RISK) taking twelve problems, two functional departments (IT, LEGAL) taking
-/// eight forwardings, September 2026 across Mid-Autumn (Fri 25 Sep) and National Day (1–7 Oct,
+/// departments (BOC, RISK) taking thirteen problems, two functional departments (IT, LEGAL) taking
+/// eleven forwardings, September 2026 across Mid-Autumn (Fri 25 Sep) and National Day (1–7 Oct,
 /// with Sun 20 Sep and Sat 10 Oct worked). The expected numbers below were worked out on paper
 /// from the official calendar; the comments show the count. Read at Thu 22 Oct 2026, 10:00 Shanghai.
+///
+/// A month's SLA figures count the clocks that stopped in it (met by the deadline, else breached)
+/// and the clocks still open whose deadline — the instant 00:00 after the last working day — passed
+/// in it (breached while open); a forwarding sent back as not ours counts like an answer, and apart.
 @Suite("Monitoring figures equal the hand-computed ones, and a branch reader gets only its own branch")
 struct MonitoringFiguresTests {
     static let now = ISO8601DateFormatter().date(from: "2026-10-22T02:00:00Z")!
@@ -40,25 +44,39 @@ struct MonitoringFiguresTests {
         (11, "GZ001", "rpC", "RISK", "2026-10-01 00:30+08", "2026-10-09 10:00+08", "closed", false),
         // Sep 18 → Oct 16: 16; due Oct 15, so late.
         (12, "GZ001", "rpC", "BOC", "2026-09-18 10:00+08", "2026-10-16 10:00+08", "closed", false),
+        // Mon Aug 31 → still open: Sep 1–4, 7–11, 14–18 and the worked Sunday 20 = 15, due by the end
+        // of Sep 20 (00:00 Sep 21): breached while open in September; 19 working days overdue on Oct 22
+        // (Sep 21–24, 28–30, Oct 8–10, 12–16, 19–22).
+        (13, "GZ001", "rpC", "RISK", "2026-08-31 10:00+08", nil, "in_triage", false),
     ]
 
-    /// (n, branch, problem n, department, received, answered or nil, misrouted)
+    /// (n, branch, problem n, department, received, answered or sent back (nil: neither), misrouted)
     static let forwardings: [(Int, String, Int, String, String, String?, Bool)] = [
-        // Sep 30 16:00 → Oct 9: 2; due Oct 9.
+        // Sep 30 16:00 → Oct 9: 2; due Oct 9. Stopped on time in October.
         (1, "BJ001", 1, "IT", "2026-09-30 16:00+08", "2026-10-09 10:00+08", false),
-        // Sep 24 → Sep 28 across Mid-Autumn: 1.
+        // Sep 24 → Sep 28 across Mid-Autumn: 1; due Sep 29. Stopped on time in September.
         (2, "BJ001", 2, "IT", "2026-09-24 10:00+08", "2026-09-28 10:00+08", false),
-        // Sep 29 → Oct 8 across National Day: Sep 30, Oct 8 = 2; due Oct 8.
+        // Sep 29 → Oct 8 across National Day: Sep 30, Oct 8 = 2; due Oct 8. Stopped on time in October.
         (3, "SH001", 5, "IT", "2026-09-29 10:00+08", "2026-10-08 10:00+08", false),
-        // Sep 21 → answered on Saturday Sep 26: 3; due Sep 23, so late.
+        // Sep 21 → answered on Saturday Sep 26: 3; due Sep 23. Stopped late in September.
         (4, "SH001", 6, "LEGAL", "2026-09-21 10:00+08", "2026-09-26 10:00+08", false),
+        // Sep 16 → Sep 17: 1; due Sep 18. Stopped on time in September.
         (5, "GZ001", 9, "LEGAL", "2026-09-16 10:00+08", "2026-09-17 10:00+08", false),
-        // Sent back as not theirs: not an answer.
+        // Sent back as not theirs the next day: 1; due Sep 18. Misrouted on time in September.
         (6, "GZ001", 10, "LEGAL", "2026-09-16 10:00+08", "2026-09-17 10:00+08", true),
-        // Never answered: due Oct 9, 10 working days overdue on Oct 22 (Oct 10, 12–16, 19–22).
+        // Never answered: due Oct 9 (00:00 Oct 10), 10 working days overdue on Oct 22 (Oct 10, 12–16, 19–22).
+        // Breached while open in October.
         (7, "GZ001", 12, "IT", "2026-09-30 16:00+08", nil, false),
-        // Received on Saturday Oct 31, October's last day in Shanghai (Oct 31 02:00 UTC): an October forwarding.
+        // Received on Saturday Oct 31 → Mon Nov 2: 1; due Nov 3. Stopped on time in November.
         (8, "GZ001", 11, "LEGAL", "2026-10-31 10:00+08", "2026-11-02 10:00+08", false),
+        // Mon Sep 14 → sent back as not theirs on Fri Sep 18: Sep 15–18 = 4; due Sep 16. Misrouted
+        // late in September: a breach for LEGAL all the same.
+        (9, "GZ001", 13, "LEGAL", "2026-09-14 10:00+08", "2026-09-18 10:00+08", true),
+        // Wed Oct 21 15:00, open: due Oct 23 (00:00 Oct 24), not yet due on Oct 22, in no figure.
+        (10, "BJ001", 4, "IT", "2026-10-21 15:00+08", nil, false),
+        // Forwarded again after the misroute, Mon Sep 21 14:00, never answered: due Sep 23 (00:00 Sep 24).
+        // Breached while open in September; 16 working days overdue on Oct 22 (Sep 24, 28–30, Oct 8–10, 12–16, 19–22).
+        (11, "GZ001", 13, "IT", "2026-09-21 14:00+08", nil, false),
     ]
 
     @Test func everyFigureEqualsTheHandComputedOne() async throws {
@@ -69,32 +87,57 @@ struct MonitoringFiguresTests {
                 try await pool.transaction(for: hq, readOnly: true) { db in
                     let queries = MonitoringQueries(db, now: Self.now)
 
+                    // Each row: met, breached stopped, breached open, misrouted; then the working days
+                    // of the stopped ones. share = met ÷ (met + breached stopped + breached open).
                     let forwardings = try await queries.forwardingCompliance(month: "2026-09", branches: nil)
                     #expect(forwardings.map(\.code) == ["IT", "LEGAL"])
-                    // IT: 2, 1, 2 — all in time. LEGAL: 3 (late), 1.
-                    #expect(forwardings.map(\.total) == [3, 2] && forwardings.map(\.withinDeadline) == [3, 1])
-                    #expect(forwardings.map(\.medianWorkdays) == [2, 2])
-                    #expect(Self.rounded(forwardings.map(\.p90Workdays)) == [2, 2.8])
+                    // IT: 2 met (1); 11 open past its deadline of Sep 23. Total 2, share 1/2.
+                    // LEGAL: 5, 6 met (1, 1, 6 misrouted); 4 late (3); 9 misrouted late (4). Total 4, share 2/4.
+                    #expect(Self.figures(forwardings) == [[1, 0, 1, 0], [2, 2, 0, 2]])
+                    #expect(forwardings.map(\.total) == [2, 4] && forwardings.map(\.share) == [0.5, 0.5])
+                    // IT: 1. LEGAL: 1, 1, 3, 4 — median 2, p90 3 + 0.7 × (4 − 3) = 3.7.
+                    #expect(forwardings.map(\.medianWorkdays) == [1, 2])
+                    #expect(Self.rounded(forwardings.map(\.p90Workdays)) == [1, 3.7])
+
+                    let octoberForwardings = try await queries.forwardingCompliance(month: "2026-10", branches: nil)
+                    // IT: 1, 3 met (2, 2); 7 open past its deadline of Oct 9; 10 open, not yet due: not
+                    // counted. LEGAL: nothing stopped or due in October (8 stopped in November).
+                    #expect(octoberForwardings.map(\.code) == ["IT"] && Self.figures(octoberForwardings) == [[2, 0, 1, 0]])
+                    #expect(octoberForwardings.first?.medianWorkdays == 2 && octoberForwardings.first?.p90Workdays == 2)
+                    let novemberForwardings = try await queries.forwardingCompliance(month: "2026-11", branches: nil)
+                    #expect(novemberForwardings.map(\.code) == ["LEGAL"] && Self.figures(novemberForwardings) == [[1, 0, 0, 0]])
 
                     let byDepartment = try await queries.problemCompliance(month: "2026-09", branches: nil, byBranch: false)
                     #expect(byDepartment.map(\.code) == ["BOC", "RISK"])
-                    // BOC: 0, 3, 8, 11, 16 (late), 16 (late). RISK: 1, 11, 16 (late), 17 (late).
-                    #expect(byDepartment.map(\.total) == [6, 4] && byDepartment.map(\.withinDeadline) == [4, 2])
-                    #expect(byDepartment.map(\.medianWorkdays) == [9.5, 13.5])
-                    #expect(Self.rounded(byDepartment.map(\.p90Workdays)) == [16, 16.7])
+                    // BOC: 8 met (0), 10 late (16). RISK: 13 open past its deadline of Sep 20.
+                    #expect(Self.figures(byDepartment) == [[1, 1, 0, 0], [0, 0, 1, 0]])
+                    #expect(byDepartment.map(\.share) == [0.5, 0])
+                    // BOC: 0, 16 — median 8, p90 0.9 × 16 = 14.4. RISK: nothing stopped.
+                    #expect(byDepartment.map(\.medianWorkdays) == [8, nil])
+                    #expect(Self.rounded(byDepartment.map(\.p90Workdays)) == [14.4, nil])
 
                     let byBranch = try await queries.problemCompliance(month: "2026-09", branches: nil, byBranch: true)
-                    #expect(byBranch.map(\.code) == ["BJ001", "GZ001", "SH001"])
-                    // BJ001: 8, 11, 16 (late). GZ001: 1, 16 (late), 16 (late). SH001: 0, 3, 11, 17 (late).
-                    #expect(byBranch.map(\.total) == [3, 3, 4] && byBranch.map(\.withinDeadline) == [2, 1, 3])
-                    #expect(byBranch.map(\.medianWorkdays) == [11, 16, 7])
-                    #expect(Self.rounded(byBranch.map(\.p90Workdays)) == [15, 16, 15.2])
+                    // GZ001: 10 late (16), 13 open past its deadline. SH001: 8 met (0). BJ001: nothing.
+                    #expect(byBranch.map(\.code) == ["GZ001", "SH001"])
+                    #expect(Self.figures(byBranch) == [[0, 1, 1, 0], [1, 0, 0, 0]])
+                    #expect(byBranch.map(\.medianWorkdays) == [16, 0])
 
-                    // October: problem 11 (Oct 8, 9: 2 days) and forwarding 8, received on the month's last day.
-                    let october = try await queries.problemCompliance(month: "2026-10", branches: nil, byBranch: true)
-                    #expect(october.map(\.code) == ["GZ001"] && october.map(\.total) == [1] && october.first?.medianWorkdays == 2)
-                    let octoberForwardings = try await queries.forwardingCompliance(month: "2026-10", branches: nil)
-                    #expect(octoberForwardings.map(\.code) == ["LEGAL"] && octoberForwardings.map(\.total) == [1])
+                    // October, read on the 22nd: 4 (due Oct 26) is open and not yet due, in no figure;
+                    // 3, closed on the 27th after its deadline of the 26th, is late.
+                    let october = try await queries.problemCompliance(month: "2026-10", branches: nil, byBranch: false)
+                    #expect(october.map(\.code) == ["BOC", "RISK"])
+                    // BOC: 1, 2, 5 met (8, 11, 3), 12 late (16). RISK: 6, 9, 11 met (11, 1, 2), 3, 7 late (16, 17).
+                    #expect(Self.figures(october) == [[3, 1, 0, 0], [3, 2, 0, 0]])
+                    // BOC: 3, 8, 11, 16 — median 9.5, p90 11 + 0.7 × 5 = 14.5. RISK: 1, 2, 11, 16, 17 — median 11, p90 16.6.
+                    #expect(october.map(\.medianWorkdays) == [9.5, 11])
+                    #expect(Self.rounded(october.map(\.p90Workdays)) == [14.5, 16.6])
+                    let octoberByBranch = try await queries.problemCompliance(month: "2026-10", branches: nil, byBranch: true)
+                    // BJ001: 1, 2 met, 3 late. GZ001: 9, 11 met, 12 late. SH001: 5, 6 met, 7 late.
+                    #expect(octoberByBranch.map(\.code) == ["BJ001", "GZ001", "SH001"])
+                    #expect(Self.figures(octoberByBranch) == [[2, 1, 0, 0], [2, 1, 0, 0], [2, 1, 0, 0]])
+                    // BJ001: 8, 11, 16 — p90 11 + 0.8 × 5 = 15. GZ001: 1, 2, 16 — 13.2. SH001: 3, 11, 17 — 15.8.
+                    #expect(octoberByBranch.map(\.medianWorkdays) == [11, 2, 11])
+                    #expect(Self.rounded(octoberByBranch.map(\.p90Workdays)) == [15, 13.2, 15.8])
 
                     // Due at the end of Tue Oct 20: BJ001 sent on the 19th, SH001 on the 21st, GZ001 not yet.
                     let uploads = try await queries.uploadCompliance(month: "2026-09", branches: nil)
@@ -104,10 +147,10 @@ struct MonitoringFiguresTests {
 
                     let overdue = try await queries.clocks(.overdue, .init(), branches: nil, limit: 100)
                     #expect(overdue.map { "\($0.branchCode) \($0.kind) \($0.ageWorkdays)" }
-                            == ["GZ001 problem_forwarding 10", "GZ001 record_upload 2"])
+                            == ["GZ001 problem 19", "GZ001 problem_forwarding 16", "GZ001 problem_forwarding 10", "GZ001 record_upload 2"])
                     let counts = try await queries.overdueCounts(branches: nil, kind: nil)
                     #expect(counts.map { "\($0.branchCode) \($0.kind) \($0.count) \($0.oldestAgeWorkdays)" }
-                            == ["GZ001 problem_forwarding 1 10", "GZ001 record_upload 1 2"])
+                            == ["GZ001 problem 1 19", "GZ001 problem_forwarding 2 16", "GZ001 record_upload 1 2"])
                     let risky = try await queries.clocks(.atRisk, .init(), branches: nil, limit: 100)
                     #expect(risky.map { "\($0.branchCode) \($0.kind)" } == ["BJ001 problem"])
 
@@ -133,12 +176,13 @@ struct MonitoringFiguresTests {
                     let queries = MonitoringQueries(db, now: Self.now)
                     for branches in [nil, [org.branches["SH001"]!]] as [[Int]?] {
                         let forwardings = try await queries.forwardingCompliance(month: "2026-09", branches: branches)
-                        // SH001's own: IT 1 (in time), LEGAL 1 (late).
-                        #expect(forwardings.map(\.total) == [1, 1] && forwardings.map(\.withinDeadline) == [1, 0])
+                        // SH001's own: LEGAL 4 (late); IT's 3 stopped in October.
+                        #expect(forwardings.map(\.code) == ["LEGAL"] && Self.figures(forwardings) == [[0, 1, 0, 0]])
                         let byBranch = try await queries.problemCompliance(month: "2026-09", branches: branches, byBranch: true)
-                        #expect(byBranch.map(\.code) == ["SH001"] && byBranch.first?.total == 4)
-                        let byDepartment = try await queries.problemCompliance(month: "2026-09", branches: branches, byBranch: false)
-                        #expect(byDepartment.map(\.total) == [2, 2])
+                        #expect(byBranch.map(\.code) == ["SH001"] && byBranch.first?.total == 1)
+                        let byDepartment = try await queries.problemCompliance(month: "2026-10", branches: branches, byBranch: false)
+                        // October: BOC 5 (met), RISK 6 (met) and 7 (late).
+                        #expect(Self.figures(byDepartment) == [[1, 0, 0, 0], [1, 1, 0, 0]])
                         let uploads = try await queries.uploadCompliance(month: "2026-09", branches: branches)
                         #expect(uploads.first { $0.branchCode == "SH001" }?.standing == "late")
                         // Other branches are at most named (branches are public), never with their upload.
@@ -180,9 +224,14 @@ struct MonitoringFiguresTests {
                     """)
                 #expect(try await pool.query(SQL(drift)).single().decode(0, as: Int.self) == 0)
                 let open: Int = try await pool.query("select coalesce(sum(open), 0)::int from huifang.open_clock_days").single().decode(0)
-                #expect(open == 2, "problem 4 and forwarding 7 are all that is still open")
+                #expect(open == 5, "problems 4 and 13 and forwardings 7, 10 and 11 are all that is still open")
             }
         }
+    }
+
+    /// Each row's met, breached stopped, breached open and misrouted.
+    static func figures(_ rows: [MonitoringQueries.Compliance]) -> [[Int]] {
+        rows.map { [$0.met, $0.breachedStopped, $0.breachedOpen, $0.misrouted] }
     }
 
     static func rounded(_ values: [Double?]) -> [Double?] {

@@ -109,7 +109,8 @@ extension Components.Schemas.ClockItem {
 extension Components.Schemas.ComplianceRow {
     init(_ row: MonitoringQueries.Compliance) {
         self.init(
-            id: Int32(row.id), code: row.code, total: Int32(row.total), withinDeadline: Int32(row.withinDeadline), share: row.share,
+            id: Int32(row.id), code: row.code, total: Int32(row.total), met: Int32(row.met), breachedStopped: Int32(row.breachedStopped),
+            breachedOpen: Int32(row.breachedOpen), misrouted: Int32(row.misrouted), withinDeadline: Int32(row.met), share: row.share,
             medianWorkdays: row.medianWorkdays, p90Workdays: row.p90Workdays)
     }
 }

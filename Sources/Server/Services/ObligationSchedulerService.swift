@@ -5,10 +5,11 @@ import Postgres
 import ServiceLifecycle
 import Store
 
-/// Keeps the current month's obligations generated: every `interval`, yesterday's opening-day
-/// samples; every `periodicEvery` rounds (the first at start), a new month's core clients, a new
-/// half-year or year and late members of them. Each round also opens last month's record uploads
-/// and the feedback packages of directives past their date (`RecordDeadlines`). Under a transaction-level advisory lock, so
+/// Keeps the obligations generated: every `interval`, the opening days that are over and not yet
+/// drawn (across a month's or a year's end, and after the scheduler was down: it catches up from
+/// the last opening day drawn); every `periodicEvery` rounds (the first at start), a new month's
+/// core clients, a new half-year or year and late members of them. Each round also opens last
+/// month's record uploads and the feedback packages of directives past their date (`RecordDeadlines`). Under a transaction-level advisory lock, so
 /// several servers never draw the same window at once. Runs are idempotent; back-fills of earlier
 /// periods are `huifang obligations generate --period`.
 public struct ObligationSchedulerService: Service {
@@ -60,14 +61,18 @@ public struct ObligationSchedulerService: Service {
         }
     }
 
-    /// One round: the month `today` lies in (its opening days so far and, when `periodic`, the
-    /// month, half-year and year). Empty when another generator holds the lock.
+    /// One round: the opening days over by `today` and not yet drawn (`openingDaysToDraw`) and, when
+    /// `periodic`, the month `today` lies in, its half-year and year. Empty when another generator
+    /// holds the lock.
     public static func generateCurrent(pool: Pool, today: PostgresDate, periodic: Bool = true) async throws -> [ObligationGenerator.Line] {
         try await pool.transaction(settings: ObligationGenerator.settings) { db in
             guard try await db.query("select pg_try_advisory_xact_lock(\(ObligationGenerator.lockKey))").single().decode(0, as: Bool.self) else {
                 return []
             }
-            return try await ObligationGenerator(db).generate(.month(today.year, today.month), today: today, periodic: periodic)
+            let generator = ObligationGenerator(db)
+            return try await generator.generate(
+                .month(today.year, today.month), today: today, periodic: periodic,
+                openingDaysFrom: try await generator.openingDaysToDraw(today: today))
         }
     }
 }

@@ -141,40 +141,48 @@ public struct MonitoringQueries: Sendable {
                 """
     }
 
-    /// Share answered or closed within the deadline, and the median and p90 time, in working days.
+    /// A month's SLA figures for one unit, counted as Jira Service Management and ServiceNow count
+    /// them (BRIEF §3): the clocks that stopped in the month — met when by their deadline, else
+    /// breached — and the clocks still open whose deadline passed in it, breached while open. A
+    /// forwarding sent back as not ours (misrouted) had its 2 working days like any other: it is
+    /// met or breached as its stop falls, and counted apart as well.
     public struct Compliance: Sendable, Equatable {
         /// A department (forwardings: the functional one; problems: the HQ one) or a branch.
         public var id: Int
         public var code: String
-        public var total: Int
-        public var withinDeadline: Int
+        /// Stopped in the month by the deadline.
+        public var met: Int
+        /// Stopped in the month after the deadline.
+        public var breachedStopped: Int
+        /// Still open, the deadline passed in the month.
+        public var breachedOpen: Int
+        /// Of those stopped, the forwardings sent back as not ours (also in met or breachedStopped).
+        public var misrouted: Int
+        /// Median and p90 working days the clocks stopped in the month ran.
         public var medianWorkdays: Double?
         public var p90Workdays: Double?
-        public var share: Double? { total == 0 ? nil : Double(withinDeadline) / Double(total) }
+        public var total: Int { met + breachedStopped + breachedOpen }
+        public var share: Double? { total == 0 ? nil : Double(met) / Double(total) }
     }
 
-    /// Forwardings received in `month` and answered: within 2 working days, per functional department.
-    /// Read from the forwardings' clocks: each keeps its department, its deadline and, once stopped
-    /// by the answer, the working days it ran (counted from the clock's start, as its deadline is).
+    /// The 2-working-day clocks of forwardings in `month`, per functional department, answered or
+    /// sent back as not theirs. Read from the clocks: each keeps its department, its deadline and,
+    /// once stopped, the working days it ran (counted from the clock's start, as its deadline is).
     public func forwardingCompliance(month: String, branches: [Int]?) async throws -> [Compliance] {
-        try await compliance(Self.forwardingComplianceSQL(month: month, branches: branches))
+        try await compliance(Self.forwardingComplianceSQL(month: month, branches: branches, now: now))
     }
 
-    static func forwardingComplianceSQL(month: String, branches: [Int]?) -> SQL {
-        stoppedClocksSQL(
-            group: "d.id, d.code", month: month, branches: branches,
-            clocks: "t.subject_kind = 'problem_forwarding' and t.stop_reason = 'answered'")
+    static func forwardingComplianceSQL(month: String, branches: [Int]?, now: Date) -> SQL {
+        slaSQL(kind: .forwarding, byBranch: false, month: month, branches: branches, now: now)
     }
 
-    /// Problems raised in `month` and closed: within 15 working days, per HQ department or per branch.
+    /// The 15-working-day clocks of problems in `month`, per HQ department or per branch.
     public func problemCompliance(month: String, branches: [Int]?, byBranch: Bool) async throws -> [Compliance] {
-        try await compliance(Self.problemComplianceSQL(month: month, branches: branches, byBranch: byBranch))
+        try await compliance(Self.problemComplianceSQL(month: month, branches: branches, byBranch: byBranch, now: now))
     }
 
-    static func problemComplianceSQL(month: String, branches: [Int]?, byBranch: Bool) -> SQL {
-        stoppedClocksSQL(
-            group: byBranch ? "b.id, b.code" : "d.id, d.code", month: month, branches: branches,
-            clocks: "t.subject_kind = 'problem' and t.stopped_at is not null")
+    static func problemComplianceSQL(month: String, branches: [Int]?, byBranch: Bool, now: Date) -> SQL {
+        slaSQL(kind: .problem, byBranch: byBranch, month: month, branches: branches, now: now)
     }
 
     /// `column` within `month` (YYYY-MM) in Shanghai: a range between two instants bound as values,
@@ -191,29 +199,48 @@ public struct MonitoringQueries: Sendable {
         PostgresDate.shanghaiMonth(month) ?? (Date(timeIntervalSince1970: 0), Date(timeIntervalSince1970: 0))
     }
 
-    /// Clocks started in `month` (Shanghai) and stopped, per branch (one index range each) and then
-    /// per `group`: how many, how many by their deadline, and the median and p90 working days taken.
-    private static func stoppedClocksSQL(group: SQL, month: String, branches: [Int]?, clocks: SQL) -> SQL {
+    /// The clocks an SLA figure is about. The kind is written into the statement, not bound, so the
+    /// planner matches the partial index timers_sla_by_month with a generic plan.
+    enum SLAKind: String {
+        case forwarding = "problem_forwarding"
+        case problem
+    }
+
+    /// How a forwarding's clock stops when its department sends it back as not theirs
+    /// (huifang.problem_forwardings_after, sql/definitions/80_problems.sql).
+    static let misroutedStop = "sent back as not ours"
+
+    /// A month's SLA figures of `kind`: per branch, one range of timers_sla_by_month — each clock in
+    /// the month of its stop or, while it runs, of its deadline, kept when that deadline has passed
+    /// by `now` — then per department or branch, with the median and p90 working days of the
+    /// stopped ones. A deadline passes at its instant, 00:00 Shanghai after its last working day: a
+    /// clock due by the end of 30 November and still open is breached from 1 December, in
+    /// December's figures, where a late stop that month counts it too.
+    private static func slaSQL(kind: SLAKind, byBranch: Bool, month: String, branches: [Int]?, now: Date) -> SQL {
         let branchScope: SQL = branches.map { "select id, code from huifang.branches where id = any(\($0))" }
             ?? "select id, code from huifang.branches"
-        // Both ends are Shanghai midnights: a month added to the instant (in the session's UTC) would
-        // end March, May, July, October and December early.
-        return "with b as (" + branchScope + ") select " + group + ", " + """
-                count(*)::int, count(*) filter (where t.stopped_at <= t.due_at)::int,
-                percentile_cont(0.5) within group (order by t.stopped_workdays),
-                percentile_cont(0.9) within group (order by t.stopped_workdays)
-            from b
-            join huifang.timers t on t.branch_id = b.id
-            join huifang.departments d on d.id = t.department_id
-            where
-            """ + " " + inMonth("t.started_at", month) + " and " + clocks + " group by " + group + " order by 2"
+        let unit: SQL = byBranch ? "c.branch_id, c.branch_code" : "d.id, d.code"
+        // The index's expression as it has it; both ends of the month are Shanghai midnights.
+        return "with b as (" + branchScope + "), counted as (" + """
+                select b.id as branch_id, b.code as branch_code, t.department_id, t.due_at, t.stopped_at, t.stopped_workdays,
+                       t.stop_reason = \(misroutedStop) as misrouted
+                from b join huifang.timers t on t.branch_id = b.id
+                where t.subject_kind = '\(unescaped: kind.rawValue)' and (t.stopped_at is not null or t.due_at <= \(now)::timestamptz) and
+            """ + " " + inMonth("(case when t.stopped_at is null then t.due_at else t.stopped_at end)", month) + ") select " + unit + ", " + """
+                count(*) filter (where c.stopped_at <= c.due_at)::int, count(*) filter (where c.stopped_at > c.due_at)::int,
+                count(*) filter (where c.stopped_at is null)::int, count(*) filter (where c.misrouted)::int,
+                percentile_cont(0.5) within group (order by c.stopped_workdays),
+                percentile_cont(0.9) within group (order by c.stopped_workdays)
+            from counted c
+            """ + (byBranch ? "" : " join huifang.departments d on d.id = c.department_id") + " group by " + unit + " order by 2"
     }
 
     private func compliance(_ query: SQL) async throws -> [Compliance] {
         try await connection.query(query).map { row in
             Compliance(
-                id: try row.decode(0), code: try row.decode(1), total: try row.decode(2), withinDeadline: try row.decode(3),
-                medianWorkdays: try row.decode(4), p90Workdays: try row.decode(5))
+                id: try row.decode(0), code: try row.decode(1), met: try row.decode(2), breachedStopped: try row.decode(3),
+                breachedOpen: try row.decode(4), misrouted: try row.decode(5), medianWorkdays: try row.decode(6),
+                p90Workdays: try row.decode(7))
         }
     }
 
@@ -297,9 +324,9 @@ public struct MonitoringQueries: Sendable {
             ("overdue items", clocksSQL(.overdue, Filter(), branches: branches, limit: 100, now: now)),
             ("overdue counts", overdueCountsSQL(branches: branches, kind: nil, now: now)),
             ("at risk", clocksSQL(.atRisk, Filter(), branches: branches, limit: 100, now: now)),
-            ("forwarding SLA", forwardingComplianceSQL(month: month, branches: branches)),
-            ("problem SLA by department", problemComplianceSQL(month: month, branches: branches, byBranch: false)),
-            ("problem SLA by branch", problemComplianceSQL(month: month, branches: branches, byBranch: true)),
+            ("forwarding SLA", forwardingComplianceSQL(month: month, branches: branches, now: now)),
+            ("problem SLA by department", problemComplianceSQL(month: month, branches: branches, byBranch: false, now: now)),
+            ("problem SLA by branch", problemComplianceSQL(month: month, branches: branches, byBranch: true, now: now)),
             ("upload compliance", uploadComplianceSQL(month: month, branches: branches, now: now)),
             ("people of a branch", peopleSQL(branchId: branchId, month: month)),
         ]

@@ -46,18 +46,22 @@ public struct ObligationGenerator: Sendable {
     /// Generates every window of `period` that has begun by `today` (opening days: that have ended),
     /// after any other generator running now has finished. Without `periodic`, only the opening
     /// days: the cheap part a scheduler repeats often (the periodic windows judge every client's
-    /// segment, seconds at a million clients).
-    public func generate(_ period: Period, today: PostgresDate, periodic: Bool = true) async throws -> [Line] {
+    /// segment, seconds at a million clients). `openingDaysFrom`, on or before the period's start,
+    /// draws the opening days from that day on too (a scheduler catching up, `openingDaysToDraw`).
+    public func generate(
+        _ period: Period, today: PostgresDate, periodic: Bool = true, openingDaysFrom: PostgresDate? = nil
+    ) async throws -> [Line] {
         guard period.kind != .day else { throw GenerationError.notAPeriod(period.description) }
         guard period.startDate <= today else { throw GenerationError.notStarted(period.description) }
         try await connection.query("select pg_advisory_xact_lock(\(Self.lockKey))")
         var lines: [Line] = []
         let months = period.months.filter { $0.startDate <= today }
 
-        // Opening days that are over: [period start, min(period end, today)).
+        // Opening days that are over: [period start (or openingDaysFrom), min(period end, today)).
+        let openingStart = min(openingDaysFrom ?? period.startDate, period.startDate)
         let openingEnd = min(period.endDate, today)
         lines.append(try await draw(
-            rule: "new_account_ordinary", windows: ["opening days \(period.startDate) to \(openingEnd.adding(days: -1))"],
+            rule: "new_account_ordinary", windows: ["opening days \(openingStart) to \(openingEnd.adding(days: -1))"],
             population: """
                 select c.branch_id, to_char(c.opened_at at time zone 'Asia/Shanghai', 'YYYY-MM-DD') as sample_window,
                        to_char(c.opened_at at time zone 'Asia/Shanghai', 'YYYY-MM') as period,
@@ -66,7 +70,7 @@ public struct ObligationGenerator: Sendable {
                        c.client_no as label
                 from huifang.clients c
                 where c.branch_id in (select id from huifang.branches)
-                  and c.opened_at >= (\(period.startDate)::timestamp at time zone 'Asia/Shanghai')
+                  and c.opened_at >= (\(openingStart)::timestamp at time zone 'Asia/Shanghai')
                   and c.opened_at < (\(openingEnd)::timestamp at time zone 'Asia/Shanghai')
                   and c.referrer_broker_id is null and c.status = 'open'
                 """,
@@ -106,6 +110,27 @@ public struct ObligationGenerator: Sendable {
                 """)
         }
         return lines
+    }
+
+    /// The first opening day a scheduler running on `today` draws: the first of yesterday's month,
+    /// so that a member imported late into one of its days is still drawn — or, when the scheduler
+    /// was down across that day, the day after the last opening day drawn, so that it catches up.
+    /// Yesterday belongs to the window whatever day it is: the last day of a month is drawn on the
+    /// first of the next, the last of a year on New Year's Day or whenever the scheduler runs next.
+    public func openingDaysToDraw(today: PostgresDate) async throws -> PostgresDate {
+        let yesterday = today.adding(days: -1)
+        let monthStart = PostgresDate(year: yesterday.year, month: yesterday.month, day: 1)
+        // Each branch's last opening day from its own index; the latest of them.
+        let last: String? = try await connection.query(
+            """
+            select max(d.sample_window) from huifang.branches b
+            cross join lateral (select sample_window from huifang.obligation_draws
+                                where branch_id = b.id and rule_code = 'new_account_ordinary'
+                                order by sample_window desc limit 1) d
+            """
+        ).single().decode(0)
+        guard let last, let lastDrawn = PostgresDate(last) else { return monthStart }
+        return min(monthStart, lastDrawn.adding(days: 1))
     }
 
     /// Working days from the period's first day to its last: the deadline is the end of the
