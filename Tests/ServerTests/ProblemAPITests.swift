@@ -90,6 +90,18 @@ struct ProblemAPITests {
             let legalSLA = (try sla.json()["forwardingsByDepartment"] as? [[String: Any]])?.first { $0["code"] as? String == "LEGAL" }
             #expect(["met", "breachedStopped", "breachedOpen", "misrouted", "total"].map { legalSLA?[$0] as? Int } == [1, 0, 0, 1, 1],
                     "\(sla.text)")
+            // The department assessment of the month it was due in counts it too: due, and in time.
+            let dueMonth: String = try await database.withPool {
+                try await $0.query(
+                    """
+                    select to_char(t.due_at at time zone 'Asia/Shanghai', 'YYYY-MM') from huifang.timers t
+                    join huifang.problem_forwardings f on f.branch_id = t.branch_id and f.id = t.subject_id
+                    where t.subject_kind = 'problem_forwarding' and f.state = 'misrouted'
+                    """
+                ).single().decode(0)
+            }
+            let assessment = try await api.send(.get, "/monitoring/assessment?month=\(dueMonth)&by=department", token: try await api.token("auditor"))
+            #expect(assessment.text.contains("\nLEGAL,functional,1,1,"), "\(assessment.text)")
             let toIT = try await center.step(problem, "forward", ["departmentIds": [Self.department(fixture, database, "IT")]])
             #expect(try Self.state(toIT) == "forwarded", "\(toIT.text)")
             let forwardings = try #require(try toIT.json()["forwardings"] as? [[String: Any]])

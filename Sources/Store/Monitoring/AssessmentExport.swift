@@ -93,13 +93,14 @@ public struct AssessmentExport: Sendable {
                 select d.code, d.kind,
                        (select count(*) from huifang.problem_forwardings f join huifang.timers t on t.branch_id = f.branch_id
                           and t.subject_kind = 'problem_forwarding' and t.subject_id = f.id
-                          where f.department_id = d.id and t.due_at >= x.start_at and t.due_at < x.end_at and f.state <> 'misrouted'
+                          where f.department_id = d.id and t.due_at >= x.start_at and t.due_at < x.end_at
                             and
                 """ + " " + .branch("f.branch_id", in: branches) + """
                        ),
                        (select count(*) from huifang.problem_forwardings f join huifang.timers t on t.branch_id = f.branch_id
                           and t.subject_kind = 'problem_forwarding' and t.subject_id = f.id
-                          where f.department_id = d.id and t.due_at >= x.start_at and t.due_at < x.end_at and f.answered_at <= t.due_at
+                          -- Answered, or sent back as not ours, by the deadline: a misroute has the same 2 days.
+                          where f.department_id = d.id and t.due_at >= x.start_at and t.due_at < x.end_at and t.stopped_at <= t.due_at
                             and
                 """ + " " + .branch("f.branch_id", in: branches) + """
                        ),
