@@ -160,15 +160,7 @@ public struct Migrator: Sendable {
 
     /// Each applied migration with its state, plus the pending ones.
     public func status() async throws -> [Status] {
-        let rows = try await pool.withConnection { connection -> [Int: (String, Date)] in
-            let exists = try await connection.query("select to_regclass('huifang.schema_migrations') is not null")
-            guard try exists.single().decode(0, as: Bool.self) else { return [:] }
-            var rows: [Int: (String, Date)] = [:]
-            for row in try await connection.query("select version, checksum, applied_at from huifang.schema_migrations") {
-                rows[try row.decode(0)] = (try row.decode(1), try row.decode(2))
-            }
-            return rows
-        }
+        let rows: [Int: (String, Date)] = try await pool.withConnection { try await Self.recorded(in: "schema_migrations", key: "version", on: $0) }
         try validate(rows.mapValues(\.0))
         return migrations.map { migration in
             Status(migration: migration, state: rows[migration.version].map { .applied(at: $0.1) } ?? .pending)
@@ -177,15 +169,7 @@ public struct Migrator: Sendable {
 
     /// Each definition file with its state: applied, changed since, or never applied.
     public func definitionStatus() async throws -> [DefinitionStatus] {
-        let rows = try await pool.withConnection { connection -> [String: (String, Date)] in
-            let exists = try await connection.query("select to_regclass('huifang.schema_definitions') is not null")
-            guard try exists.single().decode(0, as: Bool.self) else { return [:] }
-            var rows: [String: (String, Date)] = [:]
-            for row in try await connection.query("select name, checksum, applied_at from huifang.schema_definitions") {
-                rows[try row.decode(0)] = (try row.decode(1), try row.decode(2))
-            }
-            return rows
-        }
+        let rows: [String: (String, Date)] = try await pool.withConnection { try await Self.recorded(in: "schema_definitions", key: "name", on: $0) }
         return definitions.map { definition in
             let state: DefinitionState =
                 switch rows[definition.name] {
@@ -197,20 +181,25 @@ public struct Migrator: Sendable {
         }
     }
 
-    private func definitionChecksums(on connection: Connection) async throws -> [String: String] {
-        var recorded: [String: String] = [:]
-        for row in try await connection.query("select name, checksum from huifang.schema_definitions") {
-            recorded[try row.decode(0)] = try row.decode(1)
+    /// The checksum and time of each file `table` records, by `key`; none before the table exists.
+    private static func recorded<Key: PostgresDecodable & Hashable>(
+        in table: String, key: String, on connection: Connection
+    ) async throws -> [Key: (String, Date)] {
+        let exists = try await connection.query("select to_regclass(\("huifang." + table)) is not null")
+        guard try exists.single().decode(0, as: Bool.self) else { return [:] }
+        var rows: [Key: (String, Date)] = [:]
+        for row in try await connection.query("select \(unescaped: key), checksum, applied_at from huifang.\(unescaped: table)") {
+            rows[try row.decode(0)] = (try row.decode(1), try row.decode(2))
         }
-        return recorded
+        return rows
+    }
+
+    private func definitionChecksums(on connection: Connection) async throws -> [String: String] {
+        try await Self.recorded(in: "schema_definitions", key: "name", on: connection).mapValues(\.0)
     }
 
     private func recordedChecksums(on connection: Connection) async throws -> [Int: String] {
-        var recorded: [Int: String] = [:]
-        for row in try await connection.query("select version, checksum from huifang.schema_migrations") {
-            recorded[try row.decode(0)] = try row.decode(1)
-        }
-        return recorded
+        try await Self.recorded(in: "schema_migrations", key: "version", on: connection).mapValues(\.0)
     }
 
     private func validate(_ recorded: [Int: String]) throws {

@@ -185,21 +185,10 @@ extension APIService {
         let access = try authorize(.writeRecords)
         let problem = try await pool.transaction(for: access) { db -> Components.Schemas.RaisedProblem in
             let store = RecordStore(db)
-            let record = try await lockedRecord(store, input.path.recordId, access: access)
-            guard record.performerStaffId == access.staffId else {
-                throw AppError.forbiddenBecause(.writeRecords, "the performer of the record raises its findings")
-            }
-            guard !record.state.isEditable && record.state != .returned else {
-                throw AppError.conflict("record \(record.id) is \(record.state.rawValue); findings are raised once the record is signed")
-            }
+            let (record, finding) = try await unhandledFinding(store, input.path.recordId, input.path.findingId, access: access)
             guard record.clientId != nil else {
                 throw AppError.invalid([.init("findingId", "a problem is raised for a client; this record is a broker's")])
             }
-            guard let finding = try await store.findings(of: record).first(where: { $0.id == input.path.findingId }) else {
-                throw AppError.notFound("finding of this record")
-            }
-            if let problem = finding.problemId { throw AppError.conflict("finding \(finding.id) was raised already as problem \(problem)") }
-            if finding.dismissedAt != nil { throw AppError.conflict("finding \(finding.id) was dismissed: \(finding.dismissalReason ?? "")") }
             let id = try await store.raise(
                 finding, of: record, category: body.category.rawValue, severity: body.severity.rawValue, description: body.description)
             try await AuditLog(db).record(
@@ -219,18 +208,7 @@ extension APIService {
         let access = try authorize(.writeRecords)
         let finding = try await pool.transaction(for: access) { db -> Components.Schemas.Finding in
             let store = RecordStore(db)
-            let record = try await lockedRecord(store, input.path.recordId, access: access)
-            guard record.performerStaffId == access.staffId else {
-                throw AppError.forbiddenBecause(.writeRecords, "the performer of the record handles its findings")
-            }
-            guard !record.state.isEditable && record.state != .returned else {
-                throw AppError.conflict("record \(record.id) is \(record.state.rawValue); findings are handled once the record is signed")
-            }
-            guard let finding = try await store.findings(of: record).first(where: { $0.id == input.path.findingId }) else {
-                throw AppError.notFound("finding of this record")
-            }
-            if let problem = finding.problemId { throw AppError.conflict("finding \(finding.id) was raised already as problem \(problem)") }
-            if finding.dismissedAt != nil { throw AppError.conflict("finding \(finding.id) was dismissed already") }
+            let (record, finding) = try await unhandledFinding(store, input.path.recordId, input.path.findingId, access: access)
             try await store.dismiss(finding, of: record, reason: body.reason)
             try await AuditLog(db).record(
                 action: "finding.dismissed", objectType: "record_finding", objectId: String(finding.id), branchId: record.branchId,
@@ -302,6 +280,26 @@ extension APIService {
                 detail: try JSONB(encoding: ["sha256": shown.contentSha256]))
             return shown
         }
+    }
+
+    /// A finding the performer may still raise or dismiss: of a signed record of theirs, neither
+    /// raised nor dismissed yet (the record locked).
+    private func unhandledFinding(
+        _ store: RecordStore, _ recordId: Int64, _ findingId: Int64, access: Access
+    ) async throws -> (CallbackRecord, RecordFinding) {
+        let record = try await lockedRecord(store, recordId, access: access)
+        guard record.performerStaffId == access.staffId else {
+            throw AppError.forbiddenBecause(.writeRecords, "the performer of the record raises or dismisses its findings")
+        }
+        guard !record.state.isEditable && record.state != .returned else {
+            throw AppError.conflict("record \(record.id) is \(record.state.rawValue); findings are handled once the record is signed")
+        }
+        guard let finding = try await store.findings(of: record).first(where: { $0.id == findingId }) else {
+            throw AppError.notFound("finding of this record")
+        }
+        if let problem = finding.problemId { throw AppError.conflict("finding \(finding.id) was raised already as problem \(problem)") }
+        if finding.dismissedAt != nil { throw AppError.conflict("finding \(finding.id) was dismissed: \(finding.dismissalReason ?? "")") }
+        return (record, finding)
     }
 
     private func lockedRecord(_ store: RecordStore, _ id: Int64, access: Access) async throws -> CallbackRecord {
