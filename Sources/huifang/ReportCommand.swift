@@ -39,16 +39,20 @@ struct ReportCommand: AsyncParsableCommand {
             let period = Period(period)!
             var logger = Logger(label: "huifang.report")
             logger.logLevel = .warning
-            let rows = try await database.withDatabase(logger: logger) { environment in
+            let (rows, corrected) = try await database.withDatabase(logger: logger) { environment in
                 try await Pool.withPool(environment.application, logger: logger) { pool in
-                    try await pool.transaction(settings: ObligationGenerator.settings, readOnly: true) { db -> [CoverageRow] in
+                    try await pool.transaction(settings: ObligationGenerator.settings, readOnly: true) { db -> ([CoverageRow], [CoverageReport.CorrectedWindow]) in
                         var branchId: Int?
                         if let branch {
                             guard let id: Int = try await db.query("select id from huifang.branches where code = \(branch)").first?.decode(0)
                             else { throw CLIError("there is no branch \(branch)") }
                             branchId = id
                         }
-                        return try await CoverageReport(db).rows(for: period, branches: nil, branchId: branchId, at: Date())
+                        let report = CoverageReport(db)
+                        return (
+                            try await report.rows(for: period, branches: nil, branchId: branchId, at: Date()),
+                            try await report.correctionsAfterJudging(for: period, branches: nil, branchId: branchId)
+                        )
                     }
                 }
             }
@@ -71,6 +75,10 @@ struct ReportCommand: AsyncParsableCommand {
                 print(zip(fields, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: " "))
             }
             if rows.isEmpty { print("no obligations in \(period); run `huifang obligations generate --period \(period)` first") }
+            for window in corrected {
+                print("note: \(window.branchCode) \(window.ruleCode) \(window.window) was judged on the asset snapshots known when it was "
+                    + "first drawn; \(window.corrections) correction(s) entered since do not re-judge it")
+            }
         }
     }
 }

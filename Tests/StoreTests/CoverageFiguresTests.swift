@@ -219,6 +219,13 @@ struct CoverageFiguresTests {
                 }
             }
             #expect(explanation?.draw?.correctionsSince == 1)
+            // And the coverage report names the window: two corrections came after July was judged.
+            let corrected = try await database.withPool(database.application) { pool in
+                try await pool.transaction(settings: ObligationGenerator.settings, readOnly: true) {
+                    try await CoverageReport($0).correctionsAfterJudging(for: Period("2026-07")!, branches: nil, branchId: a)
+                }
+            }
+            #expect(corrected.map { "\($0.ruleCode) \($0.window) \($0.corrections)" }.contains("core_monthly 2026-07 2"))
             #expect(explanation?.lines.contains {
                 $0.hasPrefix("snapshots as known at ") && $0.hasSuffix("1 correction(s) of this client's snapshots entered since do not re-judge this window")
             } == true)

@@ -198,4 +198,39 @@ public struct CoverageReport: Sendable {
                 coveragePercent: try row.decode(15), attemptedPercent: try row.decode(16), met: try row.decode(17))
         }
     }
+
+    /// The windows of `period` judged on asset snapshots that were corrected after the window was
+    /// first drawn: those corrections do not re-judge it, and a reader of its figures should know.
+    public struct CorrectedWindow: Sendable, Equatable {
+        public var branchCode: String
+        public var ruleCode: String
+        public var window: String
+        public var corrections: Int
+    }
+
+    public func correctionsAfterJudging(for period: Period, branches: [Int]?, branchId: Int?) async throws -> [CorrectedWindow] {
+        var scope: SQL = .branch("d.branch_id", in: branches)
+        if let branchId { scope = scope + " and d.branch_id = \(branchId)" }
+        return try await connection.query(
+            """
+            with judged as (
+                select d.branch_id, d.rule_code, d.sample_window, min(d.known_at) as known_at, max(d.as_of) as as_of
+                from huifang.obligation_draws d
+                where
+            """ + " " + scope + """
+                  and d.period = any(\(Self.labels(overlapping: period))) and d.rule_code = any(\(Self.assetRules))
+                group by 1, 2, 3
+            )
+            select b.code, j.rule_code, j.sample_window, count(*)::int
+            from judged j
+            join huifang.client_asset_snapshots s
+              on s.branch_id = j.branch_id and s.revision > 1 and s.as_of <= j.as_of and s.recorded_at > j.known_at
+            join huifang.branches b on b.id = j.branch_id
+            group by 1, 2, 3
+            order by 1, 2, 3
+            """
+        ).map {
+            CorrectedWindow(branchCode: try $0.decode(0), ruleCode: try $0.decode(1), window: try $0.decode(2), corrections: try $0.decode(3))
+        }
+    }
 }
