@@ -92,6 +92,41 @@ struct WorkingDayCalendarTests {
         }
     }
 
+    @Test func everyDateUpTo2100IsAnsweredAndAClockEndingAfter2030IsStored() async throws {
+        try await withAppPool { pool in
+            let row = try await pool.query(
+                """
+                select huifang.is_workday('cn_workday', '2100-12-31'), huifang.is_workday('sse_trading', '2100-12-25'),
+                       huifang.add_workdays('cn_workday', '2030-12-30', 10),
+                       huifang.workdays_between('cn_workday', '2030-12-31', '2031-01-31'),
+                       huifang.workday_deadline('cn_workday', '2099-12-30 10:00+08', 1) at time zone 'Asia/Shanghai',
+                       huifang.calendar_is_provisional('cn_workday', '2031-01-01', '2100-12-31')
+                """
+            ).single()
+            #expect(try row.decode(0, as: Bool.self) == true)  // Fri 31 Dec 2100: provisional, Monday to Friday
+            #expect(try row.decode(1, as: Bool.self) == false)  // Sat 25 Dec 2100
+            #expect(try row.decode(2, as: PostgresDate.self).description == "2031-01-13")  // Mon 30 Dec 2030 + 10
+            #expect(try row.decode(3, as: Int.self) == 23)  // the weekdays of January 2031
+            #expect(try row.decode(4, as: String.self).hasPrefix("2100-01-01 00:00:00"))  // end of Thu 31 Dec 2099
+            #expect(try row.decode(5, as: Bool.self) == true)
+        }
+        // The clock of a task opened on 27 Dec 2030 escalates in January 2031: stored, flagged provisional.
+        try await TestDatabase.with { database in
+            try await database.withPool { pool in
+                let fixture = try await OrganizationFixture.load(into: pool)
+                let timer = try await pool.query(
+                    """
+                    insert into huifang.timers (branch_id, subject_kind, subject_id, clock, started_at, workdays, title)
+                    values (\(fixture.branchA), 'client', \(fixture.clientA), 'escalates_in_2031', '2030-12-27 10:00+08', 5, 'x')
+                    returning (due_at at time zone 'Asia/Shanghai')::text, provisional
+                    """
+                ).single()
+                #expect(try timer.decode(0, as: String.self).hasPrefix("2031-01-04 00:00:00"))  // end of Fri 3 Jan 2031
+                #expect(try timer.decode(1, as: Bool.self))
+            }
+        }
+    }
+
     @Test func badInputsRaiseClearErrorsNeverWrongAnswers() async throws {
         try await withAppPool { pool in
             let unknown = try await #require(throws: PostgresError.self) {
