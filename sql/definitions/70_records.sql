@@ -312,12 +312,14 @@ create or replace function huifang.records_after_step() returns trigger
 declare
     step_name text;
     signer_role text;
+    signature huifang.record_signatures;
 begin
     select t.step into step_name from huifang.record_transitions t where t.from_state = old.state and t.to_state = new.state;
     if step_name is not null then
         signer_role := case step_name when 'submit' then 'performer' when 'archive' then new.archiver_role else new.leader_role end;
         insert into huifang.record_signatures (branch_id, record_id, step, signer_staff_id, signer_role, content_sha256)
-        values (new.branch_id, new.id, step_name, huifang.scope_staff_id(), signer_role, huifang.record_content_hash(new));
+        values (new.branch_id, new.id, step_name, huifang.scope_staff_id(), signer_role, huifang.record_content_hash(new))
+        returning * into signature;
     end if;
     if step_name = 'submit' and new.task_id is not null and new.amends_id is null then
         update huifang.callback_tasks set state = 'in_progress', started_at = now()
@@ -329,7 +331,7 @@ begin
     -- Art 5, 12: the leader answers a submission within the working days of clock_rules.
     if step_name = 'submit' then
         insert into huifang.timers (branch_id, subject_kind, subject_id, clock, started_at, workdays, title, notify, escalate_to)
-        select new.branch_id, c.subject_kind, g.id, c.clock, g.signed_at, c.workdays,
+        select new.branch_id, c.subject_kind, signature.id, c.clock, signature.signed_at, c.workdays,
                'Record ' || new.id || ': countersign or return it',
                jsonb_build_array(case when new.leader_role = 'sales_trading_hq'
                                       then jsonb_build_object('role', 'sales_trading_hq', 'departmentId', new.hq_department_id)
@@ -339,9 +341,6 @@ begin
                                                (select min(id) from huifang.departments where kind = 'brokerage_ops_center' and status = 'active'))
                                       else jsonb_build_object('role', 'branch_manager', 'branchId', new.branch_id) end)
         from huifang.clock_rules c
-        cross join lateral (select s.id, s.signed_at from huifang.record_signatures s
-                            where s.branch_id = new.branch_id and s.record_id = new.id and s.step = 'submit'
-                            order by s.id desc limit 1) g
         where c.clock = 'record_countersignature';
     elsif step_name in ('countersign', 'return') then
         perform huifang.stop_clock(new.branch_id, 'record_submission', s.id, step_name, 'record_countersignature')

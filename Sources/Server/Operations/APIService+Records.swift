@@ -209,13 +209,10 @@ extension APIService {
         let finding = try await pool.transaction(for: access) { db -> Components.Schemas.Finding in
             let store = RecordStore(db)
             let (record, finding) = try await unhandledFinding(store, input.path.recordId, input.path.findingId, access: access)
-            try await store.dismiss(finding, of: record, reason: body.reason)
+            let dismissed = try await store.dismiss(finding, of: record, reason: body.reason)
             try await AuditLog(db).record(
                 action: "finding.dismissed", objectType: "record_finding", objectId: String(finding.id), branchId: record.branchId,
                 detail: try JSONB(encoding: ["record": String(record.id), "reason": body.reason]))
-            guard let dismissed = try await store.findings(of: record).first(where: { $0.id == finding.id }) else {
-                throw AppError.notFound("finding of this record")
-            }
             return .init(dismissed)
         }
         return .ok(.init(body: .json(finding)))

@@ -69,6 +69,13 @@ public struct CoverageReport: Sendable {
         return labels
     }
 
+    /// The branches in scope, narrowed to one when asked.
+    static func scope(_ column: String, branches: [Int]?, branchId: Int?) -> SQL {
+        var scope: SQL = .branch(column, in: branches)
+        if let branchId { scope = scope + " and \(unescaped: column) = \(branchId)" }
+        return scope
+    }
+
     /// Rules whose population is a recorded draw.
     static let drawnRules = ["new_account_ordinary", "core_monthly", "service_half_year", "st_annual"]
     /// Rules whose population is judged on asset snapshots: their rows say how many clients had none.
@@ -76,11 +83,7 @@ public struct CoverageReport: Sendable {
 
     public func rows(for period: Period, branches: [Int]?, branchId: Int?, at now: Date) async throws -> [CoverageRow] {
         let labels = Self.labels(overlapping: period)
-        func scope(_ column: String) -> SQL {
-            var scope: SQL = .branch(column, in: branches)
-            if let branchId { scope = scope + " and \(unescaped: column) = \(branchId)" }
-            return scope
-        }
+        func scope(_ column: String) -> SQL { Self.scope(column, branches: branches, branchId: branchId) }
         // The period's months in Shanghai, for the populations counted from facts (their tasks' period
         // is the month of the opening, the flag or the directive's due date).
         let start = period.startDate, end = period.endDate
@@ -209,8 +212,7 @@ public struct CoverageReport: Sendable {
     }
 
     public func correctionsAfterJudging(for period: Period, branches: [Int]?, branchId: Int?) async throws -> [CorrectedWindow] {
-        var scope: SQL = .branch("d.branch_id", in: branches)
-        if let branchId { scope = scope + " and d.branch_id = \(branchId)" }
+        let scope = Self.scope("d.branch_id", branches: branches, branchId: branchId)
         return try await connection.query(
             """
             with judged as (

@@ -106,19 +106,20 @@ public struct TaskExplanation: Sendable {
                                                 coalesce(t.client_id, t.broker_id))),
                    t.replaces_task_id, t.replacement_reason,
                    (select x.id from huifang.callback_tasks x where x.branch_id = t.branch_id and x.replaces_task_id = t.id),
-                   (select min(f.known_at) from huifang.obligation_draws f
-                    where f.branch_id = d.branch_id and f.rule_code = d.rule_code and f.sample_window = d.sample_window),
+                   judged.known_at,
                    (select count(*)::int from huifang.client_asset_snapshots s
                     where s.branch_id = t.branch_id and s.client_id = t.client_id and s.revision > 1 and s.as_of <= d.as_of
-                      and s.recorded_at > (select min(f.known_at) from huifang.obligation_draws f
-                                           where f.branch_id = d.branch_id and f.rule_code = d.rule_code
-                                             and f.sample_window = d.sample_window))
+                      and s.recorded_at > judged.known_at)
             from huifang.callback_tasks t
             join huifang.branches b on b.id = t.branch_id
             join huifang.obligation_rules r on r.code = t.rule_code and r.version = t.rule_version
             left join huifang.clients c on c.branch_id = t.branch_id and c.id = t.client_id
             left join huifang.brokers br on br.branch_id = t.branch_id and br.id = t.broker_id
             left join huifang.obligation_draws d on d.branch_id = t.branch_id and d.id = t.draw_id
+            -- The window was judged on the snapshots known at its first draw.
+            left join lateral (select min(f.known_at) as known_at from huifang.obligation_draws f
+                               where f.branch_id = d.branch_id and f.rule_code = d.rule_code and f.sample_window = d.sample_window
+                              ) judged on true
             where
             """ + " " + .branch("t.branch_id", in: branches) + " and t.id = \(taskId)"
         guard let row = try await connection.query(query).first else { return nil }

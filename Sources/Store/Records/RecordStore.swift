@@ -171,17 +171,20 @@ public struct RecordStore: Sendable {
 
     func findings(_ condition: SQL) async throws -> [RecordFinding] {
         try await connection.query(
-            """
-            select f.id, f.record_id, f.position, f.kind, f.text, f.raised_at, f.raised_by, f.problem_id,
-                   f.dismissed_at, f.dismissed_by, f.dismissal_reason
-            from huifang.record_findings f where
-            """ + " " + condition + " order by f.record_id, f.position"
-        ).map { row in
-            RecordFinding(
-                id: try row.decode(0), recordId: try row.decode(1), position: try row.decode(2), kind: try row.decode(3),
-                text: try row.decode(4), raisedAt: try row.decode(5), raisedBy: try row.decode(6), problemId: try row.decode(7),
-                dismissedAt: try row.decode(8), dismissedBy: try row.decode(9), dismissalReason: try row.decode(10))
-        }
+            "select " + Self.findingColumns + " from huifang.record_findings f where " + condition + " order by f.record_id, f.position"
+        ).map(Self.finding)
+    }
+
+    static let findingColumns: SQL = """
+        f.id, f.record_id, f.position, f.kind, f.text, f.raised_at, f.raised_by, f.problem_id, f.dismissed_at, f.dismissed_by,
+        f.dismissal_reason
+        """
+
+    static func finding(_ row: Row) throws -> RecordFinding {
+        RecordFinding(
+            id: try row.decode(0), recordId: try row.decode(1), position: try row.decode(2), kind: try row.decode(3),
+            text: try row.decode(4), raisedAt: try row.decode(5), raisedBy: try row.decode(6), problemId: try row.decode(7),
+            dismissedAt: try row.decode(8), dismissedBy: try row.decode(9), dismissalReason: try row.decode(10))
     }
 
     /// Raises a finding as a problem for HQ (the database checks that the raiser performed the record).
@@ -199,8 +202,11 @@ public struct RecordStore: Sendable {
 
     /// Dismisses a finding with the performer's reason instead of raising it (the database checks
     /// the performer, the record's state and that the finding was not handled yet); stops its clock.
-    public func dismiss(_ finding: RecordFinding, of record: CallbackRecord, reason: String) async throws {
-        try await connection.query("select from huifang.dismiss_finding(\(record.branchId), \(finding.id), \(reason))")
+    public func dismiss(_ finding: RecordFinding, of record: CallbackRecord, reason: String) async throws -> RecordFinding {
+        try Self.finding(
+            try await connection.query(
+                "select " + Self.findingColumns + " from huifang.dismiss_finding(\(record.branchId), \(finding.id), \(reason)) f"
+            ).single())
     }
 
     /// Amendments of a record, newest first: (id, state, performer).
