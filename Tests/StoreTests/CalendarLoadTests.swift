@@ -6,15 +6,20 @@ import TestSupport
 
 @Suite("Loading an official year recomputes the deadlines that depend on it")
 struct CalendarLoadTests {
-    /// 2027 as announced in this test: Mon–Fri, minus New Year's Day and a Spring Festival week.
+    /// 2027 as announced in this test: Mon–Fri, minus New Year's Day and a Spring Festival week, plus
+    /// the two weekend days worked in its place (调休).
     static func schedule2027(skipping: PostgresDate? = nil) -> [CalendarLoad.Day] {
         var days: [CalendarLoad.Day] = []
         var day = PostgresDate(year: 2027, month: 1, day: 1)
         let holidays: Set<String> = ["2027-01-01", "2027-02-08", "2027-02-09", "2027-02-10", "2027-02-11", "2027-02-12"]
+        let madeUp: Set<String> = ["2027-02-07", "2027-02-20"]
         while day.year == 2027 {
             if day != skipping {
                 let holiday = holidays.contains(day.description)
-                days.append(.init(day: day, isWorkday: day.isoWeekday < 6 && !holiday, note: holiday ? "假日" : nil))
+                let worked = madeUp.contains(day.description)
+                days.append(.init(
+                    day: day, isWorkday: (day.isoWeekday < 6 && !holiday) || worked,
+                    note: holiday ? "假日" : worked ? "调休" : nil))
             }
             day = day.adding(days: 1)
         }
@@ -50,7 +55,7 @@ struct CalendarLoadTests {
                 let result = try await pool.transaction {
                     try await CalendarLoad.load(calendar: "cn_workday", year: 2027, days: Self.schedule2027(), source: "test notice", on: $0)
                 }
-                #expect(result.changedDays == 6)
+                #expect(result.changedDays == 8)
                 // New Year's Day is a holiday after all: the stopped clock ran 10 working days, not 11.
                 #expect(try await pool.query("select stopped_workdays from huifang.timers where subject_id = 10").single().decode(0, as: Int.self) == 10)
                 #expect(result.movedDeadlines == 1)
@@ -94,6 +99,18 @@ struct CalendarLoadTests {
                     """
                 ).single().decode(0)
                 #expect(disagreements == 0)
+                // Counting agrees too, from before the year to the end of the stored range.
+                let counts = try await pool.query(
+                    """
+                    select huifang.workdays_between('cn_workday', '2026-12-31', '2100-12-31'),
+                           (select count(*)::int from huifang.calendar_days
+                            where calendar = 'cn_workday' and is_workday and day > '2026-12-31'),
+                           huifang.add_workdays('cn_workday', '2027-02-05', 1), huifang.add_workdays('cn_workday', '2027-02-19', 1)
+                    """
+                ).single()
+                #expect(try counts.decode(0, as: Int.self) == counts.decode(1, as: Int.self))
+                #expect(try counts.decode(2, as: PostgresDate.self).description == "2027-02-07", "the make-up Sunday works")
+                #expect(try counts.decode(3, as: PostgresDate.self).description == "2027-02-20", "the make-up Saturday works")
                 let newYear: Bool = try await pool.query("select huifang.is_workday('cn_workday', '2027-01-01')").single().decode(0)
                 #expect(newYear == false)
             }

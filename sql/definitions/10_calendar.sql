@@ -46,24 +46,33 @@ grant execute on function huifang.is_workday(text,date) to huifang_app;
 create or replace function huifang.add_workdays(cal text, d date, n int) returns date
 language plpgsql stable as $$
 declare
-    start_ordinal int;
+    start_number int;
     start_is_workday boolean;
     target int;
+    target_year int;
     result date;
 begin
     if n is null or n < 0 then
         raise exception 'add_workdays: n must be 0 or more, got %', coalesce(n::text, 'null') using errcode = '22023';
     end if;
-    select c.ordinal, c.is_workday into start_ordinal, start_is_workday
-    from huifang.calendar_days c where c.calendar = cal and c.day = d;
+    select y.workdays_before + c.ordinal, c.is_workday into start_number, start_is_workday
+    from huifang.calendar_days c
+    join huifang.calendar_years y on y.calendar = c.calendar and y.year = extract(year from c.day)::int
+    where c.calendar = cal and c.day = d;
     if not found then
         perform huifang.calendar_missing(cal, d);
     end if;
-    -- The n-th working day after d has ordinal ordinal(d) + n; for n = 0 that is d itself when
+    -- The n-th working day after d has number number(d) + n; for n = 0 that is d itself when
     -- d is a working day, else the next working day.
-    target := start_ordinal + n + case when n = 0 and not start_is_workday then 1 else 0 end;
+    target := start_number + n + case when n = 0 and not start_is_workday then 1 else 0 end;
+    -- It lies in the last year whose earlier years hold fewer working days than that.
+    select y.year, target - y.workdays_before into target_year, target
+    from huifang.calendar_years y
+    where y.calendar = cal and y.workdays_before < target
+    order by y.workdays_before desc, y.year desc
+    limit 1;
     select c.day into result from huifang.calendar_days c
-    where c.calendar = cal and c.ordinal = target and c.is_workday;
+    where c.calendar = cal and extract(year from c.day)::int = target_year and c.ordinal = target and c.is_workday;
     if not found then
         raise exception 'calendar "%": % working day(s) after % fall past the stored range, which ends %',
             cal, n, d, (select max(c.day) from huifang.calendar_days c where c.calendar = cal)
@@ -85,21 +94,31 @@ comment on function huifang.workday_deadline(text, timestamptz, int) is
     'End (next day 00:00 Asia/Shanghai) of the n-th working day after the Shanghai calendar day of t';
 grant execute on function huifang.workday_deadline(text,timestamp with time zone,integer) to huifang_app;
 
+-- Working days from the calendar's first stored day up to and including d; null when d is not stored.
+create or replace function huifang.workday_number(cal text, d date) returns int
+language sql stable parallel safe as $$
+    select y.workdays_before + c.ordinal
+    from huifang.calendar_days c
+    join huifang.calendar_years y on y.calendar = c.calendar and y.year = extract(year from c.day)::int
+    where c.calendar = cal and c.day = d
+$$;
+comment on function huifang.workday_number(text, date) is
+    'Working days of calendar cal from its first stored day up to and including d; null when d is not stored';
+grant execute on function huifang.workday_number(text,date) to huifang_app;
+
 create or replace function huifang.workdays_between(cal text, a date, b date) returns int
 language plpgsql stable as $$
 declare
-    ordinal_a int;
-    ordinal_b int;
+    number_a int := huifang.workday_number(cal, a);
+    number_b int := huifang.workday_number(cal, b);
 begin
-    select c.ordinal into ordinal_a from huifang.calendar_days c where c.calendar = cal and c.day = a;
-    if not found then
+    if number_a is null then
         perform huifang.calendar_missing(cal, a);
     end if;
-    select c.ordinal into ordinal_b from huifang.calendar_days c where c.calendar = cal and c.day = b;
-    if not found then
+    if number_b is null then
         perform huifang.calendar_missing(cal, b);
     end if;
-    return ordinal_b - ordinal_a;
+    return number_b - number_a;
 end
 $$;
 comment on function huifang.workdays_between(text, date, date) is
@@ -150,7 +169,8 @@ create or replace function huifang.load_calendar_year(
 declare
     first_day date := make_date(y, 1, 1);
     last_day date := make_date(y, 12, 31);
-    base int;
+    workdays_before_load int;
+    workdays_after_load int;
     changed jsonb;
     moved jsonb;
     event bigint;
@@ -176,28 +196,36 @@ begin
             y, first_day, last_day, cardinality(p_days) using errcode = '22023';
     end if;
 
-    -- The days whose status or note changes.
-    with incoming as (
-        select d, w, nullif(n, '') as n from unnest(p_days, p_workdays, p_notes) as x (d, w, n)
-    ), updated as (
-        update huifang.calendar_days c set is_workday = i.w, note = i.n
-        from incoming i
-        where c.calendar = cal and c.day = i.d and (c.is_workday, c.note) is distinct from (i.w, i.n)
-        returning c.day, c.is_workday
-    )
-    select coalesce(jsonb_agg(jsonb_build_object('day', day, 'workday', is_workday) order by day), '[]') into changed from updated;
+    -- The days whose status or note changes, read before they change.
+    select coalesce(jsonb_agg(jsonb_build_object('day', i.d, 'workday', i.w) order by i.d), '[]') into changed
+    from unnest(p_days, p_workdays, p_notes) as i (d, w, n)
+    join huifang.calendar_days c on c.calendar = cal and c.day = i.d
+    where (c.is_workday, c.note) is distinct from (i.w, nullif(i.n, ''));
 
-    -- Renumber from the year on, through negatives so the unique (calendar, ordinal) index never
-    -- sees two working days with the same number midway.
-    select coalesce(max(ordinal), 0) into base from huifang.calendar_days where calendar = cal and day < first_day;
-    update huifang.calendar_days set ordinal = -ordinal - 1 where calendar = cal and day >= first_day;
+    select count(*) filter (where is_workday) into workdays_before_load
+    from huifang.calendar_days where calendar = cal and day between first_day and last_day;
+
+    -- Every day of the year takes its new status and a number of its own below zero, so the unique
+    -- ordinal index never sees two working days of the year with one number midway (a make-up
+    -- weekend day would otherwise share the number of the working day before it); then the year is
+    -- numbered from 1 January. Later years keep their numbers: only their count of earlier working
+    -- days moves.
+    update huifang.calendar_days c set is_workday = i.w, note = nullif(i.n, ''), ordinal = -(i.d - first_day) - 1
+    from unnest(p_days, p_workdays, p_notes) as i (d, w, n)
+    where c.calendar = cal and c.day = i.d;
     update huifang.calendar_days c set ordinal = x.ordinal
     from (
-        select day, (base + count(*) filter (where is_workday) over (order by day))::int as ordinal
-        from huifang.calendar_days where calendar = cal and day >= first_day
+        select day, (count(*) filter (where is_workday) over (order by day))::int as ordinal
+        from huifang.calendar_days where calendar = cal and day between first_day and last_day
     ) x
     where c.calendar = cal and c.day = x.day;
 
+    select count(*) filter (where is_workday) into workdays_after_load
+    from huifang.calendar_days where calendar = cal and day between first_day and last_day;
+    update huifang.calendar_years set workdays_before = workdays_before + workdays_after_load - workdays_before_load
+    where calendar = cal and year > y and workdays_after_load <> workdays_before_load;
+
+    -- Last, so the recount of stopped clocks (trigger calendar_years_recount_clocks) sees the new numbers.
     update huifang.calendar_years set status = 'official', source = p_source, loaded_at = now()
     where calendar = cal and year = y;
 

@@ -95,10 +95,8 @@ create or replace trigger timers_set_holder
 create or replace function huifang.clock_workdays(p_calendar text, p_started timestamptz, p_stopped timestamptz) returns integer
     language sql stable parallel safe
     as $$
-        select b.ordinal - a.ordinal
-        from huifang.calendar_days a, huifang.calendar_days b
-        where a.calendar = p_calendar and a.day = (p_started at time zone 'Asia/Shanghai')::date
-          and b.calendar = p_calendar and b.day = (p_stopped at time zone 'Asia/Shanghai')::date
+        select huifang.workday_number(p_calendar, (p_stopped at time zone 'Asia/Shanghai')::date)
+             - huifang.workday_number(p_calendar, (p_started at time zone 'Asia/Shanghai')::date)
     $$;
 
 create or replace function huifang.timers_count_workdays() returns trigger
@@ -117,7 +115,8 @@ create or replace trigger timers_count_workdays
     for each row execute function huifang.timers_count_workdays();
 
 -- A provisional year replaced by the official calendar renumbers its working days: the stopped
--- clocks that ran through it count again, in the same transaction as the load.
+-- clocks that ran through it count again, in the same transaction as the load. Only a load: a later
+-- year's count of earlier working days moving with it changes no clock that runs outside the year.
 create or replace function huifang.calendar_years_recount_clocks() returns trigger
     language plpgsql security definer
     set search_path = pg_catalog, pg_temp
@@ -133,7 +132,7 @@ $$;
 revoke execute on function huifang.calendar_years_recount_clocks() from public;
 
 create or replace trigger calendar_years_recount_clocks
-    after update on huifang.calendar_years
+    after update of status, loaded_at on huifang.calendar_years
     for each row execute function huifang.calendar_years_recount_clocks();
 
 -- Stopping a clock, in one place: any clock of the subject not yet stopped, running or done.
