@@ -134,7 +134,8 @@ public struct Problem: Error, Codable, Sendable, Equatable {
     /// Rules the database enforces with messages written for people (they name the rule and never
     /// show SQL), by constraint name, whatever the SQLSTATE: their message is the problem's detail.
     static let businessRules: [String: (type: String, title: String, status: Int, detail: String?)] = [
-        "callback_tasks_recusal": ("recusal", "Refused by the recusal rule (Art 4): a client's referrer never calls them back", 409, nil),
+        "callback_tasks_recusal": ("recusal", "Refused by the recusal rule (Art 4): anyone who ever referred a client never calls them back", 409, nil),
+        "client_referrers_reason": ("validation", "Changing who referred a client needs a reason", 422, nil),
         "callback_tasks_performer": ("validation", "This person cannot perform the callback", 422, nil),
         "callback_tasks_transition": ("invalid-transition", "The task cannot make this step from its current state", 409, nil),
         "callback_tasks_unreachable": ("invalid-transition", "Not enough failed attempts to close as unreachable", 409, nil),
@@ -142,7 +143,7 @@ public struct Problem: Error, Codable, Sendable, Equatable {
         "obligation_rules_next_version": ("conflict", "Another version was published meanwhile", 409, nil),
         "obligation_rules_effective_from": ("validation", "The new version's effective date is not allowed", 422, nil),
         "obligation_rules_same_kind": ("validation", "A rule version cannot change what the rule is", 422, nil),
-        "records_recusal": ("recusal", "Refused by the recusal rule (Art 4): a client's referrer never performs or records their callback", 409, nil),
+        "records_recusal": ("recusal", "Refused by the recusal rule (Art 4): anyone who ever referred a client never performs or records their callback", 409, nil),
         "records_task": ("validation", "This record cannot be written against this task", 422, nil),
         "records_transition": ("invalid-transition", "The record cannot make this step from its current state", 409, nil),
         "records_immutable": ("record-immutable", "A countersigned record never changes; correct it with an amendment", 409, nil),

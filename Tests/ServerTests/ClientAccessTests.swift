@@ -109,16 +109,16 @@ struct ClientAccessTests {
             #expect(try move.problem().errors?.map(\.field) == ["branchId"])
             // The front desk may correct data but not change who introduced the client (recusal depends on it).
             let referrer = try await api.send(
-                .patch, "/clients/\(fixture.clientA)", token: desk, json: ["referrerStaffId": fixture.staff["deskA"]!])
+                .patch, "/clients/\(fixture.clientA)", token: desk, json: ["referrerStaffId": fixture.staff["deskA"]!, "referrerReason": "更正介绍人"])
             #expect(referrer.status == .forbidden)
             // The ops director may, and it is audited as such.
             let ops = try await api.token("opsA")
             let changed = try await api.send(
-                .patch, "/clients/\(fixture.clientA)", token: ops, json: ["referrerStaffId": fixture.staff["rpA"]!])
+                .patch, "/clients/\(fixture.clientA)", token: ops, json: ["referrerStaffId": fixture.staff["rpA"]!, "referrerReason": "更正介绍人"])
             #expect(changed.status == .ok)
             // A broker of another branch cannot become the referrer.
             let foreign = try await api.send(
-                .patch, "/clients/\(fixture.clientA)", token: ops, json: ["referrerBrokerId": fixture.brokerB])
+                .patch, "/clients/\(fixture.clientA)", token: ops, json: ["referrerBrokerId": fixture.brokerB, "referrerReason": "更正介绍人"])
             #expect(foreign.status.code == 422)
             try await database.withPool { pool in
                 let row = try await pool.query(

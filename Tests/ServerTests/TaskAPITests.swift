@@ -53,7 +53,7 @@ struct TaskAPITests {
             let ops = try await api.token("opsA")
             let rp = fixture.staff["rpA"]!
             // rpA introduced the fixture's client.
-            let change = try await api.send(.patch, "/clients/\(fixture.clientA)", token: ops, json: ["referrerStaffId": rp])
+            let change = try await api.send(.patch, "/clients/\(fixture.clientA)", token: ops, json: ["referrerStaffId": rp, "referrerReason": "开户时由客户经理介绍"])
             #expect(change.status == .ok, "\(change.text)")
             let task = try await Self.taskA(database, fixture)
             let refused = try await api.send(.post, "/tasks/\(task)/assign", token: ops, json: ["staffId": rp])

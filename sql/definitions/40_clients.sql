@@ -1,6 +1,6 @@
--- Clients, brokers and their assets (Art 1, 4, 11): import checks, segments, and recusal of the
--- person who introduced a client.
--- Tables: brokers, clients, client_asset_snapshots (0004).
+-- Clients, brokers and their assets (Art 1, 4, 11): import checks, segments, the history of who
+-- referred each client, and recusal of anyone who introduced a client.
+-- Tables: brokers, clients, client_asset_snapshots (0004), client_referrers (0040).
 
 -- ══ functions and the triggers that call them ══
 
@@ -101,6 +101,168 @@ $$;
 create or replace trigger clients_check_referrer_recusal
     before update of referrer_staff_id, referrer_broker_id on huifang.clients
     for each row execute function huifang.clients_check_referrer_recusal();
+
+-- Why a referrer changes: the transaction's reason (huifang.reason). A request must give one, so
+-- the history says why someone stopped being the referrer; the owner's own maintenance is named as such.
+create or replace function huifang.referrer_change_reason() returns text
+    language plpgsql stable
+    as $$
+declare
+    why text := nullif(btrim(current_setting('huifang.reason', true)), '');
+begin
+    if why is null and session_user = 'huifang_app' then
+        raise exception 'changing who referred a client needs a reason (Art 4: the history keeps it)'
+            using errcode = '23514', constraint = 'client_referrers_reason',
+                  hint = 'set huifang.reason for the transaction; over HTTP, give referrerReason';
+    end if;
+    return coalesce(why, 'changed directly in the database by ' || session_user);
+end
+$$;
+revoke execute on function huifang.referrer_change_reason() from public;
+
+-- Referrer history (Art 4): the referrer an account opens with, and every change or clearing after,
+-- each ending the row before it — with who changed it and why, and an audit event of old and new.
+create or replace function huifang.clients_record_referrers() returns trigger
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+declare
+    why text;
+begin
+    if tg_op = 'INSERT' then
+        insert into huifang.client_referrers
+            (branch_id, client_id, referrer_staff_id, referrer_broker_id, broker_staff_id, valid_from, changed_by, reason)
+        select n.branch_id, n.id, n.referrer_staff_id, n.referrer_broker_id, b.staff_id, least(n.opened_at, now()),
+               huifang.scope_staff_id(),
+               coalesce(nullif(btrim(current_setting('huifang.reason', true)), ''), 'recorded with the account')
+        from inserted_clients n
+        left join huifang.brokers b on b.branch_id = n.branch_id and b.id = n.referrer_broker_id
+        where n.referrer_staff_id is not null or n.referrer_broker_id is not null;
+        return null;
+    end if;
+
+    if not exists (
+        select from updated_clients n join previous_clients o on o.branch_id = n.branch_id and o.id = n.id
+        where (o.referrer_staff_id, o.referrer_broker_id) is distinct from (n.referrer_staff_id, n.referrer_broker_id)) then
+        return null;
+    end if;
+    why := huifang.referrer_change_reason();
+
+    -- Audited first, while the row being ended still names the staff behind the old broker.
+    insert into huifang.audit_events (actor_staff_id, branch_id, action, object_type, object_id, reason, detail)
+    select huifang.scope_staff_id(), n.branch_id, 'client.referrer_changed', 'client', n.id::text, why,
+           jsonb_build_object(
+               'old', jsonb_build_object('staffId', o.referrer_staff_id, 'brokerId', o.referrer_broker_id, 'brokerStaffId', r.broker_staff_id),
+               'new', jsonb_build_object('staffId', n.referrer_staff_id, 'brokerId', n.referrer_broker_id, 'brokerStaffId', b.staff_id))
+    from updated_clients n
+    join previous_clients o on o.branch_id = n.branch_id and o.id = n.id
+    left join huifang.client_referrers r on r.branch_id = n.branch_id and r.client_id = n.id and r.valid_until is null
+    left join huifang.brokers b on b.branch_id = n.branch_id and b.id = n.referrer_broker_id
+    where (o.referrer_staff_id, o.referrer_broker_id) is distinct from (n.referrer_staff_id, n.referrer_broker_id)
+    order by n.branch_id, n.id;
+
+    update huifang.client_referrers r
+    set valid_until = greatest(now(), r.valid_from), ended_by = huifang.scope_staff_id(), end_reason = why
+    from updated_clients n
+    join previous_clients o on o.branch_id = n.branch_id and o.id = n.id
+    where r.branch_id = n.branch_id and r.client_id = n.id and r.valid_until is null
+      and (o.referrer_staff_id, o.referrer_broker_id) is distinct from (n.referrer_staff_id, n.referrer_broker_id);
+
+    insert into huifang.client_referrers
+        (branch_id, client_id, referrer_staff_id, referrer_broker_id, broker_staff_id, valid_from, changed_by, reason)
+    select n.branch_id, n.id, n.referrer_staff_id, n.referrer_broker_id, b.staff_id, now(), huifang.scope_staff_id(), why
+    from updated_clients n
+    join previous_clients o on o.branch_id = n.branch_id and o.id = n.id
+    left join huifang.brokers b on b.branch_id = n.branch_id and b.id = n.referrer_broker_id
+    where (o.referrer_staff_id, o.referrer_broker_id) is distinct from (n.referrer_staff_id, n.referrer_broker_id)
+      and (n.referrer_staff_id is not null or n.referrer_broker_id is not null);
+    return null;
+end
+$$;
+revoke execute on function huifang.clients_record_referrers() from public;
+
+create or replace trigger clients_record_referrers_on_insert
+    after insert on huifang.clients
+    referencing new table as inserted_clients
+    for each statement execute function huifang.clients_record_referrers();
+
+create or replace trigger clients_record_referrers_on_update
+    after update on huifang.clients
+    referencing old table as previous_clients new table as updated_clients
+    for each statement execute function huifang.clients_record_referrers();
+
+-- A referring broker's staff member changing: for each client the broker refers, the new person
+-- behind the broker is a referrer from now on, and the one before stays one in the history.
+create or replace function huifang.brokers_record_referrer_staff() returns trigger
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+declare
+    why text := coalesce(nullif(btrim(current_setting('huifang.reason', true)), ''),
+                            'the staff member behind broker ' || new.id || ' changed');
+begin
+    -- One statement: each current row is ended before its successor goes in, so the one-current-row
+    -- index never sees two.
+    with ended as (
+        update huifang.client_referrers r
+        set valid_until = greatest(now(), r.valid_from), ended_by = huifang.scope_staff_id(), end_reason = why
+        where r.branch_id = new.branch_id and r.referrer_broker_id = new.id and r.valid_until is null
+        returning r.branch_id, r.client_id, r.referrer_staff_id, r.referrer_broker_id
+    )
+    insert into huifang.client_referrers
+        (branch_id, client_id, referrer_staff_id, referrer_broker_id, broker_staff_id, valid_from, changed_by, reason)
+    select e.branch_id, e.client_id, e.referrer_staff_id, e.referrer_broker_id, new.staff_id, now(), huifang.scope_staff_id(), why
+    from ended e;
+    return null;
+end
+$$;
+revoke execute on function huifang.brokers_record_referrer_staff() from public;
+
+create or replace trigger brokers_record_referrer_staff
+    after update of staff_id on huifang.brokers
+    for each row when (new.staff_id is distinct from old.staff_id)
+    execute function huifang.brokers_record_referrer_staff();
+
+-- The history is written once: a row may only be ended, once; none is deleted.
+create or replace function huifang.client_referrers_append_only() returns trigger
+    language plpgsql
+    as $$
+begin
+    if tg_op = 'UPDATE' and old.valid_until is null and new.valid_until is not null
+       and (new.branch_id, new.id, new.client_id, new.referrer_staff_id, new.referrer_broker_id, new.broker_staff_id,
+            new.valid_from, new.changed_by, new.reason)
+           is not distinct from (old.branch_id, old.id, old.client_id, old.referrer_staff_id, old.referrer_broker_id,
+                                 old.broker_staff_id, old.valid_from, old.changed_by, old.reason) then
+        return new;
+    end if;
+    raise exception 'the referrer history is append-only: a row is only ever ended, once'
+        using errcode = '55000', constraint = 'client_referrers_append_only';
+end
+$$;
+
+create or replace trigger client_referrers_append_only
+    before update or delete on huifang.client_referrers
+    for each row execute function huifang.client_referrers_append_only();
+
+create or replace trigger client_referrers_no_truncate
+    before truncate on huifang.client_referrers
+    for each statement execute function huifang.client_referrers_append_only();
+
+-- Art 4: whether a staff member ever referred the client — as its referrer, or as the staff member
+-- behind its referring broker at the time — whatever the client's referrer is now. For the recusal
+-- checks only: not granted to the request role, which could otherwise probe another branch's clients.
+create or replace function huifang.ever_referred(p_branch integer, p_client bigint, p_staff bigint) returns boolean
+    language sql stable security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+        select exists (
+            select from huifang.client_referrers r
+            where r.branch_id = p_branch and r.client_id = p_client
+              and p_staff in (r.referrer_staff_id, r.broker_staff_id))
+    $$;
+comment on function huifang.ever_referred(integer, bigint, bigint) is
+    'Whether staff p_staff ever referred client p_client of branch p_branch, directly or behind its broker (Art 4 recusal)';
+revoke execute on function huifang.ever_referred(integer,bigint,bigint) from public;
 
 create or replace function huifang.brokers_check_staff_recusal() returns trigger
     language plpgsql security definer
@@ -254,3 +416,13 @@ drop policy if exists insert_scoped on huifang.client_asset_snapshots;
 create policy insert_scoped on huifang.client_asset_snapshots for insert to huifang_app
     with check (branch_id = any ((select huifang.scope_branch_ids())::integer[]));
 
+
+-- ══ row-level security: huifang.client_referrers ══
+
+drop policy if exists owner_all on huifang.client_referrers;
+create policy owner_all on huifang.client_referrers to current_user using (true) with check (true);
+
+-- Read with the clients; written only by the triggers above (the request role holds select alone).
+drop policy if exists read_scoped on huifang.client_referrers;
+create policy read_scoped on huifang.client_referrers for select to huifang_app
+    using (branch_id = any ((select huifang.scope_branch_ids())::integer[]) or (select huifang.scope_all_branches()));

@@ -11,21 +11,19 @@ create or replace function huifang.callback_tasks_check_performer() returns trig
     as $$
 declare
     performer bigint;
-    referrer_staff bigint;
-    broker_staff bigint;
+    introduced boolean;
 begin
     foreach performer in array array_remove(array[new.assignee_staff_id,
         case when new.state = 'completed' then new.closed_by end], null) loop
+        -- A client: anyone who ever referred them, not only the referrer on record now. A broker:
+        -- the broker's own staff member.
         if new.client_id is not null then
-            select c.referrer_staff_id, b.staff_id into referrer_staff, broker_staff
-            from huifang.clients c
-            left join huifang.brokers b on b.branch_id = c.branch_id and b.id = c.referrer_broker_id
-            where c.branch_id = new.branch_id and c.id = new.client_id;
+            introduced := huifang.ever_referred(new.branch_id, new.client_id, performer);
         else
-            select null, b.staff_id into referrer_staff, broker_staff
-            from huifang.brokers b where b.branch_id = new.branch_id and b.id = new.broker_id;
+            introduced := exists (select from huifang.brokers b
+                                  where b.branch_id = new.branch_id and b.id = new.broker_id and b.staff_id = performer);
         end if;
-        if performer = referrer_staff or performer = broker_staff then
+        if introduced then
             raise exception 'recusal (Art 4): staff % introduced this % and may not call them back', performer,
                 case when new.client_id is not null then 'client' else 'broker' end
                 using errcode = '23514', constraint = 'callback_tasks_recusal',

@@ -66,24 +66,19 @@ create or replace function huifang.holds_record_role(p_staff bigint, p_role text
     $$;
 revoke execute on function huifang.holds_record_role(bigint,text,huifang.records) from public;
 
--- Who may perform a callback of this client or broker: not the one who introduced them (Art 4).
+-- Who may perform a callback of this client or broker: not anyone who ever introduced them (Art 4).
 create or replace function huifang.check_record_recusal(r huifang.records, performer bigint) returns void
     language plpgsql stable security definer
     set search_path = pg_catalog, pg_temp
     as $$
 declare
-    referrer_staff bigint;
     broker_staff bigint;
 begin
-    if r.client_id is not null then
-        select c.referrer_staff_id, b.staff_id into referrer_staff, broker_staff
-        from huifang.clients c
-        left join huifang.brokers b on b.branch_id = c.branch_id and b.id = c.referrer_broker_id
-        where c.branch_id = r.branch_id and c.id = r.client_id;
-    else
+    if r.client_id is null then
         select b.staff_id into broker_staff from huifang.brokers b where b.branch_id = r.branch_id and b.id = r.broker_id;
     end if;
-    if performer = referrer_staff or performer = broker_staff then
+    -- Anyone who ever referred the client, not only the referrer on record now.
+    if (r.client_id is not null and huifang.ever_referred(r.branch_id, r.client_id, performer)) or performer = broker_staff then
         raise exception 'recusal (Art 4): staff % introduced this client and may not perform or record their callback', performer
             using errcode = '23514', constraint = 'records_recusal';
     end if;

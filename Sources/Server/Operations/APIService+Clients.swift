@@ -39,6 +39,15 @@ extension APIService {
         return .ok(.init(body: .json(.init(client))))
     }
 
+    func listClientReferrers(_ input: Operations.ListClientReferrers.Input) async throws -> Operations.ListClientReferrers.Output {
+        let access = try authorize(.readClients)
+        let history = try await pool.transaction(for: access, readOnly: true) {
+            try await ClientStore($0).referrers(of: input.path.clientId, branches: access.indexableBranches)
+        }
+        guard let history else { throw AppError.notFound("client") }
+        return .ok(.init(body: .json(.init(items: history.map(Components.Schemas.ClientReferrer.init)))))
+    }
+
     func createClient(_ input: Operations.CreateClient.Input) async throws -> Operations.CreateClient.Output {
         let access = try authorize(.writeClients)
         guard case .json(let body) = input.body else { throw AppError.invalid([]) }
@@ -81,6 +90,11 @@ extension APIService {
         if body.clearReferrers == true, body.referrerStaffId != nil || body.referrerBrokerId != nil {
             problems.append(.init("clearReferrers", "cannot clear and set referrers at once"))
         }
+        if changesReferrer {
+            problems += Validate.reason(body.referrerReason ?? "", field: "referrerReason")
+        } else if body.referrerReason != nil {
+            problems.append(.init("referrerReason", "give it only with a change of referrers"))
+        }
         guard problems.isEmpty else { throw AppError.invalid(problems) }
         var patch = ClientStore.Patch()
         patch.name = body.name
@@ -102,9 +116,14 @@ extension APIService {
         ].compactMap { $0 }
         let client = try await pool.transaction(for: access) { connection -> Client? in
             let store = ClientStore(connection)
+            if changesReferrer, let reason = body.referrerReason {
+                // The referrer history (huifang.client_referrers) keeps why; the database refuses a change without it.
+                try await connection.query("select set_config('huifang.reason', \(reason), true)")
+            }
             guard let branch = try await store.update(id, in: access.branchIds, patch) else { return nil }
+            // A referrer change is audited by the database too, with the old and new referrers (client.referrer_changed).
             try await AuditLog(connection).record(
-                action: changesReferrer ? "client.referrer_changed" : "client.updated", objectType: "client",
+                action: "client.updated", objectType: "client",
                 objectId: String(id), branchId: branch, detail: try JSONB(encoding: ["fields": changedFields]))
             return try await store.get(id, branches: access.indexableBranches, today: today)
         }
@@ -242,6 +261,15 @@ extension Components.Schemas.Client {
                     asOf: $0.asOf.description, totalAssets: $0.totalAssets.twoDecimals, lastTradeDate: $0.lastTradeDate?.description,
                     highNetWorth: $0.highNetWorth, segment: .init(rawValue: $0.segment) ?? .smallMedium)
             })
+    }
+}
+
+extension Components.Schemas.ClientReferrer {
+    init(_ period: ClientReferrer) {
+        self.init(
+            id: period.id, clientId: period.clientId, referrerStaffId: period.referrerStaffId, referrerBrokerId: period.referrerBrokerId,
+            brokerStaffId: period.brokerStaffId, validFrom: period.validFrom, validUntil: period.validUntil, changedBy: period.changedBy,
+            reason: period.reason, endedBy: period.endedBy, endReason: period.endReason)
     }
 }
 

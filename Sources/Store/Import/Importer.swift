@@ -94,6 +94,8 @@ public struct Importer: Sendable {
                 if !outcome.rejects.isEmpty && !skipInvalid { throw Stop(outcome: outcome) }
 
                 progress(.applying, 0, 0)
+                // Why any referrer changes, for the referrer history (Art 4).
+                try await db.query("select set_config('huifang.reason', \("import of " + kind.rawValue + " file " + source), true)")
                 try await db.run(
                     script: "update import_staging set rejected = true where line in (select line from import_rejects)")
                 let applied = try await db.query(

@@ -3,7 +3,7 @@ import Foundation
 import Postgres
 
 /// A director hands out a branch's tasks at once: earliest due first, each to the eligible person
-/// with the fewest open tasks. The client's referrers are skipped for that task (Art 4) — the task
+/// with the fewest open tasks. Anyone who ever referred the client is skipped for that task (Art 4) — the task
 /// goes to the next person, or is reported as skipped when nobody else can take it; the batch never
 /// fails for one recused pair.
 public struct BulkAssignment: Sendable {
@@ -28,10 +28,11 @@ public struct BulkAssignment: Sendable {
         let tasks = try await connection.query(
             """
             select t.id, t.state, t.owner_role,
-                   array_remove(array[c.referrer_staff_id, rb.staff_id, bb.staff_id], null)::bigint[]
+                   array_remove(array[bb.staff_id], null)::bigint[] || coalesce((
+                       select array_agg(x) from huifang.client_referrers r,
+                                               unnest(array[r.referrer_staff_id, r.broker_staff_id]) as x
+                       where r.branch_id = t.branch_id and r.client_id = t.client_id and x is not null), '{}')
             from huifang.callback_tasks t
-            left join huifang.clients c on c.branch_id = t.branch_id and c.id = t.client_id
-            left join huifang.brokers rb on rb.branch_id = c.branch_id and rb.id = c.referrer_broker_id
             left join huifang.brokers bb on bb.branch_id = t.branch_id and bb.id = t.broker_id
             where t.branch_id = \(branchId) and t.executor_department_id is null and
             """ + " " + taskFilter + " order by t.due_at, t.id for update of t")
