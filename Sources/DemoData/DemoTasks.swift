@@ -51,18 +51,20 @@ extension DemoData {
                 """)
             try await db.query(
                 """
-                insert into huifang.callback_attempts (branch_id, task_id, attempted_at, channel, outcome, staff_id)
-                select p.branch_id, p.id, p.done_at - d * interval '1 day', 'phone',
-                       (array['no_answer', 'busy', 'unavailable'])[d + 1], p.assignee
+                insert into huifang.callback_attempts (branch_id, task_id, attempted_at, channel, outcome, staff_id, recorded_at)
+                select p.branch_id, p.id, a.at, 'phone', (array['no_answer', 'busy', 'unavailable'])[d + 1], p.assignee,
+                       a.at + interval '10 minutes'
                 from demo_plan p cross join generate_series(0, 2) d
                 join huifang.callback_tasks t on t.branch_id = p.branch_id and t.id = p.id and t.state = 'in_progress'
-                where p.fate between 45 and 49
+                cross join lateral (select t.clock_started_at + d * interval '1 day' + interval '1 hour' as at) a
+                where p.fate between 45 and 49 and p.done_at >= t.clock_started_at + interval '2 days 2 hours'
                 """)
             try await db.query(
                 """
                 update huifang.callback_tasks t set state = 'unreachable', closed_at = p.done_at, closed_by = p.assignee,
                        close_reason = 'no answer on three days; letter sent to the address on file'
                 from demo_plan p where t.branch_id = p.branch_id and t.id = p.id and p.fate between 45 and 49 and t.state = 'in_progress'
+                  and p.done_at >= t.clock_started_at + interval '2 days 2 hours'
                 """)
             try await db.query(
                 """

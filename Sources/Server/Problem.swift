@@ -139,6 +139,7 @@ public struct Problem: Error, Codable, Sendable, Equatable {
         "callback_tasks_performer": ("validation", "This person cannot perform the callback", 422, nil),
         "callback_tasks_transition": ("invalid-transition", "The task cannot make this step from its current state", 409, nil),
         "callback_tasks_unreachable": ("invalid-transition", "Not enough failed attempts to close as unreachable", 409, nil),
+        "callback_attempts_time": ("validation", "An attempt is dated between its task's start and the moment it is logged", 422, nil),
         "callback_tasks_fixed": ("validation", "What a task is about cannot change", 422, nil),
         "obligation_rules_next_version": ("conflict", "Another version was published meanwhile", 409, nil),
         "obligation_rules_effective_from": ("validation", "The new version's effective date is not allowed", 422, nil),

@@ -82,7 +82,7 @@ struct TaskAPITests {
         }
     }
 
-    @Test func theAssigneeLogsAttemptsAndClosesAsUnreachableOnlyAfterThreeDays() async throws {
+    @Test func threeDaysTypedInAtOneSittingDoNotMakeAClientUnreachable() async throws {
         try await withFixtureApp(now: ISO8601DateFormatter().date(from: "2026-03-09T08:00:00Z")!) { api, fixture, database in
             let task = try await Self.taskA(database, fixture)
             let ops = try await api.token("opsA")
@@ -90,16 +90,33 @@ struct TaskAPITests {
             let rp = try await api.token("rpA")
             let desk = try await api.token("deskA")
             #expect(try await api.send(.post, "/tasks/\(task)/start", token: desk).status == .forbidden, "only the assignee works it")
+            // Two more "days" of failed attempts, both logged now, weeks after they supposedly happened.
             for day in ["2026-03-04T10:00:00+08:00", "2026-03-05T10:00:00+08:00"] {
                 let logged = try await api.send(
                     .post, "/tasks/\(task)/attempts", token: rp, json: ["attemptedAt": day, "channel": "phone", "outcome": "no_answer"])
                 #expect(logged.status == .created, "\(logged.text)")
             }
-            // The fixture's attempt on 3 Mar was logged by someone else, but attempts count per task: three days now.
             let future = try await api.send(
                 .post, "/tasks/\(task)/attempts", token: rp,
                 json: ["attemptedAt": "2026-04-01T10:00:00+08:00", "channel": "phone", "outcome": "busy"])
             #expect(future.status.code == 422)
+            // Only the fixture's attempt of 3 Mar was logged in time: one day, not three.
+            let refused = try await api.send(.post, "/tasks/\(task)/close-unreachable", token: rp, json: ["reason": "no answer three days"])
+            #expect(refused.status == .conflict, "\(refused.text)")
+            #expect(try refused.problem().detail?.contains("logged by the end of the next working day; this one has 1") == true)
+            #expect(try await api.send(.get, "/tasks/\(task)", token: rp).json()["failedAttemptDays"] as? Int == 1)
+
+            // Attempts of 4 and 5 Mar logged the day they happened (as a branch working on time would have) count.
+            // The fixture's phone flag of this client is settled meanwhile.
+            try await database.withPool { pool in
+                _ = try await pool.query("update huifang.client_flags set resolved_at = now() where client_id = \(fixture.clientA)")
+                _ = try await pool.query(
+                    """
+                    insert into huifang.callback_attempts (branch_id, task_id, attempted_at, channel, outcome, staff_id, recorded_at)
+                    select \(fixture.branchA), \(task), d, 'phone', 'busy', \(fixture.staff["rpA"]!), d + interval '10 minutes'
+                    from unnest(array['2026-03-04 16:00+08', '2026-03-05 16:00+08']::timestamptz[]) d
+                    """)
+            }
             let closed = try await api.send(.post, "/tasks/\(task)/close-unreachable", token: rp, json: ["reason": "no answer three days"])
             #expect(closed.status == .ok, "\(closed.text)")
             #expect(try closed.json()["state"] as? String == "unreachable")
@@ -107,7 +124,19 @@ struct TaskAPITests {
                 .post, "/records", token: rp, json: ["taskId": task, "answers": ["method": "phone"]])
             #expect(late.status == .conflict, "an unreachable task's callback is not recorded afterwards: \(late.text)")
             let attempts = try await api.send(.get, "/tasks/\(task)/attempts", token: ops)
-            #expect((try JSONSerialization.jsonObject(with: Data(attempts.text.utf8)) as? [Any])?.count == 3)
+            #expect((try JSONSerialization.jsonObject(with: Data(attempts.text.utf8)) as? [Any])?.count == 5)
+            // The phone on file may be wrong (Art 9): the client's phone is flagged for verification, with its task.
+            let flagged = try await database.withPool { pool in
+                try await pool.query(
+                    """
+                    select f.reason, t.state from huifang.client_flags f
+                    join huifang.callback_tasks t on t.branch_id = f.branch_id and t.flag_id = f.id
+                    where f.client_id = \(fixture.clientA) and f.rule = 'unreachable' and f.resolved_at is null and f.fields = '{phone}'
+                    """
+                ).map { [try $0.decode(0, as: String.self), try $0.decode(1, as: String.self)] }
+            }
+            #expect(flagged.count == 1 && flagged.first?[1] == "open", "\(flagged)")
+            #expect(flagged.first?[0].contains("unreachable on callback task \(task)") == true)
         }
     }
 

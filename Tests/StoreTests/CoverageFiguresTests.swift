@@ -108,8 +108,8 @@ struct CoverageFiguresTests {
                 }
                 try await pool.query(
                     """
-                    insert into huifang.callback_attempts (branch_id, task_id, attempted_at, channel, outcome, staff_id)
-                    select \(a), \(core[4]), d, 'phone', 'no_answer', \(rp)
+                    insert into huifang.callback_attempts (branch_id, task_id, attempted_at, channel, outcome, staff_id, recorded_at)
+                    select \(a), \(core[4]), d, 'phone', 'no_answer', \(rp), d + interval '5 minutes'
                     from unnest(array['2026-07-06 10:00+08', '2026-07-07 10:00+08', '2026-07-08 10:00+08']::timestamptz[]) d
                     """)
                 try await pool.query(

@@ -146,8 +146,8 @@ struct ObligationGenerationTests {
                     try await pool.query("update huifang.callback_tasks set state = 'in_progress' where id = \(id)")
                     try await pool.query(
                         """
-                        insert into huifang.callback_attempts (branch_id, task_id, attempted_at, channel, outcome, staff_id)
-                        select \(fixture.branchA), \(id), d, 'phone', 'no_answer', \(rp)
+                        insert into huifang.callback_attempts (branch_id, task_id, attempted_at, channel, outcome, staff_id, recorded_at)
+                        select \(fixture.branchA), \(id), d, 'phone', 'no_answer', \(rp), d + interval '5 minutes'
                         from unnest(array['2026-07-07 10:00+08', '2026-07-08 10:00+08', '2026-07-09 10:00+08']::timestamptz[]) d
                         """)
                     try await pool.query(
@@ -268,8 +268,8 @@ struct ObligationGenerationTests {
                 try await pool.query("update huifang.callback_tasks set state = 'in_progress' where id = any(\(Array(tasks.prefix(3))))")
                 try await pool.query(
                     """
-                    insert into huifang.callback_attempts (branch_id, task_id, attempted_at, channel, outcome, staff_id)
-                    select \(fixture.branchA), \(tasks[2]), d, 'phone', 'no_answer', \(rp)
+                    insert into huifang.callback_attempts (branch_id, task_id, attempted_at, channel, outcome, staff_id, recorded_at)
+                    select \(fixture.branchA), \(tasks[2]), d, 'phone', 'no_answer', \(rp), d + interval '5 minutes'
                     from unnest(array['2026-07-06 10:00+08', '2026-07-07 10:00+08', '2026-07-08 10:00+08']::timestamptz[]) d
                     """)
                 try await pool.query(

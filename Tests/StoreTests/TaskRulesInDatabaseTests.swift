@@ -112,10 +112,10 @@ struct TaskRulesInDatabaseTests {
                 #expect(early?.constraint == "callback_tasks_unreachable")
                 try await pool.query(
                     """
-                    insert into huifang.callback_attempts (branch_id, task_id, attempted_at, channel, outcome, staff_id)
-                    values (\(fixture.branchA), \(task), '2026-03-04 10:00+08', 'phone', 'busy', \(fixture.staff["rpA"]!)),
-                           (\(fixture.branchA), \(task), '2026-03-04 15:00+08', 'sms', 'no_answer', \(fixture.staff["rpA"]!)),
-                           (\(fixture.branchA), \(task), '2026-03-05 10:00+08', 'phone', 'no_answer', \(fixture.staff["rpA"]!))
+                    insert into huifang.callback_attempts (branch_id, task_id, attempted_at, channel, outcome, staff_id, recorded_at)
+                    values (\(fixture.branchA), \(task), '2026-03-04 10:00+08', 'phone', 'busy', \(fixture.staff["rpA"]!), '2026-03-04 10:05+08'),
+                           (\(fixture.branchA), \(task), '2026-03-04 15:00+08', 'sms', 'no_answer', \(fixture.staff["rpA"]!), '2026-03-04 15:05+08'),
+                           (\(fixture.branchA), \(task), '2026-03-05 10:00+08', 'phone', 'no_answer', \(fixture.staff["rpA"]!), '2026-03-05 10:05+08')
                     """)
                 try await pool.query(
                     "update huifang.callback_tasks set state = 'unreachable', closed_at = now(), close_reason = 'no answer' where id = \(task)")
@@ -123,6 +123,75 @@ struct TaskRulesInDatabaseTests {
                     "select state from huifang.timers where subject_kind = 'callback_task' and subject_id = \(task)"
                 ).single().decode(0)
                 #expect(timer == "stopped")
+            }
+        }
+    }
+
+    @Test func attemptsCarryTheServersLoggingTimeAndCannotBeBackdatedOrForwardDated() async throws {
+        try await TestDatabase.with { database in
+            let fixture = try await database.withPool { try await OrganizationFixture.load(into: $0) }
+            let rp = fixture.staff["rpA"]!
+            let (task, began) = try await database.withPool { pool in
+                let task = try await Self.taskA(pool, fixture)
+                try await pool.query("update huifang.callback_tasks set state = 'assigned', assignee_staff_id = \(rp) where id = \(task)")
+                try await pool.query("update huifang.callback_tasks set state = 'in_progress' where id = \(task)")
+                let began: Date = try await pool.query(
+                    "select least(created_at, clock_started_at) from huifang.callback_tasks where id = \(task)").single().decode(0)
+                return (task, began)
+            }
+            try await database.withPool(database.application) { pool in
+                let work = Self.access(rp, .workTasks, branches: [fixture.branchA])
+                func log(_ at: String, recordedAt: String? = nil) async throws {
+                    try await pool.transaction(for: work) {
+                        try await $0.execute(
+                            """
+                            insert into huifang.callback_attempts (branch_id, task_id, attempted_at, channel, outcome, staff_id, recorded_at)
+                            values (\(fixture.branchA), \(task), \(at)::timestamptz, 'phone', 'no_answer', \(rp), \(recordedAt)::timestamptz)
+                            """)
+                    }
+                }
+                // Tomorrow has not happened; nor has anything before the task began.
+                let iso = ISO8601DateFormatter()
+                for refusedTime in [iso.string(from: Date().addingTimeInterval(86400)), iso.string(from: began.addingTimeInterval(-3600))] {
+                    let error = await #expect(throws: PostgresError.self) { try await log(refusedTime) }
+                    #expect(error?.constraint == "callback_attempts_time", "\(refusedTime)")
+                }
+                // Three "days" typed in at one sitting, claiming to have been logged on each day: the
+                // server's clock stamps them now, so none counts (only the fixture's timely attempt does).
+                for daysAgo in [20.0, 21, 22] {
+                    let happened = Date().addingTimeInterval(-daysAgo * 86400)
+                    try await log(iso.string(from: happened), recordedAt: iso.string(from: happened.addingTimeInterval(600)))
+                }
+                let stamped: Int = try await pool.transaction(for: work) {
+                    try await $0.query(
+                        "select count(*)::int from huifang.callback_attempts where task_id = \(task) and recorded_at > now() - interval '1 hour'"
+                    ).single().decode(0)
+                }
+                #expect(stamped == 3)
+                let closing = await #expect(throws: PostgresError.self) {
+                    try await pool.transaction(for: work) {
+                        try await $0.execute(
+                            "update huifang.callback_tasks set state = 'unreachable', closed_at = now(), closed_by = \(rp), close_reason = 'no answer' where id = \(task)")
+                    }
+                }
+                #expect(closing?.constraint == "callback_tasks_unreachable")
+                #expect(closing?.message.contains("this one has 1") == true, "\(closing?.message ?? "")")
+                // The log is the log: nobody edits or removes an attempt.
+                for statement in [
+                    "update huifang.callback_attempts set recorded_at = attempted_at where task_id = \(task)",
+                    "delete from huifang.callback_attempts where task_id = \(task)",
+                ] {
+                    let error = await #expect(throws: PostgresError.self) {
+                        try await pool.transaction(for: work) { try await $0.execute(SQL(statement)) }
+                    }
+                    #expect(error?.sqlState == "42501", "\(statement)")
+                }
+            }
+            try await database.withPool { pool in
+                let error = await #expect(throws: PostgresError.self) {
+                    try await pool.query("update huifang.callback_attempts set recorded_at = attempted_at where task_id = \(task)")
+                }
+                #expect(error?.constraint == "callback_attempts_append_only")
             }
         }
     }

@@ -113,8 +113,9 @@ public struct OrganizationFixture: Sendable {
                     """)
                 try await db.query(
                     """
-                    insert into huifang.callback_attempts (branch_id, task_id, attempted_at, channel, outcome, staff_id)
-                    select branch_id, id, '2026-03-03 10:00+08', 'phone', 'no_answer', \(staff[branch == a ? "opsA" : "opsB"]!)
+                    insert into huifang.callback_attempts (branch_id, task_id, attempted_at, channel, outcome, staff_id, recorded_at)
+                    select branch_id, id, '2026-03-03 10:00+08', 'phone', 'no_answer', \(staff[branch == a ? "opsA" : "opsB"]!),
+                           '2026-03-03 10:05+08'
                     from huifang.callback_tasks where branch_id = \(branch) and rule_code = 'new_account_broker'
                     """)
                 brokers.append(broker)

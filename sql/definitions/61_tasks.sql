@@ -64,6 +64,21 @@ create or replace trigger callback_tasks_check_performer
     before insert or update of assignee_staff_id, closed_by, state on huifang.callback_tasks
     for each row execute function huifang.callback_tasks_check_performer();
 
+-- Art 9: the Shanghai days with a failed attempt that count towards "unreachable" — each logged no
+-- later than the end of the working day after it happened, so three "days" cannot be typed in at
+-- one sitting.
+create or replace function huifang.task_failed_days(p_branch integer, p_task bigint) returns integer
+    language sql stable
+    as $$
+        select count(distinct (a.attempted_at at time zone 'Asia/Shanghai')::date)::int
+        from huifang.callback_attempts a
+        where a.branch_id = p_branch and a.task_id = p_task and a.outcome <> 'reached'
+          and a.recorded_at <= huifang.workday_deadline('cn_workday', a.attempted_at, 1)
+    $$;
+comment on function huifang.task_failed_days(integer, bigint) is
+    'Distinct Shanghai days with a failed attempt on the task, counting only attempts logged by the end of the next working day';
+grant execute on function huifang.task_failed_days(integer,bigint) to huifang_app;
+
 create or replace function huifang.callback_tasks_check_transition() returns trigger
     language plpgsql security definer
     set search_path = pg_catalog, pg_temp
@@ -92,11 +107,9 @@ begin
         end if;
     end if;
     if new.state = 'unreachable' and old.state <> 'unreachable' then
-        select count(distinct (a.attempted_at at time zone 'Asia/Shanghai')::date) into failed_days
-        from huifang.callback_attempts a
-        where a.branch_id = new.branch_id and a.task_id = new.id and a.outcome <> 'reached';
+        failed_days := huifang.task_failed_days(new.branch_id, new.id);
         if failed_days < 3 then
-            raise exception 'a task is closed as unreachable only after failed attempts on 3 different days (this one has %)', failed_days
+            raise exception 'a task is closed as unreachable only after failed attempts on 3 different days, each logged by the end of the next working day (this one has %)', failed_days
                 using errcode = '23514', constraint = 'callback_tasks_unreachable';
         end if;
     end if;
@@ -400,6 +413,83 @@ create policy update_scoped on huifang.callback_tasks for update to huifang_app
     with check (branch_id = any ((select huifang.scope_branch_ids())::integer[])
            or executor_department_id = any ((select huifang.scope_department_ids())::integer[])
            or owner_department_id = any ((select huifang.scope_department_ids())::integer[]));
+
+-- An attempt is logged when the server says so, dated no later than that and no earlier than its
+-- task began (five minutes of clock skew either way). Only the owner's loads of past history
+-- (imports, the demo) bring their own logging time.
+create or replace function huifang.callback_attempts_check() returns trigger
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+declare
+    task_began timestamptz;
+begin
+    if session_user = 'huifang_app' or new.recorded_at is null then
+        new.recorded_at := now();
+    end if;
+    select least(t.created_at, t.clock_started_at) into task_began
+    from huifang.callback_tasks t where t.branch_id = new.branch_id and t.id = new.task_id;
+    if new.attempted_at > new.recorded_at + interval '5 minutes' then
+        raise exception 'an attempt cannot be dated in the future: % is after %, when it is being logged', new.attempted_at, new.recorded_at
+            using errcode = '23514', constraint = 'callback_attempts_time';
+    end if;
+    if new.attempted_at < task_began - interval '5 minutes' then
+        raise exception 'an attempt cannot be dated before its task began (%)', task_began
+            using errcode = '23514', constraint = 'callback_attempts_time';
+    end if;
+    return new;
+end
+$$;
+revoke execute on function huifang.callback_attempts_check() from public;
+
+create or replace trigger callback_attempts_check
+    before insert on huifang.callback_attempts
+    for each row execute function huifang.callback_attempts_check();
+
+create or replace function huifang.callback_attempts_append_only() returns trigger
+    language plpgsql
+    as $$
+begin
+    raise exception 'callback attempts are a log: log another attempt instead'
+        using errcode = '55000', constraint = 'callback_attempts_append_only';
+end
+$$;
+
+create or replace trigger callback_attempts_append_only
+    before update or delete on huifang.callback_attempts
+    for each row execute function huifang.callback_attempts_append_only();
+
+create or replace trigger callback_attempts_no_truncate
+    before truncate on huifang.callback_attempts
+    for each statement execute function huifang.callback_attempts_append_only();
+
+-- Art 9: a client nobody could reach may have a wrong phone number on file: the unreachable task
+-- flags the client's phone for verification (which opens its verification task), unless the task
+-- was itself a verification or the phone is flagged already.
+create or replace function huifang.callback_tasks_flag_unreachable() returns trigger
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+begin
+    if new.client_id is null or new.flag_id is not null or exists (
+        select from huifang.client_flags f
+        where f.branch_id = new.branch_id and f.client_id = new.client_id and f.resolved_at is null and 'phone' = any (f.fields)) then
+        return null;
+    end if;
+    insert into huifang.client_flags (branch_id, client_id, fields, reason, source, rule, flagged_by)
+    values (new.branch_id, new.client_id, '{phone}',
+            format('unreachable on callback task %s: failed attempts on %s days; the phone on file may be wrong',
+                   new.id, huifang.task_failed_days(new.branch_id, new.id)),
+            'rule', 'unreachable', new.closed_by);
+    return null;
+end
+$$;
+revoke execute on function huifang.callback_tasks_flag_unreachable() from public;
+
+create or replace trigger callback_tasks_flag_unreachable
+    after update of state on huifang.callback_tasks
+    for each row when (new.state = 'unreachable' and old.state <> 'unreachable')
+    execute function huifang.callback_tasks_flag_unreachable();
 
 -- ══ row-level security: huifang.callback_attempts ══
 

@@ -78,8 +78,8 @@ extension APIService {
         ) { store, task, actor in
             guard task.failedAttemptDays >= unreachableAfterFailedDays else {
                 throw AppError.conflict(
-                    "a task is closed as unreachable only after failed attempts on \(unreachableAfterFailedDays) different days; "
-                        + "this one has \(task.failedAttemptDays)")
+                    "a task is closed as unreachable only after failed attempts on \(unreachableAfterFailedDays) different days, "
+                        + "each logged by the end of the next working day; this one has \(task.failedAttemptDays)")
             }
             try await store.close(task, as: .unreachable, by: actor, reason: body.reason)
         }

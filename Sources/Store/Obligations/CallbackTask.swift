@@ -39,8 +39,7 @@ public struct CallbackTask: Sendable {
         coalesce(c.client_no, br.agent_no, ''), coalesce(c.name, br.name, ''), t.directive_id, t.flag_id, t.title, t.owner_role,
         t.owner_department_id, t.executor_department_id, t.due_at, t.state, t.assignee_staff_id, t.assigned_at, t.started_at,
         t.closed_at, t.closed_by, t.close_reason, t.outcome_note, t.created_at,
-        (select count(distinct (a.attempted_at at time zone 'Asia/Shanghai')::date)::int from huifang.callback_attempts a
-         where a.branch_id = t.branch_id and a.task_id = t.id and a.outcome <> 'reached')
+        huifang.task_failed_days(t.branch_id, t.id)
         """
 
     static let joins: SQL = """
