@@ -119,6 +119,115 @@ create or replace trigger brokers_staff_of_the_branch
     for each row when (new.staff_id is not null)
     execute function huifang.refuse_staff_of_another_branch('staff_id');
 
+-- Issue 19 A5: the work a person holds goes back to its queue as soon as they may no longer hold it —
+-- deactivated, or a grant it depended on revoked or changed — in the transaction of that change, so no
+-- code path can forget it: open tasks (assigned, in progress) back to the branch's or call center's
+-- queue, claimed problems back to unclaimed, acknowledged forwardings back to received. Whoever holds
+-- each queue is notified (the outbox, huifang.notify_handoff) and each branch touched gets one audit
+-- event 'staff.work_released'. What the person may still hold elsewhere stays theirs.
+create or replace function huifang.release_work_of(p_staff bigint, p_cause text, p_grant bigint default null) returns integer
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+declare
+    item record;
+    kinds text[] := '{}';
+    branches integer[] := '{}';
+    ids bigint[] := '{}';
+begin
+    for item in
+        update huifang.callback_tasks t set state = 'open'
+        where t.assignee_staff_id = p_staff and t.state in ('assigned', 'in_progress')
+          and not huifang.may_perform_task(p_staff, t.branch_id, t.executor_department_id)
+        returning t.branch_id, t.id, t.owner_role, t.executor_department_id
+    loop
+        if item.executor_department_id is null then
+            perform huifang.notify_handoff(item.branch_id, item.owner_role, item.branch_id, null,
+                                           'Task ' || item.id || ' is back in the queue: its assignee left (' || p_cause || ')',
+                                           'callback_task', item.id);
+        else
+            perform huifang.notify_handoff(item.branch_id, 'call_center', null, item.executor_department_id,
+                                           'Task ' || item.id || ' is back in the queue: its assignee left (' || p_cause || ')',
+                                           'callback_task', item.id);
+        end if;
+        kinds := kinds || 'tasks'::text; branches := branches || item.branch_id; ids := ids || item.id;
+    end loop;
+    for item in
+        update huifang.problems p set last_action = 'release'
+        where p.assignee_staff_id = p_staff and p.state <> 'closed'
+          and not huifang.may_handle_problem(p_staff, p.department_id)
+        returning p.branch_id, p.id, p.department_id
+    loop
+        perform huifang.notify_handoff(item.branch_id, huifang.triage_role(item.department_id), null, item.department_id,
+                                       'Problem ' || item.id || ' is unclaimed again: its assignee left (' || p_cause || ')',
+                                       'problem', item.id);
+        kinds := kinds || 'problems'::text; branches := branches || item.branch_id; ids := ids || item.id;
+    end loop;
+    for item in
+        update huifang.problem_forwardings f set state = 'received'
+        where f.acknowledged_by = p_staff and f.state = 'acknowledged'
+          and not huifang.may_answer_forwarding(p_staff, f.department_id)
+        returning f.branch_id, f.id, f.problem_id, f.department_id
+    loop
+        perform huifang.notify_handoff(item.branch_id, 'functional_dept', null, item.department_id,
+                                       'Problem ' || item.problem_id || ': the forwarding is unclaimed again, its acknowledger left ('
+                                           || p_cause || ')',
+                                       'problem_forwarding', item.id);
+        kinds := kinds || 'forwardings'::text; branches := branches || item.branch_id; ids := ids || item.id;
+    end loop;
+    insert into huifang.audit_events (actor_staff_id, branch_id, action, object_type, object_id, reason, detail)
+    select huifang.scope_staff_id(), x.branch_id, 'staff.work_released', 'staff', p_staff::text, p_cause,
+           jsonb_strip_nulls(jsonb_build_object(
+               'grant_id', p_grant,
+               'tasks', jsonb_agg(x.id order by x.id) filter (where x.kind = 'tasks'),
+               'problems', jsonb_agg(x.id order by x.id) filter (where x.kind = 'problems'),
+               'forwardings', jsonb_agg(x.id order by x.id) filter (where x.kind = 'forwardings')))
+    from unnest(kinds, branches, ids) as x(kind, branch_id, id)
+    group by x.branch_id
+    order by x.branch_id;
+    return cardinality(ids);
+end
+$$;
+comment on function huifang.release_work_of(bigint, text, bigint) is
+    'Puts back in their queues the tasks, problems and forwardings a staff member may no longer hold, notifying and auditing it; run by the triggers on staff and role_grants';
+revoke execute on function huifang.release_work_of(bigint,text,bigint) from public;
+
+create or replace function huifang.staff_release_work() returns trigger
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+begin
+    perform huifang.release_work_of(new.id, 'staff member ' || new.id || ' is ' || new.status);
+    return null;
+end
+$$;
+revoke execute on function huifang.staff_release_work() from public;
+
+create or replace trigger staff_release_work
+    after update of status on huifang.staff
+    for each row when (new.status <> 'active' and old.status = 'active')
+    execute function huifang.staff_release_work();
+
+-- Any change of a grant that can take a role away (revoked, or its role or place changed; deleted by
+-- the owner): whatever its holder may no longer hold goes back.
+create or replace function huifang.role_grants_release_work() returns trigger
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+begin
+    perform huifang.release_work_of(old.staff_id,
+        'role ' || old.role || ' (grant ' || old.id || ') ' || case when tg_op = 'DELETE' then 'deleted'
+                                                                   when new.revoked_at is not null then 'revoked' else 'changed' end,
+        old.id);
+    return null;
+end
+$$;
+revoke execute on function huifang.role_grants_release_work() from public;
+
+create or replace trigger role_grants_release_work
+    after update of revoked_at, role, staff_id, branch_id, department_id or delete on huifang.role_grants
+    for each row execute function huifang.role_grants_release_work();
+
 -- ══ row-level security: huifang.branches ══
 
 drop policy if exists owner_all on huifang.branches;

@@ -135,8 +135,27 @@ create or replace trigger calendar_years_recount_clocks
     after update of status, loaded_at on huifang.calendar_years
     for each row execute function huifang.calendar_years_recount_clocks();
 
+-- Starting a clock, in one place, for callers that are not a workflow's trigger (the owner's tools
+-- and tests; the workflows insert their clocks from their own security-definer triggers). Internal:
+-- the request role may not start a clock of its choosing (0041).
+create or replace function huifang.start_clock(
+    p_branch integer, p_kind text, p_subject bigint, p_clock text, p_calendar text, p_started_at timestamptz,
+    p_workdays integer, p_warning_points numeric[], p_title text, p_notify jsonb, p_escalate_to jsonb)
+    returns table (id bigint, due_at timestamptz, provisional boolean)
+    language sql
+    as $$
+        insert into huifang.timers (branch_id, subject_kind, subject_id, clock, calendar, started_at, workdays,
+                                    warning_points, title, notify, escalate_to)
+        values (p_branch, p_kind, p_subject, p_clock, p_calendar, p_started_at, p_workdays, p_warning_points, p_title,
+                p_notify, p_escalate_to)
+        returning id, due_at, provisional
+    $$;
+revoke execute on function huifang.start_clock(integer,text,bigint,text,text,timestamptz,integer,numeric[],text,jsonb,jsonb) from public;
+
 -- Stopping a clock, in one place: any clock of the subject not yet stopped, running or done.
--- Returns how many stopped (0 when there was none, or it had stopped already).
+-- Returns how many stopped (0 when there was none, or it had stopped already). Internal: called by the
+-- workflows' security-definer triggers when their work ends; a request that could call it would stop
+-- any clock of its branch as met (0041).
 create or replace function huifang.stop_clock(p_branch integer, p_kind text, p_subject bigint, p_reason text, p_clock text default null)
     returns integer
     language sql
@@ -148,7 +167,65 @@ create or replace function huifang.stop_clock(p_branch integer, p_kind text, p_s
             returning 1)
         select count(*)::int from stopped
     $$;
-grant execute on function huifang.stop_clock(integer,text,bigint,text,text) to huifang_app;
+revoke execute on function huifang.stop_clock(integer,text,bigint,text,text) from public, huifang_app;
+
+-- The SLA engine's one statement: claims up to p_limit due stages (FOR UPDATE SKIP LOCKED), records
+-- each as an sla_event, writes its notifications and advances the timer, all in the caller's
+-- transaction. The only way the request role (as the engine, scope system) writes a timer or an event.
+create or replace function huifang.fire_due_timers(p_limit integer)
+    returns table (fired integer, notified integer)
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+#variable_conflict use_column
+begin
+    if not huifang.scope_system() then
+        raise exception 'only the SLA engine fires timers' using errcode = '42501';
+    end if;
+    return query
+        with due as (
+            select t.branch_id, t.id from huifang.timers t
+            where t.state = 'running' and t.next_fire_at <= now()
+            order by t.next_fire_at
+            limit p_limit
+            for update skip locked
+        ), advanced as (
+            update huifang.timers t set
+                fired_stages = t.fired_stages || t.stage_names[cardinality(t.fired_stages) + 1],
+                next_fire_at = t.stage_at[cardinality(t.fired_stages) + 2],
+                state = case when cardinality(t.fired_stages) + 1 < cardinality(t.stage_names) then 'running' else 'done' end
+            from due
+            where t.branch_id = due.branch_id and t.id = due.id
+            returning t.branch_id, t.id, t.subject_kind, t.subject_id, t.clock, t.title, t.notify, t.escalate_to,
+                      t.fired_stages[cardinality(t.fired_stages)] as stage,
+                      t.stage_at[cardinality(t.fired_stages)] as scheduled_at
+        ), events as (
+            insert into huifang.sla_events (branch_id, timer_id, stage, scheduled_at, subject_kind, subject_id, clock)
+            select a.branch_id, a.id, a.stage, a.scheduled_at, a.subject_kind, a.subject_id, a.clock from advanced a
+            on conflict (branch_id, timer_id, stage) do nothing
+            returning branch_id, timer_id, stage
+        ), sent as (
+            insert into huifang.notifications (
+                branch_id, recipient_role, recipient_branch_id, recipient_department_id, kind, title,
+                timer_id, stage, subject_kind, subject_id, scheduled_at)
+            select a.branch_id, r->>'role', (r->>'branchId')::int, (r->>'departmentId')::int, 'sla',
+                   a.title || ': ' || a.stage, a.id, a.stage, a.subject_kind, a.subject_id, a.scheduled_at
+            from events e
+            join advanced a on a.branch_id = e.branch_id and a.id = e.timer_id and a.stage = e.stage
+            cross join lateral jsonb_array_elements(
+                case when a.stage = 'escalated' then a.notify || a.escalate_to else a.notify end) r
+            -- A recipient naming no branch or department (an HQ department this organization lacks)
+            -- is skipped: one bad address must not stop every clock behind it.
+            where ((r->>'branchId') is null) <> ((r->>'departmentId') is null)
+            returning 1
+        )
+        select (select count(*) from events)::int, (select count(*) from sent)::int;
+end
+$$;
+comment on function huifang.fire_due_timers(integer) is
+    'The SLA engine (scope system): fires up to p_limit due timer stages with their events and notifications; returns (stages fired, notifications written)';
+revoke execute on function huifang.fire_due_timers(integer) from public;
+grant execute on function huifang.fire_due_timers(integer) to huifang_app;
 
 create or replace function huifang.department_sees_clock(p_branch integer, p_kind text, p_subject bigint, p_holder integer)
     returns boolean
@@ -242,23 +319,19 @@ create or replace trigger timers_count_open_days_delete
 drop policy if exists owner_all on huifang.timers;
 create policy owner_all on huifang.timers to current_user using (true) with check (true);
 
+-- The engine reads the timers (when the next one is due); it writes them only through
+-- huifang.fire_due_timers. Nothing else the request role does writes a timer: the workflows start and
+-- stop their clocks in their security-definer triggers, a calendar load moves them in
+-- huifang.load_calendar_year, and 0041 revoked every direct write.
 drop policy if exists engine on huifang.timers;
-create policy engine on huifang.timers to huifang_app
-    using ((select huifang.scope_system())) with check ((select huifang.scope_system()));
+create policy engine on huifang.timers for select to huifang_app using ((select huifang.scope_system()));
 
 drop policy if exists read_scoped on huifang.timers;
 create policy read_scoped on huifang.timers for select to huifang_app
     using (branch_id = any ((select huifang.scope_branch_ids())::integer[]) or (select huifang.scope_all_branches()));
 
--- Branch workflows start and stop their own clocks (in the transaction of the state change).
 drop policy if exists write_scoped on huifang.timers;
-create policy write_scoped on huifang.timers for insert to huifang_app
-    with check (branch_id = any ((select huifang.scope_branch_ids())::integer[]));
-
 drop policy if exists update_scoped on huifang.timers;
-create policy update_scoped on huifang.timers for update to huifang_app
-    using (branch_id = any ((select huifang.scope_branch_ids())::integer[]))
-    with check (branch_id = any ((select huifang.scope_branch_ids())::integer[]));
 
 drop policy if exists read_held on huifang.timers;
 create policy read_held on huifang.timers for select to huifang_app
@@ -271,8 +344,7 @@ drop policy if exists owner_all on huifang.sla_events;
 create policy owner_all on huifang.sla_events to current_user using (true) with check (true);
 
 drop policy if exists engine on huifang.sla_events;
-create policy engine on huifang.sla_events to huifang_app
-    using ((select huifang.scope_system())) with check ((select huifang.scope_system()));
+create policy engine on huifang.sla_events for select to huifang_app using ((select huifang.scope_system()));
 
 drop policy if exists read_scoped on huifang.sla_events;
 create policy read_scoped on huifang.sla_events for select to huifang_app

@@ -160,6 +160,29 @@ begin
 end
 $$;
 
+-- Whether a staff member may hold a problem of an HQ department now: active, with a live role there.
+create or replace function huifang.may_handle_problem(p_staff bigint, p_department integer) returns boolean
+    language sql stable security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+        select exists (select from huifang.staff s where s.id = p_staff and s.status = 'active')
+           and exists (select from huifang.role_grants g
+                       where g.staff_id = p_staff and g.department_id = p_department and g.revoked_at is null)
+    $$;
+revoke execute on function huifang.may_handle_problem(bigint,integer) from public;
+
+-- Whether a staff member may answer a forwarding to a functional department now.
+create or replace function huifang.may_answer_forwarding(p_staff bigint, p_department integer) returns boolean
+    language sql stable security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+        select exists (select from huifang.staff s where s.id = p_staff and s.status = 'active')
+           and exists (select from huifang.role_grants g
+                       where g.staff_id = p_staff and g.department_id = p_department and g.revoked_at is null
+                         and g.role = 'functional_dept')
+    $$;
+revoke execute on function huifang.may_answer_forwarding(bigint,integer) from public;
+
 create or replace function huifang.problems_before_update() returns trigger
     language plpgsql security definer
     set search_path = pg_catalog, pg_temp
@@ -180,6 +203,21 @@ begin
         old.reopened_from) then
         raise exception 'who raised a problem, about whom and from what never changes'
             using errcode = '55000', constraint = 'problems_fixed';
+    end if;
+    -- Released (huifang.release_work_of, issue 19 A5): only when the assignee may no longer hold it;
+    -- the problem goes back to unclaimed (from in triage to at HQ) and nothing else changes.
+    if new.last_action = 'release' then
+        if old.assignee_staff_id is null or huifang.may_handle_problem(old.assignee_staff_id, old.department_id) then
+            raise exception 'a problem is released only when its assignee may no longer hold it'
+                using errcode = '23514', constraint = 'problems_transition';
+        end if;
+        new := old;
+        new.assignee_staff_id := null;
+        new.last_action := 'release';
+        new.state := case when old.state = 'in_triage' then 'at_hq' else old.state end;
+        new.version := old.version + 1;
+        new.updated_at := now();
+        return new;
     end if;
     -- Each step writes its own columns and no others.
     if (new.assignee_staff_id is distinct from old.assignee_staff_id and new.last_action not in ('assign', 'claim'))
@@ -272,6 +310,7 @@ begin
             jsonb_strip_nulls(jsonb_build_object(
                 'departmentId', case when new.last_action = 'approve' then new.department_id end,
                 'assignee', case when new.last_action in ('claim', 'assign') then new.assignee_staff_id end,
+                'released', case when new.last_action = 'release' then old.assignee_staff_id end,
                 'reason', case new.last_action when 'return' then new.return_reason when 'reject' then new.rejection_reason end,
                 'question', case when new.last_action = 'request_info' then new.info_request end,
                 'reply', case when new.last_action = 'provide_info' then new.info_reply end,
@@ -351,6 +390,20 @@ begin
        is distinct from (old.branch_id, old.id, old.problem_id, old.department_id, old.forwarded_by, old.received_at) then
         raise exception 'where a problem was forwarded, by whom and when never changes' using errcode = '55000',
             constraint = 'problems_fixed';
+    end if;
+    -- Released (huifang.release_work_of, issue 19 A5): an acknowledged forwarding whose acknowledger
+    -- may no longer answer it is received again, for anyone of the department.
+    if old.state = 'acknowledged' and new.state = 'received' then
+        if huifang.may_answer_forwarding(old.acknowledged_by, old.department_id) then
+            raise exception 'a forwarding is released only when whoever acknowledged it may no longer answer it'
+                using errcode = '23514', constraint = 'problem_forwardings_transition';
+        end if;
+        new := old;
+        new.state := 'received';
+        new.acknowledged_at := null;
+        new.acknowledged_by := null;
+        new.version := old.version + 1;
+        return new;
     end if;
     if not exists (select from huifang.problem_forwarding_transitions t where t.from_state = old.state and t.to_state = new.state) then
         raise exception 'a forwarding that is % cannot become %', old.state, new.state using errcode = '23514',

@@ -29,7 +29,10 @@ public struct TimerSubject: Sendable, Hashable {
     }
 }
 
-/// Starting and stopping SLA clocks, inside the transaction of the state change that does so.
+/// Starting and stopping SLA clocks outside a workflow, through `huifang.start_clock` and
+/// `huifang.stop_clock`. The workflows start and stop their own clocks in their database triggers,
+/// and the request role may call neither function (it never moves a clock: issue 19 A3), so this is
+/// for the owner's connections (tools, demo data, tests).
 public struct Timers: Sendable {
     public let connection: Connection
 
@@ -52,11 +55,10 @@ public struct Timers: Sendable {
     ) async throws -> Started {
         let row = try await connection.query(
             """
-            insert into huifang.timers (branch_id, subject_kind, subject_id, clock, calendar, started_at, workdays,
-                                        warning_points, title, notify, escalate_to)
-            values (\(subject.branchId), \(subject.kind), \(subject.id), \(subject.clock), \(calendar), \(startedAt),
-                    \(workdays), \(warningPoints), \(title), \(try JSONB(encoding: notify)), \(try JSONB(encoding: escalateTo)))
-            returning id, due_at, provisional
+            select id, due_at, provisional
+            from huifang.start_clock(\(subject.branchId), \(subject.kind), \(subject.id), \(subject.clock), \(calendar),
+                                     \(startedAt), \(workdays), \(warningPoints), \(title), \(try JSONB(encoding: notify)),
+                                     \(try JSONB(encoding: escalateTo)))
             """
         ).single()
         return Started(id: try row.decode(0), dueAt: try row.decode(1), provisional: try row.decode(2))
