@@ -54,6 +54,8 @@ struct DemoCommand: AsyncParsableCommand {
                     let demo = DemoData(branches: branches, clients: clients, seed: seed)
                     let report: @Sendable (String) -> Void = { FileHandle.standardError.write(Data("  \($0)\n".utf8)) }
                     try await demo.load(into: pool, passwordHash: hash, progress: report)
+                    let events = try await demo.loadEvents(into: pool, progress: report)
+                    print("Demo data: \(events.0) client events from the core system created \(events.2) special callbacks.")
                     try await demo.loadTasks(into: pool, progress: report)
                     try await demo.loadRecords(into: pool, progress: report)
                     try await demo.loadProblems(into: pool, progress: report)

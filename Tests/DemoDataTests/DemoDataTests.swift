@@ -44,6 +44,13 @@ struct DemoDataTests {
             try await database.withPool { pool in
                 let demo = DemoData(branches: 3, clients: 2_000)
                 try await demo.load(into: pool, passwordHash: Self.hash)
+                // The core system's events: some movements below the thresholds, every other kind qualifying.
+                let (events, qualifying, created) = try await demo.loadEvents(into: pool)
+                #expect(events > 0 && qualifying < events && created == qualifying)
+                let kinds: Int = try await pool.query(
+                    "select count(distinct e.kind)::int from huifang.client_events e join huifang.callback_tasks t on t.event_id = e.id"
+                ).single().decode(0)
+                #expect(kinds == 5)
                 try await demo.loadTasks(into: pool)
                 let states = Set(try await pool.query("select distinct state from huifang.callback_tasks").map {
                     try $0.decode(0, as: String.self)

@@ -29,6 +29,8 @@ struct ForeignIdsInBodiesTests {
         let exempt: [String: String] = [
             "checkRecordAnswers": "directiveQuestionIds are a form's question keys, not objects of a branch",
             "publishRecordForm": "fields[].id are the new form's own field keys",
+            "submitClientEvents": "externalId is the core system's key; clients are named by branch code and number, "
+                + "and another branch's reads as a missing one (ClientEventAPITests)",
         ]
         let named = Set(APIContract.shared.operationsNamingIdsInTheirBody())
         #expect(named.subtracting(covered).subtracting(exempt.keys).sorted() == [])

@@ -261,7 +261,7 @@ struct TaskAPITests {
             #expect(try explained.json()["ruleCode"] as? String == "data_verification")
             #expect(try await api.send(.post, "/clients/\(fixture.clientB)/flags", token: ops, json: ["fields": ["phone"], "reason": "wrong number"]).status == .notFound)
             let rules = try await api.send(.get, "/obligation-rules", token: ops)
-            #expect((try JSONSerialization.jsonObject(with: Data(rules.text.utf8)) as? [Any])?.count == 7)
+            #expect((try JSONSerialization.jsonObject(with: Data(rules.text.utf8)) as? [Any])?.count == 12, "seven obligation rules and five event rules")
             let low = try await api.send(
                 .post, "/obligation-rules/service_half_year/versions", token: try await api.token("admin"),
                 json: ["effectiveFrom": "2027-01-01", "coveragePercent": "10"])

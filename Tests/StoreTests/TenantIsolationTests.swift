@@ -236,8 +236,8 @@ struct TenantIsolationTests {
                         #expect(error?.constraint == constraint)
                     }
                 }
-                // Branch A's own staff member is fine.
-                try await pool.transaction(for: access) {
+                // Branch A's own staff member is fine (with the reason every referrer change needs).
+                try await pool.transaction(settings: access.databaseSettings + [("huifang.reason", "介绍人更正")]) {
                     try await $0.execute(
                         "update huifang.clients set referrer_staff_id = \(fixture.staff["deskA"]!) where branch_id = \(fixture.branchA) and id = \(fixture.clientA)")
                 }

@@ -91,6 +91,12 @@ public struct OrganizationFixture: Sendable {
                     insert into huifang.audit_events (branch_id, action, object_type, object_id)
                     values (\(branch), 'client.opened', 'client', \(String(client)))
                     """)
+                // A movement the core system reported, below the event rule's thresholds: no callback.
+                try await db.query(
+                    """
+                    insert into huifang.client_events (branch_id, client_id, external_id, kind, occurred_at, amount, source)
+                    values (\(branch), \(client), 'CORE-FIXTURE-1', 'large_asset_movement', '2026-06-15 10:00+08', 1000.00, 'import')
+                    """)
                 // An SLA clock long past its deadline, fired once below, so every timer table has rows.
                 try await db.query(
                     """

@@ -111,9 +111,9 @@ begin
         return new;
     end if;
     if (new.rule_code, new.rule_version, new.period, new.sample_window, new.client_id, new.broker_id, new.clock_started_at,
-        new.clock_workdays, new.created_at)
+        new.clock_workdays, new.created_at, new.event_id)
        is distinct from (old.rule_code, old.rule_version, old.period, old.sample_window, old.client_id, old.broker_id,
-                         old.clock_started_at, old.clock_workdays, old.created_at) then
+                         old.clock_started_at, old.clock_workdays, old.created_at, old.event_id) then
         raise exception 'what a task is about and its clock are fixed when it is created'
             using errcode = '23514', constraint = 'callback_tasks_fixed';
     end if;
@@ -250,14 +250,19 @@ create or replace trigger clients_broker_added_task
     for each row when (old.referrer_broker_id is null and new.referrer_broker_id is not null and new.status = 'open')
     execute function huifang.clients_broker_added_task();
 
+-- A closed account is called back no more for its opening, its segment or its data (issue 19 A6):
+-- those callbacks are cancelled. The special callbacks stay — an HQ directive's, and those that
+-- confirm what the client did (client events, the closure's own confirmation among them).
 create or replace function huifang.clients_cancel_tasks_on_close() returns trigger
     language plpgsql security definer
     set search_path = pg_catalog, pg_temp
     as $$
 begin
-    update huifang.callback_tasks
+    update huifang.callback_tasks t
     set state = 'cancelled', closed_at = now(), closed_by = huifang.scope_staff_id(), close_reason = 'account closed'
-    where branch_id = new.branch_id and client_id = new.id and state in ('open', 'assigned', 'in_progress');
+    from huifang.obligation_rules r
+    where t.branch_id = new.branch_id and t.client_id = new.id and t.state in ('open', 'assigned', 'in_progress')
+      and r.code = t.rule_code and r.version = t.rule_version and r.cadence not in ('directive', 'event');
     return null;
 end
 $$;

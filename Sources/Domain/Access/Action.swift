@@ -35,6 +35,10 @@ public enum Action: String, Sendable, CaseIterable {
     case readDirectives
     /// Publish a new version of an obligation rule.
     case manageRules
+    /// Publish a new version of an event rule: which client events require a special callback (Art 10).
+    case manageEventRules
+    /// Report client events from the core system (Art 10): large movements, closures, password resets …
+    case submitClientEvents
     /// Publish a new version of a record form.
     case manageForms
     /// Callback records, their signatures and findings, the client file, uploads and feedback packages.

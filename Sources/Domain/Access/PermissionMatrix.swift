@@ -35,6 +35,8 @@ public enum PermissionMatrix {
         (.manageDirectives,    [n,   n,   n,   n,   n,   a,   n,   a,   a,   n,   n,   n]),
         (.readDirectives,      [n,   b,   b,   n,   b,   a,   d,   a,   a,   n,   a,   n]),
         (.manageRules,         [n,   n,   n,   n,   n,   n,   n,   o,   n,   n,   n,   n]),
+        (.manageEventRules,    [n,   n,   n,   n,   n,   n,   n,   o,   o,   n,   n,   n]),
+        (.submitClientEvents,  [n,   b,   n,   n,   n,   n,   n,   a,   n,   n,   n,   n]),
         (.manageForms,         [n,   n,   n,   n,   n,   o,   n,   o,   o,   n,   n,   n]),
         (.readRecords,         [b,   b,   b,   b,   b,   a,   d,   a,   a,   n,   a,   n]),
         (.writeRecords,        [b,   b,   b,   b,   n,   n,   d,   n,   n,   n,   n,   n]),

@@ -12,9 +12,16 @@ extension APIService {
     }
 
     func publishObligationRule(_ input: Operations.PublishObligationRule.Input) async throws -> Operations.PublishObligationRule.Output {
-        let access = try authorize(.manageRules)
+        let code = input.path.ruleCode.rawValue
+        // Event rules are the HQ departments' that require the callbacks (Brokerage Ops Center, Risk Control).
+        let isEventRule = code.hasPrefix("event_")
+        let access = try authorize(isEventRule ? .manageEventRules : .manageRules)
         guard case .json(let body) = input.body else { throw AppError.invalid([]) }
         var problems: [Problem.FieldError] = []
+        let minAmount = Self.threshold(body.minAmount, field: "minAmount", pattern: #"^[0-9]{1,16}(\.[0-9]{1,2})?$"#,
+                                       allowed: { $0 > 0 }, rule: code, problems: &problems)
+        let minShare = Self.threshold(body.minShare, field: "minShare", pattern: #"^(0(\.[0-9]{1,4})?|1(\.0{1,4})?)$"#,
+                                      allowed: { $0 > 0 && $0 <= 1 }, rule: code, problems: &problems)
         let effectiveFrom = Dates.parse(body.effectiveFrom)
         if effectiveFrom == nil { problems.append(.init("effectiveFrom", "must be a date YYYY-MM-DD")) }
         var coverage: Decimal?
@@ -28,19 +35,41 @@ extension APIService {
         if let days = body.dueWorkdays, !(1...60).contains(days) { problems.append(.init("dueWorkdays", "must be 1 to 60")) }
         if let note = body.note { problems += Validate.text(note, field: "note", max: 2000) }
         try Validate.throwing(problems)
-        let code = input.path.ruleCode.rawValue
         let rule = try await pool.transaction(for: access) { db -> ObligationRule? in
             guard let rule = try await ObligationRuleStore(db).publish(
                 code: code, effectiveFrom: effectiveFrom!, coveragePercent: coverage, dueWorkdays: body.dueWorkdays.map(Int.init),
-                note: body.note, by: access.staffId)
+                note: body.note, by: access.staffId, minAmount: minAmount, minShare: minShare)
             else { return nil }
             try await AuditLog(db).record(
                 action: "obligation_rule.published", objectType: "obligation_rule", objectId: "\(code)/\(rule.version)",
-                detail: try JSONB(encoding: ["effectiveFrom": rule.effectiveFrom.description, "coveragePercent": rule.coveragePercent.twoDecimals]))
+                detail: try JSONB(encoding: [
+                    "effectiveFrom": rule.effectiveFrom.description, "coveragePercent": rule.coveragePercent.twoDecimals,
+                    "minAmount": rule.minAmount?.twoDecimals ?? "", "minShare": rule.minShare.map { "\($0)" } ?? "",
+                ]))
             return rule
         }
         guard let rule else { throw AppError.notFound("rule") }
         return .created(.init(body: .json(.init(rule))))
+    }
+
+    /// A threshold of a new event-rule version: absent keeps it, "none" removes it, a number sets it.
+    static func threshold(
+        _ text: String?, field: String, pattern: String, allowed: (Decimal) -> Bool, rule: String, problems: inout [Problem.FieldError]
+    ) -> ObligationRuleStore.Threshold {
+        guard let text else { return .unchanged }
+        guard rule == "event_large_asset_movement" else {
+            problems.append(.init(field, "applies only to the large asset movement rule"))
+            return .unchanged
+        }
+        if text == "none" { return .removed }
+        guard text.range(of: pattern, options: .regularExpression) != nil,
+              let value = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")), allowed(value)
+        else {
+            problems.append(.init(field, field == "minShare" ? "must be a share above 0 and at most 1, like 0.3, or none"
+                                                             : "must be an amount in CNY above 0, like 500000.00, or none"))
+            return .unchanged
+        }
+        return .set(value)
     }
 
     func getCoverage(_ input: Operations.GetCoverage.Input) async throws -> Operations.GetCoverage.Output {
@@ -87,7 +116,9 @@ extension Components.Schemas.ObligationRule {
             title: rule.title, articles: rule.articles, population: rule.population, coveragePercent: rule.coveragePercent.twoDecimals,
             cadence: .init(rawValue: rule.cadence) ?? .directive, dueWorkdays: rule.dueWorkdays.map(Int32.init),
             ownerRole: rule.ownerRole, executor: .init(rawValue: rule.executor) ?? .branch, recordForm: rule.recordForm,
-            publishedBy: rule.publishedBy, publishedAt: rule.publishedAt, note: rule.note)
+            publishedBy: rule.publishedBy, publishedAt: rule.publishedAt, note: rule.note,
+            eventKind: rule.eventKind.flatMap(Components.Schemas.ClientEventKind.init(rawValue:)),
+            minAmount: rule.minAmount?.twoDecimals, minShare: rule.minShare.map { "\($0)" })
     }
 }
 

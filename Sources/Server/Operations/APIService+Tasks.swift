@@ -222,7 +222,7 @@ extension Components.Schemas.Task {
             id: task.id, branchId: Int32(task.branchId), branchCode: task.branchCode,
             ruleCode: .init(rawValue: task.ruleCode) ?? .special, ruleVersion: Int32(task.ruleVersion), period: task.period,
             sampleWindow: task.sampleWindow, clientId: task.clientId, brokerId: task.brokerId, subjectNo: task.subjectNo,
-            subjectName: task.subjectName, directiveId: task.directiveId, flagId: task.flagId, title: task.title,
+            subjectName: task.subjectName, directiveId: task.directiveId, flagId: task.flagId, eventId: task.eventId, title: task.title,
             ownerRole: task.ownerRole, ownerDepartmentId: task.ownerDepartmentId.map(Int32.init),
             executorDepartmentId: task.executorDepartmentId.map(Int32.init), dueAt: task.dueAt,
             overdue: !task.state.isClosed && task.dueAt < now, state: .init(rawValue: task.state.rawValue) ?? .open,
@@ -249,6 +249,11 @@ extension Components.Schemas.TaskExplanation {
             coveragePercent: explanation.coveragePercent.twoDecimals, effectiveFrom: explanation.effectiveFrom.description,
             period: explanation.period, sampleWindow: explanation.sampleWindow, dueAt: explanation.dueAt, state: explanation.state,
             directiveId: explanation.directiveId, flagId: explanation.flagId,
+            event: explanation.event.map { event in
+                .init(
+                    id: event.id, externalId: event.externalId, kind: .init(rawValue: event.kind) ?? .largeAssetMovement,
+                    occurredAt: event.occurredAt, amount: event.amount?.twoDecimals, judgement: event.judgement)
+            },
             draw: explanation.draw.map { draw in
                 .init(
                     id: draw.id, number: Int32(draw.number), seed: draw.seed, asOf: draw.asOf?.description,

@@ -5,7 +5,7 @@ import Postgres
 /// expression over the staging row `s` (all text) that yields a reason when the value is bad.
 public struct ImportSpec: Sendable {
     public enum Kind: String, Sendable, CaseIterable {
-        case branches, departments, staff, brokers, clients, assets
+        case branches, departments, staff, brokers, clients, assets, events
     }
 
     public struct Column: Sendable {
@@ -36,6 +36,7 @@ public struct ImportSpec: Sendable {
         case .brokers: brokers
         case .clients: clients
         case .assets: assets
+        case .events: events
         }
     }
 }
@@ -300,5 +301,53 @@ extension ImportSpec {
             join huifang.clients c on c.branch_id = b.id and c.client_no = btrim(s.client_no)
             where not s.rejected
             returning (revision = 1)
+            """)
+
+    /// Client events from the core system (Art 10): each new one (by branch and external id) is
+    /// judged and, when its event rule requires it, opens its special callback; re-sent ones change nothing.
+    static let events = ImportSpec(
+        kind: .events,
+        columns: [
+            .init(name: "external_id", required: true,
+                  check: "case when {v} !~ '^[A-Za-z0-9][A-Za-z0-9._:/-]*$' or length({v}) > 128 then 'must be 1–128 letters, digits or . _ : / -' end"),
+            .init(name: "branch_code", required: true, check: nil),
+            .init(name: "client_no", required: true, check: nil),
+            .init(name: "kind", required: true,
+                  check: Check.oneOf(["large_asset_movement", "account_closure", "password_reset", "new_business", "agent_change"])),
+            .init(name: "occurred_at", required: true, check: Check.timestamp),
+            .init(name: "amount", required: false, check: Check.money),
+            .init(name: "detail", required: false, check: "case when length({v}) > 2000 then 'must be at most 2,000 characters' end"),
+        ],
+        joins: """
+            left join huifang.branches b on b.code = btrim(s.branch_code)
+            left join huifang.clients c on c.branch_id = b.id and c.client_no = btrim(s.client_no)
+            """,
+        rowChecks: [
+            ("branch_code", "case when b.id is null then 'no branch with this code' end"),
+            ("client_no", "case when b.id is not null and c.id is null then 'no client with this number in the branch' end"),
+            ("amount",
+             """
+             case when (btrim(s.kind) = 'large_asset_movement') <> (\(value("amount")) is not null)
+                  then 'give an amount exactly for a large_asset_movement' end
+             """),
+            ("amount", "case when \(value("amount")) ~ '^0+(\\.0+)?$' then 'must be above 0' end"),
+            ("occurred_at",
+             """
+             case when huifang.is_iso_timestamp(\(value("occurred_at")))
+                       and \(value("occurred_at"))::timestamptz > now() + interval '5 minutes' then 'is in the future' end
+             """),
+        ],
+        fileKey: (["branch_code", "external_id"], "external_id"),
+        apply: """
+            insert into huifang.client_events (branch_id, client_id, external_id, kind, occurred_at, amount, detail, source)
+            select b.id, c.id, btrim(s.external_id), btrim(s.kind), btrim(s.occurred_at)::timestamptz, \(value("amount"))::numeric,
+                   case when \(value("detail")) is null then '{}'::jsonb else jsonb_build_object('note', \(value("detail"))) end, 'import'
+            from import_staging s
+            join huifang.branches b on b.code = btrim(s.branch_code)
+            join huifang.clients c on c.branch_id = b.id and c.client_no = btrim(s.client_no)
+            where not s.rejected
+            order by s.line
+            on conflict (branch_id, external_id) do nothing
+            returning true
             """)
 }

@@ -18,6 +18,7 @@ public struct CallbackTask: Sendable {
     public var subjectName: String
     public var directiveId: Int64?
     public var flagId: Int64?
+    public var eventId: Int64?
     public var title: String
     public var ownerRole: String
     public var ownerDepartmentId: Int?
@@ -39,7 +40,7 @@ public struct CallbackTask: Sendable {
         coalesce(c.client_no, br.agent_no, ''), coalesce(c.name, br.name, ''), t.directive_id, t.flag_id, t.title, t.owner_role,
         t.owner_department_id, t.executor_department_id, t.due_at, t.state, t.assignee_staff_id, t.assigned_at, t.started_at,
         t.closed_at, t.closed_by, t.close_reason, t.outcome_note, t.created_at,
-        huifang.task_failed_days(t.branch_id, t.id)
+        huifang.task_failed_days(t.branch_id, t.id), t.event_id
         """
 
     static let joins: SQL = """
@@ -77,6 +78,7 @@ public struct CallbackTask: Sendable {
         outcomeNote = try row.decode(25)
         createdAt = try row.decode(26)
         failedAttemptDays = try row.decode(27)
+        eventId = try row.decode(28)
     }
 }
 

@@ -146,6 +146,17 @@ public struct CoverageReport: Sendable {
             """ + " " + scope("x.branch_id") + """
                   and d.due_on >= \(start) and d.due_on < \(end)
                 group by 1, 2, 3
+                union all
+                -- Art 10, 12.3: every client event of the period that its event rule requires a callback for.
+                select e.branch_id, e.rule_code, to_char(e.occurred_at at time zone 'Asia/Shanghai', 'YYYY-MM'),
+                       count(*)::int, count(*)::int
+                from huifang.client_events e
+                where
+            """ + " " + scope("e.branch_id") + """
+                  and e.qualifies
+                  and e.occurred_at >= (\(start)::timestamp at time zone 'Asia/Shanghai')
+                  and e.occurred_at < (\(end)::timestamp at time zone 'Asia/Shanghai')
+                group by 1, 2, 3
             ), populations as (
                 select * from draws union all select * from facts
             ), rows as (

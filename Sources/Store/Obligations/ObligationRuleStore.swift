@@ -17,6 +17,10 @@ public struct ObligationRule: Sendable {
     public var publishedBy: Int64?
     public var publishedAt: Date
     public var note: String?
+    /// Event rules (cadence `event`): the client event kind, and for large movements the thresholds.
+    public var eventKind: String?
+    public var minAmount: Decimal?
+    public var minShare: Decimal?
 }
 
 /// The rule versions, and publishing a new one (the database keeps history append-only and
@@ -43,7 +47,7 @@ public struct ObligationRuleStore: Sendable {
         try await connection.query(
             """
             select code, version, effective_from, title, articles, population, coverage_percent, cadence, due_workdays,
-                   owner_role, executor, record_form, published_by, published_at, note
+                   owner_role, executor, record_form, published_by, published_at, note, event_kind, min_amount, min_share
             from huifang.obligation_rules where
             """ + " " + condition + " order by code, version"
         ).map { row in
@@ -52,22 +56,41 @@ public struct ObligationRuleStore: Sendable {
                 articles: try row.decode(4), population: try row.decode(5), coveragePercent: try row.decode(6),
                 cadence: try row.decode(7), dueWorkdays: try row.decode(8), ownerRole: try row.decode(9),
                 executor: try row.decode(10), recordForm: try row.decode(11), publishedBy: try row.decode(12),
-                publishedAt: try row.decode(13), note: try row.decode(14))
+                publishedAt: try row.decode(13), note: try row.decode(14), eventKind: try row.decode(15),
+                minAmount: try row.decode(16), minShare: try row.decode(17))
         }
     }
 
     /// A new version of `code` from `effectiveFrom`, changing coverage or due days; the rest is
     /// carried over. Nil when the rule does not exist.
+    /// A threshold of a new version: kept from the latest version, replaced, or removed.
+    public enum Threshold: Sendable {
+        case unchanged
+        case set(Decimal)
+        case removed
+    }
+
     public func publish(
-        code: String, effectiveFrom: PostgresDate, coveragePercent: Decimal?, dueWorkdays: Int?, note: String?, by staffId: Int64
+        code: String, effectiveFrom: PostgresDate, coveragePercent: Decimal?, dueWorkdays: Int?, note: String?, by staffId: Int64,
+        minAmount: Threshold = .unchanged, minShare: Threshold = .unchanged
     ) async throws -> ObligationRule? {
+        func sql(_ threshold: Threshold, column: SQL) -> SQL {
+            switch threshold {
+            case .unchanged: column
+            case .set(let value): "\(value)::numeric"
+            case .removed: "null::numeric"
+            }
+        }
         let inserted = try await connection.query(
             """
             insert into huifang.obligation_rules (code, version, effective_from, title, articles, population, coverage_percent,
-                                                  cadence, due_workdays, owner_role, executor, record_form, published_by, note)
+                                                  cadence, due_workdays, owner_role, executor, record_form, published_by, note,
+                                                  event_kind, min_amount, min_share)
             select code, version + 1, \(effectiveFrom), title, articles, population, coalesce(\(coveragePercent), coverage_percent),
                    cadence, case when due_workdays is null then null else coalesce(\(dueWorkdays), due_workdays) end,
-                   owner_role, executor, record_form, \(staffId), \(note)
+                   owner_role, executor, record_form, \(staffId), \(note), event_kind,
+            """ + " " + sql(minAmount, column: "min_amount") + ", " + sql(minShare, column: "min_share") + """
+
             from huifang.obligation_rules where code = \(code) order by version desc limit 1
             returning version
             """

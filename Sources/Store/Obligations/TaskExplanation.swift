@@ -21,12 +21,23 @@ public struct TaskExplanation: Sendable {
     public var createdAt: Date
     public var directiveId: Int64?
     public var flagId: Int64?
+    /// The client event that required this special callback (Art 10), as it was judged on receipt.
+    public var event: Event?
     public var draw: Draw?
     /// A replacement (Art 12.1(2), 13.2): the sampled task it replaces, and why that one dropped out.
     public var replacesTaskId: Int64?
     public var replacementReason: String?
     /// The task drawn to replace this one, when it dropped out of its sample.
     public var replacedByTaskId: Int64?
+
+    public struct Event: Sendable {
+        public var id: Int64
+        public var externalId: String
+        public var kind: String
+        public var occurredAt: Date
+        public var amount: Decimal?
+        public var judgement: String
+    }
 
     public struct Draw: Sendable {
         public var id: Int64
@@ -60,6 +71,10 @@ public struct TaskExplanation: Sendable {
         ]
         if let directiveId { lines.append("created by HQ directive \(directiveId)") }
         if let flagId { lines.append("created by client flag \(flagId)") }
+        if let event {
+            lines.append("created by client event \(event.externalId) (id \(event.id)): \(event.kind.replacingOccurrences(of: "_", with: " ")) "
+                + "at \(time.string(from: event.occurredAt))\(event.amount.map { " of \($0.twoDecimals) CNY" } ?? "") — \(event.judgement)")
+        }
         if let draw {
             lines.append("draw \(draw.number) (id \(draw.id)) at \(time.string(from: draw.drawnAt)): "
                 + "population \(draw.populationSize)\(draw.asOf.map { " judged on the snapshot of \($0)" } ?? ""), "
@@ -109,13 +124,15 @@ public struct TaskExplanation: Sendable {
                    judged.known_at,
                    (select count(*)::int from huifang.client_asset_snapshots s
                     where s.branch_id = t.branch_id and s.client_id = t.client_id and s.revision > 1 and s.as_of <= d.as_of
-                      and s.recorded_at > judged.known_at)
+                      and s.recorded_at > judged.known_at),
+                   e.id, e.external_id, e.kind, e.occurred_at, e.amount, e.judgement
             from huifang.callback_tasks t
             join huifang.branches b on b.id = t.branch_id
             join huifang.obligation_rules r on r.code = t.rule_code and r.version = t.rule_version
             left join huifang.clients c on c.branch_id = t.branch_id and c.id = t.client_id
             left join huifang.brokers br on br.branch_id = t.branch_id and br.id = t.broker_id
             left join huifang.obligation_draws d on d.branch_id = t.branch_id and d.id = t.draw_id
+            left join huifang.client_events e on e.branch_id = t.branch_id and e.id = t.event_id
             -- The window was judged on the snapshots known at its first draw.
             left join lateral (select min(f.known_at) as known_at from huifang.obligation_draws f
                                where f.branch_id = d.branch_id and f.rule_code = d.rule_code and f.sample_window = d.sample_window
@@ -130,6 +147,11 @@ public struct TaskExplanation: Sendable {
             sampleWindow: try row.decode(11), dueAt: try row.decode(12), state: try row.decode(13), createdAt: try row.decode(14),
             directiveId: try row.decode(15), flagId: try row.decode(16), draw: nil, replacesTaskId: try row.decode(25),
             replacementReason: try row.decode(26), replacedByTaskId: try row.decode(27))
+        if let eventId: Int64 = try row.decode(30) {
+            explanation.event = Event(
+                id: eventId, externalId: try row.decode(31), kind: try row.decode(32), occurredAt: try row.decode(33),
+                amount: try row.decode(34), judgement: try row.decode(35))
+        }
         if let drawId: Int64 = try row.decode(17) {
             explanation.draw = Draw(
                 id: drawId, number: try row.decode(18), seed: try row.decode(19), asOf: try row.decode(20),
