@@ -268,6 +268,18 @@ extension ImportSpec {
             returning (xmax = 0)
             """)
 
+    /// Rows naming a client by branch code and client number: the lookups, and the reasons when either is unknown.
+    static let clientLookup = (
+        joins: """
+            left join huifang.branches b on b.code = btrim(s.branch_code)
+            left join huifang.clients c on c.branch_id = b.id and c.client_no = btrim(s.client_no)
+            """,
+        checks: [
+            (column: "branch_code", reason: "case when b.id is null then 'no branch with this code' end"),
+            (column: "client_no", reason: "case when b.id is not null and c.id is null then 'no client with this number in the branch' end"),
+        ]
+    )
+
     static let assets = ImportSpec(
         kind: .assets,
         columns: [
@@ -277,13 +289,8 @@ extension ImportSpec {
             .init(name: "total_assets", required: true, check: Check.money),
             .init(name: "last_trade_date", required: false, check: Check.date),
         ],
-        joins: """
-            left join huifang.branches b on b.code = btrim(s.branch_code)
-            left join huifang.clients c on c.branch_id = b.id and c.client_no = btrim(s.client_no)
-            """,
-        rowChecks: [
-            ("branch_code", "case when b.id is null then 'no branch with this code' end"),
-            ("client_no", "case when b.id is not null and c.id is null then 'no client with this number in the branch' end"),
+        joins: clientLookup.joins,
+        rowChecks: clientLookup.checks + [
             ("last_trade_date",
              """
              case when \(value("last_trade_date")) is null then null
@@ -318,13 +325,8 @@ extension ImportSpec {
             .init(name: "amount", required: false, check: Check.money),
             .init(name: "detail", required: false, check: "case when length({v}) > 2000 then 'must be at most 2,000 characters' end"),
         ],
-        joins: """
-            left join huifang.branches b on b.code = btrim(s.branch_code)
-            left join huifang.clients c on c.branch_id = b.id and c.client_no = btrim(s.client_no)
-            """,
-        rowChecks: [
-            ("branch_code", "case when b.id is null then 'no branch with this code' end"),
-            ("client_no", "case when b.id is not null and c.id is null then 'no client with this number in the branch' end"),
+        joins: clientLookup.joins,
+        rowChecks: clientLookup.checks + [
             ("amount",
              """
              case when (btrim(s.kind) = 'large_asset_movement') <> (\(value("amount")) is not null)
