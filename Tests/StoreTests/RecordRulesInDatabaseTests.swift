@@ -136,7 +136,31 @@ struct RecordRulesInDatabaseTests {
                     try await $0.execute("update huifang.record_uploads set state = 'submitted' where branch_id = \(fixture.branchA)")
                 }
                 #expect(uploads == 0)
+
+                // Branch B's performer names branch A's finding: refused on scope before anything is read;
+                // with branch B's own id, A's finding reads exactly as a missing one.
+                let findingA: Int64 = try await pool.transaction(for: Self.access(fixture, "deskA", .readRecords, branch: fixture.branchA)) {
+                    try await $0.query("select min(id) from huifang.record_findings where branch_id = \(fixture.branchA)").single().decode(0)
+                }
+                let deskBWrites = Self.access(fixture, "deskB", .writeRecords, branch: fixture.branchB)
+                func dismiss(_ branch: Int, _ finding: Int64) async -> PostgresError? {
+                    await #expect(throws: PostgresError.self) {
+                        try await pool.transaction(for: deskBWrites) {
+                            try await $0.execute("select huifang.dismiss_finding(\(branch), \(finding), 'not a real need')")
+                        }
+                    }
+                }
+                #expect(await dismiss(fixture.branchA, findingA)?.constraint == "findings_scope")
+                let foreign = await dismiss(fixture.branchB, findingA)
+                let missing = await dismiss(fixture.branchB, 987_654_321)
+                #expect(foreign?.sqlState == "P0002" && missing?.sqlState == "P0002")
+                #expect(foreign?.message.replacingOccurrences(of: String(findingA), with: "N")
+                        == missing?.message.replacingOccurrences(of: "987654321", with: "N"))
             }
+            let untouched: Int = try await database.withPool {
+                try await $0.query("select count(*)::int from huifang.record_findings where dismissed_at is not null").single().decode(0)
+            }
+            #expect(untouched == 0)
         }
     }
 
