@@ -4,22 +4,23 @@
 -- (sql/definitions/61_tasks.sql, 70_records.sql) refuse anyone who ever referred the client —
 -- the staff member, or the staff member behind the referring broker at the time.
 
+-- Written only by the triggers on clients and brokers (sql/definitions/40_clients.sql), from rows
+-- whose references those tables have just checked, and never deleted: no foreign keys of its own,
+-- which would re-check each reference per row and make a client import about half again as slow.
 create table huifang.client_referrers (
-    branch_id integer not null references huifang.branches,
+    branch_id integer not null,
     id bigint generated always as identity,
     client_id bigint not null,
-    referrer_staff_id bigint references huifang.staff,
+    referrer_staff_id bigint,
     referrer_broker_id bigint,
-    broker_staff_id bigint references huifang.staff,
+    broker_staff_id bigint,
     valid_from timestamptz not null,
     valid_until timestamptz,
-    changed_by bigint references huifang.staff,
+    changed_by bigint,
     reason text not null check (btrim(reason) <> ''),
-    ended_by bigint references huifang.staff,
+    ended_by bigint,
     end_reason text,
     primary key (branch_id, id),
-    foreign key (branch_id, client_id) references huifang.clients (branch_id, id),
-    foreign key (branch_id, referrer_broker_id) references huifang.brokers (branch_id, id),
     check (referrer_staff_id is not null or referrer_broker_id is not null),
     check ((valid_until is null) = (end_reason is null) and (valid_until is null or valid_until >= valid_from))
 );
