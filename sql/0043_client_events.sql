@@ -81,7 +81,7 @@ create table huifang.client_events (
     kind text not null check (kind in ('large_asset_movement', 'account_closure', 'password_reset', 'new_business', 'agent_change')),
     occurred_at timestamptz not null,
     amount numeric(18, 2) check (amount > 0),
-    detail jsonb not null default '{}' check (jsonb_typeof(detail) = 'object' and length(detail::text) <= 4000),
+    detail jsonb not null default '{}' check (jsonb_typeof(detail) = 'object' and length(detail::text) <= 8000),
     source text not null check (source in ('api', 'import')),
     received_at timestamptz not null default now(),
     received_by bigint references huifang.staff,

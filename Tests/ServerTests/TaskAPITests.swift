@@ -82,39 +82,40 @@ struct TaskAPITests {
         }
     }
 
-    @Test func threeDaysTypedInAtOneSittingDoNotMakeAClientUnreachable() async throws {
-        try await withFixtureApp(now: ISO8601DateFormatter().date(from: "2026-03-09T08:00:00Z")!) { api, fixture, database in
+    @Test func attemptsAreLoggedOnTheServersClockAndUnreachableNeedsThreeTimelyDays() async throws {
+        try await withFixtureApp(now: Date()) { api, fixture, database in
             let task = try await Self.taskA(database, fixture)
             let ops = try await api.token("opsA")
             #expect(try await api.send(.post, "/tasks/\(task)/assign", token: ops, json: ["staffId": fixture.staff["rpA"]!]).status == .ok)
             let rp = try await api.token("rpA")
             let desk = try await api.token("deskA")
             #expect(try await api.send(.post, "/tasks/\(task)/start", token: desk).status == .forbidden, "only the assignee works it")
-            // Two more "days" of failed attempts, both logged now, weeks after they supposedly happened.
-            for day in ["2026-03-04T10:00:00+08:00", "2026-03-05T10:00:00+08:00"] {
-                let logged = try await api.send(
-                    .post, "/tasks/\(task)/attempts", token: rp, json: ["attemptedAt": day, "channel": "phone", "outcome": "no_answer"])
-                #expect(logged.status == .created, "\(logged.text)")
+            let iso = ISO8601DateFormatter()
+            func log(_ at: Date) async throws -> APIClient.Reply {
+                try await api.send(
+                    .post, "/tasks/\(task)/attempts", token: rp, json: ["attemptedAt": iso.string(from: at), "channel": "phone", "outcome": "no_answer"])
             }
-            let future = try await api.send(
-                .post, "/tasks/\(task)/attempts", token: rp,
-                json: ["attemptedAt": "2026-04-01T10:00:00+08:00", "channel": "phone", "outcome": "busy"])
-            #expect(future.status.code == 422)
-            // Only the fixture's attempt of 3 Mar was logged in time: one day, not three.
+            let now = try await log(Date())
+            #expect(now.status == .created, "\(now.text)")
+            // Two days ago the task did not exist yet; tomorrow has not happened.
+            for refused in [Date().addingTimeInterval(-2 * 86400), Date().addingTimeInterval(86400)] {
+                let answer = try await log(refused)
+                #expect(answer.status.code == 422, "\(refused): \(answer.text)")
+            }
+            // The fixture's attempt of 3 Mar (logged that day) and today's: two days, not three.
             let refused = try await api.send(.post, "/tasks/\(task)/close-unreachable", token: rp, json: ["reason": "no answer three days"])
             #expect(refused.status == .conflict, "\(refused.text)")
-            #expect(try refused.problem().detail?.contains("logged by the end of the next working day; this one has 1") == true)
-            #expect(try await api.send(.get, "/tasks/\(task)", token: rp).json()["failedAttemptDays"] as? Int == 1)
+            #expect(try refused.problem().detail?.contains("logged by the end of the next working day; this one has 2") == true)
+            #expect(try await api.send(.get, "/tasks/\(task)", token: rp).json()["failedAttemptDays"] as? Int == 2)
 
-            // Attempts of 4 and 5 Mar logged the day they happened (as a branch working on time would have) count.
-            // The fixture's phone flag of this client is settled meanwhile.
+            // A third day logged in time (as it would have been, back then) makes three; the fixture's
+            // phone flag of this client is settled meanwhile.
             try await database.withPool { pool in
                 _ = try await pool.query("update huifang.client_flags set resolved_at = now() where client_id = \(fixture.clientA)")
                 _ = try await pool.query(
                     """
                     insert into huifang.callback_attempts (branch_id, task_id, attempted_at, channel, outcome, staff_id, recorded_at)
-                    select \(fixture.branchA), \(task), d, 'phone', 'busy', \(fixture.staff["rpA"]!), d + interval '10 minutes'
-                    from unnest(array['2026-03-04 16:00+08', '2026-03-05 16:00+08']::timestamptz[]) d
+                    values (\(fixture.branchA), \(task), '2026-03-04 16:00+08', 'phone', 'busy', \(fixture.staff["rpA"]!), '2026-03-04 16:10+08')
                     """)
             }
             let closed = try await api.send(.post, "/tasks/\(task)/close-unreachable", token: rp, json: ["reason": "no answer three days"])
@@ -124,7 +125,7 @@ struct TaskAPITests {
                 .post, "/records", token: rp, json: ["taskId": task, "answers": ["method": "phone"]])
             #expect(late.status == .conflict, "an unreachable task's callback is not recorded afterwards: \(late.text)")
             let attempts = try await api.send(.get, "/tasks/\(task)/attempts", token: ops)
-            #expect((try JSONSerialization.jsonObject(with: Data(attempts.text.utf8)) as? [Any])?.count == 5)
+            #expect((try JSONSerialization.jsonObject(with: Data(attempts.text.utf8)) as? [Any])?.count == 3)
             // The phone on file may be wrong (Art 9): the client's phone is flagged for verification, with its task.
             let flagged = try await database.withPool { pool in
                 try await pool.query(

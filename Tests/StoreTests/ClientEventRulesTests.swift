@@ -14,29 +14,39 @@ struct ClientEventRulesTests {
         Access(staffId: staff, action: action, branchIds: [branch], allBranches: false, organization: false)
     }
 
-    @Test func theRequestRoleReportsOnlyItsBranchAndRewritesNothing() async throws {
+    @Test func onlyTheFeedReportsEventsOnlyItsDepartmentsPublishRulesAndNothingIsRewritten() async throws {
         try await TestDatabase.with { database in
             let fixture = try await database.withPool { try await OrganizationFixture.load(into: $0) }
-            let ops = fixture.staff["opsA"]!
+            let (ops, center, risk) = (fixture.staff["opsA"]!, fixture.staff["opsCenter"]!, fixture.staff["risk"]!)
+            let (centerDepartment, riskDepartment): (Int, Int) = try await database.withPool {
+                let row = try await $0.query(
+                    "select (select id from huifang.departments where code = 'BOC'), (select id from huifang.departments where code = 'RISK')"
+                ).single()
+                return (try row.decode(0), try row.decode(1))
+            }
+            let feed = Access(staffId: center, action: .submitClientEvents, branchIds: [], allBranches: true, organization: false,
+                              departmentIds: [centerDepartment])
             try await database.withPool(database.application) { pool in
-                let report = Self.scope(ops, .submitClientEvents, branch: fixture.branchA)
-                func insert(branch: Int, client: Int64, externalId: String, by staff: Int64) async throws {
-                    try await pool.transaction(for: report) {
+                func insert(_ access: Access, externalId: String, by staff: Int64) async throws {
+                    try await pool.transaction(for: access) {
                         try await $0.execute(
                             """
                             insert into huifang.client_events (branch_id, client_id, external_id, kind, occurred_at, source, received_by)
-                            values (\(branch), \(client), \(externalId), 'password_reset', '2026-07-01 09:00+08', 'api', \(staff))
+                            values (\(fixture.branchA), \(fixture.clientA), \(externalId), 'password_reset', '2026-07-01 09:00+08', 'api', \(staff))
                             """)
                     }
                 }
-                // Another branch's client, or in someone else's name: refused by row-level security.
-                for (branch, client, staff) in [(fixture.branchB, fixture.clientB, ops), (fixture.branchA, fixture.clientA, fixture.staff["deskA"]!)] {
-                    let error = await #expect(throws: PostgresError.self) {
-                        try await insert(branch: branch, client: client, externalId: "E-\(branch)-\(staff)", by: staff)
-                    }
-                    #expect(error?.sqlState == "42501")
+                // A branch does not report events (it could take the core system's ids first), nor does
+                // the feed in someone else's name or for another action.
+                for (access, staff, id) in [
+                    (Self.scope(ops, .submitClientEvents, branch: fixture.branchA), ops, "E-branch"),
+                    (feed, ops, "E-other-name"),
+                    (Access(staffId: center, action: .flagClients, branchIds: [], allBranches: true, organization: false), center, "E-action"),
+                ] {
+                    let error = await #expect(throws: PostgresError.self) { try await insert(access, externalId: id, by: staff) }
+                    #expect(error?.sqlState == "42501", "\(id)")
                 }
-                try await insert(branch: fixture.branchA, client: fixture.clientA, externalId: "E-1", by: ops)
+                try await insert(feed, externalId: "E-1", by: center)
                 let (task, rule): (Int64, String) = try await pool.transaction(for: Self.scope(ops, .readTasks, branch: fixture.branchA)) {
                     let row = try await $0.query(
                         "select t.id, t.rule_code from huifang.callback_tasks t join huifang.client_events e on e.id = t.event_id where e.external_id = 'E-1'"
@@ -50,7 +60,7 @@ struct ClientEventRulesTests {
                     "delete from huifang.client_events where external_id = 'E-1'",
                 ] {
                     let error = await #expect(throws: PostgresError.self) {
-                        try await pool.transaction(for: report) { try await $0.execute(SQL(statement)) }
+                        try await pool.transaction(for: feed) { try await $0.execute(SQL(statement)) }
                     }
                     #expect(error?.sqlState == "42501", "\(statement)")
                 }
@@ -60,6 +70,50 @@ struct ClientEventRulesTests {
                     }
                 }
                 #expect(moved?.sqlState == "42501", "the request role updates only a task's working columns")
+
+                // Rule versions: a branch cannot publish one (it could raise the movement threshold for
+                // every branch), Risk Control only event rules, and the publisher is the database's record.
+                func publish(_ access: Access, _ code: String, minAmount: String = "null") async throws -> Int64? {
+                    try await pool.transaction(for: access) {
+                        try await $0.query(
+                            """
+                            insert into huifang.obligation_rules (code, version, effective_from, title, articles, population, coverage_percent,
+                                cadence, due_workdays, owner_role, executor, record_form, event_kind, min_amount, min_share)
+                            select code, version + 1, current_date + 7, title, articles, population, coverage_percent, cadence, due_workdays,
+                                   owner_role, executor, record_form, event_kind,
+                            """ + " " + SQL(minAmount) + """
+                            , min_share
+                            from huifang.obligation_rules where code = \(code) order by version desc limit 1
+                            returning published_by
+                            """
+                        ).single().decode(0)
+                    }
+                }
+                let riskScope = Access(staffId: risk, action: .manageEventRules, branchIds: [], allBranches: false, organization: false,
+                                       departmentIds: [riskDepartment])
+                for (access, code) in [
+                    (Self.scope(ops, .writeClients, branch: fixture.branchA), "event_large_asset_movement"),
+                    (Self.scope(ops, .manageEventRules, branch: fixture.branchA), "event_large_asset_movement"),
+                    (riskScope, "core_monthly"),
+                    (Access(staffId: risk, action: .manageRules, branchIds: [], allBranches: false, organization: false,
+                            departmentIds: [riskDepartment]), "core_monthly"),
+                ] {
+                    let error = await #expect(throws: PostgresError.self) { _ = try await publish(access, code, minAmount: "9999999999999999.99") }
+                    #expect(error?.sqlState == "42501", "\(access.action) \(code)")
+                }
+                let naming = await #expect(throws: PostgresError.self) {
+                    try await pool.transaction(for: riskScope) {
+                        try await $0.execute(
+                            """
+                            insert into huifang.obligation_rules (code, version, effective_from, title, articles, population, coverage_percent,
+                                cadence, due_workdays, owner_role, executor, record_form, event_kind, published_by)
+                            values ('event_agent_change', 2, current_date + 7, 't', 'Art 10', 'p', 100, 'event', 5, 'ops_director', 'branch',
+                                    'special', 'agent_change', \(center))
+                            """)
+                    }
+                }
+                #expect(naming?.sqlState == "42501", "the publisher is not the caller's to name")
+                #expect(try await publish(riskScope, "event_large_asset_movement", minAmount: "500000") == risk)
             }
             try await database.withPool { pool in
                 let error = await #expect(throws: PostgresError.self) {

@@ -131,51 +131,46 @@ struct TaskRulesInDatabaseTests {
         try await TestDatabase.with { database in
             let fixture = try await database.withPool { try await OrganizationFixture.load(into: $0) }
             let rp = fixture.staff["rpA"]!
-            let (task, began) = try await database.withPool { pool in
+            let (task, created) = try await database.withPool { pool in
                 let task = try await Self.taskA(pool, fixture)
                 try await pool.query("update huifang.callback_tasks set state = 'assigned', assignee_staff_id = \(rp) where id = \(task)")
                 try await pool.query("update huifang.callback_tasks set state = 'in_progress' where id = \(task)")
-                let began: Date = try await pool.query(
-                    "select least(created_at, clock_started_at) from huifang.callback_tasks where id = \(task)").single().decode(0)
-                return (task, began)
+                let created: Date = try await pool.query("select created_at from huifang.callback_tasks where id = \(task)").single().decode(0)
+                return (task, created)
             }
             try await database.withPool(database.application) { pool in
                 let work = Self.access(rp, .workTasks, branches: [fixture.branchA])
-                func log(_ at: String, recordedAt: String? = nil) async throws {
+                func log(_ at: Date, recordedAt: Date? = nil) async throws {
                     try await pool.transaction(for: work) {
                         try await $0.execute(
                             """
                             insert into huifang.callback_attempts (branch_id, task_id, attempted_at, channel, outcome, staff_id, recorded_at)
-                            values (\(fixture.branchA), \(task), \(at)::timestamptz, 'phone', 'no_answer', \(rp), \(recordedAt)::timestamptz)
+                            values (\(fixture.branchA), \(task), \(at), 'phone', 'no_answer', \(rp), \(recordedAt))
                             """)
                     }
                 }
-                // Tomorrow has not happened; nor has anything before the task began.
-                let iso = ISO8601DateFormatter()
-                for refusedTime in [iso.string(from: Date().addingTimeInterval(86400)), iso.string(from: began.addingTimeInterval(-3600))] {
-                    let error = await #expect(throws: PostgresError.self) { try await log(refusedTime) }
-                    #expect(error?.constraint == "callback_attempts_time", "\(refusedTime)")
+                // Tomorrow has not happened; a request's attempt is no older than its task (whose clock
+                // started at the opening in March, long before the task was created).
+                for refused in [Date().addingTimeInterval(86400), created.addingTimeInterval(-3600)] {
+                    let error = await #expect(throws: PostgresError.self) { try await log(refused) }
+                    #expect(error?.constraint == "callback_attempts_time", "\(refused)")
                 }
-                // Three "days" typed in at one sitting, claiming to have been logged on each day: the
-                // server's clock stamps them now, so none counts (only the fixture's timely attempt does).
-                for daysAgo in [20.0, 21, 22] {
-                    let happened = Date().addingTimeInterval(-daysAgo * 86400)
-                    try await log(iso.string(from: happened), recordedAt: iso.string(from: happened.addingTimeInterval(600)))
-                }
+                // Claiming to have logged it long ago changes nothing: the server stamps it now.
+                try await log(Date().addingTimeInterval(-60), recordedAt: Date().addingTimeInterval(-30 * 86400))
                 let stamped: Int = try await pool.transaction(for: work) {
                     try await $0.query(
                         "select count(*)::int from huifang.callback_attempts where task_id = \(task) and recorded_at > now() - interval '1 hour'"
                     ).single().decode(0)
                 }
-                #expect(stamped == 3)
+                #expect(stamped == 1)
                 let closing = await #expect(throws: PostgresError.self) {
                     try await pool.transaction(for: work) {
                         try await $0.execute(
-                            "update huifang.callback_tasks set state = 'unreachable', closed_at = now(), closed_by = \(rp), close_reason = 'no answer' where id = \(task)")
+                            "update huifang.callback_tasks set state = 'unreachable', closed_by = \(rp), close_reason = 'no answer' where id = \(task)")
                     }
                 }
                 #expect(closing?.constraint == "callback_tasks_unreachable")
-                #expect(closing?.message.contains("this one has 1") == true, "\(closing?.message ?? "")")
+                #expect(closing?.message.contains("this one has 2") == true, "\(closing?.message ?? "")")
                 // The log is the log: nobody edits or removes an attempt.
                 for statement in [
                     "update huifang.callback_attempts set recorded_at = attempted_at where task_id = \(task)",
@@ -193,6 +188,87 @@ struct TaskRulesInDatabaseTests {
                 }
                 #expect(error?.constraint == "callback_attempts_append_only")
             }
+        }
+    }
+
+    /// Art 9's three days, logged as a branch in a hurry would: Saturday's, Sunday's and Monday's
+    /// attempts all typed in late on Monday (each within its next working day), or a third "day"
+    /// dated into the clock skew allowed at logging.
+    @Test func threeDaysNeedMoreThanOneSittingAndADayInTheFutureIsNone() async throws {
+        try await TestDatabase.with { database in
+            let fixture = try await database.withPool { try await OrganizationFixture.load(into: $0) }
+            try await database.withPool { pool in
+                func verificationTask(_ branch: Int) async throws -> Int64 {
+                    try await pool.query(
+                        "select id from huifang.callback_tasks where branch_id = \(branch) and rule_code = 'data_verification'").single().decode(0)
+                }
+                func log(_ task: Int64, _ branch: Int, _ pairs: [(String, String)]) async throws {
+                    for (attempted, recorded) in pairs {
+                        try await pool.query(
+                            """
+                            insert into huifang.callback_attempts (branch_id, task_id, attempted_at, channel, outcome, staff_id, recorded_at)
+                            values (\(branch), \(task), \(attempted)::timestamptz, 'phone', 'no_answer', \(fixture.staff["opsA"]!), \(recorded)::timestamptz)
+                            """)
+                    }
+                }
+                func days(_ task: Int64, _ branch: Int) async throws -> Int {
+                    try await pool.query("select huifang.task_failed_days(\(branch), \(task))").single().decode(0)
+                }
+                // Sat 21, Sun 22 and Mon 23 Nov 2026, all logged Monday 23:58: two days, not three.
+                let weekend = try await verificationTask(fixture.branchA)
+                try await log(weekend, fixture.branchA, [
+                    ("2026-11-21 10:00+08", "2026-11-23 23:58+08"), ("2026-11-22 10:00+08", "2026-11-23 23:58+08"),
+                    ("2026-11-23 10:00+08", "2026-11-23 23:58+08"),
+                ])
+                #expect(try await days(weekend, fixture.branchA) == 2)
+                // A fourth day logged on Tuesday is a second sitting: now three.
+                try await log(weekend, fixture.branchA, [("2026-11-24 10:00+08", "2026-11-24 10:05+08")])
+                #expect(try await days(weekend, fixture.branchA) == 3)
+                // Tuesday 23:58: an attempt "at" Wednesday 00:02 is inside the skew but not a day.
+                let skew = try await verificationTask(fixture.branchB)
+                try await log(skew, fixture.branchB, [
+                    ("2026-11-23 10:00+08", "2026-11-23 10:05+08"), ("2026-11-24 23:57+08", "2026-11-24 23:58+08"),
+                    ("2026-11-25 00:02+08", "2026-11-24 23:58+08"),
+                ])
+                #expect(try await days(skew, fixture.branchB) == 2)
+            }
+        }
+    }
+
+    /// Coverage, the assessment and the monitoring compare closed_at with due_at: a request cannot
+    /// backdate when a task closed, started or was assigned.
+    @Test func aRequestCannotBackdateWhenATaskClosed() async throws {
+        try await TestDatabase.with { database in
+            let fixture = try await database.withPool { try await OrganizationFixture.load(into: $0) }
+            let (ops, desk) = (fixture.staff["opsA"]!, fixture.staff["deskA"]!)
+            let task = try await database.withPool { try await Self.taskA($0, fixture) }
+            try await database.withPool(database.application) { pool in
+                let manage = Self.access(ops, .manageTasks, branches: [fixture.branchA])
+                let work = Self.access(desk, .workTasks, branches: [fixture.branchA])
+                try await pool.transaction(for: manage) {
+                    try await $0.execute(
+                        "update huifang.callback_tasks set state = 'assigned', assignee_staff_id = \(desk), assigned_at = '2026-03-02 11:00+08' where id = \(task)")
+                }
+                try await pool.transaction(for: work) {
+                    try await $0.execute("update huifang.callback_tasks set state = 'in_progress', started_at = '2026-03-02 12:00+08' where id = \(task)")
+                }
+                try await pool.transaction(for: manage) {
+                    try await $0.execute(
+                        "update huifang.callback_tasks set state = 'cancelled', closed_at = '2026-03-03 09:00+08', closed_by = \(ops), close_reason = 'duplicate' where id = \(task)")
+                    // And after the fact.
+                    try await $0.execute("update huifang.callback_tasks set closed_at = '2026-03-03 09:00+08' where id = \(task)")
+                }
+            }
+            let stamps = try await database.withPool {
+                try await $0.query(
+                    """
+                    select assigned_at > now() - interval '1 hour', started_at > now() - interval '1 hour', closed_at > now() - interval '1 hour'
+                    from huifang.callback_tasks where id = \(task)
+                    """
+                ).single()
+            }
+            #expect(try stamps.decode(0, as: Bool.self) && stamps.decode(1, as: Bool.self) && stamps.decode(2, as: Bool.self),
+                    "the server's clock, not the dates sent")
         }
     }
 
@@ -239,8 +315,7 @@ struct TaskRulesInDatabaseTests {
 
     @Test func ruleVersionsAreHistoryAndKeepTheRegulationsFloors() async throws {
         try await TestDatabase.with { database in
-            let fixture = try await database.withPool { try await OrganizationFixture.load(into: $0) }
-            let by = fixture.staff["admin"]!
+            _ = try await database.withPool { try await OrganizationFixture.load(into: $0) }
             try await database.withPool { pool in
                 let edit = await #expect(throws: PostgresError.self) {
                     try await pool.query("update huifang.obligation_rules set coverage_percent = 50 where code = 'new_account_ordinary'")
@@ -254,7 +329,7 @@ struct TaskRulesInDatabaseTests {
                     try await pool.transaction {
                         try await ObligationRuleStore($0).publish(
                             code: "new_account_ordinary", effectiveFrom: PostgresDate("2099-01-01")!, coveragePercent: 25,
-                            dueWorkdays: nil, note: nil, by: by)
+                            dueWorkdays: nil, note: nil)
                     }
                 }
                 #expect(low?.constraint == "obligation_rules_floor")
@@ -262,14 +337,14 @@ struct TaskRulesInDatabaseTests {
                     try await pool.transaction {
                         try await ObligationRuleStore($0).publish(
                             code: "new_account_ordinary", effectiveFrom: PostgresDate("2026-02-01")!, coveragePercent: 40,
-                            dueWorkdays: nil, note: nil, by: by)
+                            dueWorkdays: nil, note: nil)
                     }
                 }
                 #expect(past?.constraint == "obligation_rules_effective_from")
                 let next = try await pool.transaction {
                     try await ObligationRuleStore($0).publish(
                         code: "new_account_ordinary", effectiveFrom: PostgresDate("2099-01-01")!, coveragePercent: 40,
-                        dueWorkdays: nil, note: "raise the sample", by: by)
+                        dueWorkdays: nil, note: "raise the sample")
                 }
                 #expect(next?.version == 2 && next?.coveragePercent == 40 && next?.dueWorkdays == 5)
                 let inEffect: Int = try await pool.query(

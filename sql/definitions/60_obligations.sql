@@ -50,11 +50,16 @@ begin
         raise exception 'a new version of rule % must take effect after % and not before today', new.code, latest.effective_from
             using errcode = '23514', constraint = 'obligation_rules_effective_from';
     end if;
-    -- What a rule is (its cadence, owner, executor, form) is fixed; versions change numbers.
-    if (new.cadence, new.owner_role, new.executor, new.record_form)
-       is distinct from (latest.cadence, latest.owner_role, latest.executor, latest.record_form) then
-        raise exception 'a version of rule % keeps its cadence, owner, executor and form', new.code
+    -- What a rule is (its cadence, owner, executor, form, event kind) is fixed; versions change numbers.
+    if (new.cadence, new.owner_role, new.executor, new.record_form, new.event_kind)
+       is distinct from (latest.cadence, latest.owner_role, latest.executor, latest.record_form, latest.event_kind) then
+        raise exception 'a version of rule % keeps its cadence, owner, executor, form and event kind', new.code
             using errcode = '23514', constraint = 'obligation_rules_same_kind';
+    end if;
+    -- Who published it and when are the request's, never the caller's word.
+    new.published_at := now();
+    if session_user = 'huifang_app' then
+        new.published_by := huifang.scope_staff_id();
     end if;
     return new;
 end
@@ -82,6 +87,25 @@ create or replace function huifang.sample_key(seed text, kind text, id bigint) r
 comment on function huifang.sample_key(text, text, bigint) is
     'The keyed hash that orders a population for sampling: sha256(seed:kind:id), kind client or broker';
 grant execute on function huifang.sample_key(text,text,bigint) to huifang_app;
+
+-- ══ row-level security: huifang.obligation_rules ══
+
+drop policy if exists owner_all on huifang.obligation_rules;
+create policy owner_all on huifang.obligation_rules to current_user using (true) with check (true);
+
+drop policy if exists read_all on huifang.obligation_rules;
+create policy read_all on huifang.obligation_rules for select to huifang_app using (true);
+
+-- The sampling and periodic rules are the Brokerage Ops Center's; the event rules (Art 10) also
+-- Risk Control HQ's — each only in a request made for that action by a member of the department.
+drop policy if exists publish_scoped on huifang.obligation_rules;
+create policy publish_scoped on huifang.obligation_rules for insert to huifang_app
+    with check (exists (
+        select from huifang.departments d
+        where d.id = any ((select huifang.scope_department_ids())::integer[])
+          and case when obligation_rules.code like 'event\_%'
+                   then (select huifang.scope_action()) = 'manageEventRules' and d.kind in ('brokerage_ops_center', 'risk_control')
+                   else (select huifang.scope_action()) = 'manageRules' and d.kind = 'brokerage_ops_center' end));
 
 -- ══ row-level security: huifang.obligation_draws ══
 

@@ -70,9 +70,14 @@ create or replace trigger callback_tasks_check_performer
 create or replace function huifang.task_failed_days(p_branch integer, p_task bigint) returns integer
     language sql stable
     as $$
-        select count(distinct (a.attempted_at at time zone 'Asia/Shanghai')::date)::int
+        -- Dated no later than it was logged (the skew allowed at logging does not make a day), and
+        -- never more days than the sittings that logged them plus one: Saturday's, Sunday's and
+        -- Monday's attempts typed in on Monday make two days, not three.
+        select least(count(distinct (a.attempted_at at time zone 'Asia/Shanghai')::date),
+                     count(distinct (a.recorded_at at time zone 'Asia/Shanghai')::date) + 1)::int
         from huifang.callback_attempts a
         where a.branch_id = p_branch and a.task_id = p_task and a.outcome <> 'reached'
+          and a.attempted_at <= a.recorded_at
           and a.recorded_at <= huifang.workday_deadline('cn_workday', a.attempted_at, 1)
     $$;
 comment on function huifang.task_failed_days(integer, bigint) is
@@ -134,6 +139,14 @@ begin
             raise exception 'a task is closed as unreachable only after failed attempts on 3 different days, each logged by the end of the next working day (this one has %)', failed_days
                 using errcode = '23514', constraint = 'callback_tasks_unreachable';
         end if;
+    end if;
+    -- When a step happened is the server's clock for a request, never the caller's word: coverage,
+    -- the assessment and the monitoring compare closed_at with due_at.
+    if session_user = 'huifang_app' then
+        new.assigned_at := case when new.assignee_staff_id is distinct from old.assignee_staff_id then now() else old.assigned_at end;
+        new.started_at := case when new.state = 'in_progress' and old.state <> 'in_progress' then now() else old.started_at end;
+        new.closed_at := case when new.state in ('completed', 'unreachable', 'cancelled')
+                               and old.state not in ('completed', 'unreachable', 'cancelled') then now() else old.closed_at end;
     end if;
     if new.state = 'open' then
         new.assignee_staff_id := null;
@@ -442,8 +455,8 @@ create policy update_scoped on huifang.callback_tasks for update to huifang_app
            or owner_department_id = any ((select huifang.scope_department_ids())::integer[]));
 
 -- An attempt is logged when the server says so, dated no later than that and no earlier than its
--- task began (five minutes of clock skew either way). Only the owner's loads of past history
--- (imports, the demo) bring their own logging time.
+-- task was created (five minutes of clock skew either way). Only the owner's loads of past history
+-- (imports, the demo) bring their own logging time, and may date attempts back to the task's clock.
 create or replace function huifang.callback_attempts_check() returns trigger
     language plpgsql security definer
     set search_path = pg_catalog, pg_temp
@@ -454,7 +467,9 @@ begin
     if session_user = 'huifang_app' or new.recorded_at is null then
         new.recorded_at := now();
     end if;
-    select least(t.created_at, t.clock_started_at) into task_began
+    -- A request's attempt is no older than its task; a history load's may go back to the task's clock.
+    select case when session_user = 'huifang_app' then t.created_at else least(t.created_at, t.clock_started_at) end
+    into task_began
     from huifang.callback_tasks t where t.branch_id = new.branch_id and t.id = new.task_id;
     if new.attempted_at > new.recorded_at + interval '5 minutes' then
         raise exception 'an attempt cannot be dated in the future: % is after %, when it is being logged', new.attempted_at, new.recorded_at

@@ -38,10 +38,13 @@ begin
     where s.branch_id = new.branch_id and s.client_id = new.client_id
       and s.as_of < (new.occurred_at at time zone 'Asia/Shanghai')::date
     order by s.as_of desc, s.revision desc limit 1;
-    share_floor := case when rule.min_share is not null and assets > 0 then round(rule.min_share * assets, 2) end;
+    share_floor := case when rule.min_share is not null and assets is not null then round(rule.min_share * greatest(assets, 0), 2) end;
     if rule.min_amount is not null and new.amount >= rule.min_amount then
         new.qualifies := true;
         new.judgement := format('%s CNY reaches the rule''s %s CNY', new.amount, rule.min_amount);
+    elsif share_floor = 0 then
+        new.qualifies := true;
+        new.judgement := format('%s CNY moved on an account that held %s CNY on the last snapshot', new.amount, assets);
     elsif share_floor is not null and new.amount >= share_floor then
         new.qualifies := true;
         new.judgement := format('%s CNY reaches %s%% of the %s CNY on the last snapshot', new.amount,
@@ -122,10 +125,10 @@ drop policy if exists read_scoped on huifang.client_events;
 create policy read_scoped on huifang.client_events for select to huifang_app
     using (branch_id = any ((select huifang.scope_branch_ids())::integer[]) or (select huifang.scope_all_branches()));
 
--- A branch reports its own clients' events; the Brokerage Ops Center (the core system's feed) any
--- branch's, only when the action is reporting events.
+-- Events come from the core system's feed, which the Brokerage Ops Center runs: only a request made
+-- for reporting events by someone who reaches every branch. A branch does not report (it could take
+-- an external id first and make the core system's event a "duplicate").
 drop policy if exists insert_scoped on huifang.client_events;
 create policy insert_scoped on huifang.client_events for insert to huifang_app
-    with check (received_by = (select huifang.scope_staff_id()) and (
-        branch_id = any ((select huifang.scope_branch_ids())::integer[])
-        or ((select huifang.scope_action()) = 'submitClientEvents' and (select huifang.scope_all_branches()))));
+    with check (received_by = (select huifang.scope_staff_id())
+                and (select huifang.scope_action()) = 'submitClientEvents' and (select huifang.scope_all_branches()));

@@ -29,9 +29,10 @@ extension APIService {
             var amount: Decimal?
             if event.kind == .largeAssetMovement {
                 if let text = event.amount {
-                    let moneyProblems = Validate.money(text, field: "\(field).amount")
-                    eventProblems += moneyProblems
-                    if moneyProblems.isEmpty { amount = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")) }
+                    // numeric(18, 2): at most 16 digits before the point.
+                    let valid = text.range(of: #"^[0-9]{1,16}(\.[0-9]{1,2})?$"#, options: .regularExpression) != nil
+                    if !valid { eventProblems.append(.init("\(field).amount", "must be an amount in CNY like 1200000.00, below 10^16")) }
+                    if valid { amount = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")) }
                     if amount == 0 { eventProblems.append(.init("\(field).amount", "must be above 0")) }
                 } else {
                     eventProblems.append(.init("\(field).amount", "is required for a large asset movement"))
@@ -59,6 +60,10 @@ extension APIService {
                 throw AppError.invalid(positions.prefix(50).map {
                     .init("events[\($0)].clientNo", "no client \(events[$0].clientNo) in a branch \(events[$0].branchCode) you can reach")
                 })
+            } catch ClientEventError.conflicting(let positions) {
+                throw AppError.conflict(
+                    positions.prefix(20).map { "events[\($0)] (\(events[$0].externalId)) was received before with another client, kind, time or amount" }
+                        .joined(separator: "; ") + "; nothing in this batch was received")
             }
             let fresh = outcomes.filter { !$0.duplicate }
             try await AuditLog(db).record(

@@ -38,7 +38,7 @@ extension APIService {
         let rule = try await pool.transaction(for: access) { db -> ObligationRule? in
             guard let rule = try await ObligationRuleStore(db).publish(
                 code: code, effectiveFrom: effectiveFrom!, coveragePercent: coverage, dueWorkdays: body.dueWorkdays.map(Int.init),
-                note: body.note, by: access.staffId, minAmount: minAmount, minShare: minShare)
+                note: body.note, minAmount: minAmount, minShare: minShare)
             else { return nil }
             try await AuditLog(db).record(
                 action: "obligation_rule.published", objectType: "obligation_rule", objectId: "\(code)/\(rule.version)",

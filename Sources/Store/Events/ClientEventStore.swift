@@ -38,6 +38,9 @@ public struct ClientEventOutcome: Sendable, Equatable {
 public enum ClientEventError: Error, Sendable, Equatable {
     /// Events (by position in the batch) naming a branch or client the caller cannot reach.
     case unknownClients([Int])
+    /// Events (by position) whose external id was received before with another client, kind, time
+    /// or amount: not the same event sent again.
+    case conflicting([Int])
 }
 
 /// Receives client events: the database judges each (trigger `client_events_judge`) and opens the
@@ -92,12 +95,16 @@ public struct ClientEventStore: Sendable {
                 on conflict (branch_id, external_id) do nothing
                 returning branch_id, id, external_id
             )
-            select s.external_id, coalesce(i.id, e.id), i.id is null
+            select s.external_id, coalesce(i.id, e.id), i.id is null,
+                   e.id is not null and (e.client_id, e.kind, e.occurred_at, e.amount)
+                       is distinct from (s.client_id, s.kind, s.occurred_at::timestamptz, nullif(s.amount, '')::numeric)
             from sent s
             left join inserted i on i.branch_id = s.branch_id and i.external_id = s.external_id
             left join huifang.client_events e on e.branch_id = s.branch_id and e.external_id = s.external_id
             order by s.n
             """)
+        let conflicting = try rows.enumerated().filter { try $0.element.decode(3, as: Bool.self) }.map(\.offset)
+        guard conflicting.isEmpty else { throw ClientEventError.conflicting(conflicting) }
         let ids = try rows.map { (externalId: try $0.decode(0, as: String.self), id: try $0.decode(1, as: Int64.self),
                                   duplicate: try $0.decode(2, as: Bool.self)) }
         // The judgement and the task are written by the statement's triggers: read them back.

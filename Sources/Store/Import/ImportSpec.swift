@@ -322,11 +322,22 @@ extension ImportSpec {
             .init(name: "kind", required: true,
                   check: Check.oneOf(["large_asset_movement", "account_closure", "password_reset", "new_business", "agent_change"])),
             .init(name: "occurred_at", required: true, check: Check.timestamp),
-            .init(name: "amount", required: false, check: Check.money),
+            .init(name: "amount", required: false,
+                  check: "case when {v} !~ '^[0-9]+(\\.[0-9][0-9]?)?$' or length(split_part({v}, '.', 1)) > 16 then 'must be an amount in CNY like 1200000.00, below 10^16' end"),
             .init(name: "detail", required: false, check: "case when length({v}) > 2000 then 'must be at most 2,000 characters' end"),
         ],
-        joins: clientLookup.joins,
+        joins: clientLookup.joins + """
+            left join huifang.client_events prev on prev.branch_id = b.id and prev.external_id = btrim(s.external_id)
+            """,
         rowChecks: clientLookup.checks + [
+            ("external_id",
+             """
+             case when prev.id is null or c.id is null or not huifang.is_iso_timestamp(\(value("occurred_at")))
+                       or coalesce(\(value("amount")), '0') !~ '^[0-9]{1,16}(\\.[0-9][0-9]?)?$' then null
+                  when (prev.client_id, prev.kind, prev.occurred_at, prev.amount)
+                       is distinct from (c.id, btrim(s.kind), \(value("occurred_at"))::timestamptz, \(value("amount"))::numeric)
+                  then 'was received before with another client, kind, time or amount' end
+             """),
             ("amount",
              """
              case when (btrim(s.kind) = 'large_asset_movement') <> (\(value("amount")) is not null)

@@ -61,8 +61,6 @@ public struct ObligationRuleStore: Sendable {
         }
     }
 
-    /// A new version of `code` from `effectiveFrom`, changing coverage or due days; the rest is
-    /// carried over. Nil when the rule does not exist.
     /// A threshold of a new version: kept from the latest version, replaced, or removed.
     public enum Threshold: Sendable {
         case unchanged
@@ -70,8 +68,10 @@ public struct ObligationRuleStore: Sendable {
         case removed
     }
 
+    /// A new version of `code` from `effectiveFrom`, changing coverage, due days or thresholds; the
+    /// rest is carried over. Nil when the rule does not exist.
     public func publish(
-        code: String, effectiveFrom: PostgresDate, coveragePercent: Decimal?, dueWorkdays: Int?, note: String?, by staffId: Int64,
+        code: String, effectiveFrom: PostgresDate, coveragePercent: Decimal?, dueWorkdays: Int?, note: String?,
         minAmount: Threshold = .unchanged, minShare: Threshold = .unchanged
     ) async throws -> ObligationRule? {
         func sql(_ threshold: Threshold, column: SQL) -> SQL {
@@ -81,17 +81,26 @@ public struct ObligationRuleStore: Sendable {
             case .removed: "null::numeric"
             }
         }
+        // Who published it is the database's to record (trigger obligation_rules_append_only); a new
+        // movement threshold is described in the version's own population text.
+        let amount = sql(minAmount, column: "min_amount"), share = sql(minShare, column: "min_share")
         let inserted = try await connection.query(
             """
             insert into huifang.obligation_rules (code, version, effective_from, title, articles, population, coverage_percent,
-                                                  cadence, due_workdays, owner_role, executor, record_form, published_by, note,
+                                                  cadence, due_workdays, owner_role, executor, record_form, note,
                                                   event_kind, min_amount, min_share)
-            select code, version + 1, \(effectiveFrom), title, articles, population, coalesce(\(coveragePercent), coverage_percent),
+            select code, version + 1, \(effectiveFrom), title, articles,
+                   case when event_kind = 'large_asset_movement' then 'every movement of at least ' || concat_ws(' or ',
+                       to_char(m.amount, 'FM999,999,999,999,990.00') || ' CNY',
+                       to_char(m.share * 100, 'FM990.99') || ' % of the client''s assets on the last snapshot before it')
+                   else population end,
+                   coalesce(\(coveragePercent), coverage_percent),
                    cadence, case when due_workdays is null then null else coalesce(\(dueWorkdays), due_workdays) end,
-                   owner_role, executor, record_form, \(staffId), \(note), event_kind,
-            """ + " " + sql(minAmount, column: "min_amount") + ", " + sql(minShare, column: "min_share") + """
-
-            from huifang.obligation_rules where code = \(code) order by version desc limit 1
+                   owner_role, executor, record_form, \(note), event_kind, m.amount, m.share
+            from huifang.obligation_rules
+            cross join lateral (select
+            """ + " " + amount + " as amount, " + share + " as share) m " + """
+            where code = \(code) order by version desc limit 1
             returning version
             """
         ).first
