@@ -146,6 +146,8 @@ struct ClientEventAPITests {
             let rule = try published.json()
             #expect(rule["version"] as? Int == 2 && rule["minAmount"] as? String == "500000.00" && rule["minShare"] == nil)
             #expect(rule["eventKind"] as? String == "large_asset_movement" && rule["coveragePercent"] as? String == "100.00")
+            #expect(rule["population"] as? String == "every movement of at least 500,000.00 CNY", "the version says what it counts")
+            #expect(rule["publishedBy"] as? Int != nil)
             // Fewer than every qualifying event is refused (Art 10: 100 %); thresholds belong to movements only.
             let partial = try await api.send(
                 .post, "/obligation-rules/event_password_reset/versions", token: risk,

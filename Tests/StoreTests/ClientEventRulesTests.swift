@@ -179,6 +179,28 @@ struct ClientEventRulesTests {
                 let tasks: Int = try await pool.query(
                     "select count(*)::int from huifang.callback_tasks where event_id is not null").single().decode(0)
                 #expect(tasks == 2)
+
+                // The same id with another amount is not the same event sent again.
+                let altered = good.replacingOccurrences(of: "200000.00", with: "9000000.00")
+                let conflicting = try await Importer(pool: pool).run(
+                    .events, file: try CSVFile(data: Data((header + altered).utf8)), source: "core.csv", skipInvalid: false)
+                #expect(!conflicting.applied)
+                #expect(conflicting.rejects.map { "line \($0.line), \($0.column): \($0.reason)" }
+                        == ["line 3, external_id: was received before with another client, kind, time or amount"])
+
+                // A movement on an account that held nothing on its last snapshot reaches any share.
+                try await pool.query(
+                    """
+                    insert into huifang.client_asset_snapshots (branch_id, client_id, as_of, total_assets)
+                    select branch_id, id, '2026-07-31', 0 from huifang.clients where client_no = 'C0001'
+                    """)
+                let empty = try await Importer(pool: pool).run(
+                    .events, file: try CSVFile(data: Data((header + "F-9,BJ001,C0001,large_asset_movement,2026-08-03 09:00,900000.00,\n").utf8)),
+                    source: "core.csv", skipInvalid: false)
+                #expect(empty.inserted == 1)
+                let judgement: String = try await pool.query(
+                    "select judgement from huifang.client_events where external_id = 'F-9' and qualifies").single().decode(0)
+                #expect(judgement == "900000.00 CNY moved on an account that held 0.00 CNY on the last snapshot")
             }
         }
     }
