@@ -65,20 +65,20 @@ extension APIService {
                     positions.prefix(20).map { "events[\($0)] (\(events[$0].externalId)) was received before with another client, kind, time or amount" }
                         .joined(separator: "; ") + "; nothing in this batch was received")
             }
-            let fresh = outcomes.filter { !$0.duplicate }
+            let counts = outcomes.counts
+            // The feed reaches every branch: the batch is audited on the organization's chain.
             try await AuditLog(db).record(
-                action: "client_events.received", objectType: "client_event", objectId: nil,
-                branchId: Set(access.branchIds).count == 1 && !access.allBranches ? access.branchIds[0] : nil,
+                action: "client_events.received", objectType: "client_event", objectId: nil, branchId: nil,
                 detail: try JSONB(encoding: [
-                    "received": fresh.count, "duplicates": outcomes.count - fresh.count,
-                    "qualifying": fresh.filter(\.qualifies).count, "tasksCreated": fresh.filter { $0.taskId != nil }.count,
+                    "received": counts.received, "duplicates": counts.duplicates, "qualifying": counts.qualifying,
+                    "tasksCreated": counts.tasksCreated,
                 ]))
             return outcomes
         }
-        let fresh = outcomes.filter { !$0.duplicate }
+        let counts = outcomes.counts
         return .ok(.init(body: .json(.init(
-            received: Int32(fresh.count), duplicates: Int32(outcomes.count - fresh.count), qualifying: Int32(fresh.filter(\.qualifies).count),
-            tasksCreated: Int32(fresh.filter { $0.taskId != nil }.count),
+            received: Int32(counts.received), duplicates: Int32(counts.duplicates), qualifying: Int32(counts.qualifying),
+            tasksCreated: Int32(counts.tasksCreated),
             items: outcomes.map {
                 .init(
                     externalId: $0.externalId, eventId: $0.eventId, duplicate: $0.duplicate, qualifies: $0.qualifies,

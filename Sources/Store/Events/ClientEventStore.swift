@@ -54,76 +54,75 @@ public struct ClientEventStore: Sendable {
 
     /// Inserts the events new to their branch (by external id) and returns every event's outcome in
     /// the order sent. Throws `unknownClients` when a branch code or client number is not one the
-    /// caller's scope can see (another branch's client reads as a missing one).
+    /// caller's scope can see (another branch's client reads as a missing one), and nothing is inserted.
     public func receive(_ events: [ClientEventInput], source: String, by staffId: Int64?) async throws -> [ClientEventOutcome] {
-        let resolved = try await connection.query(
-            """
-            select e.n::int, c.branch_id, c.id
-            from unnest(\(events.map(\.branchCode))::text[], \(events.map(\.clientNo))::text[]) with ordinality as e (code, no, n)
-            left join huifang.branches b on b.code = e.code
-            left join huifang.clients c on c.branch_id = b.id and c.client_no = e.no
-            order by e.n
-            """)
-        var branches: [Int] = [], clients: [Int64] = [], unknown: [Int] = []
-        for row in resolved {
-            let position: Int = try row.decode(0)
-            guard let branch: Int = try row.decode(1), let client: Int64 = try row.decode(2) else {
-                unknown.append(position - 1)
-                continue
-            }
-            branches.append(branch)
-            clients.append(client)
-        }
-        guard unknown.isEmpty else { throw ClientEventError.unknownClients(unknown) }
         // Times and amounts travel as text arrays ('' for no amount): exact, whatever the session's time zone.
         let iso = ISO8601DateFormatter()
         iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         let times = events.map { iso.string(from: $0.occurredAt) }
         let amounts = events.map { $0.amount.map { "\($0)" } ?? "" }
+        // One statement resolves the clients, inserts (only when all resolve) and reports each event as
+        // judged: the judgement comes back from the insert (set by the before-insert trigger), or from
+        // the event received before.
         let rows = try await connection.query(
             """
             with sent as (
-                select * from unnest(\(branches)::int[], \(clients)::bigint[], \(events.map(\.externalId))::text[],
-                                     \(events.map(\.kind))::text[], \(times)::text[], \(amounts)::text[], \(events.map(\.detail))::text[])
-                              with ordinality as s (branch_id, client_id, external_id, kind, occurred_at, amount, detail, n)
+                select s.*, c.branch_id, c.id as client_id
+                from unnest(\(events.map(\.branchCode))::text[], \(events.map(\.clientNo))::text[], \(events.map(\.externalId))::text[],
+                            \(events.map(\.kind))::text[], \(times)::text[], \(amounts)::text[], \(events.map(\.detail))::text[])
+                     with ordinality as s (code, no, external_id, kind, occurred_at, amount, detail, n)
+                left join huifang.branches b on b.code = s.code
+                left join huifang.clients c on c.branch_id = b.id and c.client_no = s.no
             ), inserted as (
                 insert into huifang.client_events
                     (branch_id, client_id, external_id, kind, occurred_at, amount, detail, source, received_by)
                 select branch_id, client_id, external_id, kind, occurred_at::timestamptz, nullif(amount, '')::numeric, detail::jsonb,
                        \(source), \(staffId)
-                from sent order by n
+                from sent
+                where not exists (select from sent where client_id is null)
+                order by n
                 on conflict (branch_id, external_id) do nothing
-                returning branch_id, id, external_id
+                returning branch_id, id, external_id, qualifies, judgement, rule_code, rule_version
             )
-            select s.external_id, coalesce(i.id, e.id), i.id is null,
+            select s.client_id is null, s.external_id, coalesce(i.id, e.id), i.id is null,
                    e.id is not null and (e.client_id, e.kind, e.occurred_at, e.amount)
-                       is distinct from (s.client_id, s.kind, s.occurred_at::timestamptz, nullif(s.amount, '')::numeric)
+                       is distinct from (s.client_id, s.kind, s.occurred_at::timestamptz, nullif(s.amount, '')::numeric),
+                   coalesce(i.qualifies, e.qualifies), coalesce(i.judgement, e.judgement),
+                   coalesce(i.rule_code, e.rule_code), coalesce(i.rule_version, e.rule_version), s.branch_id
             from sent s
             left join inserted i on i.branch_id = s.branch_id and i.external_id = s.external_id
             left join huifang.client_events e on e.branch_id = s.branch_id and e.external_id = s.external_id
             order by s.n
             """)
-        let conflicting = try rows.enumerated().filter { try $0.element.decode(3, as: Bool.self) }.map(\.offset)
+        let unknown = try rows.enumerated().filter { try $0.element.decode(0, as: Bool.self) }.map(\.offset)
+        guard unknown.isEmpty else { throw ClientEventError.unknownClients(unknown) }
+        let conflicting = try rows.enumerated().filter { try $0.element.decode(4, as: Bool.self) }.map(\.offset)
         guard conflicting.isEmpty else { throw ClientEventError.conflicting(conflicting) }
-        let ids = try rows.map { (externalId: try $0.decode(0, as: String.self), id: try $0.decode(1, as: Int64.self),
-                                  duplicate: try $0.decode(2, as: Bool.self)) }
-        // The judgement and the task are written by the statement's triggers: read them back.
-        let judged = try await connection.query(
+        var outcomes = try rows.map { row in
+            ClientEventOutcome(
+                externalId: try row.decode(1), eventId: try row.decode(2), duplicate: try row.decode(3), qualifies: try row.decode(5),
+                judgement: try row.decode(6), ruleCode: try row.decode(7), ruleVersion: try row.decode(8), taskId: nil)
+        }
+        // The callbacks are opened by the insert's statement trigger, after its rows were returned.
+        let branches = try rows.map { try $0.decode(9, as: Int.self) }
+        var tasks: [Int64: Int64] = [:]
+        for row in try await connection.query(
             """
-            select e.id, e.qualifies, e.judgement, e.rule_code, e.rule_version,
-                   (select t.id from huifang.callback_tasks t where t.branch_id = e.branch_id and t.event_id = e.id)
-            from huifang.client_events e
-            where e.branch_id = any(\(branches)) and e.id = any(\(ids.map { $0.id }))
-            """)
-        var byId: [Int64: (Bool, String, String?, Int?, Int64?)] = [:]
-        for row in judged {
-            byId[try row.decode(0)] = (try row.decode(1), try row.decode(2), try row.decode(3), try row.decode(4), try row.decode(5))
+            select event_id, id from huifang.callback_tasks
+            where branch_id = any(\(branches)) and event_id = any(\(outcomes.map(\.eventId)))
+            """
+        ) {
+            tasks[try row.decode(0)] = try row.decode(1)
         }
-        return ids.map { entry in
-            let judged = byId[entry.id]
-            return ClientEventOutcome(
-                externalId: entry.externalId, eventId: entry.id, duplicate: entry.duplicate, qualifies: judged?.0 ?? false,
-                judgement: judged?.1 ?? "", ruleCode: judged?.2, ruleVersion: judged?.3, taskId: judged?.4)
-        }
+        for index in outcomes.indices { outcomes[index].taskId = tasks[outcomes[index].eventId] }
+        return outcomes
+    }
+}
+
+extension Array where Element == ClientEventOutcome {
+    /// What a batch brought that was new: events received, duplicates, qualifying events, callbacks opened.
+    public var counts: (received: Int, duplicates: Int, qualifying: Int, tasksCreated: Int) {
+        let fresh = filter { !$0.duplicate }
+        return (fresh.count, count - fresh.count, fresh.filter(\.qualifies).count, fresh.filter { $0.taskId != nil }.count)
     }
 }
