@@ -44,6 +44,16 @@ create or replace trigger audit_events_chain
     before insert on huifang.audit_events
     for each row execute function huifang.audit_events_chain();
 
+-- Refuses the statement it guards with its arguments: the message, and the constraint the API maps
+-- (for history that is only ever appended to; the audit trail keeps its own below).
+create or replace function huifang.refuse_rewrite() returns trigger
+    language plpgsql
+    as $$
+begin
+    raise exception '%', tg_argv[0] using errcode = '55000', constraint = tg_argv[1];
+end
+$$;
+
 -- Append-only for everyone but a superuser, who is exactly whom `verify` watches.
 create or replace function huifang.audit_events_append_only() returns trigger
     language plpgsql

@@ -102,23 +102,24 @@ create or replace trigger clients_check_referrer_recusal
     before update of referrer_staff_id, referrer_broker_id on huifang.clients
     for each row execute function huifang.clients_check_referrer_recusal();
 
--- Why a referrer changes: the transaction's reason (huifang.reason). A request must give one, so
--- the history says why someone stopped being the referrer; the owner's own maintenance is named as such.
-create or replace function huifang.referrer_change_reason() returns text
+-- Why a referrer is recorded or changes: the transaction's reason (huifang.reason), else p_fallback.
+-- A request changing a referrer must give one (p_required), so the history says why someone stopped
+-- being the referrer; the owner's own maintenance falls back to naming itself.
+create or replace function huifang.referrer_change_reason(p_fallback text, p_required boolean) returns text
     language plpgsql stable
     as $$
 declare
     why text := nullif(btrim(current_setting('huifang.reason', true)), '');
 begin
-    if why is null and session_user = 'huifang_app' then
+    if why is null and p_required and session_user = 'huifang_app' then
         raise exception 'changing who referred a client needs a reason (Art 4: the history keeps it)'
             using errcode = '23514', constraint = 'client_referrers_reason',
                   hint = 'set huifang.reason for the transaction; over HTTP, give referrerReason';
     end if;
-    return coalesce(why, 'changed directly in the database by ' || session_user);
+    return coalesce(why, p_fallback);
 end
 $$;
-revoke execute on function huifang.referrer_change_reason() from public;
+revoke execute on function huifang.referrer_change_reason(text,boolean) from public;
 
 -- Referrer history (Art 4): the referrer an account opens with, and every change or clearing after,
 -- each ending the row before it — with who changed it and why, and an audit event of old and new.
@@ -130,11 +131,11 @@ declare
     why text;
 begin
     if tg_op = 'INSERT' then
+        why := huifang.referrer_change_reason('recorded with the account', false);
         insert into huifang.client_referrers
             (branch_id, client_id, referrer_staff_id, referrer_broker_id, broker_staff_id, valid_from, changed_by, reason)
         select n.branch_id, n.id, n.referrer_staff_id, n.referrer_broker_id, b.staff_id, least(n.opened_at, now()),
-               huifang.scope_staff_id(),
-               coalesce(nullif(btrim(current_setting('huifang.reason', true)), ''), 'recorded with the account')
+               huifang.scope_staff_id(), why
         from inserted_clients n
         left join huifang.brokers b on b.branch_id = n.branch_id and b.id = n.referrer_broker_id
         where n.referrer_staff_id is not null or n.referrer_broker_id is not null;
@@ -146,7 +147,7 @@ begin
         where (o.referrer_staff_id, o.referrer_broker_id) is distinct from (n.referrer_staff_id, n.referrer_broker_id)) then
         return null;
     end if;
-    why := huifang.referrer_change_reason();
+    why := huifang.referrer_change_reason('changed directly in the database by ' || session_user, true);
 
     -- Audited first, while the row being ended still names the staff behind the old broker.
     insert into huifang.audit_events (actor_staff_id, branch_id, action, object_type, object_id, reason, detail)
@@ -198,8 +199,7 @@ create or replace function huifang.brokers_record_referrer_staff() returns trigg
     set search_path = pg_catalog, pg_temp
     as $$
 declare
-    why text := coalesce(nullif(btrim(current_setting('huifang.reason', true)), ''),
-                            'the staff member behind broker ' || new.id || ' changed');
+    why text := huifang.referrer_change_reason('the staff member behind broker ' || new.id || ' changed', false);
 begin
     -- One statement: each current row is ended before its successor goes in, so the one-current-row
     -- index never sees two.
@@ -332,22 +332,17 @@ create or replace trigger client_asset_snapshots_revise
     before insert on huifang.client_asset_snapshots
     for each row execute function huifang.client_asset_snapshots_revise();
 
-create or replace function huifang.client_asset_snapshots_append_only() returns trigger
-    language plpgsql
-    as $$
-begin
-    raise exception 'asset snapshots are history: record a correction as a new revision'
-        using errcode = '55000', constraint = 'client_asset_snapshots_append_only';
-end
-$$;
-
 create or replace trigger client_asset_snapshots_append_only
     before update or delete on huifang.client_asset_snapshots
-    for each row execute function huifang.client_asset_snapshots_append_only();
+    for each row
+    execute function huifang.refuse_rewrite(
+        'asset snapshots are history: record a correction as a new revision', 'client_asset_snapshots_append_only');
 
 create or replace trigger client_asset_snapshots_no_truncate
     before truncate on huifang.client_asset_snapshots
-    for each statement execute function huifang.client_asset_snapshots_append_only();
+    for each statement
+    execute function huifang.refuse_rewrite(
+        'asset snapshots are history: record a correction as a new revision', 'client_asset_snapshots_append_only');
 
 -- ══ row-level security: huifang.brokers ══
 

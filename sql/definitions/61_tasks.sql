@@ -488,22 +488,17 @@ create or replace trigger callback_attempts_check
     before insert on huifang.callback_attempts
     for each row execute function huifang.callback_attempts_check();
 
-create or replace function huifang.callback_attempts_append_only() returns trigger
-    language plpgsql
-    as $$
-begin
-    raise exception 'callback attempts are a log: log another attempt instead'
-        using errcode = '55000', constraint = 'callback_attempts_append_only';
-end
-$$;
-
 create or replace trigger callback_attempts_append_only
     before update or delete on huifang.callback_attempts
-    for each row execute function huifang.callback_attempts_append_only();
+    for each row
+    execute function huifang.refuse_rewrite(
+        'callback attempts are a log: log another attempt instead', 'callback_attempts_append_only');
 
 create or replace trigger callback_attempts_no_truncate
     before truncate on huifang.callback_attempts
-    for each statement execute function huifang.callback_attempts_append_only();
+    for each statement
+    execute function huifang.refuse_rewrite(
+        'callback attempts are a log: log another attempt instead', 'callback_attempts_append_only');
 
 -- Art 9: a client nobody could reach may have a wrong phone number on file: the unreachable task
 -- flags the client's phone for verification (which opens its verification task), unless the task

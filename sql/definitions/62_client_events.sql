@@ -99,22 +99,17 @@ create or replace trigger client_events_open_tasks
     for each statement execute function huifang.client_events_open_tasks();
 
 -- Events are what happened: never changed nor removed.
-create or replace function huifang.client_events_append_only() returns trigger
-    language plpgsql
-    as $$
-begin
-    raise exception 'client events are history: report a new event instead'
-        using errcode = '55000', constraint = 'client_events_append_only';
-end
-$$;
-
 create or replace trigger client_events_append_only
     before update or delete on huifang.client_events
-    for each row execute function huifang.client_events_append_only();
+    for each row
+    execute function huifang.refuse_rewrite(
+        'client events are history: report a new event instead', 'client_events_append_only');
 
 create or replace trigger client_events_no_truncate
     before truncate on huifang.client_events
-    for each statement execute function huifang.client_events_append_only();
+    for each statement
+    execute function huifang.refuse_rewrite(
+        'client events are history: report a new event instead', 'client_events_append_only');
 
 -- ══ row-level security: huifang.client_events ══
 
