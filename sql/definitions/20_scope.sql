@@ -141,21 +141,19 @@ begin
           and not huifang.may_perform_task(p_staff, t.branch_id, t.executor_department_id)
         returning t.branch_id, t.id, t.owner_role, t.executor_department_id
     loop
-        if item.executor_department_id is null then
-            perform huifang.notify_handoff(item.branch_id, item.owner_role, item.branch_id, null,
-                                           'Task ' || item.id || ' is back in the queue: its assignee left (' || p_cause || ')',
-                                           'callback_task', item.id);
-        else
-            perform huifang.notify_handoff(item.branch_id, 'call_center', null, item.executor_department_id,
-                                           'Task ' || item.id || ' is back in the queue: its assignee left (' || p_cause || ')',
-                                           'callback_task', item.id);
-        end if;
+        -- The branch's owning role, or the call center that executes it.
+        perform huifang.notify_handoff(item.branch_id,
+                                       case when item.executor_department_id is null then item.owner_role else 'call_center' end,
+                                       case when item.executor_department_id is null then item.branch_id end,
+                                       item.executor_department_id,
+                                       'Task ' || item.id || ' is back in the queue: its assignee left (' || p_cause || ')',
+                                       'callback_task', item.id);
         kinds := kinds || 'tasks'::text; branches := branches || item.branch_id; ids := ids || item.id;
     end loop;
     for item in
         update huifang.problems p set last_action = 'release'
         where p.assignee_staff_id = p_staff and p.state <> 'closed'
-          and not huifang.may_handle_problem(p_staff, p.department_id)
+          and not huifang.may_work_for_department(p_staff, p.department_id)
         returning p.branch_id, p.id, p.department_id
     loop
         perform huifang.notify_handoff(item.branch_id, huifang.triage_role(item.department_id), null, item.department_id,
@@ -166,7 +164,7 @@ begin
     for item in
         update huifang.problem_forwardings f set state = 'received'
         where f.acknowledged_by = p_staff and f.state = 'acknowledged'
-          and not huifang.may_answer_forwarding(p_staff, f.department_id)
+          and not huifang.may_work_for_department(p_staff, f.department_id, 'functional_dept')
         returning f.branch_id, f.id, f.problem_id, f.department_id
     loop
         perform huifang.notify_handoff(item.branch_id, 'functional_dept', null, item.department_id,

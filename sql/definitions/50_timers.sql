@@ -78,9 +78,8 @@ create or replace function huifang.timers_set_holder() returns trigger
     set search_path = pg_catalog, pg_temp
     as $$
 begin
-    if new.subject_kind in ('problem', 'problem_forwarding', 'callback_task', 'evaluation', 'evaluation_duty') then
-        new.department_id := huifang.timer_holder(new.subject_kind, new.branch_id, new.subject_id);
-    end if;
+    -- Null for the kinds no department holds (timer_holder's CASE has no arm for them).
+    new.department_id := huifang.timer_holder(new.subject_kind, new.branch_id, new.subject_id);
     return new;
 end
 $$;
@@ -177,7 +176,6 @@ create or replace function huifang.fire_due_timers(p_limit integer)
     language plpgsql security definer
     set search_path = pg_catalog, pg_temp
     as $$
-#variable_conflict use_column
 begin
     if not huifang.scope_system() then
         raise exception 'only the SLA engine fires timers' using errcode = '42501';

@@ -35,26 +35,21 @@ begin
             return new;
         end if;
     end if;
-    if new.assignee_staff_id is not null then
-        if new.executor_department_id is null and not exists (
-            select from huifang.role_grants g
-            where g.staff_id = new.assignee_staff_id and g.branch_id = new.branch_id and g.revoked_at is null
-              and g.role in ('responsible_person', 'front_desk', 'ops_director', 'marketing_director')) then
+    if new.assignee_staff_id is not null
+       and not huifang.may_perform_task(new.assignee_staff_id, new.branch_id, new.executor_department_id) then
+        -- Which of the conditions failed, roles before the status.
+        if new.executor_department_id is null and not huifang.may_perform_task(new.assignee_staff_id, new.branch_id, null, false) then
             raise exception 'staff % cannot perform callbacks in branch %', new.assignee_staff_id, new.branch_id
                 using errcode = '23514', constraint = 'callback_tasks_performer',
                       hint = 'assign someone holding responsible_person, front_desk or a director role in the branch';
         end if;
-        if new.executor_department_id is not null and not exists (
-            select from huifang.role_grants g
-            where g.staff_id = new.assignee_staff_id and g.department_id = new.executor_department_id
-              and g.revoked_at is null and g.role = 'call_center') then
+        if new.executor_department_id is not null
+           and not huifang.may_perform_task(new.assignee_staff_id, new.branch_id, new.executor_department_id, false) then
             raise exception 'staff % is not in the call center that executes this task', new.assignee_staff_id
                 using errcode = '23514', constraint = 'callback_tasks_performer';
         end if;
-        if not exists (select from huifang.staff s where s.id = new.assignee_staff_id and s.status = 'active') then
-            raise exception 'staff % is inactive', new.assignee_staff_id
-                using errcode = '23514', constraint = 'callback_tasks_performer';
-        end if;
+        raise exception 'staff % is inactive', new.assignee_staff_id
+            using errcode = '23514', constraint = 'callback_tasks_performer';
     end if;
     return new;
 end
@@ -84,13 +79,14 @@ comment on function huifang.task_failed_days(integer, bigint) is
     'Distinct Shanghai days with a failed attempt on the task, counting only attempts logged by the end of the next working day';
 grant execute on function huifang.task_failed_days(integer,bigint) to huifang_app;
 
--- Whether a staff member may hold a task now: active, with a live performing role where the task is
--- worked (the branch, or the call center that executes it).
-create or replace function huifang.may_perform_task(p_staff bigint, p_branch integer, p_executor_department integer) returns boolean
+-- Whether a staff member may hold a task now: active (unless p_active is false: the roles alone),
+-- with a live performing role where the task is worked (the branch, or the call center that executes it).
+create or replace function huifang.may_perform_task(
+    p_staff bigint, p_branch integer, p_executor_department integer, p_active boolean default true) returns boolean
     language sql stable security definer
     set search_path = pg_catalog, pg_temp
     as $$
-        select exists (select from huifang.staff s where s.id = p_staff and s.status = 'active')
+        select (not p_active or exists (select from huifang.staff s where s.id = p_staff and s.status = 'active'))
            and case when p_executor_department is null
                     then exists (select from huifang.role_grants g
                                  where g.staff_id = p_staff and g.branch_id = p_branch and g.revoked_at is null
@@ -99,7 +95,7 @@ create or replace function huifang.may_perform_task(p_staff bigint, p_branch int
                                  where g.staff_id = p_staff and g.department_id = p_executor_department and g.revoked_at is null
                                    and g.role = 'call_center') end
     $$;
-revoke execute on function huifang.may_perform_task(bigint,integer,integer) from public;
+revoke execute on function huifang.may_perform_task(bigint,integer,integer,boolean) from public;
 
 create or replace function huifang.callback_tasks_check_transition() returns trigger
     language plpgsql security definer
@@ -125,13 +121,12 @@ begin
     -- A task whose assignee may no longer hold it (left, or lost the role it needs) goes back to the
     -- queue from assigned or in progress (huifang.release_work_of, issue 19 A5); any other step is the
     -- state machine's.
-    if not (new.state = 'open' and old.state in ('assigned', 'in_progress') and old.assignee_staff_id is not null
-            and not huifang.may_perform_task(old.assignee_staff_id, old.branch_id, old.executor_department_id))
-       and (new.state is distinct from old.state or new.state = 'assigned' and new.assignee_staff_id is distinct from old.assignee_staff_id) then
-        if not exists (select from huifang.callback_task_transitions t where t.from_state = old.state and t.to_state = new.state) then
-            raise exception 'a task cannot go from % to %', old.state, new.state
-                using errcode = '23514', constraint = 'callback_tasks_transition';
-        end if;
+    if (new.state is distinct from old.state or new.state = 'assigned' and new.assignee_staff_id is distinct from old.assignee_staff_id)
+       and not exists (select from huifang.callback_task_transitions t where t.from_state = old.state and t.to_state = new.state)
+       and not (new.state = 'open' and old.state in ('assigned', 'in_progress') and old.assignee_staff_id is not null
+                and not huifang.may_perform_task(old.assignee_staff_id, old.branch_id, old.executor_department_id)) then
+        raise exception 'a task cannot go from % to %', old.state, new.state
+            using errcode = '23514', constraint = 'callback_tasks_transition';
     end if;
     if new.state = 'unreachable' and old.state <> 'unreachable' then
         failed_days := huifang.task_failed_days(new.branch_id, new.id);

@@ -160,28 +160,19 @@ begin
 end
 $$;
 
--- Whether a staff member may hold a problem of an HQ department now: active, with a live role there.
-create or replace function huifang.may_handle_problem(p_staff bigint, p_department integer) returns boolean
-    language sql stable security definer
-    set search_path = pg_catalog, pg_temp
-    as $$
-        select exists (select from huifang.staff s where s.id = p_staff and s.status = 'active')
-           and exists (select from huifang.role_grants g
-                       where g.staff_id = p_staff and g.department_id = p_department and g.revoked_at is null)
-    $$;
-revoke execute on function huifang.may_handle_problem(bigint,integer) from public;
-
--- Whether a staff member may answer a forwarding to a functional department now.
-create or replace function huifang.may_answer_forwarding(p_staff bigint, p_department integer) returns boolean
+-- Whether a staff member may hold a department's work now: active, with a live grant there (of
+-- p_role when given) — a problem of an HQ department, a forwarding to a functional one.
+create or replace function huifang.may_work_for_department(p_staff bigint, p_department integer, p_role text default null)
+    returns boolean
     language sql stable security definer
     set search_path = pg_catalog, pg_temp
     as $$
         select exists (select from huifang.staff s where s.id = p_staff and s.status = 'active')
            and exists (select from huifang.role_grants g
                        where g.staff_id = p_staff and g.department_id = p_department and g.revoked_at is null
-                         and g.role = 'functional_dept')
+                         and (p_role is null or g.role = p_role))
     $$;
-revoke execute on function huifang.may_answer_forwarding(bigint,integer) from public;
+revoke execute on function huifang.may_work_for_department(bigint,integer,text) from public;
 
 create or replace function huifang.problems_before_update() returns trigger
     language plpgsql security definer
@@ -207,7 +198,7 @@ begin
     -- Released (huifang.release_work_of, issue 19 A5): only when the assignee may no longer hold it;
     -- the problem goes back to unclaimed (from in triage to at HQ) and nothing else changes.
     if new.last_action = 'release' then
-        if old.assignee_staff_id is null or huifang.may_handle_problem(old.assignee_staff_id, old.department_id) then
+        if old.assignee_staff_id is null or huifang.may_work_for_department(old.assignee_staff_id, old.department_id) then
             raise exception 'a problem is released only when its assignee may no longer hold it'
                 using errcode = '23514', constraint = 'problems_transition';
         end if;
@@ -394,7 +385,7 @@ begin
     -- Released (huifang.release_work_of, issue 19 A5): an acknowledged forwarding whose acknowledger
     -- may no longer answer it is received again, for anyone of the department.
     if old.state = 'acknowledged' and new.state = 'received' then
-        if huifang.may_answer_forwarding(old.acknowledged_by, old.department_id) then
+        if huifang.may_work_for_department(old.acknowledged_by, old.department_id, 'functional_dept') then
             raise exception 'a forwarding is released only when whoever acknowledged it may no longer answer it'
                 using errcode = '23514', constraint = 'problem_forwardings_transition';
         end if;

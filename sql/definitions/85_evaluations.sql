@@ -11,6 +11,7 @@ create or replace function huifang.evaluations_check() returns trigger
     as $$
 declare
     actor bigint := huifang.scope_staff_id();
+    unscored text;
 begin
     if not exists (select from huifang.role_grants g where g.staff_id = actor and g.department_id = new.department_id
                    and g.revoked_at is null and g.role in ('brokerage_ops_center', 'risk_control_hq', 'sales_trading_hq')) then
@@ -27,13 +28,12 @@ begin
         raise exception 'what an evaluation is about never changes' using errcode = '55000', constraint = 'evaluations_fixed';
     end if;
     if old.state = 'open' and new.state = 'closed' then
-        if exists (select from huifang.evaluation_criteria c
-                   where not exists (select from huifang.evaluation_scores x
-                                     where x.branch_id = new.branch_id and x.evaluation_id = new.id and x.criterion = c.code)) then
-            raise exception 'evaluation % lacks a score for %', new.id,
-                (select string_agg(c.code, ', ' order by c.position) from huifang.evaluation_criteria c
-                 where not exists (select from huifang.evaluation_scores x
-                                   where x.branch_id = new.branch_id and x.evaluation_id = new.id and x.criterion = c.code))
+        select string_agg(c.code, ', ' order by c.position) into unscored
+        from huifang.evaluation_criteria c
+        where not exists (select from huifang.evaluation_scores x
+                          where x.branch_id = new.branch_id and x.evaluation_id = new.id and x.criterion = c.code);
+        if unscored is not null then
+            raise exception 'evaluation % lacks a score for %', new.id, unscored
                 using errcode = '23514', constraint = 'evaluations_scored';
         end if;
         new.closed_by := actor;
@@ -117,8 +117,7 @@ begin
                 jsonb_build_array(jsonb_build_object('role', 'brokerage_ops_center', 'departmentId',
                     (select min(id) from huifang.departments where kind = 'brokerage_ops_center' and status = 'active'))));
     elsif new.state = 'published' then
-        update huifang.timers set state = 'stopped', stopped_at = now(), stop_reason = 'published', next_fire_at = null
-        where branch_id = new.branch_id and subject_kind = 'evaluation' and subject_id = new.id and state <> 'stopped';
+        perform huifang.stop_clock(new.branch_id, 'evaluation', new.id, 'published');
         perform huifang.notify_handoff(new.branch_id, 'branch_manager', new.branch_id, null,
                                        'The ' || new.year || ' evaluation of your branch is published', 'evaluation', new.id);
     end if;
@@ -142,6 +141,8 @@ create or replace function huifang.open_evaluation_duties(p_year integer) return
     as $$
 declare
     opened integer;
+    -- Every duty of the year is due after the same number of working days.
+    workdays integer := huifang.workdays_between('cn_workday', make_date(p_year - 1, 12, 31), make_date(p_year, 12, 31));
 begin
     with duties as (
         insert into huifang.evaluation_duties (branch_id, department_id, year)
@@ -155,7 +156,7 @@ begin
         insert into huifang.timers (branch_id, subject_kind, subject_id, clock, started_at, workdays, title, notify, escalate_to)
         select u.branch_id, 'evaluation_duty', u.id, 'evaluation_due',
                (make_date(p_year - 1, 12, 31) + time '12:00') at time zone 'Asia/Shanghai',
-               huifang.workdays_between('cn_workday', make_date(p_year - 1, 12, 31), make_date(p_year, 12, 31)),
+               workdays,
                'Evaluate the ' || p_year || ' callback work of branch ' || b.code || ' (' || d.code || ')',
                jsonb_build_array(jsonb_build_object('role', huifang.triage_role(u.department_id), 'departmentId', u.department_id)),
                jsonb_build_array(jsonb_build_object('role', 'brokerage_ops_center', 'departmentId',
