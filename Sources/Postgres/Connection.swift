@@ -79,6 +79,9 @@ public final class Connection: @unchecked Sendable {
     /// `CancellationError`; a task cancelled before the statement starts does not send it.
     @discardableResult
     public func query(_ sql: SQL) async throws -> QueryResult {
+        if let capture = PlanCapture.current {
+            try await onConnectionThread { try capture.record(sql, on: $0) }
+        }
         if DatabaseThreads.isCurrentThreadDedicated {
             // Already on a database thread: call libpq inline, without allocating a closure.
             try claim()
