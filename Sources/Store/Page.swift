@@ -1,3 +1,5 @@
+import Foundation
+
 /// One page of a keyset-paginated list; `next` is the cursor of the following page, nil on the last.
 public struct Page<Item: Sendable>: Sendable {
     public var items: [Item]
@@ -13,6 +15,11 @@ public struct Page<Item: Sendable>: Sendable {
 public enum Cursor {
     public static func encode(_ parts: Int64...) -> String {
         parts.map(String.init).joined(separator: ".")
+    }
+
+    /// The key of a row of a list ordered by a deadline (microseconds), then branch and id.
+    public static func byDeadline(_ due: Date?, _ branch: Int, _ id: Int64) -> String {
+        encode(Int64(((due ?? .distantPast).timeIntervalSince1970 * 1_000_000).rounded()), Int64(branch), id)
     }
 
     /// The parts of a cursor, or nil when it is not one this server made.

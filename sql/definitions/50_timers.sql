@@ -332,9 +332,13 @@ drop policy if exists write_scoped on huifang.timers;
 drop policy if exists update_scoped on huifang.timers;
 
 drop policy if exists read_held on huifang.timers;
+-- The holder's own clocks first, as a plain expression: a department's queue of 50,000 open problems
+-- must not call a function per row to learn what the clock's own department column says.
 create policy read_held on huifang.timers for select to huifang_app
     using (cardinality((select huifang.scope_department_ids())) > 0
-           and huifang.department_sees_clock(branch_id, subject_kind, subject_id, department_id));
+           and ((subject_kind in ('problem', 'problem_forwarding', 'evaluation', 'evaluation_duty')
+                 and department_id = any ((select huifang.scope_department_ids())::integer[]))
+                or huifang.department_sees_clock(branch_id, subject_kind, subject_id, department_id)));
 
 -- ══ row-level security: huifang.sla_events ══
 

@@ -72,7 +72,7 @@ public struct TaskStore: Sendable {
             + " order by t.due_at, t.branch_id, t.id limit \(limit + 1)"
         let tasks = try await connection.query(query).map(CallbackTask.init(row:))
         return Cursor.page(tasks, limit: limit) {
-            Cursor.encode(Int64(($0.dueAt.timeIntervalSince1970 * 1_000_000).rounded()), Int64($0.branchId), $0.id)
+            Cursor.byDeadline($0.dueAt, $0.branchId, $0.id)
         }
     }
 

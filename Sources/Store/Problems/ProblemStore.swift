@@ -42,19 +42,25 @@ public struct ProblemStore: Sendable {
     }
 
     /// Ordered by the 15-day deadline, then (branch, id); `after` is the previous page's last.
+    ///
+    /// The page's keys come from walking the problems' clocks in deadline order (a problem's
+    /// 15-day clock runs exactly while it is open, and carries its department), so a queue of
+    /// 50,000 open problems costs a page, not a sort of all of them. An HQ member of several
+    /// departments walks each department's queue and merges the pages.
     public func list(_ filter: Filter, branches: [Int]?, after: (dueMicros: Int64, branch: Int, id: Int64)?, limit: Int)
         async throws -> Page<ProblemView>
     {
-        var conditions: [SQL] = []
-        if let departments = filter.departmentIds {
-            conditions.append("p.department_id = any(\(departments))")
+        var conditions: [SQL] = ["t.subject_kind = 'problem'", "t.clock = 'problem_loop'"]
+        if filter.departmentIds != nil {
+            conditions.append("t.department_id = queue.department_id and p.department_id = queue.department_id")
         } else if let branches {
-            conditions.append("p.branch_id = any(\(branches))")
+            conditions.append("t.branch_id = any(\(branches))")
         }
-        if let branch = filter.branchId { conditions.append("p.branch_id = \(branch)") }
+        if let branch = filter.branchId { conditions.append("t.branch_id = \(branch)") }
         if let states = filter.states { conditions.append("p.state = any(\(states.map(\.rawValue)))") }
         if filter.openOnly {
-            // An HQ queue holds routed problems only: spelled so the planner proves the partial queue index applies.
+            conditions.append("t.stopped_at is null")
+            // An HQ queue holds routed problems only.
             conditions.append(filter.departmentIds != nil ? "p.state not in ('closed', 'raised', 'returned')" : "p.state <> 'closed'")
         }
         if filter.unclaimed { conditions.append("p.state = 'at_hq' and p.assignee_staff_id is null") }
@@ -68,15 +74,19 @@ public struct ProblemStore: Sendable {
         }
         if let after {
             conditions.append(
-                "(t.due_at, p.branch_id, p.id) > (to_timestamp(\(after.dueMicros)::numeric / 1000000), \(after.branch), \(after.id))")
+                "(t.due_at, t.branch_id, t.subject_id) > (to_timestamp(\(after.dueMicros)::numeric / 1000000), \(after.branch), \(after.id))")
         }
-        let filtered = conditions.isEmpty ? SQL("true") : SQL.joined(conditions, separator: " and ")
-        let query = "select " + ProblemView.columns(now: now) + " from huifang.problems p " + ProblemView.joins + " where "
-            + filtered + " order by t.due_at, p.branch_id, p.id limit \(limit + 1)"
+        let keys: SQL = "select t.branch_id, t.subject_id from huifang.timers t"
+            + " join huifang.problems p on p.branch_id = t.branch_id and p.id = t.subject_id where "
+            + SQL.joined(conditions, separator: " and ") + " order by t.due_at, t.branch_id, t.subject_id limit \(limit + 1)"
+        let source: SQL = filter.departmentIds.map {
+            "unnest(\($0)::integer[]) as queue(department_id) cross join lateral (" + keys + ") as k"
+        } ?? "(" + keys + ") as k"
+        let query = "select " + ProblemView.columns(now: now) + " from " + source
+            + " join huifang.problems p on p.branch_id = k.branch_id and p.id = k.subject_id " + ProblemView.joins
+            + " order by t.due_at, p.branch_id, p.id limit \(limit + 1)"
         let problems = try await connection.query(query).map(ProblemView.init(row:))
-        return Cursor.page(problems, limit: limit) {
-            Cursor.encode(Int64((($0.clock?.dueAt ?? .distantPast).timeIntervalSince1970 * 1_000_000).rounded()), Int64($0.branchId), $0.id)
-        }
+        return Cursor.page(problems, limit: limit) { Cursor.byDeadline($0.clock?.dueAt, $0.branchId, $0.id) }
     }
 
     public struct Counts: Sendable, Equatable {
@@ -92,25 +102,30 @@ public struct ProblemStore: Sendable {
     }
 
     /// How many problems each queue holds (departments: an HQ inbox; else the branches in scope).
+    /// The states are counted on the problems, the deadlines on their running clocks, each from
+    /// its own index, rather than joining every open problem to its clock.
     public func counts(departmentIds: [Int]?, branches: [Int]?, staffId: Int64) async throws -> Counts {
-        let scope: SQL = departmentIds.map { "p.department_id = any(\($0)) and p.state not in ('raised', 'returned')" }
+        let problemScope: SQL = departmentIds.map { "p.department_id = any(\($0)) and p.state not in ('raised', 'returned')" }
             ?? .branch("p.branch_id", in: branches)
+        let clockScope: SQL = departmentIds.map { "t.department_id = any(\($0))" } ?? .branch("t.branch_id", in: branches)
         let row = try await connection.query(
             """
-            select count(*)::int,
-                   count(*) filter (where p.state = 'raised')::int,
-                   count(*) filter (where p.state = 'at_hq' and p.assignee_staff_id is null)::int,
-                   count(*) filter (where p.assignee_staff_id = \(staffId))::int,
-                   count(*) filter (where p.state = 'info_requested')::int,
-                   count(*) filter (where p.state = 'forwarded')::int,
-                   count(*) filter (where p.state in ('answered', 'rejected'))::int,
-                   count(*) filter (where t.due_at <= \(now)::timestamptz)::int,
-                   count(*) filter (where t.due_at > \(now)::timestamptz and t.stage_at[2] <= \(now)::timestamptz)::int
-            from huifang.problems p
-            left join huifang.timers t on t.branch_id = p.branch_id and t.subject_kind = 'problem' and t.subject_id = p.id
-                                      and t.clock = 'problem_loop'
-            where p.state <> 'closed' and
-            """ + " " + scope
+            select s.*, k.* from
+                (select count(*)::int,
+                        count(*) filter (where p.state = 'raised')::int,
+                        count(*) filter (where p.state = 'at_hq' and p.assignee_staff_id is null)::int,
+                        count(*) filter (where p.assignee_staff_id = \(staffId))::int,
+                        count(*) filter (where p.state = 'info_requested')::int,
+                        count(*) filter (where p.state = 'forwarded')::int,
+                        count(*) filter (where p.state in ('answered', 'rejected'))::int
+                 from huifang.problems p where p.state <> 'closed' and
+            """ + " " + problemScope + """
+                ) as s cross join
+                (select count(*) filter (where t.due_at <= \(now)::timestamptz)::int,
+                        count(*) filter (where t.due_at > \(now)::timestamptz and t.stage_at[2] <= \(now)::timestamptz)::int
+                 from huifang.timers t
+                 where t.subject_kind = 'problem' and t.clock = 'problem_loop' and t.stopped_at is null and
+            """ + " " + clockScope + ") as k"
         ).single()
         return Counts(
             open: try row.decode(0), raised: try row.decode(1), unclaimed: try row.decode(2), mine: try row.decode(3),
@@ -136,10 +151,23 @@ public struct ProblemStore: Sendable {
             condition = condition
                 + " and (t.due_at, f.branch_id, f.id) > (to_timestamp(\(after.dueMicros)::numeric / 1000000), \(after.branch), \(after.id))"
         }
-        let items = try await forwardings(condition, order: "t.due_at, f.branch_id, f.id", limit: limit + 1)
-        return Cursor.page(items, limit: limit) {
-            Cursor.encode(Int64((($0.clock?.dueAt ?? .distantPast).timeIntervalSince1970 * 1_000_000).rounded()), Int64($0.branchId), $0.id)
+        guard states.allSatisfy(\.isOpen) else {
+            let items = try await forwardings(condition, order: "t.due_at, f.branch_id, f.id", limit: limit + 1)
+            return Cursor.page(items, limit: limit) { Cursor.byDeadline($0.clock?.dueAt, $0.branchId, $0.id) }
         }
+        // Open forwardings: each department's running answer clocks, walked by deadline (as `list`).
+        let keys: SQL = "select f.branch_id, f.id from huifang.timers t"
+            + " join huifang.problem_forwardings f on f.branch_id = t.branch_id and f.id = t.subject_id"
+            + " where t.department_id = queue.department_id and t.subject_kind = 'problem_forwarding'"
+            + " and t.clock = 'forwarding_answer' and t.stopped_at is null and f.department_id = queue.department_id and "
+            + condition + " order by t.due_at, t.branch_id, t.subject_id limit \(limit + 1)"
+        let items = try await connection.query(
+            "select " + ForwardingView.columns(now: now) + " from unnest(\(departmentIds)::integer[]) as queue(department_id)"
+                + " cross join lateral (" + keys + ") as k"
+                + " join huifang.problem_forwardings f on f.branch_id = k.branch_id and f.id = k.id " + ForwardingView.joins
+                + " order by t.due_at, f.branch_id, f.id limit \(limit + 1)"
+        ).map(ForwardingView.init(row:))
+        return Cursor.page(items, limit: limit) { Cursor.byDeadline($0.clock?.dueAt, $0.branchId, $0.id) }
     }
 
     private func forwardings(_ condition: SQL, order: String, limit: Int, lock: Bool = false) async throws -> [ForwardingView] {

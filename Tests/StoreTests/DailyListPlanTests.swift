@@ -1,0 +1,83 @@
+import Domain
+import Foundation
+import Postgres
+import Store
+import Testing
+import TestSupport
+
+/// The lists and counts people open every day walk an index in their own order, as each role meets
+/// them under row-level security: with sequential scans priced out no plan may still scan a table
+/// that grows with the brokerage. (Which index wins depends on the data's size; `huifang bench
+/// monitoring` times the same lists on the national data set.)
+@Suite("Daily list and count plans use indexes, for each role")
+struct DailyListPlanTests {
+    static let now = ISO8601DateFormatter().date(from: "2026-11-25T08:00:00Z")!
+
+    /// Every plan of the statements `body` runs as `staff` with `action`'s access.
+    static func plans(
+        _ pool: Pool, owner: Pool, staff: Int64, action: Action, _ body: @escaping @Sendable (Connection, Access) async throws -> Void
+    ) async throws -> [PlanCapture.Statement] {
+        let grants = try await owner.query(
+            "select role, branch_id, department_id from huifang.role_grants where staff_id = \(staff) and revoked_at is null"
+        ).map { RoleGrant(role: Role(rawValue: try $0.decode(0))!, branchId: try $0.decode(1), departmentId: try $0.decode(2)) }
+        let principal = Principal(staffId: staff, employeeNo: "", name: "", grants: grants)
+        let access = try #require(principal.access(for: action))
+        let capture = PlanCapture()
+        try await pool.transaction(for: access, readOnly: true) { db in
+            try await db.execute("set local enable_seqscan = off")
+            try await PlanCapture.$current.withValue(capture) { try await body(db, access) }
+        }
+        return capture.statements
+    }
+
+    static func expectIndexed(_ statements: [PlanCapture.Statement], _ who: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(!statements.isEmpty, "\(who): nothing ran", sourceLocation: sourceLocation)
+        for statement in statements {
+            for table in MonitoringPlanTests.large {
+                #expect(!statement.plan.contains("Seq Scan on \(table) "), "\(who) scans \(table):\n\(statement.plan)",
+                        sourceLocation: sourceLocation)
+            }
+        }
+    }
+
+    @Test func problemListsCountsAndInboxesUseIndexesForEachRole() async throws {
+        try await TestDatabase.with { database in
+            let fixture = try await database.withPool { try await OrganizationFixture.load(into: $0) }
+            try await database.withPool { owner in try await database.withPool(database.application) { pool in
+                let triage = try await Self.plans(pool, owner: owner, staff: fixture.staff["opsCenter"]!, action: .readProblems) { db, access in
+                    var filter = ProblemStore.Filter()
+                    filter.departmentIds = access.departmentIds
+                    filter.openOnly = true
+                    _ = try await ProblemStore(db, now: Self.now).list(filter, branches: nil, after: nil, limit: 50)
+                    _ = try await ProblemStore(db, now: Self.now).counts(departmentIds: access.departmentIds, branches: nil, staffId: access.staffId)
+                }
+                Self.expectIndexed(triage, "the triage queue")
+
+                let national = try await Self.plans(pool, owner: owner, staff: fixture.staff["auditor"]!, action: .readProblems) { db, access in
+                    var filter = ProblemStore.Filter()
+                    filter.openOnly = true
+                    _ = try await ProblemStore(db, now: Self.now).list(filter, branches: access.indexableBranches, after: nil, limit: 50)
+                    filter.openOnly = false
+                    filter.states = [.closed]
+                    _ = try await ProblemStore(db, now: Self.now).list(filter, branches: access.indexableBranches, after: nil, limit: 50)
+                    _ = try await ProblemStore(db, now: Self.now).counts(departmentIds: nil, branches: access.indexableBranches, staffId: access.staffId)
+                }
+                Self.expectIndexed(national, "the auditor's problems")
+
+                let branch = try await Self.plans(pool, owner: owner, staff: fixture.staff["opsA"]!, action: .readProblems) { db, access in
+                    var filter = ProblemStore.Filter()
+                    filter.openOnly = true
+                    _ = try await ProblemStore(db, now: Self.now).list(filter, branches: access.indexableBranches, after: nil, limit: 50)
+                    _ = try await ProblemStore(db, now: Self.now).counts(departmentIds: nil, branches: access.indexableBranches, staffId: access.staffId)
+                }
+                Self.expectIndexed(branch, "a branch's problems")
+
+                let inbox = try await Self.plans(pool, owner: owner, staff: fixture.staff["functional"]!, action: .answerForwardings) { db, access in
+                    _ = try await ProblemStore(db, now: Self.now).forwardingQueue(
+                        departmentIds: access.departmentIds, states: [.received, .acknowledged], after: nil, limit: 50)
+                }
+                Self.expectIndexed(inbox, "a functional department's inbox")
+            } }
+        }
+    }
+}
