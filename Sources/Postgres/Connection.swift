@@ -11,6 +11,10 @@ public final class Connection: @unchecked Sendable {
     /// libpq's handle for cancelling the running statement from another thread (`PQcancel`).
     private let cancelHandle: OpaquePointer?
     private var statementNames: [String: String] = [:]
+    /// Statements that travel with the next one (Connection+Prologue.swift).
+    var prologue: [SQL] = []
+    /// Whether the first statement sent ahead (a transaction's BEGIN) was acknowledged.
+    var hasBegun = false
     private var preparedCount = 0
     private var closed = false
     private let busy = Atomic<Bool>(false)
@@ -150,6 +154,9 @@ public final class Connection: @unchecked Sendable {
     }
 
     func executeBlocking(_ sql: SQL) throws -> QueryResult {
+        if !prologue.isEmpty {
+            return try executePipelinedBlocking([sql])!
+        }
         do {
             return try executePreparedBlocking(sql)
         } catch let error as PostgresError where error.isCachedPlanChanged {
@@ -171,7 +178,11 @@ public final class Connection: @unchecked Sendable {
         return try check(result)
     }
 
-    private func preparedStatementName(for sql: SQL) throws -> String {
+    func forgetPreparedStatement(_ sql: SQL) {
+        statementNames.removeValue(forKey: sql.text)
+    }
+
+    func preparedStatementName(for sql: SQL) throws -> String {
         if let name = statementNames[sql.text] { return name }
         if statementNames.count >= Self.statementCacheLimit {
             try runScriptBlocking("DEALLOCATE ALL")
@@ -185,6 +196,7 @@ public final class Connection: @unchecked Sendable {
     }
 
     func runScriptBlocking(_ script: String) throws {
+        try sendPrologueBlocking()
         _ = try check(PQexec(handle, script))
     }
 
@@ -294,6 +306,10 @@ public final class Connection: @unchecked Sendable {
 
     /// Rolls back whatever is open, also when the task was cancelled (that is often why).
     func rollback() async {
+        if hasUnsentPrologue {
+            dropPrologue()
+            return
+        }
         guard isHealthy else { return }
         _ = try? await onConnectionThreadUncancellable { try $0.runScriptBlocking("ROLLBACK") }
     }

@@ -60,6 +60,7 @@ extension Connection {
     @discardableResult
     public func copyIn(_ statement: String, _ produce: @escaping @Sendable (CopyWriter) throws -> Void) async throws -> Int {
         try await onConnectionThread { connection in
+            try connection.sendPrologueBlocking()
             let handle = connection.rawHandle
             _ = try connection.check(PQexec(handle, statement), expecting: PGRES_COPY_IN)
             let writer = CopyWriter(connection: handle)

@@ -302,6 +302,7 @@ public final class Pool: Sendable {
     }
 
     func release(_ connection: Connection) {
+        connection.dropPrologue()
         let broken = !connection.isHealthy
         let retired = connection.retiresAt.map { $0 <= ContinuousClock.now } ?? false
         let keep = !broken && !retired && !connection.isInTransaction

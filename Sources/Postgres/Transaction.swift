@@ -17,11 +17,14 @@ extension Pool {
     /// commit may have happened). A body that caught a statement's error leaves a failed
     /// transaction, which throws 25P02 instead of pretending to commit. `settings` become
     /// transaction-local run-time parameters (`set_config(…, true)`), which is how a request states
-    /// its tenant scope.
+    /// its tenant scope; `check` is a statement that must succeed before anything else runs (the
+    /// request's session still valid). BEGIN, the settings and the check are sent with the body's first statement, in one
+    /// pipeline: a one-statement transaction costs two round trips, the statement and COMMIT.
     @discardableResult
     public func transaction<T: Sendable>(
         isolation: IsolationLevel = .readCommitted,
         settings: [(name: String, value: String)] = [],
+        check: SQL? = nil,
         readOnly: Bool = false,
         maxAttempts: Int = 5,
         _ body: (Connection) async throws -> T
@@ -31,18 +34,22 @@ extension Pool {
             var began = false
             do {
                 return try await withConnection { connection in
-                    try await connection.run(
-                        script: "BEGIN ISOLATION LEVEL \(isolation.rawValue)\(readOnly ? " READ ONLY" : "")")
-                    began = true
+                    // BEGIN and the settings travel with the body's first statement, in one round trip.
+                    let begin: SQL = "BEGIN ISOLATION LEVEL \(unescaped: isolation.rawValue)\(unescaped: readOnly ? " READ ONLY" : "")"
+                    connection.sendAhead([begin] + (settings.isEmpty ? [] : [Self.setConfig(settings)]) + (check.map { [$0] } ?? []))
                     let result: T
                     do {
-                        if !settings.isEmpty {
-                            try await connection.query(Self.setConfig(settings))
-                        }
                         result = try await body(connection)
                     } catch {
+                        began = connection.hasBegun
                         await connection.rollback()
                         throw error
+                    }
+                    began = true
+                    guard !connection.hasUnsentPrologue else {
+                        // The body sent nothing: no transaction ever began on the server.
+                        connection.dropPrologue()
+                        return result
                     }
                     try await connection.commit()
                     return result
