@@ -13,5 +13,7 @@ struct APIService: APIProtocol {
     let metrics: PrometheusMetrics
     let now: @Sendable () -> Date
     let auth: AuthStore
+    /// Sessions read recently (`AuthenticationMiddleware`); a sign-out forgets its own.
+    let sessions: SessionCache
     let passwords: Passwords
 }

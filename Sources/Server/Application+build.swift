@@ -29,12 +29,13 @@ public func buildApplication(_ configuration: AppConfiguration) async throws -> 
     router.middlewares.add(ProblemMiddleware())
     router.middlewares.add(CancelOnDisconnectMiddleware())
     let auth = AuthStore(pool: authPool)
-    router.middlewares.add(AuthenticationMiddleware(auth: auth))
+    let sessions = SessionCache()
+    router.middlewares.add(AuthenticationMiddleware(auth: auth, sessions: sessions))
     router.middlewares.add(ContractMiddleware(contract: .shared, maxBodyBytes: configuration.maxBodyBytes))
     router.middlewares.add(IdempotencyMiddleware(keys: IdempotencyKeys(pool: pool)))
 
     let api = APIService(
-        pool: pool, authPool: authPool, migrations: configuration.migrations, definitions: configuration.definitions, metrics: metrics, now: configuration.now, auth: auth,
+        pool: pool, authPool: authPool, migrations: configuration.migrations, definitions: configuration.definitions, metrics: metrics, now: configuration.now, auth: auth, sessions: sessions,
         passwords: Passwords(cost: configuration.bcryptCost))
     try api.registerHandlers(on: router, configuration: .init(dateTranscoder: RFC3339DateTranscoder()))
 

@@ -134,6 +134,10 @@ public struct Problem: Error, Codable, Sendable, Equatable {
     /// Rules the database enforces with messages written for people (they name the rule and never
     /// show SQL), by constraint name, whatever the SQLSTATE: their message is the problem's detail.
     static let businessRules: [String: (type: String, title: String, status: Int, detail: String?)] = [
+        "session_ended": ("unauthenticated", "Sign in first: send Authorization: Bearer <token> from POST /sessions", 401, "the session has ended"),
+        "session_grants_changed": (
+            "database-unavailable", "Your roles changed while this request ran; try again shortly", 503, "nothing of it was saved"
+        ),
         "callback_tasks_recusal": ("recusal", "Refused by the recusal rule (Art 4): anyone who ever referred a client never calls them back", 409, nil),
         "client_referrers_reason": ("validation", "Changing who referred a client needs a reason", 422, nil),
         "callback_tasks_performer": ("validation", "This person cannot perform the callback", 422, nil),

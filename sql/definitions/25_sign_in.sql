@@ -322,3 +322,37 @@ drop policy if exists own_keys on huifang.idempotency_keys;
 create policy own_keys on huifang.idempotency_keys to huifang_app
     using (staff_id = (select huifang.scope_staff_id()))
     with check (staff_id = (select huifang.scope_staff_id()));
+
+-- What a server remembers of a session between requests (issue 23): the grants as they were, by
+-- digest. A request's first statement checks the session is still live and its grants unchanged
+-- (huifang.check_session, sent with BEGIN and the scope in one round trip), so a remembered
+-- principal is never used a moment after its session ended or its grants changed.
+create or replace function huifang.grants_digest(p_staff bigint) returns text
+    language sql stable security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+        select md5(coalesce(string_agg(g.role || ':' || coalesce(g.branch_id::text, '') || ':' || coalesce(g.department_id::text, ''),
+                                       ',' order by g.role, g.branch_id, g.department_id), ''))
+        from huifang.role_grants g
+        where g.staff_id = p_staff and g.revoked_at is null
+    $$;
+revoke execute on function huifang.grants_digest(bigint) from public;
+grant execute on function huifang.grants_digest(bigint) to huifang_app;
+
+create or replace function huifang.check_session(p_token_hash bytea, p_staff bigint, p_grants_digest text) returns boolean
+    language plpgsql stable security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+begin
+    if not exists (select from huifang.sessions x join huifang.staff s on s.id = x.staff_id and s.status = 'active'
+                   where x.token_hash = p_token_hash and x.staff_id = p_staff and x.revoked_at is null and x.expires_at > now()) then
+        raise exception 'the session has ended' using errcode = '28000', constraint = 'session_ended';
+    end if;
+    if huifang.grants_digest(p_staff) is distinct from p_grants_digest then
+        raise exception 'the roles of the session changed' using errcode = '28000', constraint = 'session_grants_changed';
+    end if;
+    return true;
+end
+$$;
+revoke execute on function huifang.check_session(bytea, bigint, text) from public;
+grant execute on function huifang.check_session(bytea, bigint, text) to huifang_app;

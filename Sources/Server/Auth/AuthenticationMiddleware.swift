@@ -3,13 +3,20 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import Postgres
 import Store
 
 /// Resolves `Authorization: Bearer …` to the staff member behind it for every request but the public
 /// ones, and refuses the request with 401 when there is none. Authorization proper (the permission
 /// matrix and row-level security) happens in the handlers and the database.
+///
+/// A session read recently comes from `sessions` without a round trip; the database still checks it
+/// on every request, in the request's first scoped statement (`RequestSession.check`), or here
+/// before the answer leaves when the request opened no scoped transaction. A session found ended
+/// is answered 401 and forgotten, whichever server it ended on.
 struct AuthenticationMiddleware<Context: RequestContext>: RouterMiddleware {
     let auth: AuthStore
+    let sessions: SessionCache
 
     static func isPublic(_ request: Request) -> Bool {
         switch (request.method, request.uri.path) {
@@ -26,15 +33,39 @@ struct AuthenticationMiddleware<Context: RequestContext>: RouterMiddleware {
         let token = header.dropFirst("bearer ".count).trimmingCharacters(in: .whitespaces)
         guard !token.isEmpty, token.count <= 200 else { return Self.refuse(request, context) }
         let tokenHash = SessionToken.hash(token)
-        guard let (principal, _) = try await auth.authenticate(tokenHash: tokenHash) else {
-            return Self.refuse(request, context)
+        let session: RequestSession
+        if let remembered = sessions.session(for: tokenHash) {
+            session = remembered.forRequest()
+        } else {
+            guard var read = try await auth.session(tokenHash: tokenHash) else { return Self.refuse(request, context) }
+            read.cache = sessions
+            sessions.store(read)
+            session = read.forRequest()
+            session.checked.mark()
         }
-        context.logger.debug("authenticated", metadata: ["staff": "\(principal.staffId)"])
-        return try await RequestPrincipal.$current.withValue(principal) {
-            try await RequestPrincipal.$tokenHash.withValue(tokenHash) {
-                try await next(request, context)
+        context.logger.debug("authenticated", metadata: ["staff": "\(session.principal.staffId)"])
+        let response: Response
+        do {
+            response = try await RequestSession.$current.withValue(session) { try await next(request, context) }
+        } catch let error as PostgresError where error.isSessionEnded || error.isSessionGrantsChanged {
+            sessions.forget(tokenHash)
+            if error.isSessionEnded { return Self.refuse(request, context) }
+            throw error
+        }
+        if !session.checked.value {
+            // Nothing of the request asked the database about the session: ask before answering.
+            do {
+                _ = try await auth.pool.query(session.check)
+            } catch let error as PostgresError where error.isSessionEnded {
+                sessions.forget(tokenHash)
+                return Self.refuse(request, context)
+            } catch let error as PostgresError where error.isSessionGrantsChanged {
+                // The request read nothing under its grants (a scoped transaction would have renewed
+                // them): its answer stands; the next request reads the session afresh.
+                sessions.forget(tokenHash)
             }
         }
+        return response
     }
 
     /// 401 as problem+json with the challenge header RFC 6750 asks for.

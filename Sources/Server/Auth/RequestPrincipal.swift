@@ -1,12 +1,13 @@
 import Domain
 import Foundation
+import Store
 
-/// The signed-in staff member of the request being handled, set by `AuthenticationMiddleware`
-/// around everything after it (the OpenAPI handlers run in the same task).
+/// The signed-in staff member of the request being handled: the `RequestSession` that
+/// `AuthenticationMiddleware` sets around everything after it (the OpenAPI handlers run in the same task).
 enum RequestPrincipal {
-    @TaskLocal static var current: Principal?
-    /// SHA-256 of the bearer token, for signing out this session.
-    @TaskLocal static var tokenHash: Data?
+    static var current: Principal? { RequestSession.current?.principal }
+    /// SHA-256 of the bearer token, for telling this session from the others.
+    static var tokenHash: Data? { RequestSession.current?.tokenHash }
     /// Where the request came from (the peer, or the trusted proxy's `X-Forwarded-For`), for throttling sign-ins.
     @TaskLocal static var sourceAddress: String?
 

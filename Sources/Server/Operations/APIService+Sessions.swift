@@ -12,8 +12,10 @@ extension APIService {
         guard case .json(let body) = input.body else { throw AppError.invalid([]) }
         try Validate.throwing(Passwords.problemsReading(body.password, field: "password"))
         let address = RequestPrincipal.throttlingAddress
-        try await refuseIfLockedOut(employeeNo: body.employeeNo, address: address)
+        // The credential first: a read, run again on a fresh connection if the database restarted
+        // since this pool last spoke to it (authenticated requests no longer keep it busy).
         let credential = try await auth.credential(employeeNo: body.employeeNo)
+        try await refuseIfLockedOut(employeeNo: body.employeeNo, address: address)
         let passwordOK = try await passwords.verify(body.password, hash: credential?.passwordHash)
         let token = SessionToken.generate()
         let (outcome, retryAfter) = try await auth.signIn(
@@ -40,7 +42,11 @@ extension APIService {
 
     func signOut(_ input: Operations.SignOut.Input) async throws -> Operations.SignOut.Output {
         _ = try signedIn()
-        if let tokenHash = RequestPrincipal.tokenHash { try await auth.signOut(tokenHash: tokenHash) }
+        guard let session = RequestSession.current else { throw AppError.unauthenticated }
+        sessions.forget(session.tokenHash)
+        // Ending a session that had already ended (on another server, or by an admin) is a 401, as before.
+        guard try await auth.signOut(tokenHash: session.tokenHash) else { throw AppError.unauthenticated }
+        session.checked.mark()
         return .noContent(.init())
     }
 
@@ -51,6 +57,8 @@ extension APIService {
     func changeMyPassword(_ input: Operations.ChangeMyPassword.Input) async throws -> Operations.ChangeMyPassword.Output {
         let principal = try signedIn()
         guard case .json(let body) = input.body else { throw AppError.invalid([]) }
+        // A remembered session is checked before its password is: a token signed out elsewhere gets no guesses.
+        try await checkSession()
         // Checking the current password is a sign-in by another door: the same lockout, so that a
         // stolen token cannot be used to guess the password behind it.
         let address = RequestPrincipal.throttlingAddress
@@ -144,5 +152,15 @@ extension APIService {
         return .init(items: sessions.map {
             .init(id: $0.id, createdAt: $0.createdAt, expiresAt: $0.expiresAt, sourceAddress: $0.sourceAddress, current: $0.isCurrent)
         })
+    }
+}
+
+extension APIService {
+    /// Asks the database now whether the request's session is live with the grants it was read with
+    /// (most requests need not: their first scoped statement asks).
+    func checkSession() async throws {
+        guard let session = RequestSession.current else { throw AppError.unauthenticated }
+        _ = try await auth.pool.query(session.check)
+        session.checked.mark()
     }
 }

@@ -4,16 +4,50 @@ import Postgres
 extension Pool {
     /// A transaction scoped to what `access` reaches: row-level security sees the staff member, the
     /// branches, and whether the action reaches all branches or the organization chart.
+    ///
+    /// In a request (`RequestSession.current`), the session is checked by the transaction's first
+    /// statement. When its grants changed since the server read them, the session is read again and
+    /// the transaction runs once more with the access the new grants give for the same action
+    /// (none: 403); when it ended, the error says so and the server answers 401.
     @discardableResult
     public func transaction<T: Sendable>(
-        for access: Access, readOnly: Bool = false, _ body: (Connection) async throws -> T
+        for access: Access, adding settings: [(name: String, value: String)] = [], readOnly: Bool = false,
+        _ body: (Connection) async throws -> T
+    ) async throws -> T {
+        guard let session = RequestSession.current else {
+            return try await scopedTransaction(for: access, adding: settings, check: nil, readOnly: readOnly, body)
+        }
+        do {
+            let result = try await scopedTransaction(for: access, adding: settings, check: session.check, readOnly: readOnly, body)
+            session.checked.mark()
+            return result
+        } catch let error as PostgresError where error.isSessionGrantsChanged {
+            session.cache?.forget(session.tokenHash)
+            guard var renewed = try await AuthStore(pool: self).session(tokenHash: session.tokenHash) else { throw error }
+            renewed.cache = session.cache
+            session.cache?.store(renewed)
+            renewed = renewed.forRequest()
+            guard let access = renewed.principal.access(for: access.action) else {
+                throw PostgresError(kind: .server, sqlState: "42501", message: "the session's roles no longer permit \(access.action.rawValue)")
+            }
+            let result = try await RequestSession.$current.withValue(renewed) {
+                try await scopedTransaction(for: access, adding: settings, check: renewed.check, readOnly: readOnly, body)
+            }
+            session.checked.mark()
+            return result
+        }
+    }
+
+    private func scopedTransaction<T: Sendable>(
+        for access: Access, adding settings: [(name: String, value: String)], check: SQL?, readOnly: Bool,
+        _ body: (Connection) async throws -> T
     ) async throws -> T {
         // A POST with an Idempotency-Key: its first transaction that changes something also writes the key.
         guard !readOnly, let claim = IdempotencyClaim.current, !claim.isRecorded else {
-            return try await transaction(settings: access.databaseSettings, readOnly: readOnly, body)
+            return try await transaction(settings: access.databaseSettings + settings, check: check, readOnly: readOnly, body)
         }
         var wroteKey = false
-        let result = try await transaction(settings: access.databaseSettings) { connection in
+        let result = try await transaction(settings: access.databaseSettings + settings, check: check) { connection in
             let result = try await body(connection)
             wroteKey = try await claim.write(on: connection)
             return result

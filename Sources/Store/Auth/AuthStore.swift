@@ -88,7 +88,13 @@ public struct AuthStore: Sendable {
 
     /// The principal behind a live token, or nil.
     public func authenticate(tokenHash: Data) async throws -> (principal: Principal, expiresAt: Date)? {
-        let rows = try await pool.read("select * from huifang.authenticate(\(tokenHash))")
+        try await session(tokenHash: tokenHash).map { ($0.principal, $0.expiresAt) }
+    }
+
+    /// The live session behind a token, with the digest of its grants `huifang.check_session` compares.
+    public func session(tokenHash: Data) async throws -> RequestSession? {
+        let rows = try await pool.read(
+            "select a.*, huifang.grants_digest(a.staff_id) from huifang.authenticate(\(tokenHash)) as a")
         guard let first = rows.first else { return nil }
         var grants: [RoleGrant] = []
         for row in rows {
@@ -97,7 +103,7 @@ public struct AuthStore: Sendable {
         }
         let principal = Principal(
             staffId: try first.decode(0), employeeNo: try first.decode(1), name: try first.decode(2), grants: grants)
-        return (principal, try first.decode(3))
+        return RequestSession(tokenHash: tokenHash, principal: principal, expiresAt: try first.decode(3), grantsDigest: try first.decode(7))
     }
 
     @discardableResult

@@ -344,6 +344,6 @@ extension MonitoringQueries {
 extension Pool {
     /// A read-only transaction in `access`'s scope, set up for the monitoring queries.
     public func monitoringTransaction<T: Sendable>(for access: Access, _ body: (Connection) async throws -> T) async throws -> T {
-        try await transaction(settings: access.databaseSettings + MonitoringQueries.settings, readOnly: true, body)
+        try await transaction(for: access, adding: MonitoringQueries.settings, readOnly: true, body)
     }
 }
