@@ -43,6 +43,7 @@ extension Connection {
             guard sent == 1 else { throw connectionError() }
         }
         guard PQpipelineSync(rawHandle) == 1 else { throw connectionError() }
+        countRoundTrip()
         var firstError: (any Error)?
         var last: QueryResult?
         for (index, statement) in all.enumerated() {

@@ -15,6 +15,9 @@ public final class Connection: @unchecked Sendable {
     var prologue: [SQL] = []
     /// Whether the first statement sent ahead (a transaction's BEGIN) was acknowledged.
     var hasBegun = false
+    /// Exchanges with the server that waited for its answer (a pipeline counts once): what a request
+    /// costs in latency, for the tests and benchmarks that keep it small.
+    public private(set) var roundTrips = 0
     private var preparedCount = 0
     private var closed = false
     private let busy = Atomic<Bool>(false)
@@ -172,11 +175,14 @@ public final class Connection: @unchecked Sendable {
 
     private func executePreparedBlocking(_ sql: SQL) throws -> QueryResult {
         let name = try preparedStatementName(for: sql)
+        roundTrips += 1
         let result = withCStrings(sql.parameters) { values in
             PQexecPrepared(handle, name, Int32(sql.parameters.count), values, nil, nil, 0)
         }
         return try check(result)
     }
+
+    func countRoundTrip() { roundTrips += 1 }
 
     func forgetPreparedStatement(_ sql: SQL) {
         statementNames.removeValue(forKey: sql.text)
@@ -189,6 +195,7 @@ public final class Connection: @unchecked Sendable {
             statementNames.removeAll()
         }
         preparedCount += 1
+        roundTrips += 1
         let name = "huifang_\(preparedCount)"
         _ = try check(PQprepare(handle, name, sql.text, Int32(sql.parameters.count), nil))
         statementNames[sql.text] = name
@@ -197,6 +204,7 @@ public final class Connection: @unchecked Sendable {
 
     func runScriptBlocking(_ script: String) throws {
         try sendPrologueBlocking()
+        roundTrips += 1
         _ = try check(PQexec(handle, script))
     }
 
@@ -292,6 +300,7 @@ public final class Connection: @unchecked Sendable {
         }
         let tag: String
         do {
+            roundTrips += 1
             let result = try check(PQexec(handle, "COMMIT"))
             tag = result.commandTag
         } catch let error as PostgresError where error.isConnectionLoss {

@@ -192,3 +192,44 @@ actor Barrier {
         await withCheckedContinuation { waiting.append($0) }
     }
 }
+
+@Suite("A transaction's opening travels with its first statement")
+struct TransactionPipelineTests {
+    @Test func beginSettingsAndACheckCostNoRoundTripOfTheirOwn() async throws {
+        try await TestDatabase.with(migrated: false) { database in
+            try await database.withPool(size: 1) { pool in
+                // Warm: every statement prepared once on this connection.
+                let check: SQL = "select \(1) = 1"
+                let statement: SQL = "select current_setting('huifang.branch_id')::int + \(2)::int"
+                try await pool.transaction(settings: [("huifang.branch_id", "17")], check: check) { _ = try await $0.query(statement) }
+                let (connection, before, value) = try await pool.transaction(settings: [("huifang.branch_id", "17")], check: check) { connection in
+                    let before = connection.roundTrips
+                    let value = try await connection.query(statement).single().decode(0, as: Int.self)
+                    return (connection, before, value)
+                }
+                #expect(value == 19, "the settings were in force for the first statement")
+                #expect(connection.roundTrips - before == 2, "BEGIN, the settings, the check and the statement in one; COMMIT in another")
+                // A body that sends nothing begins nothing.
+                let idle = connection.roundTrips
+                try await pool.transaction(settings: [("huifang.branch_id", "17")], check: check) { _ in }
+                #expect(connection.roundTrips == idle)
+            }
+        }
+    }
+
+    @Test func aFailingCheckFailsTheTransactionBeforeItsStatementAndTheConnectionIsReused() async throws {
+        try await TestDatabase.with(migrated: false) { database in
+            try await database.withPool(size: 1) { pool in
+                let pid = try await pool.query("select pg_backend_pid()").single().decode(0, as: Int32.self)
+                try await pool.query("create table pipeline_probe (n int)")
+                let error = try await #require(throws: PostgresError.self) {
+                    try await pool.transaction(check: "select 1 / \(0)") { try await $0.query("insert into pipeline_probe values (\(1))") }
+                }
+                #expect(error.sqlState == "22012")
+                #expect(try await pool.query("select count(*)::int from pipeline_probe").single().decode(0, as: Int.self) == 0)
+                #expect(try await pool.query("select pg_backend_pid()").single().decode(0, as: Int32.self) == pid)
+                #expect(try await pool.transaction { try await $0.query("select 5").single().decode(0, as: Int.self) } == 5)
+            }
+        }
+    }
+}
