@@ -13,8 +13,10 @@ public struct APIBenchmark: Sendable {
     var seconds: Int
     var branches: Int
     var poolSize: Int
+    var scriptsDirectory: URL?
 
-    public init(connections: Int, seconds: Int, branches: Int, poolSize: Int) {
+    public init(connections: Int, seconds: Int, branches: Int, poolSize: Int, scriptsDirectory: String? = nil) {
+        self.scriptsDirectory = scriptsDirectory.map { URL(fileURLWithPath: $0, isDirectory: true) }
         self.connections = connections
         self.seconds = seconds
         self.branches = branches
@@ -83,7 +85,9 @@ public struct APIBenchmark: Sendable {
             load: LoadRun(host: url.host ?? "127.0.0.1", port: url.port ?? 80, connections: connections, group: group, serverPID: pid),
             capture: StatementCapture(owner: owner, applicationUser: try await Self.user(of: application)),
             preparation: APIPreparation(owner: owner, cast: cast),
-            cast: cast, tokens: tokens, seconds: seconds, poolSize: poolSize, application: application)
+            cast: cast, tokens: tokens, seconds: seconds, poolSize: poolSize, application: application,
+            scriptsDirectory: scriptsDirectory)
+        if let scriptsDirectory { try FileManager.default.createDirectory(at: scriptsDirectory, withIntermediateDirectories: true) }
         print("bench api: \(connections) HTTP connections, \(seconds) s per phase; pgbench -M prepared with \(poolSize) clients "
               + "(the server's pool); writers on \(branches) branch(es): \(cast.branches.map(\.code).joined(separator: ", "))")
         print("load generator: SwiftNIO HTTP/1.1 keep-alive client in this process on 1 event-loop thread (its CPU is shown)")

@@ -27,6 +27,8 @@ struct APISession: Sendable {
     let seconds: Int
     let poolSize: Int
     let application: ConnectionConfiguration
+    /// Where each request's pgbench script and variables are written, when given.
+    let scriptsDirectory: URL?
 
     private var lanes: Int { cast.branches.count }
 
@@ -168,6 +170,13 @@ struct APISession: Sendable {
 
     private func replayed(_ name: String, _ kind: APIRow.Kind, _ http: LoadResult, _ replay: PgbenchReplay) -> APIRow {
         var row = APIRow(name: name, kind: kind, http: http, replay: replay)
+        if let scriptsDirectory {
+            let file = String(name.map { $0.isLetter || $0.isNumber ? $0 : "-" })
+            try? replay.script.write(to: scriptsDirectory.appendingPathComponent(file + ".pgbench"), atomically: true, encoding: .utf8)
+            let arguments = replay.variables.sorted { $0.key < $1.key }.map { "-D \($0.key)=\(SQL.literal($0.value))" }
+            try? arguments.joined(separator: "\n").write(
+                to: scriptsDirectory.appendingPathComponent(file + ".variables"), atomically: true, encoding: .utf8)
+        }
         if replay.roundTrips == 0 {
             row.pgbenchFailure = "no statement captured"
         } else if let why = replay.unreplayable {

@@ -26,7 +26,10 @@ struct PgbenchReplay: Equatable, Sendable {
         var perClient: [Int64]
     }
 
-    init(_ logged: [LoggedStatement], rollback: Bool, rebind: [Rebinding] = []) {
+    init(_ captured: [LoggedStatement], rollback: Bool, rebind: [Rebinding] = []) {
+        // An empty query is the pool's check of a connection idle for a while: the capture sends
+        // one request after a pause, a busy server does not send it.
+        let logged = captured.filter { !($0.isSimpleQuery && Self.trimmingTrailingSemicolon($0.text).isEmpty) }
         var lines: [String] = []
         var variables: [String: String] = [:]
         var unreplayable: String?

@@ -179,6 +179,8 @@ extension BenchCommand {
         var branches = 1
         @Option(help: "A running server to target instead of starting one, e.g. http://127.0.0.1:8080.") var url: String?
         @Option(help: "With --url: the server's process id, to read its CPU time.") var serverPid: Int32?
+        @Option(help: "A directory to write each request's pgbench script and variables to (to rerun or compare them).")
+        var scripts: String?
         @OptionGroup var database: DatabaseOptions
 
         func validate() throws {
@@ -192,7 +194,7 @@ extension BenchCommand {
         /// Exits 1 when most requests of a phase failed.
         func run() async throws {
             let logger = BenchCommand.logger()
-            let benchmark = APIBenchmark(connections: connections, seconds: seconds, branches: branches, poolSize: database.poolSize)
+            let benchmark = APIBenchmark(connections: connections, seconds: seconds, branches: branches, poolSize: database.poolSize, scriptsDirectory: scripts)
             let configured = database.dataDir != nil || !(ProcessInfo.processInfo.environment["DATABASE_URL"] ?? "").isEmpty
             guard configured || url != nil else {
                 guard try await benchmark.runOnThrowawayDemo(logger: logger) else { throw ExitCode(1) }

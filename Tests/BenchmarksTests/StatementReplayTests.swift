@@ -79,6 +79,12 @@ import Testing
         #expect(replay.variables == ["s2p1": "done"])
     }
 
+    @Test func thePoolsEmptyPingIsNotPartOfTheRequest() {
+        let replay = PgbenchReplay([simple(""), execute("select $1", ["1"]), simple(";")], rollback: false)
+        #expect(replay.script == "select :s1p1;\n")
+        #expect(replay.roundTrips == 1)
+    }
+
     @Test func aSimpleQueryOfSeveralStatementsIsOneRoundTripSentTogether() {
         let replay = PgbenchReplay([simple("begin; select set_config('a', 'x;y', true); ")], rollback: false)
         #expect(replay.script == "begin \\;\nselect set_config('a', 'x;y', true);\n")
