@@ -26,8 +26,12 @@ final class BenchHTTPClient: Sendable {
     let base: URL
     private let session: URLSession
 
-    init(port: Int, connections: Int) {
-        base = URL(string: "http://127.0.0.1:\(port)")!
+    convenience init(port: Int, connections: Int) {
+        self.init(base: URL(string: "http://127.0.0.1:\(port)")!, connections: connections)
+    }
+
+    init(base: URL, connections: Int) {
+        self.base = base
         let configuration = URLSessionConfiguration.ephemeral
         configuration.httpMaximumConnectionsPerHost = connections
         configuration.requestCachePolicy = .reloadIgnoringLocalCacheData

@@ -1,10 +1,8 @@
 import DemoData
 import Domain
 import Foundation
-import HummingbirdBcrypt
 import Logging
 import Postgres
-import Server
 import Store
 
 /// The private PostgreSQL of `huifang bench outage`: a throwaway cluster with a migrated `huifang`
@@ -21,14 +19,8 @@ struct OutageCluster: Sendable {
 
     /// Creates, migrates and loads the database (2 branches, 200 clients).
     func prepare(seed: UInt64) async throws {
-        try await Pool.withPool(cluster.configuration(), logger: logger) { pool in
-            try await pool.withConnection { try await $0.run(script: "create database \(Self.database)") }
-        }
-        try await Pool.withPool(owner, logger: logger) { pool in
-            _ = try await Migrator(pool: pool, directory: try MigrationsDirectory.locate(), logger: logger).migrate()
-            let hash = Bcrypt.hash(DemoData.password, cost: AppConfiguration.defaultBcryptCost)
-            try await DemoData(branches: 2, clients: 200, seed: seed).load(into: pool, passwordHash: hash)
-        }
+        try await ThrowawayDemo.createDatabase(
+            Self.database, on: cluster, demo: DemoData(branches: 2, clients: 200, seed: seed), full: false, logger: logger)
     }
 
     /// A staff member who may raise problems in a branch, and open clients of that branch.

@@ -8,12 +8,12 @@ final class ServerChild: @unchecked Sendable {
     private let process = Process()
 
     /// Starts `huifang serve --no-migrate` on `port` against `databaseURL` (the owner; requests connect
-    /// as `huifang_app` on the same server).
-    init(port: Int, databaseURL: String, poolSize: Int, log: URL) throws {
+    /// as `huifang_app` on the same server), with `arguments` after its own.
+    init(port: Int, databaseURL: String, poolSize: Int, log: URL, arguments: [String] = []) throws {
         self.port = port
         self.log = log
         process.executableURL = URL(fileURLWithPath: Self.executable)
-        process.arguments = ["serve", "--no-migrate", "--port", String(port), "--pool-size", String(poolSize)]
+        process.arguments = ["serve", "--no-migrate", "--port", String(port), "--pool-size", String(poolSize)] + arguments
         var environment = ProcessInfo.processInfo.environment
         environment["DATABASE_URL"] = databaseURL
         environment["HUIFANG_APP_DATABASE_URL"] = nil
@@ -46,6 +46,8 @@ final class ServerChild: @unchecked Sendable {
         }
         throw BenchmarkError("huifang serve did not listen on port \(port) within \(limit); see \(log.path):\n\(logTail())")
     }
+
+    var pid: Int32 { process.processIdentifier }
 
     func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
 

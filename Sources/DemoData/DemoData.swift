@@ -84,6 +84,20 @@ public struct DemoData: Sendable {
         try await pool.query("select exists (select from huifang.branches)").single().decode(0)
     }
 
+    /// The whole demo of `huifang demo`'s first run: the organization, two months of client events,
+    /// the year's tasks, their records and the problems found in them. Returns the events received
+    /// and the special callbacks they opened.
+    public func loadDemo(
+        into pool: Pool, passwordHash: String, progress: @escaping @Sendable (String) -> Void = { _ in }
+    ) async throws -> (events: Int, specialCallbacks: Int) {
+        try await load(into: pool, passwordHash: passwordHash, progress: progress)
+        let events = try await loadEvents(into: pool, progress: progress)
+        try await loadTasks(into: pool, progress: progress)
+        try await loadRecords(into: pool, progress: progress)
+        try await loadProblems(into: pool, progress: progress)
+        return (events.0, events.2)
+    }
+
     /// Loads everything in one transaction; `progress` gets a line per table.
     public func load(into pool: Pool, passwordHash: String, progress: @escaping @Sendable (String) -> Void = { _ in }) async throws {
         let plan = self

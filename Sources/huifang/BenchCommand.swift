@@ -1,12 +1,14 @@
 import ArgumentParser
 import Benchmarks
+import Foundation
 import Logging
+import Postgres
 
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print ratios against a baseline measured in the same run.",
-        subcommands: [Roundtrip.self, Timers.self, Import.self, Monitoring.self, Faults.self, Outage.self]
+        subcommands: [Roundtrip.self, Timers.self, Import.self, Monitoring.self, Faults.self, Outage.self, API.self]
     )
 
     /// The benchmarks' own logger: only what goes wrong, so their figures stay readable.
@@ -156,6 +158,58 @@ extension BenchCommand {
                 writers: writers, lockSeconds: lockSeconds, steadySeconds: steadySeconds, overloadRequests: overloadRequests,
                 overloadPoolSize: overloadPoolSize)
             guard try await benchmark.run(logger: BenchCommand.logger("huifang.outage", level: .error)) else { throw ExitCode(1) }
+        }
+    }
+
+    struct API: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "api",
+            abstract: "Each daily request over HTTP against pgbench running the statements it sent, captured from the server's log.",
+            discussion: """
+                Without --data-dir, DATABASE_URL or --url: a throwaway PostgreSQL with the default demo and a `huifang serve` \
+                child on it (--timer-workers 0). With --data-dir or DATABASE_URL: a `huifang serve` child on that database. \
+                With --url: the server already running there, on the database --data-dir or DATABASE_URL names (for the \
+                capture, the preparation and pgbench); --server-pid gives its CPU. The capture needs the owner to be a \
+                superuser: it sets log_statement with ALTER SYSTEM for a moment and reads the log with pg_read_file.
+                """)
+
+        @Option(help: "Concurrent HTTP connections.") var connections = 16
+        @Option(help: "Seconds of each phase (and of each pgbench run).") var seconds = 10
+        @Option(help: "Branches the writers are spread over; above 1 also prints 1 writer against one writer per branch.")
+        var branches = 1
+        @Option(help: "A running server to target instead of starting one, e.g. http://127.0.0.1:8080.") var url: String?
+        @Option(help: "With --url: the server's process id, to read its CPU time.") var serverPid: Int32?
+        @Option(help: "A directory to write each request's pgbench script and variables to (to rerun or compare them).")
+        var scripts: String?
+        @OptionGroup var database: DatabaseOptions
+
+        func validate() throws {
+            guard connections > 0, seconds > 0, branches > 0, database.poolSize > 0 else {
+                throw ValidationError("--connections, --seconds, --branches and --pool-size must be positive")
+            }
+            if let url, URL(string: url)?.port == nil { throw ValidationError("--url needs a port, e.g. http://127.0.0.1:8080") }
+            if serverPid != nil && url == nil { throw ValidationError("--server-pid goes with --url") }
+        }
+
+        /// Exits 1 when most requests of a phase failed.
+        func run() async throws {
+            let logger = BenchCommand.logger()
+            let benchmark = APIBenchmark(connections: connections, seconds: seconds, branches: branches, poolSize: database.poolSize, scriptsDirectory: scripts)
+            let configured = database.dataDir != nil || !(ProcessInfo.processInfo.environment["DATABASE_URL"] ?? "").isEmpty
+            guard configured || url != nil else {
+                guard try await benchmark.runOnThrowawayDemo(logger: logger) else { throw ExitCode(1) }
+                return
+            }
+            guard configured else { throw ValidationError("--url needs the server's database too: --data-dir or DATABASE_URL") }
+            let passed = try await database.withDatabase(logger: logger) { environment in
+                try await environment.requireCurrentSchema(logger: logger)
+                let server: APIBenchmark.Server =
+                    if let url { .running(url: URL(string: url)!, pid: serverPid) } else {
+                        .child(ownerURL: environment.cluster?.url(database: DatabaseOptions.embeddedDatabase) ?? environment.owner.conninfo)
+                    }
+                return try await benchmark.run(server: server, owner: environment.owner, application: environment.application, logger: logger)
+            }
+            guard passed else { throw ExitCode(1) }
         }
     }
 }

@@ -53,12 +53,8 @@ struct DemoCommand: AsyncParsableCommand {
                     let hash = Bcrypt.hash(DemoData.password, cost: AppConfiguration.defaultBcryptCost)
                     let demo = DemoData(branches: branches, clients: clients, seed: seed)
                     let report: @Sendable (String) -> Void = { FileHandle.standardError.write(Data("  \($0)\n".utf8)) }
-                    try await demo.load(into: pool, passwordHash: hash, progress: report)
-                    let events = try await demo.loadEvents(into: pool, progress: report)
-                    print("Demo data: \(events.0) client events from the core system created \(events.2) special callbacks.")
-                    try await demo.loadTasks(into: pool, progress: report)
-                    try await demo.loadRecords(into: pool, progress: report)
-                    try await demo.loadProblems(into: pool, progress: report)
+                    let events = try await demo.loadDemo(into: pool, passwordHash: hash, progress: report)
+                    print("Demo data: \(events.events) client events from the core system created \(events.specialCallbacks) special callbacks.")
                 }
                 let volume = DemoData.Volume(records: records, openProblems: openProblems, runningClocks: runningClocks)
                 if !volume.isEmpty {
