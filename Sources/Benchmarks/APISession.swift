@@ -1,6 +1,7 @@
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOHTTP1
 import Postgres
 
 /// One request kind's figures: HTTP, and pgbench replaying what it sent.
@@ -29,6 +30,8 @@ struct APISession: Sendable {
     let application: ConnectionConfiguration
     /// Where each request's pgbench script and variables are written, when given.
     let scriptsDirectory: URL?
+    /// Round trips the server counted for each captured request (`huifang_db_round_trips` before and after).
+    let serverRoundTrips = NIOLockedValueBox<[String: Int]>([:])
 
     private var lanes: Int { cast.branches.count }
 
@@ -155,8 +158,20 @@ struct APISession: Sendable {
     private func captureOne(
         _ name: String, _ request: LoadRequest, _ answered: @escaping @Sendable (LoadAnswer) -> Void
     ) async throws -> [LoggedStatement] {
-        let captured = try await capture.capture([(name, { @Sendable in answered(try await self.sendOnce(request)) })])
+        let captured = try await capture.capture([(name, { @Sendable in
+            let before = try await self.serverRoundTripCount()
+            answered(try await self.sendOnce(request))
+            let after = try await self.serverRoundTripCount()
+            if let before, let after { self.serverRoundTrips.withLockedValue { $0[name] = after - before } }
+        })])
         return captured[name] ?? []
+    }
+
+    /// The server's `huifang_db_round_trips` from `/metrics`; nil when it does not report them.
+    private func serverRoundTripCount() async throws -> Int? {
+        let answer = try await sendOnce(LoadRequest(method: .GET, path: "/metrics", token: nil, json: nil, ifMatch: nil))
+        let line = String(buffer: answer.body).split(separator: "\n").first { $0.hasPrefix("huifang_db_round_trips ") }
+        return line.flatMap { Double($0.split(separator: " ").last ?? "") }.map { Int($0) }
     }
 
     /// One request on a connection of its own; a failure is an error (the capture would be of an error path).
@@ -170,6 +185,8 @@ struct APISession: Sendable {
 
     private func replayed(_ name: String, _ kind: APIRow.Kind, _ http: LoadResult, _ replay: PgbenchReplay) -> APIRow {
         var row = APIRow(name: name, kind: kind, http: http, replay: replay)
+        // The log has one entry per statement, pipelined or not; the server knows how many it waited for.
+        if let trips = serverRoundTrips.withLockedValue({ $0[name] }) { row.replay.roundTrips = trips }
         if let scriptsDirectory {
             let file = String(name.map { $0.isLetter || $0.isNumber ? $0 : "-" })
             try? replay.script.write(to: scriptsDirectory.appendingPathComponent(file + ".pgbench"), atomically: true, encoding: .utf8)

@@ -18,6 +18,8 @@ public final class Connection: @unchecked Sendable {
     /// Exchanges with the server that waited for its answer (a pipeline counts once): what a request
     /// costs in latency, for the tests and benchmarks that keep it small.
     public private(set) var roundTrips = 0
+    /// How many of them the pool has counted; under the pool's lock.
+    var reportedRoundTrips = 0
     private var preparedCount = 0
     private var closed = false
     private let busy = Atomic<Bool>(false)

@@ -50,6 +50,8 @@ public final class Pool: Sendable {
         var idle: [Connection] = []
         var open = 0
         var inUse = 0
+        /// Round trips of the connections lent and returned, since the pool began.
+        var roundTrips = 0
         var waiters: Deque<Waiter> = []
         var nextWaiterID: UInt64 = 0
         var isShutDown = false
@@ -60,6 +62,8 @@ public final class Pool: Sendable {
         public var inUse: Int
         public var idle: Int
         public var waiting: Int
+        /// Exchanges with the server that waited for its answer, by every connection returned so far.
+        public var roundTrips: Int
     }
 
     /// - Parameters:
@@ -88,7 +92,7 @@ public final class Pool: Sendable {
     public var executor: any TaskExecutor { threads }
 
     public var statistics: Statistics {
-        state.withLockedValue { Statistics(size: size, inUse: $0.inUse, idle: $0.idle.count, waiting: $0.waiters.count) }
+        state.withLockedValue { Statistics(size: size, inUse: $0.inUse, idle: $0.idle.count, waiting: $0.waiters.count, roundTrips: $0.roundTrips) }
     }
 
     /// Lends a connection to `body` and takes it back afterwards, whatever happens.
@@ -308,6 +312,8 @@ public final class Pool: Sendable {
         let keep = !broken && !retired && !connection.isInTransaction
         let here = DatabaseThreads.currentThreadNumber
         let (next, discard, evicted): (Next, Bool, [Connection]) = state.withLockedValue { state in
+            state.roundTrips += connection.roundTrips - connection.reportedRoundTrips
+            connection.reportedRoundTrips = connection.roundTrips
             connection.lastThread = here
             connection.idleSince = ContinuousClock.now
             let discard = !keep || state.isShutDown

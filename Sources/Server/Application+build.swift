@@ -16,8 +16,12 @@ public func buildApplication(_ configuration: AppConfiguration) async throws -> 
     let pool = Pool(
         configuration: requests, size: configuration.poolSize, acquireTimeout: configuration.acquireTimeout,
         maxWaiters: configuration.maxWaitingRequests, logger: logger)
+    // Sign-ins and `GET /me` queue here as requests queue for the request pool (four per request
+    // connection by default), not four per authentication connection: sixteen concurrent `GET /me`
+    // were shed with 503 by a queue of eight.
     let authPool = Pool(
-        configuration: requests, size: configuration.authPoolSize, acquireTimeout: configuration.acquireTimeout, logger: logger)
+        configuration: requests, size: configuration.authPoolSize, acquireTimeout: configuration.acquireTimeout,
+        maxWaiters: configuration.maxWaitingRequests ?? 4 * configuration.poolSize, logger: logger)
 
     let router = Router(context: AppRequestContext.self)
     router.middlewares.add(SecurityHeadersMiddleware())

@@ -55,6 +55,7 @@ struct AuthenticationMiddleware<Context: RequestContext>: RouterMiddleware {
         if !session.checked.value {
             // Nothing of the request asked the database about the session: ask before answering.
             do {
+                // On the authentication pool: `GET /me` answers while the request pool is flooded.
                 _ = try await auth.pool.query(session.check)
             } catch let error as PostgresError where error.isSessionEnded {
                 sessions.forget(tokenHash)

@@ -14,7 +14,7 @@ extension APIService {
     }
 
     func getMetrics(_ input: Operations.GetMetrics.Input) async throws -> Operations.GetMetrics.Output {
-        .ok(.init(body: .plainText(HTTPBody(metrics.render(pool: pool)))))
+        .ok(.init(body: .plainText(HTTPBody(metrics.render(pool: pool, authPool: authPool)))))
     }
 
     func getOpenAPIDocument(_ input: Operations.GetOpenAPIDocument.Input) async throws -> Operations.GetOpenAPIDocument.Output {

@@ -92,11 +92,14 @@ extension APIService {
         return .ok(.init(body: .json(try await session(token: token))))
     }
 
+    /// The new session as the answer shows it; remembered, as its first request would read it.
     private func session(token: String) async throws -> Components.Schemas.Session {
-        guard let (principal, expiresAt) = try await auth.authenticate(tokenHash: SessionToken.hash(token)) else {
+        guard var session = try await auth.session(tokenHash: SessionToken.hash(token)) else {
             throw AppError.invalidCredentials
         }
-        return .init(token: token, expiresAt: expiresAt, me: me(principal))
+        session.cache = sessions
+        sessions.store(session)
+        return .init(token: token, expiresAt: session.expiresAt, me: me(session.principal))
     }
 
     func me(_ principal: Principal) -> Components.Schemas.Me {

@@ -14,8 +14,8 @@ final class PrometheusMetrics: Sendable {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
     }
 
-    /// The exposition text, with the pool's gauges read at scrape time.
-    func render(pool: Pool) -> String {
+    /// The exposition text, with the pools' gauges read at scrape time.
+    func render(pool: Pool, authPool: Pool) -> String {
         let statistics = pool.statistics
         gauge("db_pool_connections", state: "in_use", help: "Database connections of the request pool, by state.")
             .set(Int64(statistics.inUse))
@@ -23,6 +23,8 @@ final class PrometheusMetrics: Sendable {
             .set(Int64(statistics.idle))
         gauge("db_pool_waiting", help: "Requests waiting for a database connection.").set(Int64(statistics.waiting))
         gauge("db_pool_size", help: "Largest number of connections the pool opens.").set(Int64(statistics.size))
+        gauge("db_round_trips", help: "Exchanges with the database that waited for its answer (a pipeline once), both pools, since start.")
+            .set(Int64(statistics.roundTrips + authPool.statistics.roundTrips))
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
         return String(decoding: buffer, as: UTF8.self)

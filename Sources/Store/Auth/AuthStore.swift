@@ -86,11 +86,6 @@ public struct AuthStore: Sendable {
         return Outcome(rawValue: outcome) ?? .invalid
     }
 
-    /// The principal behind a live token, or nil.
-    public func authenticate(tokenHash: Data) async throws -> (principal: Principal, expiresAt: Date)? {
-        try await session(tokenHash: tokenHash).map { ($0.principal, $0.expiresAt) }
-    }
-
     /// The live session behind a token, with the digest of its grants `huifang.check_session` compares.
     public func session(tokenHash: Data) async throws -> RequestSession? {
         let rows = try await pool.read(
