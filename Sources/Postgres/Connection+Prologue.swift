@@ -13,6 +13,15 @@ extension Connection {
     /// Forgets the statements not yet sent: the transaction never started on the server.
     func dropPrologue() {
         prologue = []
+        epilogue = []
+    }
+
+    /// Sends `statement` with the transaction's COMMIT, in one round trip, instead of now: for a
+    /// statement whose result nobody reads and which holds a lock others wait for until COMMIT —
+    /// the audit chain's append — so that lock is held for that one round trip only. Its error is
+    /// the commit's.
+    public func sendWithCommit(_ statement: SQL) {
+        epilogue.append(statement)
     }
 
     /// Whether opening statements wait for a first statement to travel with.

@@ -13,10 +13,13 @@ public final class Connection: @unchecked Sendable {
     private var statementNames: [String: String] = [:]
     /// Statements that travel with the next one (Connection+Prologue.swift).
     var prologue: [SQL] = []
+    /// Statements that travel with COMMIT (Connection+Prologue.swift).
+    var epilogue: [SQL] = []
     /// Whether the first statement sent ahead (a transaction's BEGIN) was acknowledged.
     var hasBegun = false
     /// Exchanges with the server that waited for its answer (a pipeline counts once): what a request
-    /// costs in latency, for the tests and benchmarks that keep it small.
+    /// costs in latency, for the tests and benchmarks that keep it small. Preparing a statement, once
+    /// per connection and statement text, is not counted.
     public private(set) var roundTrips = 0
     /// How many of them the pool has counted; under the pool's lock.
     var reportedRoundTrips = 0
@@ -197,7 +200,6 @@ public final class Connection: @unchecked Sendable {
             statementNames.removeAll()
         }
         preparedCount += 1
-        roundTrips += 1
         let name = "huifang_\(preparedCount)"
         _ = try check(PQprepare(handle, name, sql.text, Int32(sql.parameters.count), nil))
         statementNames[sql.text] = name
@@ -294,21 +296,37 @@ public final class Connection: @unchecked Sendable {
     }
 
     private func commitBlocking() throws {
+        if !prologue.isEmpty && epilogue.isEmpty {
+            // Nothing was sent: no transaction began on the server, none to commit.
+            prologue = []
+            return
+        }
         if isTransactionFailed {
+            epilogue = []
             try? runScriptBlocking("ROLLBACK")
             throw PostgresError(
                 kind: .client, sqlState: "25P02",
                 message: "a statement of the transaction failed and its error was caught; the transaction was rolled back, not committed")
         }
+        let trailing = epilogue
+        epilogue = []
         let tag: String
         do {
-            roundTrips += 1
-            let result = try check(PQexec(handle, "COMMIT"))
-            tag = result.commandTag
+            if trailing.isEmpty && prologue.isEmpty {
+                roundTrips += 1
+                tag = try check(PQexec(handle, "COMMIT")).commandTag
+            } else {
+                // What waits to be sent (the opening, the statements kept for the end) goes with COMMIT.
+                tag = try executePipelinedBlocking(trailing + ["COMMIT"])?.commandTag ?? ""
+            }
         } catch let error as PostgresError where error.isConnectionLoss {
             throw PostgresError(
                 kind: .connection, sqlState: PostgresError.outcomeUnknownState,
                 message: "the connection was lost during COMMIT; the transaction may or may not have been committed (\(error.message))")
+        } catch {
+            // A statement kept for the end failed: COMMIT was skipped, the transaction is still open.
+            if isInTransaction { try? runScriptBlocking("ROLLBACK") }
+            throw error
         }
         guard tag == "COMMIT" else {
             throw PostgresError(kind: .client, sqlState: "25P02", message: "the server rolled the transaction back instead of committing it (\(tag))")
@@ -317,6 +335,7 @@ public final class Connection: @unchecked Sendable {
 
     /// Rolls back whatever is open, also when the task was cancelled (that is often why).
     func rollback() async {
+        epilogue = []
         if hasUnsentPrologue {
             dropPrologue()
             return

@@ -46,11 +46,7 @@ extension Pool {
                         throw error
                     }
                     began = true
-                    guard !connection.hasUnsentPrologue else {
-                        // The body sent nothing: no transaction ever began on the server.
-                        connection.dropPrologue()
-                        return result
-                    }
+                    // A body that sent nothing commits nothing (Connection.commit).
                     try await connection.commit()
                     return result
                 }

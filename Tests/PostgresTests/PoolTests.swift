@@ -232,4 +232,30 @@ struct TransactionPipelineTests {
             }
         }
     }
+
+    @Test func aStatementSentWithCommitRunsInTheCommitsRoundTripAndItsFailureCommitsNothing() async throws {
+        try await TestDatabase.with(migrated: false) { database in
+            try await database.withPool(size: 1) { pool in
+                try await pool.query("create table commit_probe (n int)")
+                // Only a statement kept for the end: BEGIN, it and COMMIT in one round trip.
+                let (connection, before) = try await pool.transaction { connection in
+                    connection.sendWithCommit("insert into commit_probe values (\(1))")
+                    return (connection, connection.roundTrips)
+                }
+                #expect(connection.roundTrips - before == 1)
+                // Its failure is the commit's: the transaction's other change is not kept either.
+                let error = try await #require(throws: PostgresError.self) {
+                    try await pool.transaction { connection in
+                        try await connection.query("insert into commit_probe values (\(2))")
+                        connection.sendWithCommit("insert into commit_probe values (1 / \(0))")
+                    }
+                }
+                #expect(error.sqlState == "22012")
+                #expect(!error.isOutcomeUnknown)
+                let kept = try await pool.query("select array_agg(n order by n) from commit_probe").single().decode(0, as: [Int].self)
+                #expect(kept == [1])
+                #expect(try await pool.transaction { try await $0.query("select 5").single().decode(0, as: Int.self) } == 5)
+            }
+        }
+    }
 }

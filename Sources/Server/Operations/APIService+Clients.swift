@@ -165,7 +165,7 @@ extension APIService {
         let today = self.today
         let revealed = try await pool.transaction(for: access) { connection -> (Client, Int64)? in
             guard let client = try await ClientStore(connection).get(id, branches: access.indexableBranches, today: today) else { return nil }
-            let event = try await AuditLog(connection).record(
+            let event = try await AuditLog(connection).recordNow(
                 action: "personal_data.revealed", objectType: "client", objectId: String(id), branchId: client.branchId,
                 reason: body.reason, detail: try JSONB(encoding: ["fields": fields]))
             return (client, event)

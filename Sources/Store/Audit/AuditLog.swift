@@ -22,19 +22,33 @@ public struct AuditLog: Sendable {
         self.connection = connection
     }
 
-    /// Records an event as the transaction's staff member (the policy refuses any other actor).
-    @discardableResult
+    /// Records an event as the transaction's staff member (the policy refuses any other actor), with
+    /// the transaction's COMMIT: the branch's chain is locked from its append to the commit, so the
+    /// append goes last, in the commit's round trip, and writers of a branch wait for each other
+    /// that long only. A refusal of it is the commit's error.
     public func record(
         action: String, objectType: String, objectId: String?, branchId: Int? = nil, reason: String? = nil,
         detail: JSONB = JSONB(text: "{}")
+    ) async throws {
+        connection.sendWithCommit(Self.insert(action, objectType, objectId, branchId, reason, detail))
+    }
+
+    /// Records an event now and returns its id, for an answer that names it; the chain stays locked
+    /// from here to the commit.
+    public func recordNow(
+        action: String, objectType: String, objectId: String?, branchId: Int? = nil, reason: String? = nil,
+        detail: JSONB = JSONB(text: "{}")
     ) async throws -> Int64 {
-        try await connection.query(
-            """
-            insert into huifang.audit_events (actor_staff_id, branch_id, action, object_type, object_id, reason, detail)
-            values (huifang.scope_staff_id(), \(branchId), \(action), \(objectType), \(objectId), \(reason), \(detail))
-            returning id
-            """
-        ).single().decode(0)
+        try await connection.query(Self.insert(action, objectType, objectId, branchId, reason, detail) + " returning id").single().decode(0)
+    }
+
+    private static func insert(
+        _ action: String, _ objectType: String, _ objectId: String?, _ branchId: Int?, _ reason: String?, _ detail: JSONB
+    ) -> SQL {
+        """
+        insert into huifang.audit_events (actor_staff_id, branch_id, action, object_type, object_id, reason, detail)
+        values (huifang.scope_staff_id(), \(branchId), \(action), \(objectType), \(objectId), \(reason), \(detail))
+        """
     }
 
     public struct Filter: Sendable {
