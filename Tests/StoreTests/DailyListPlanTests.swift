@@ -81,3 +81,56 @@ struct DailyListPlanTests {
         }
     }
 }
+
+@Suite("Problem counts agree with the clocks they count")
+struct ProblemCountTests {
+    /// Breached and at-risk are counted from the clocks' deadlines as two ranges; before the second
+    /// warning, between it and the deadline, and past the deadline they are exactly what each clock says.
+    @Test func breachedAndAtRiskCountsMatchTheClocksAtEveryMoment() async throws {
+        try await TestDatabase.with { database in
+            let fixture = try await database.withPool { try await OrganizationFixture.load(into: $0) }
+            let (warned, due): (Date, Date) = try await database.withPool { pool in
+                try await pool.transaction { db in
+                    try await db.query("select set_config('huifang.staff_id', \(String(fixture.staff["rpA"]!)), true)")
+                    for n in 0..<3 {
+                        try await db.query(
+                            """
+                            insert into huifang.problems (branch_id, client_id, category, severity, description)
+                            values (\(fixture.branchA), \(fixture.clientA), 'client_complaint', 'medium', \("问题 \(n)"))
+                            """)
+                    }
+                }
+                // Every open problem's clock: the latest second warning, the earliest deadline.
+                let row = try await pool.query(
+                    """
+                    select max(stage_at[2]), min(due_at) from huifang.timers
+                    where subject_kind = 'problem' and clock = 'problem_loop' and stopped_at is null
+                    """
+                ).single()
+                return (try row.decode(0), try row.decode(1))
+            }
+            #expect(warned < due)
+            let auditor = Access(staffId: fixture.staff["auditor"]!, action: .readProblems, branchIds: [], allBranches: true, organization: false)
+            let ops = Access(staffId: fixture.staff["opsA"]!, action: .readProblems, branchIds: [fixture.branchA], allBranches: false, organization: false)
+            try await database.withPool(database.application) { pool in
+                for access in [auditor, ops] {
+                    let open = try await pool.transaction(for: access, readOnly: true) { db in
+                        try await db.query("select count(*)::int from huifang.problems where state <> 'closed'").single().decode(0, as: Int.self)
+                    }
+                    #expect(open >= 3)
+                    let moments: [(Date, breached: Int, atRisk: Int)] = [
+                        (warned.addingTimeInterval(-86400 * 3), 0, 0), (due.addingTimeInterval(-1), 0, open), (due.addingTimeInterval(86400 * 3), open, 0),
+                    ]
+                    for (now, breached, atRisk) in moments {
+                        let counts = try await pool.transaction(for: access, readOnly: true) {
+                            try await ProblemStore($0, now: now).counts(departmentIds: nil, branches: access.indexableBranches, staffId: access.staffId)
+                        }
+                        #expect(counts.open == open)
+                        #expect(counts.breached == breached, "at \(now): \(counts)")
+                        #expect(counts.atRisk == atRisk, "at \(now): \(counts)")
+                    }
+                }
+            }
+        }
+    }
+}

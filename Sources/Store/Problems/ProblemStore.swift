@@ -101,31 +101,29 @@ public struct ProblemStore: Sendable {
         public var atRisk = 0
     }
 
-    /// How many problems each queue holds (departments: an HQ inbox; else the branches in scope).
-    /// The states are counted on the problems, the deadlines on their running clocks, each from
-    /// its own index, rather than joining every open problem to its clock.
+    /// How many problems each queue holds (departments: an HQ inbox; else the branches in scope, or
+    /// every branch row-level security lets through). The states are counted on the problems, the
+    /// deadlines on their running clocks as two ranges of the deadline (passed; not yet, with the
+    /// second warning passed), each from an index alone, rather than joining every open problem to its clock.
     public func counts(departmentIds: [Int]?, branches: [Int]?, staffId: Int64) async throws -> Counts {
         let problemScope: SQL = departmentIds.map { "p.department_id = any(\($0)) and p.state not in ('raised', 'returned')" }
-            ?? .branch("p.branch_id", in: branches)
-        let clockScope: SQL = departmentIds.map { "t.department_id = any(\($0))" } ?? .branch("t.branch_id", in: branches)
+            ?? branches.map { "p.branch_id = any(\($0))" } ?? "true"
+        let clockScope: SQL = departmentIds.map { "t.department_id = any(\($0))" } ?? branches.map { "t.branch_id = any(\($0))" } ?? "true"
+        let openLoops: SQL = "from huifang.timers t where t.subject_kind = 'problem' and t.clock = 'problem_loop' and t.stopped_at is null and "
         let row = try await connection.query(
             """
-            select s.*, k.* from
-                (select count(*)::int,
-                        count(*) filter (where p.state = 'raised')::int,
-                        count(*) filter (where p.state = 'at_hq' and p.assignee_staff_id is null)::int,
-                        count(*) filter (where p.assignee_staff_id = \(staffId))::int,
-                        count(*) filter (where p.state = 'info_requested')::int,
-                        count(*) filter (where p.state = 'forwarded')::int,
-                        count(*) filter (where p.state in ('answered', 'rejected'))::int
-                 from huifang.problems p where p.state <> 'closed' and
-            """ + " " + problemScope + """
-                ) as s cross join
-                (select count(*) filter (where t.due_at <= \(now)::timestamptz)::int,
-                        count(*) filter (where t.due_at > \(now)::timestamptz and t.stage_at[2] <= \(now)::timestamptz)::int
-                 from huifang.timers t
-                 where t.subject_kind = 'problem' and t.clock = 'problem_loop' and t.stopped_at is null and
-            """ + " " + clockScope + ") as k"
+            select count(*)::int,
+                   count(*) filter (where p.state = 'raised')::int,
+                   count(*) filter (where p.state = 'at_hq' and p.assignee_staff_id is null)::int,
+                   count(*) filter (where p.assignee_staff_id = \(staffId))::int,
+                   count(*) filter (where p.state = 'info_requested')::int,
+                   count(*) filter (where p.state = 'forwarded')::int,
+                   count(*) filter (where p.state in ('answered', 'rejected'))::int,
+                   (select count(*)::int
+            """ + " " + openLoops + clockScope + " and t.due_at <= \(now)::timestamptz),"
+                + " (select count(*)::int " + openLoops + clockScope
+                + " and t.due_at > \(now)::timestamptz and t.stage_at[2] <= \(now)::timestamptz)"
+                + " from huifang.problems p where p.state <> 'closed' and " + problemScope
         ).single()
         return Counts(
             open: try row.decode(0), raised: try row.decode(1), unclaimed: try row.decode(2), mine: try row.decode(3),
