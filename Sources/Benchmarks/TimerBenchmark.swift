@@ -127,7 +127,7 @@ public struct TimerBenchmark: Sendable {
     /// `rate` timers/s with their first stage 2 s after insertion, fired by the worker service.
     private func steady(owner: Pool, app: ConnectionConfiguration, logger: Logger) async throws -> Lateness {
         try await owner.withConnection { try await $0.run(script: "alter table huifang.timers disable trigger timers_schedule") }
-        let services = standaloneWorkerServices(
+        let services = try standaloneWorkerServices(
             database: app, configuration: .init(workers: workers, batchSize: batchSize), logger: logger)
         let group = ServiceGroup(configuration: .init(services: services, logger: logger))
         let perTick = max(1, rate / 10)

@@ -18,7 +18,7 @@ struct WorkerCommand: AsyncParsableCommand {
         let logger = Logger(label: "huifang.worker")
         try await database.withDatabase(logger: logger) { environment in
             _ = try await environment.migrate(logger: logger)
-            let services = standaloneWorkerServices(
+            let services = try standaloneWorkerServices(
                 database: environment.application, configuration: .init(workers: workers, batchSize: batchSize), logger: logger)
             print("SLA timer engine running with \(workers) worker(s); Ctrl-C stops it.")
             let group = ServiceGroup(
