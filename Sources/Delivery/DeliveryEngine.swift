@@ -34,22 +34,36 @@ public struct DeliveryEngine: Sendable {
         self.logger = logger
     }
 
-    /// Claims one batch and delivers it, all at once; returns how many were claimed.
+    /// Claims one batch, delivers it all at once, and records the attempts together; returns how many
+    /// were claimed. A batch's records wait for its slowest receiver (at most the response timeout),
+    /// well inside the lease.
     @discardableResult
     public func deliverDue() async throws -> Int {
-        let claims = try await queue.claim(limit: configuration.batchSize, lease: configuration.lease)
-        await withTaskGroup(of: Void.self) { group in
-            for claim in claims {
-                group.addTask { await deliver(claim) }
+        let batch = try await queue.claim(limit: configuration.batchSize, lease: configuration.lease)
+        let results = await withTaskGroup(of: (DeliveryQueue.Claim, DeliveryQueue.Attempt, DeliveryQueue.Next?).self) { group in
+            for claim in batch.claims {
+                group.addTask { await deliver(claim, allowances: batch.allowances) }
             }
+            return await group.reduce(into: []) { $0.append($1) }
         }
-        return claims.count
+        do {
+            try await queue.record(results.map { (claim: $0.0, attempt: $0.1, next: $0.2) })
+        } catch {
+            // The leases run out and other claims deliver them again: at least once.
+            logger.warning("cannot record delivery attempts", metadata: ["deliveries": "\(results.count)", "error": "\(error)"])
+            throw error
+        }
+        return batch.claims.count
     }
 
-    private func deliver(_ claim: DeliveryQueue.Claim) async {
+    private func deliver(
+        _ claim: DeliveryQueue.Claim, allowances: [String: (http: Bool, privateAddresses: Bool)]
+    ) async -> (DeliveryQueue.Claim, DeliveryQueue.Attempt, DeliveryQueue.Next?) {
         let startedAt = Date()
         let clock = ContinuousClock.now
-        var attempt = await attempt(claim)
+        var attempt = await attempt(claim) { host in
+            allowances[host].map { WebhookTarget.Allowance(http: $0.http, privateAddresses: $0.privateAddresses) } ?? .init()
+        }
         attempt.startedAt = startedAt
         attempt.latency = ContinuousClock.now - clock
         var next: DeliveryQueue.Next?
@@ -64,15 +78,12 @@ public struct DeliveryEngine: Sendable {
                            "dead": "\(next.map { if case .dead = $0 { true } else { false } } ?? false)"])
         }
         DeliveryMetrics.attempt(outcome: attempt.outcome.rawValue, dead: { if case .dead = next { true } else { false } }())
-        do {
-            try await queue.record(claim, attempt, next: next)
-        } catch {
-            // The lease runs out and another claim delivers it again: at least once.
-            logger.warning("cannot record a delivery attempt", metadata: ["delivery": "\(claim.id)", "error": "\(error)"])
-        }
+        return (claim, attempt, next)
     }
 
-    private func attempt(_ claim: DeliveryQueue.Claim) async -> DeliveryQueue.Attempt {
+    private func attempt(
+        _ claim: DeliveryQueue.Claim, allowance: (String) -> WebhookTarget.Allowance
+    ) async -> DeliveryQueue.Attempt {
         func failed(_ outcome: DeliveryQueue.Attempt.Outcome, _ error: String, status: Int? = nil, excerpt: String? = nil) -> DeliveryQueue.Attempt {
             .init(outcome: outcome, startedAt: Date(), latency: .zero, statusCode: status, error: error, responseExcerpt: excerpt)
         }
@@ -96,10 +107,9 @@ public struct DeliveryEngine: Sendable {
         case .failure(let refusal): return failed(.refused, "the URL \(refusal.description)")
         }
         do {
-            let allowance = try await queue.pool.withConnection { try await ChannelStore($0).webhookAllowance(host: target.host) }
             let addresses: [SocketAddress]
             do {
-                addresses = try await target.resolve(allowance: allowance)
+                addresses = try await target.resolve(allowance: allowance(target.host))
             } catch let refusal as WebhookTarget.Refusal {
                 return failed(.refused, "the URL \(refusal.description)")
             }

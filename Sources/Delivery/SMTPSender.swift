@@ -62,8 +62,11 @@ public struct SMTPSender: Sendable {
         try await smtp.command("EHLO huifang", expect: 250)
         if relay.startTLS {
             try await smtp.command("STARTTLS", expect: 220)
-            let handler = try NIOSSLClientHandler(context: tls, serverHostname: IPAddressLiteral.bytes(relay.host) == nil ? relay.host : nil)
-            try await channel.pipeline.addHandler(handler, position: .first).get()
+            let tls = tls
+            let name = IPAddressLiteral.bytes(relay.host) == nil ? relay.host : nil
+            try await channel.eventLoop.submit {
+                try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: name), position: .first)
+            }.get()
             try await smtp.command("EHLO huifang", expect: 250)
         }
         if let username = relay.username, let password = relay.password {

@@ -235,7 +235,7 @@ create policy owner_all on huifang.delivery_allowed_hosts to current_user using 
 drop policy if exists admin_all on huifang.delivery_allowed_hosts;
 drop policy if exists admin_read on huifang.delivery_allowed_hosts;
 create policy admin_read on huifang.delivery_allowed_hosts for select to huifang_app
-    using ((select huifang.scope_org_admin()));
+    using ((select huifang.scope_org_admin()) or (select huifang.scope_system()));
 
 drop policy if exists admin_insert on huifang.delivery_allowed_hosts;
 create policy admin_insert on huifang.delivery_allowed_hosts for insert to huifang_app

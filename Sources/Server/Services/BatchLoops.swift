@@ -58,6 +58,8 @@ struct BatchLoops: Sendable {
                 if taken == 0 { sleep = max(sleep, .milliseconds(5)) }
                 if sleep > .zero { await wake.wait(timeout: sleep) }
             } catch {
+                // Cancelled (the shutdown grace period ended): nothing to retry.
+                if Task.isCancelled { return }
                 logger.warning("\(channel) worker failed; retrying", metadata: ["error": "\(error)"])
                 await wake.wait(timeout: pollInterval)
             }

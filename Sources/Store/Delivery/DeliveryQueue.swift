@@ -26,12 +26,19 @@ public struct DeliveryQueue: Sendable {
         public var facts: DeliveryFacts
     }
 
+    /// A claimed batch, with the admins' host exceptions as they were when it was claimed.
+    public struct Batch: Sendable {
+        public var claims: [Claim]
+        /// By host: (http allowed, private addresses allowed).
+        public var allowances: [String: (http: Bool, privateAddresses: Bool)]
+    }
+
     /// Claims up to `limit` due deliveries for `lease`: no other worker takes them meanwhile; past it,
     /// one that was not recorded is due again (its worker died), which is what makes delivery at least once.
-    public func claim(limit: Int, lease: Duration) async throws -> [Claim] {
+    public func claim(limit: Int, lease: Duration) async throws -> Batch {
         let seconds = Double(lease.components.seconds) + Double(lease.components.attoseconds) / 1e18
         return try await pool.transaction(settings: SLAEngine.settings) { db in
-            try await db.query(
+            let claims = try await db.query(
                 """
                 select id, attempt, pending_since, kind, channel_id, channel_kind, url, secret, addresses, facts
                 from huifang.claim_deliveries(\(limit), make_interval(secs => \(seconds)))
@@ -44,6 +51,12 @@ public struct DeliveryQueue: Sendable {
                     secret: try row.decode(7), addresses: try row.decode(8, as: [String]?.self),
                     facts: try row.decode(9, as: JSONB.self).decode(DeliveryFacts.self))
             }
+            guard !claims.isEmpty else { return Batch(claims: [], allowances: [:]) }
+            var allowances: [String: (http: Bool, privateAddresses: Bool)] = [:]
+            for row in try await db.query("select host, allow_http, allow_private from huifang.delivery_allowed_hosts") {
+                allowances[try row.decode(0)] = (try row.decode(1), try row.decode(2))
+            }
+            return Batch(claims: claims, allowances: allowances)
         }
     }
 
@@ -80,9 +93,19 @@ public struct DeliveryQueue: Sendable {
         case dead
     }
 
-    /// Records the attempt, and — unless another worker claimed the delivery since (this worker's lease
-    /// ran out) — its outcome: delivered, due again at `next`, or dead. A success always counts.
-    public func record(_ claim: Claim, _ attempt: Attempt, next: Next?) async throws {
+    /// Records each attempt of a batch in one transaction, and — unless another worker claimed the
+    /// delivery since (this worker's lease ran out) — its outcome: delivered, due again at `next`, or
+    /// dead. A success always counts.
+    public func record(_ results: [(claim: Claim, attempt: Attempt, next: Next?)]) async throws {
+        guard !results.isEmpty else { return }
+        try await pool.transaction(settings: SLAEngine.settings) { db in
+            for (claim, attempt, next) in results {
+                try await record(claim, attempt, next: next, on: db)
+            }
+        }
+    }
+
+    private func record(_ claim: Claim, _ attempt: Attempt, next: Next?, on db: Connection) async throws {
         let latencyMs = Int(attempt.latency.components.seconds * 1000 + attempt.latency.components.attoseconds / 1_000_000_000_000_000)
         let error = attempt.error.map { String($0.prefix(500)) }
         let excerpt = attempt.responseExcerpt.map { String($0.prefix(200)) }
@@ -93,37 +116,35 @@ public struct DeliveryQueue: Sendable {
         case .dead: dead = true
         case nil: break
         }
-        try await pool.transaction(settings: SLAEngine.settings) { db in
+        try await db.query(
+            """
+            insert into huifang.delivery_attempts (delivery_id, attempt, started_at, latency_ms, outcome, status_code, error, response_excerpt)
+            values (\(claim.id), \(claim.attempt), \(attempt.startedAt), \(latencyMs), \(attempt.outcome.rawValue),
+                    \(attempt.statusCode), \(error), \(excerpt))
+            on conflict do nothing
+            """)
+        if attempt.outcome == .delivered {
             try await db.query(
                 """
-                insert into huifang.delivery_attempts (delivery_id, attempt, started_at, latency_ms, outcome, status_code, error, response_excerpt)
-                values (\(claim.id), \(claim.attempt), \(attempt.startedAt), \(latencyMs), \(attempt.outcome.rawValue),
-                        \(attempt.statusCode), \(error), \(excerpt))
-                on conflict do nothing
+                with done as (
+                    update huifang.deliveries set state = 'delivered', delivered_at = now(), next_attempt_at = null,
+                                                  last_status = \(attempt.statusCode), last_error = null
+                    where id = \(claim.id) and state = 'pending'
+                    returning notification_branch_id, notification_id
+                )
+                update huifang.notifications n set delivered_at = coalesce(n.delivered_at, now())
+                from done where n.branch_id = done.notification_branch_id and n.id = done.notification_id
                 """)
-            if attempt.outcome == .delivered {
-                try await db.query(
-                    """
-                    with done as (
-                        update huifang.deliveries set state = 'delivered', delivered_at = now(), next_attempt_at = null,
-                                                      last_status = \(attempt.statusCode), last_error = null
-                        where id = \(claim.id) and state = 'pending'
-                        returning notification_branch_id, notification_id
-                    )
-                    update huifang.notifications n set delivered_at = coalesce(n.delivered_at, now())
-                    from done where n.branch_id = done.notification_branch_id and n.id = done.notification_id
-                    """)
-            } else {
-                try await db.query(
-                    """
-                    update huifang.deliveries set
-                        state = case when \(dead) then 'dead' else state end,
-                        dead_at = case when \(dead) then now() end,
-                        next_attempt_at = case when \(dead) then null else \(retryAt) end,
-                        last_status = \(attempt.statusCode), last_error = \(error)
-                    where id = \(claim.id) and state = 'pending' and attempts = \(claim.attempt)
-                    """)
-            }
+        } else {
+            try await db.query(
+                """
+                update huifang.deliveries set
+                    state = case when \(dead)::boolean then 'dead' else state end,
+                    dead_at = case when \(dead)::boolean then now() end,
+                    next_attempt_at = case when \(dead)::boolean then null else \(retryAt)::timestamptz end,
+                    last_status = \(attempt.statusCode), last_error = \(error)
+                where id = \(claim.id) and state = 'pending' and attempts = \(claim.attempt)
+                """)
         }
     }
 
