@@ -29,20 +29,17 @@ public struct DeliveryBenchmark: Sendable {
     }
 
     public func run(owner: ConnectionConfiguration, application: ConnectionConfiguration, logger: Logger) async throws {
-        try await withScratchDatabase(Self.scratchDatabase, owner: owner, application: application, logger: logger) { owner, app in
-            try await Pool.withPool(owner, logger: logger) { pool in
-                _ = try await Migrator(pool: pool, directory: try MigrationsDirectory.locate(), logger: logger).migrate()
-                let sink = try await WebhookSink.start()
-                defer { Task { await sink.stop() } }
-                try await setUp(pool, sink: sink)
-                let throughput = try await backlogPhase(pool, app: app, sink: sink, logger: logger)
-                let latency = try await steadyPhase(pool, app: app, sink: sink, logger: logger)
-                print("delivery: \(workers) worker loop(s), batches of \(batchSize), to a webhook receiver on 127.0.0.1")
-                print(String(format: "  backlog of %d breaches         %8.0f notifications/s", backlog, throughput))
-                print(String(format: "  steady %d timers/s for %d s: due → webhook p50 %.0f ms, p99 %.0f ms; fired → webhook p50 %.0f ms, p99 %.0f ms; %d of %d delivered",
-                             rate, seconds, latency.dueP50 * 1000, latency.dueP99 * 1000, latency.firedP50 * 1000, latency.firedP99 * 1000,
-                             latency.delivered, rate * seconds))
-            }
+        try await withMigratedScratchDatabase(Self.scratchDatabase, owner: owner, application: application, logger: logger) { pool, app in
+            let sink = try await WebhookSink.start()
+            defer { Task { await sink.stop() } }
+            try await setUp(pool, sink: sink)
+            let throughput = try await backlogPhase(pool, app: app, sink: sink, logger: logger)
+            let latency = try await steadyPhase(pool, app: app, sink: sink, logger: logger)
+            print("delivery: \(workers) worker loop(s), batches of \(batchSize), to a webhook receiver on 127.0.0.1")
+            print(String(format: "  backlog of %d breaches         %8.0f notifications/s", backlog, throughput))
+            print(String(format: "  steady %d timers/s for %d s: due → webhook p50 %.0f ms, p99 %.0f ms; fired → webhook p50 %.0f ms, p99 %.0f ms; %d of %d delivered",
+                         rate, seconds, latency.dueP50 * 1000, latency.dueP99 * 1000, latency.firedP50 * 1000, latency.firedP99 * 1000,
+                         latency.delivered, rate * seconds))
         }
     }
 

@@ -33,11 +33,8 @@ public struct TimerBenchmark: Sendable {
 
     /// Runs in a scratch database beside the one `owner` and `application` connect to, and prints the figures.
     public func run(owner: ConnectionConfiguration, application: ConnectionConfiguration, logger: Logger) async throws {
-        try await withScratchDatabase(Self.scratchDatabase, owner: owner, application: application, logger: logger) { owner, app in
-            try await Pool.withPool(owner, logger: logger) { pool in
-                _ = try await Migrator(pool: pool, directory: try MigrationsDirectory.locate(), logger: logger).migrate()
-                try await report(owner: pool, app: app, logger: logger)
-            }
+        try await withMigratedScratchDatabase(Self.scratchDatabase, owner: owner, application: application, logger: logger) { pool, app in
+            try await report(owner: pool, app: app, logger: logger)
         }
     }
 

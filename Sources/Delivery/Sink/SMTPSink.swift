@@ -52,13 +52,7 @@ public final class SMTPSink: Sendable {
     public var received: [Message] { messages.withLockedValue { $0 } }
 
     public func waitForMessages(_ count: Int, timeout: Duration = .seconds(60)) async throws -> [Message] {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            let now = received
-            if now.count >= count { return now }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        throw SinkTimeout(description: "the SMTP sink got \(received.count) of \(count) messages")
+        try await waitForCount(count, of: "messages", timeout: timeout) { received }
     }
 
     public func stop() async {

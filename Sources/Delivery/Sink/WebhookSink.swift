@@ -62,13 +62,7 @@ public final class WebhookSink: Sendable {
 
     /// Waits until at least `count` requests arrived (failing after `timeout`).
     public func waitForRequests(_ count: Int, timeout: Duration = .seconds(60)) async throws -> [Request] {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            let now = received
-            if now.count >= count { return now }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        throw SinkTimeout(description: "the webhook sink got \(received.count) of \(count) requests")
+        try await waitForCount(count, of: "requests", timeout: timeout) { received }
     }
 
     public func stop() async {
@@ -117,4 +111,15 @@ public final class WebhookSink: Sendable {
 
 public struct SinkTimeout: Error, CustomStringConvertible {
     public var description: String
+}
+
+/// Polls what a sink has received until there are `count` of them.
+func waitForCount<T>(_ count: Int, of what: String, timeout: Duration, _ read: () -> [T]) async throws -> [T] {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        let now = read()
+        if now.count >= count { return now }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    throw SinkTimeout(description: "the sink got \(read().count) of \(count) \(what)")
 }
