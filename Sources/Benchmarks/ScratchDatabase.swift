@@ -1,5 +1,6 @@
 import Logging
 import Postgres
+import Store
 
 /// A fresh database beside the configured one for `body`, dropped afterwards; `body` gets the owner
 /// and request-role settings for it.
@@ -18,4 +19,17 @@ func withScratchDatabase<T>(
         try await admin.withConnection { try await $0.run(script: "drop database \(name) with (force)") }
     }
     return result
+}
+
+/// The same, migrated: `body` gets a pool on it as the owner and the request role's settings.
+func withMigratedScratchDatabase<T>(
+    _ name: String, owner: ConnectionConfiguration, application: ConnectionConfiguration, logger: Logger,
+    _ body: (_ owner: Pool, _ application: ConnectionConfiguration) async throws -> T
+) async throws -> T {
+    try await withScratchDatabase(name, owner: owner, application: application, logger: logger) { owner, app in
+        try await Pool.withPool(owner, logger: logger) { pool in
+            _ = try await Migrator(pool: pool, directory: try MigrationsDirectory.locate(), logger: logger).migrate()
+            return try await body(pool, app)
+        }
+    }
 }

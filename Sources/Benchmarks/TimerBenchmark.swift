@@ -33,11 +33,8 @@ public struct TimerBenchmark: Sendable {
 
     /// Runs in a scratch database beside the one `owner` and `application` connect to, and prints the figures.
     public func run(owner: ConnectionConfiguration, application: ConnectionConfiguration, logger: Logger) async throws {
-        try await withScratchDatabase(Self.scratchDatabase, owner: owner, application: application, logger: logger) { owner, app in
-            try await Pool.withPool(owner, logger: logger) { pool in
-                _ = try await Migrator(pool: pool, directory: try MigrationsDirectory.locate(), logger: logger).migrate()
-                try await report(owner: pool, app: app, logger: logger)
-            }
+        try await withMigratedScratchDatabase(Self.scratchDatabase, owner: owner, application: application, logger: logger) { pool, app in
+            try await report(owner: pool, app: app, logger: logger)
         }
     }
 
@@ -127,7 +124,7 @@ public struct TimerBenchmark: Sendable {
     /// `rate` timers/s with their first stage 2 s after insertion, fired by the worker service.
     private func steady(owner: Pool, app: ConnectionConfiguration, logger: Logger) async throws -> Lateness {
         try await owner.withConnection { try await $0.run(script: "alter table huifang.timers disable trigger timers_schedule") }
-        let services = standaloneWorkerServices(
+        let services = try standaloneWorkerServices(
             database: app, configuration: .init(workers: workers, batchSize: batchSize), logger: logger)
         let group = ServiceGroup(configuration: .init(services: services, logger: logger))
         let perTick = max(1, rate / 10)

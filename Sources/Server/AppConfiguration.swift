@@ -39,6 +39,8 @@ public struct AppConfiguration: Sendable {
     public var trustForwardedFor = false
     /// The SLA timer workers to run inside the server; nil runs none (tests drive the engine directly).
     public var timerWorkers: TimerWorkerService.Configuration? = nil
+    /// The workers that deliver notifications to their channels and compose the daily digest; nil runs none.
+    public var deliveryWorkers: DeliveryWorkerService.Configuration? = nil
     /// The scheduler that generates periodic callback tasks; nil runs none.
     public var obligationScheduler: ObligationSchedulerService.Configuration? = nil
 

@@ -47,14 +47,20 @@ public func buildApplication(_ configuration: AppConfiguration) async throws -> 
     // Timers and the scheduler run batches that may take longer than a request's deadline: their
     // own pool, without the request timeouts.
     let background =
-        configuration.timerWorkers != nil || configuration.obligationScheduler != nil
+        configuration.timerWorkers != nil || configuration.obligationScheduler != nil || configuration.deliveryWorkers != nil
         ? Pool(
-            configuration: configuration.database, size: (configuration.timerWorkers?.workers ?? 0) + 1,
+            configuration: configuration.database,
+            size: (configuration.timerWorkers?.workers ?? 0) + (configuration.deliveryWorkers?.workers ?? 0) + 1,
             acquireTimeout: .seconds(60), logger: logger)
         : nil
     if let workerConfiguration = configuration.timerWorkers, let background {
         workers.append(
             TimerWorkerService(pool: background, listen: configuration.database, configuration: workerConfiguration, logger: logger))
+    }
+    if let delivery = configuration.deliveryWorkers, let background {
+        workers.append(
+            try DeliveryWorkerService(
+                pool: background, listen: configuration.database, configuration: delivery, now: configuration.now, logger: logger))
     }
     if let scheduler = configuration.obligationScheduler, let background {
         workers.append(ObligationSchedulerService(pool: background, configuration: scheduler, now: configuration.now, logger: logger))

@@ -44,6 +44,7 @@ public struct SystemHealth: Sendable {
         if migrations.ok {
             if !definitions.isEmpty { checks.append(await definitionCheck(pool: pool, expected: definitions)) }
             checks.append(await calendarCheck(pool: pool, now: now))
+            checks.append(await deliveryCheck(pool: pool))
         }
         return SystemHealth(checks: checks)
     }
@@ -90,6 +91,21 @@ public struct SystemHealth: Sendable {
             detail: "the next \(calendarHorizonDays) days reach provisional years (Monday–Friday assumed, deadlines may move "
                 + "when the official schedule is loaded): \(provisional.joined(separator: "; "))",
             warning: true)
+    }
+
+    /// Warns while deliveries are dead: someone expected a message that never arrived.
+    static func deliveryCheck(pool: Pool) async -> Check {
+        do {
+            let counts = try await DeliveryCounts.outstanding(pool: pool)
+            guard counts.dead > 0 else { return Check(name: "delivery", ok: true, detail: "\(counts.pending) pending, none dead") }
+            return Check(
+                name: "delivery", ok: true,
+                detail: "\(counts.dead) dead deliveries (retries gave up; see GET /deliveries?state=dead, retry with POST "
+                    + "/deliveries/{id}/retry); \(counts.pending) pending",
+                warning: true)
+        } catch {
+            return Check(name: "delivery", ok: false, detail: "cannot read the deliveries: \(error)")
+        }
     }
 
     static func migrationCheck(applied: [Int: String], expected: [Migration]) -> Check {

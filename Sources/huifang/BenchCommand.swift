@@ -8,7 +8,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print ratios against a baseline measured in the same run.",
-        subcommands: [Roundtrip.self, Timers.self, Import.self, Monitoring.self, Faults.self, Outage.self, API.self]
+        subcommands: [Roundtrip.self, Timers.self, Delivery.self, Import.self, Monitoring.self, Faults.self, Outage.self, API.self]
     )
 
     /// The benchmarks' own logger: only what goes wrong, so their figures stay readable.
@@ -63,6 +63,31 @@ extension BenchCommand {
             let logger = BenchCommand.logger()
             let benchmark = TimerBenchmark(
                 pending: pending, due: due, workers: workers, batchSize: batchSize, rate: rate, seconds: seconds)
+            try await database.withDatabase(logger: logger) {
+                try await benchmark.run(owner: $0.owner, application: $0.application, logger: logger)
+            }
+        }
+    }
+
+    struct Delivery: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "delivery",
+            abstract: "Delivery rate to a local webhook receiver, then latency from a timer coming due (and firing) to the webhook call.")
+
+        @Option(help: "Breach notifications waiting in the outbox for the rate phase.") var backlog = 10_000
+        @Option(help: "Delivery worker loops.") var workers = 2
+        @Option(help: "Deliveries claimed per batch.") var batchSize = 50
+        @Option(help: "Steady phase: timers coming due per second.") var rate = 100
+        @Option(help: "Steady phase: seconds.") var seconds = 30
+        @OptionGroup var database: DatabaseOptions
+
+        func validate() throws {
+            guard backlog > 0, workers > 0, batchSize > 0, rate > 0, seconds > 0 else { throw ValidationError("counts must be positive") }
+        }
+
+        func run() async throws {
+            let logger = BenchCommand.logger()
+            let benchmark = DeliveryBenchmark(backlog: backlog, workers: workers, batchSize: batchSize, rate: rate, seconds: seconds)
             try await database.withDatabase(logger: logger) {
                 try await benchmark.run(owner: $0.owner, application: $0.application, logger: logger)
             }

@@ -31,6 +31,7 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Top the running SLA clocks up to at least this many, with an HQ special-callback campaign.")
     var runningClocks = 0
     @Flag(help: "Load the demo data and exit without serving.") var loadOnly = false
+    @OptionGroup var delivery: DeliveryOptions
     @OptionGroup var database: DatabaseOptions
 
     func validate() throws {
@@ -86,7 +87,9 @@ struct DemoCommand: AsyncParsableCommand {
                 Press Ctrl-C to stop.
 
                 """
-            try await serve(environment, host: host, port: port, migrate: false, poolSize: database.poolSize, logger: logger, banner: banner)
+            try await serve(
+                environment, host: host, port: port, migrate: false, poolSize: database.poolSize,
+                deliveryWorkers: try delivery.configuration(), logger: logger, banner: banner)
         }
     }
 }

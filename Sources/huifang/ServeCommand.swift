@@ -23,13 +23,16 @@ struct ServeCommand: AsyncParsableCommand {
     var lockTimeout: Double = 2
     @Option(help: "Seconds a request's transaction may sit idle before the server ends it (0: no limit).")
     var idleInTransactionTimeout: Double = 10
+    @OptionGroup var delivery: DeliveryOptions
     @OptionGroup var database: DatabaseOptions
 
     func run() async throws {
         let logger = Logger(label: "huifang")
+        let deliveryWorkers = try delivery.configuration()
         try await database.withDatabase(logger: logger) { environment in
             try await serve(
                 environment, host: host, port: port, migrate: migrate, poolSize: database.poolSize, timerWorkers: timerWorkers,
+                deliveryWorkers: deliveryWorkers,
                 timeouts: SessionTimeouts(
                     statement: .seconds(statementTimeout), lock: .seconds(lockTimeout),
                     idleInTransaction: .seconds(idleInTransactionTimeout)),
@@ -41,7 +44,7 @@ struct ServeCommand: AsyncParsableCommand {
 /// Migrates (optionally) and runs the application until SIGINT/SIGTERM.
 func serve(
     _ environment: DatabaseEnvironment, host: String, port: Int, migrate: Bool, poolSize: Int, timerWorkers: Int = 2,
-    timeouts: SessionTimeouts = .api, logger: Logger, banner: String? = nil
+    deliveryWorkers: DeliveryWorkerService.Configuration?, timeouts: SessionTimeouts = .api, logger: Logger, banner: String? = nil
 ) async throws {
     let migrations: [Migration]
     if migrate {
@@ -63,6 +66,7 @@ func serve(
         configuration.timerWorkers = .init(workers: timerWorkers)
         configuration.obligationScheduler = .init()
     }
+    configuration.deliveryWorkers = deliveryWorkers
     let app = try await buildApplication(configuration)
     let group = ServiceGroup(
         configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).stoppingWithin(.seconds(30)))

@@ -55,7 +55,7 @@ struct ShutdownOrderTests {
 
     @Test func theWorkerCommandStopsItsServicesBeforeItsPool() async throws {
         let database = ConnectionConfiguration(conninfo: "host=/nonexistent dbname=x")
-        let services = standaloneWorkerServices(database: database, configuration: .init(workers: 1), logger: TestCluster.quietLogger)
+        let services = try standaloneWorkerServices(database: database, configuration: .init(workers: 1), logger: TestCluster.quietLogger)
         let pools = try #require(services.first as? PoolService)
         #expect(services.count == 3)
         for pool in pools.pools { await pool.shutdown() }

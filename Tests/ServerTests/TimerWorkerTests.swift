@@ -18,7 +18,7 @@ struct TimerWorkerTests {
             }
             var logger = Logger(label: "test")
             logger.logLevel = .warning
-            let services = standaloneWorkerServices(
+            let services = try standaloneWorkerServices(
                 database: database.application, configuration: .init(workers: 2, batchSize: 10, pollInterval: .seconds(3600)),
                 logger: logger)
             let group = ServiceGroup(configuration: .init(services: services, logger: logger))

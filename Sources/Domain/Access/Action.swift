@@ -67,6 +67,12 @@ public enum Action: String, Sendable, CaseIterable {
     case readEvaluations
     /// Open, score, close and publish an evaluation of a branch (the evaluating HQ department).
     case manageEvaluations
+    /// The external channels (webhooks, robots, e-mail) of a branch's roles or an HQ department, and their deliveries.
+    case readDeliveryChannels
+    /// Add, change and remove those channels; retry their dead deliveries.
+    case manageDeliveryChannels
+    /// Let webhooks reach a host over http or at a private address (an exception to the safety rules).
+    case manageDeliveryHosts
 }
 
 /// How far a role's permission reaches.

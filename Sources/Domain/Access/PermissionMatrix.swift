@@ -51,6 +51,9 @@ public enum PermissionMatrix {
         (.readMonitoring,      [n,   b,   b,   n,   b,   a,   n,   a,   a,   n,   a,   n]),
         (.readEvaluations,     [n,   b,   b,   n,   b,   d,   n,   d,   d,   n,   a,   n]),
         (.manageEvaluations,   [n,   n,   n,   n,   n,   d,   n,   d,   d,   n,   n,   n]),
+        (.readDeliveryChannels,   [n,   b,   b,   n,   b,   d,   d,   d,   d,   d,   a,   o]),
+        (.manageDeliveryChannels, [n,   b,   n,   n,   b,   d,   d,   d,   d,   d,   n,   o]),
+        (.manageDeliveryHosts,    [n,   n,   n,   n,   n,   n,   n,   n,   n,   n,   n,   o]),
     ]
 
     private static let table: [Action: [Role: Reach]] = {

@@ -14,8 +14,13 @@ final class PrometheusMetrics: Sendable {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
     }
 
-    /// The exposition text, with the pools' gauges read at scrape time.
-    func render(pool: Pool, authPool: Pool) -> String {
+    /// The exposition text, with the pools' gauges and the outstanding deliveries read at scrape time.
+    func render(pool: Pool, authPool: Pool, deliveries: (pending: Int, dead: Int)?) -> String {
+        if let deliveries {
+            let help = "Deliveries to notification channels by state: pending (being tried) and dead (retries gave up)."
+            gauge("deliveries", state: "pending", help: help).set(Int64(deliveries.pending))
+            gauge("deliveries", state: "dead", help: help).set(Int64(deliveries.dead))
+        }
         let statistics = pool.statistics
         gauge("db_pool_connections", state: "in_use", help: "Database connections of the request pool, by state.")
             .set(Int64(statistics.inUse))

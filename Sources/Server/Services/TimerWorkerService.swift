@@ -32,49 +32,18 @@ public struct TimerWorkerService: Service {
     }
 
     public func run() async throws {
-        let wake = WakeSignal()
-        let notifications = NotificationListener.listen(listen, channels: ["huifang_timers"], logger: logger)
-        await withGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    for await _ in notifications {
-                        if wake.isClosed { break }
-                        wake.signal()
-                    }
-                }
-                for worker in 0..<configuration.workers {
-                    group.addTask { await loop(worker, wake: wake) }
-                }
-                for _ in 0..<configuration.workers { await group.next() }
-                group.cancelAll()
-            }
-        } onGracefulShutdown: {
-            wake.close()
-        }
-    }
-
-    private func loop(_ worker: Int, wake: WakeSignal) async {
-        var logger = logger
-        logger[metadataKey: "worker"] = "\(worker)"
-        while !wake.isClosed {
-            do {
-                let fired = try await engine.fireDue(limit: configuration.batchSize)
+        let engine = engine
+        let loops = BatchLoops(
+            listen: listen, channel: "huifang_timers", workers: configuration.workers, batchSize: configuration.batchSize,
+            pollInterval: configuration.pollInterval, logger: logger)
+        await loops.run(
+            batch: { [batchSize = configuration.batchSize] _, logger in
+                let fired = try await engine.fireDue(limit: batchSize)
                 if fired.stages > 0 {
                     logger.debug("fired timer stages", metadata: ["stages": "\(fired.stages)", "notifications": "\(fired.notifications)"])
                 }
-                if fired.stages == configuration.batchSize { continue }
-                // Sleep until the next timer is due, but at least a moment: due timers this worker
-                // could not take are being fired by another one right now.
-                var sleep = configuration.pollInterval
-                if let next = try await engine.nextDue() {
-                    sleep = min(sleep, .milliseconds(Int(max(0, next.timeIntervalSinceNow) * 1000)))
-                }
-                if fired.stages == 0 { sleep = max(sleep, .milliseconds(5)) }
-                if sleep > .zero { await wake.wait(timeout: sleep) }
-            } catch {
-                logger.warning("timer worker failed; retrying", metadata: ["error": "\(error)"])
-                await wake.wait(timeout: configuration.pollInterval)
-            }
-        }
+                return fired.stages
+            },
+            nextDue: { try await engine.nextDue() })
     }
 }
