@@ -33,7 +33,9 @@ public struct TaskStore: Sendable {
     ) async throws -> Page<CallbackTask> {
         var conditions: [SQL] = []
         if let executors = filter.executorDepartmentIds {
-            conditions.append("t.executor_department_id = any(\(executors))")
+            // One department (the usual case) as an equality, so a page walks its (department, due) index in order.
+            conditions.append(
+                executors.count == 1 ? "t.executor_department_id = \(executors[0])" : "t.executor_department_id = any(\(executors))")
         } else if let branches {
             conditions.append("t.branch_id = any(\(branches))")
         }
