@@ -37,7 +37,7 @@ struct OperationsTests {
                     #expect(response.status == .ok)
                     let body = try JSONDecoder().decode(HealthBody.self, from: Data(String(buffer: response.body).utf8))
                     #expect(body.status == "ok")
-                    #expect(body.checks.map(\.name) == ["database", "migrations", "definitions", "calendar"])
+                    #expect(body.checks.map(\.name) == ["database", "migrations", "definitions", "calendar", "delivery"])
                 }
             }
         }
