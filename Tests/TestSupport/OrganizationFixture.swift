@@ -128,6 +128,7 @@ public struct OrganizationFixture: Sendable {
                 clients.append(client)
             }
             try await loadRecords(db, branches: [a, b], clients: clients, staff: staff, salesTrading: departments[0])
+            try await loadDelivery(db, branches: [a, b])
             // Last year's evaluation of each branch by the Brokerage Ops Center, published.
             try await db.query("select set_config('huifang.staff_id', \(String(staff["opsCenter"]!)), true)")
             for branch in [a, b] {
@@ -234,6 +235,29 @@ public struct OrganizationFixture: Sendable {
             try await act(as: "ops")
             try await db.query("update huifang.record_uploads set state = 'submitted' where branch_id = \(branch) and month = '2026-05'")
             try await db.query("select huifang.open_directive_feedback(\(branch), \(directive), '2026-06-10 10:00+08', 'tasks_closed')")
+        }
+    }
+
+    /// Each branch's ops director has a channel (switched off: tests that deliver add their own) that
+    /// delivered last month's-end digest, so every delivery table has rows of both branches.
+    private static func loadDelivery(_ db: Connection, branches: [Int]) async throws {
+        try await db.query("insert into huifang.delivery_digest_days (day) values ('2026-06-30')")
+        for branch in branches {
+            try await db.query(
+                """
+                with channel as (
+                    insert into huifang.delivery_channels (branch_id, role, kind, name, url, secret, notification_kinds, enabled)
+                    values (\(branch), 'ops_director', 'webhook', 'fixture', 'https://hooks.example.com/huifang',
+                            'fixture-secret-0123456789', '{breach}', false)
+                    returning id
+                ), digest as (
+                    insert into huifang.delivery_digests (day, recipient_role, recipient_branch_id, due_today, overdue, items)
+                    values ('2026-06-30', 'ops_director', \(branch), 0, 1, '[]')
+                    returning id
+                )
+                insert into huifang.deliveries (channel_id, digest_id, kind, state, attempts, next_attempt_at, delivered_at, last_status)
+                select channel.id, digest.id, 'digest', 'delivered', 1, null, '2026-06-30 08:30:05+08', 200 from channel, digest
+                """)
         }
     }
 }

@@ -31,7 +31,8 @@ extension Components.Schemas.Notification {
             id: notification.id, branchId: Int32(notification.branchId), createdAt: notification.createdAt,
             recipientRole: .init(rawValue: notification.recipientRole) ?? .auditor,
             recipientBranchId: notification.recipientBranchId.map(Int32.init),
-            recipientDepartmentId: notification.recipientDepartmentId.map(Int32.init), kind: .sla, title: notification.title,
+            recipientDepartmentId: notification.recipientDepartmentId.map(Int32.init), kind: .init(rawValue: notification.kind) ?? .sla,
+            title: notification.title,
             stage: notification.stage, subjectKind: notification.subjectKind, subjectId: notification.subjectId,
             scheduledAt: notification.scheduledAt, read: notification.readAt != nil)
     }

@@ -28,7 +28,11 @@ struct DailyDigestTests {
                 #expect(results.contains { $0 == nil })
             }
             let requests = try await h.webhook.waitForRequests(1)
-            try await h.waitUntil("select count(*) = 1 from huifang.deliveries where kind = 'digest' and state = 'delivered'")
+            try await h.waitUntil(
+                """
+                select count(*) = 1 from huifang.deliveries d join huifang.delivery_digests g on g.id = d.digest_id
+                where g.day = '2026-07-01' and d.state = 'delivered'
+                """)
             #expect(h.webhook.received.count == 1)
             let payload = try #require(try JSONSerialization.jsonObject(with: Data(requests[0].body)) as? [String: Any])
             let facts = try #require(payload["facts"] as? [String: Any])

@@ -21,8 +21,10 @@ struct DeliveryAccessTests {
                 json: ["departmentId": itDepartment, "kind": "email", "name": "IT", "addresses": ["it@example.com"], "notificationKinds": ["handoff"]])
             let channelIT = try #require(try itChannel.json()["id"] as? Int)
             try await h.breach()
-            try await h.waitUntil("select count(*) = 1 from huifang.deliveries where state = 'delivered'")
-            let deliveryA: Int64 = try await h.database.withPool { try await $0.query("select id from huifang.deliveries").single().decode(0) }
+            try await h.waitUntil("select count(*) = 1 from huifang.deliveries where state = 'delivered' and notification_id is not null")
+            let deliveryA: Int64 = try await h.database.withPool {
+                try await $0.query("select id from huifang.deliveries where notification_id is not null").single().decode(0)
+            }
 
             let opsB = try await h.api.token("opsB")
             for id in [channelA, channelIT] {
@@ -30,10 +32,13 @@ struct DeliveryAccessTests {
                 #expect(try await h.api.send(.patch, "/delivery-channels/\(id)", token: opsB, json: ["enabled": false]).status == .notFound)
                 #expect(try await h.api.send(.delete, "/delivery-channels/\(id)", token: opsB).status == .notFound)
             }
-            #expect(try await h.api.send(.get, "/delivery-channels", token: opsB).jsonArray().isEmpty)
+            // Branch B's own channel (the fixture's) and nothing else.
+            let listed = try await h.api.send(.get, "/delivery-channels", token: opsB).jsonArray()
+            #expect(listed.map { $0["branchId"] as? Int } == [h.fixture.branchB])
             #expect(try await h.api.send(.get, "/deliveries/\(deliveryA)", token: opsB).status == .notFound)
             #expect(try await h.api.send(.post, "/deliveries/\(deliveryA)/retry", token: opsB).status == .notFound)
-            #expect((try await h.api.send(.get, "/deliveries", token: opsB).json()["items"] as? [Any])?.isEmpty == true)
+            let deliveries = try await h.api.send(.get, "/deliveries", token: opsB).json()["items"] as? [[String: Any]] ?? []
+            #expect(!deliveries.isEmpty && !deliveries.contains { $0["id"] as? Int == Int(deliveryA) })
             let intoA = try await h.api.send(
                 .post, "/delivery-channels", token: opsB,
                 json: ["branchId": h.fixture.branchA, "role": "ops_director", "kind": "webhook", "name": "mine now",
@@ -55,12 +60,16 @@ struct DeliveryAccessTests {
                     ("huifang.staff_id", String(h.fixture.staff["opsB"]!)), ("huifang.branch_ids", "{\(h.fixture.branchB)}"),
                     ("huifang.action", "manageDeliveryChannels"),
                 ]) { (db: Connection) async throws in
-                    for table in ["delivery_channels", "deliveries", "delivery_attempts"] {
-                        let seen: Int = try await db.query("select count(*)::int from huifang.\(unescaped: table)").single().decode(0)
-                        #expect(seen == 0, "\(table)")
-                    }
-                    let disabled = try await db.execute("update huifang.delivery_channels set enabled = false")
-                    let revived = try await db.execute("update huifang.deliveries set state = 'pending', next_attempt_at = now()")
+                    let channels: Int = try await db.query(
+                        "select count(*)::int from huifang.delivery_channels where id = any(\([Int64(channelA), Int64(channelIT)]))").single().decode(0)
+                    let deliveries: Int = try await db.query(
+                        "select count(*)::int from huifang.deliveries where id = \(deliveryA)").single().decode(0)
+                    let attempts: Int = try await db.query(
+                        "select count(*)::int from huifang.delivery_attempts where delivery_id = \(deliveryA)").single().decode(0)
+                    #expect(channels == 0 && deliveries == 0 && attempts == 0)
+                    let disabled = try await db.execute(
+                        "update huifang.delivery_channels set enabled = false where id = any(\([Int64(channelA), Int64(channelIT)]))")
+                    let revived = try await db.execute("update huifang.deliveries set state = 'pending', next_attempt_at = now() where id = \(deliveryA)")
                     #expect(disabled == 0 && revived == 0)
                 }
                 // Nobody but the engine reads a secret, even of their own branch's channel.

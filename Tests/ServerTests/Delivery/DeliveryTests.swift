@@ -20,7 +20,7 @@ struct DeliveryTests {
             _ = try await h.addChannel(["kind": "email", "addresses": ["ops-a@example.com"]])
 
             try await h.breach()
-            try await h.waitUntil("select count(*) = 4 from huifang.deliveries where state = 'delivered' and attempts = 1")
+            try await h.waitUntil("select count(*) = 4 from huifang.deliveries where state = 'delivered' and attempts = 1 and notification_id is not null")
             let requests = try await h.webhook.waitForRequests(3)
             let messages = try await h.smtp.waitForMessages(1)
             #expect(requests.count == 3)
@@ -54,8 +54,8 @@ struct DeliveryTests {
         try await DeliveryHarness.run(respond: { number, _ in number <= 2 ? .status(500, body: "busy") : .status(200, body: "ok") }) { h in
             _ = try await h.addChannel(["kind": "webhook", "url": h.webhook.url])
             try await h.breach()
-            try await h.waitUntil("select count(*) = 1 from huifang.deliveries where state = 'delivered'")
-            let id: Int64 = try await h.database.withPool { try await $0.query("select id from huifang.deliveries").single().decode(0) }
+            try await h.waitUntil("select count(*) = 1 from huifang.deliveries where state = 'delivered' and notification_id is not null")
+            let id: Int64 = try await h.database.withPool { try await $0.query("select id from huifang.deliveries where notification_id is not null").single().decode(0) }
             let detail = try await h.api.send(.get, "/deliveries/\(id)", token: h.admin).json()
             let attempts = try #require(detail["attempts"] as? [[String: Any]])
             #expect(attempts.map { $0["outcome"] as? String } == ["failed", "failed", "delivered"])
@@ -140,7 +140,7 @@ struct DeliveryTests {
             let second = DeliveryWorkerService.Configuration(workers: 2, pollInterval: .milliseconds(100), engine: engine)
             try await withSecondWorker(h, second) {
                 try await h.breach(count: 40)
-                try await h.waitUntil("select count(*) = 40 from huifang.deliveries where state = 'delivered'")
+                try await h.waitUntil("select count(*) = 40 from huifang.deliveries where state = 'delivered' and notification_id is not null")
             }
             let ids = h.webhook.received.compactMap { $0.header("Huifang-Delivery-Id") }
             #expect(ids.count == 40)
