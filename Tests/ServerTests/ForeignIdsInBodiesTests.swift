@@ -85,9 +85,6 @@ struct ForeignIdsInBodiesTests {
         return [
             Attack(operation: "createStaff", who: "opsA", method: .post, path: "/staff",
                    body: { ["employeeNo": "X1", "name": "X", "password": "long enough pass", "homeBranchId": $0] }, foreign: Int64(ids.branchB)),
-            Attack(operation: "createDeliveryChannel", who: "opsA", method: .post, path: "/delivery-channels",
-                   body: { ["branchId": $0, "role": "ops_director", "kind": "email", "name": "营业部邮箱", "addresses": ["ops@example.com"],
-                            "notificationKinds": ["breach"]] }, foreign: Int64(ids.branchB)),
             Attack(operation: "createGrant", who: "opsA", method: .post, path: "/staff/\(ids.deskA)/grants",
                    body: { ["role": "front_desk", "branchId": $0] }, foreign: Int64(ids.branchB)),
             Attack(operation: "createDeliveryChannel", who: "opsA", method: .post, path: "/delivery-channels",
