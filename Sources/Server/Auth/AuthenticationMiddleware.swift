@@ -37,9 +37,7 @@ struct AuthenticationMiddleware<Context: RequestContext>: RouterMiddleware {
         if let remembered = sessions.session(for: tokenHash) {
             session = remembered.forRequest()
         } else {
-            guard var read = try await auth.session(tokenHash: tokenHash) else { return Self.refuse(request, context) }
-            read.cache = sessions
-            sessions.store(read)
+            guard let read = try await sessions.read(tokenHash, with: auth) else { return Self.refuse(request, context) }
             session = read.forRequest()
             session.checked.mark()
         }

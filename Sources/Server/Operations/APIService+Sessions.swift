@@ -94,11 +94,9 @@ extension APIService {
 
     /// The new session as the answer shows it; remembered, as its first request would read it.
     private func session(token: String) async throws -> Components.Schemas.Session {
-        guard var session = try await auth.session(tokenHash: SessionToken.hash(token)) else {
+        guard let session = try await sessions.read(SessionToken.hash(token), with: auth) else {
             throw AppError.invalidCredentials
         }
-        session.cache = sessions
-        sessions.store(session)
         return .init(token: token, expiresAt: session.expiresAt, me: me(session.principal))
     }
 

@@ -22,11 +22,13 @@ extension Pool {
             session.checked.mark()
             return result
         } catch let error as PostgresError where error.isSessionGrantsChanged {
-            session.cache?.forget(session.tokenHash)
-            guard var renewed = try await AuthStore(pool: self).session(tokenHash: session.tokenHash) else { throw error }
-            renewed.cache = session.cache
-            session.cache?.store(renewed)
-            renewed = renewed.forRequest()
+            let auth = AuthStore(pool: self)
+            let read = if let cache = session.cache {
+                try await cache.read(session.tokenHash, with: auth)
+            } else {
+                try await auth.session(tokenHash: session.tokenHash)
+            }
+            guard let renewed = read?.forRequest() else { throw error }
             guard let access = renewed.principal.access(for: access.action) else {
                 throw PostgresError(kind: .server, sqlState: "42501", message: "the session's roles no longer permit \(access.action.rawValue)")
             }

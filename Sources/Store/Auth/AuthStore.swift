@@ -88,8 +88,12 @@ public struct AuthStore: Sendable {
 
     /// The live session behind a token, with the digest of its grants `huifang.check_session` compares.
     public func session(tokenHash: Data) async throws -> RequestSession? {
+        // The digest once, not once per grant row.
         let rows = try await pool.read(
-            "select a.*, huifang.grants_digest(a.staff_id) from huifang.authenticate(\(tokenHash)) as a")
+            """
+            with a as (select * from huifang.authenticate(\(tokenHash)))
+            select a.*, (select huifang.grants_digest(min(staff_id)) from a) from a
+            """)
         guard let first = rows.first else { return nil }
         var grants: [RoleGrant] = []
         for row in rows {

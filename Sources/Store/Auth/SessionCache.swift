@@ -47,6 +47,15 @@ public final class SessionCache: Sendable {
         }
     }
 
+    /// Reads the session behind `tokenHash` afresh and remembers it; nil (and forgotten) when it has ended.
+    public func read(_ tokenHash: Data, with auth: AuthStore) async throws -> RequestSession? {
+        forget(tokenHash)
+        guard var session = try await auth.session(tokenHash: tokenHash) else { return nil }
+        session.cache = self
+        store(session)
+        return session
+    }
+
     public func forget(_ tokenHash: Data) {
         entries.withLock { $0[tokenHash] = nil }
     }
