@@ -79,9 +79,7 @@ public struct ProblemStore: Sendable {
         let keys: SQL = "select t.branch_id, t.subject_id from huifang.timers t"
             + " join huifang.problems p on p.branch_id = t.branch_id and p.id = t.subject_id where "
             + SQL.joined(conditions, separator: " and ") + " order by t.due_at, t.branch_id, t.subject_id limit \(limit + 1)"
-        let source: SQL = filter.departmentIds.map {
-            "unnest(\($0)::integer[]) as queue(department_id) cross join lateral (" + keys + ") as k"
-        } ?? "(" + keys + ") as k"
+        let source: SQL = filter.departmentIds.map { Self.perDepartment($0, keys) } ?? "(" + keys + ") as k"
         let query = "select " + ProblemView.columns(now: now) + " from " + source
             + " join huifang.problems p on p.branch_id = k.branch_id and p.id = k.subject_id " + ProblemView.joins
             + " order by t.due_at, p.branch_id, p.id limit \(limit + 1)"
@@ -106,9 +104,12 @@ public struct ProblemStore: Sendable {
     /// deadlines on their running clocks as two ranges of the deadline (passed; not yet, with the
     /// second warning passed), each from an index alone, rather than joining every open problem to its clock.
     public func counts(departmentIds: [Int]?, branches: [Int]?, staffId: Int64) async throws -> Counts {
-        let problemScope: SQL = departmentIds.map { "p.department_id = any(\($0)) and p.state not in ('raised', 'returned')" }
-            ?? branches.map { "p.branch_id = any(\($0))" } ?? "true"
-        let clockScope: SQL = departmentIds.map { "t.department_id = any(\($0))" } ?? branches.map { "t.branch_id = any(\($0))" } ?? "true"
+        func scope(_ table: String) -> SQL {
+            departmentIds.map { "\(unescaped: table).department_id = any(\($0))" }
+                ?? branches.map { "\(unescaped: table).branch_id = any(\($0))" } ?? "true"
+        }
+        let problemScope = departmentIds == nil ? scope("p") : scope("p") + " and p.state not in ('raised', 'returned')"
+        let clockScope = scope("t")
         let openLoops: SQL = "from huifang.timers t where t.subject_kind = 'problem' and t.clock = 'problem_loop' and t.stopped_at is null and "
         let row = try await connection.query(
             """
@@ -160,12 +161,17 @@ public struct ProblemStore: Sendable {
             + " and t.clock = 'forwarding_answer' and t.stopped_at is null and f.department_id = queue.department_id and "
             + condition + " order by t.due_at, t.branch_id, t.subject_id limit \(limit + 1)"
         let items = try await connection.query(
-            "select " + ForwardingView.columns(now: now) + " from unnest(\(departmentIds)::integer[]) as queue(department_id)"
-                + " cross join lateral (" + keys + ") as k"
+            "select " + ForwardingView.columns(now: now) + " from " + Self.perDepartment(departmentIds, keys)
                 + " join huifang.problem_forwardings f on f.branch_id = k.branch_id and f.id = k.id " + ForwardingView.joins
                 + " order by t.due_at, f.branch_id, f.id limit \(limit + 1)"
         ).map(ForwardingView.init(row:))
         return Cursor.page(items, limit: limit) { Cursor.byDeadline($0.clock?.dueAt, $0.branchId, $0.id) }
+    }
+
+    /// `keys` — one page of (branch, id) in deadline order, naming `queue.department_id` — for each
+    /// department, as `k`: the pages are merged by the query around it.
+    private static func perDepartment(_ departments: [Int], _ keys: SQL) -> SQL {
+        "unnest(\(departments)::integer[]) as queue(department_id) cross join lateral (" + keys + ") as k"
     }
 
     private func forwardings(_ condition: SQL, order: String, limit: Int, lock: Bool = false) async throws -> [ForwardingView] {
