@@ -312,13 +312,8 @@ public final class Connection: @unchecked Sendable {
         epilogue = []
         let tag: String
         do {
-            if trailing.isEmpty && prologue.isEmpty {
-                roundTrips += 1
-                tag = try check(PQexec(handle, "COMMIT")).commandTag
-            } else {
-                // What waits to be sent (the opening, the statements kept for the end) goes with COMMIT.
-                tag = try executePipelinedBlocking(trailing + ["COMMIT"])?.commandTag ?? ""
-            }
+            // What waits to be sent (the opening, the statements kept for the end) goes with COMMIT.
+            tag = try executePipelinedBlocking(trailing + ["COMMIT"])?.commandTag ?? ""
         } catch let error as PostgresError where error.isConnectionLoss {
             throw PostgresError(
                 kind: .connection, sqlState: PostgresError.outcomeUnknownState,
