@@ -95,17 +95,18 @@ public struct DeliveryQueue: Sendable {
 
     /// Records each attempt of a batch in one transaction, and — unless another worker claimed the
     /// delivery since (this worker's lease ran out) — its outcome: delivered, due again at `next`, or
-    /// dead. A success always counts.
+    /// dead. A success always counts. Nobody reads what these statements return: they all travel with
+    /// the COMMIT, one round trip for the batch instead of two per delivery.
     public func record(_ results: [(claim: Claim, attempt: Attempt, next: Next?)]) async throws {
         guard !results.isEmpty else { return }
         try await pool.transaction(settings: SLAEngine.settings) { db in
             for (claim, attempt, next) in results {
-                try await record(claim, attempt, next: next, on: db)
+                record(claim, attempt, next: next, on: db)
             }
         }
     }
 
-    private func record(_ claim: Claim, _ attempt: Attempt, next: Next?, on db: Connection) async throws {
+    private func record(_ claim: Claim, _ attempt: Attempt, next: Next?, on db: Connection) {
         let latencyMs = Int(attempt.latency.components.seconds * 1000 + attempt.latency.components.attoseconds / 1_000_000_000_000_000)
         let error = attempt.error.map { String($0.prefix(500)) }
         let excerpt = attempt.responseExcerpt.map { String($0.prefix(200)) }
@@ -116,7 +117,7 @@ public struct DeliveryQueue: Sendable {
         case .dead: dead = true
         case nil: break
         }
-        try await db.query(
+        db.sendWithCommit(
             """
             insert into huifang.delivery_attempts (delivery_id, attempt, started_at, latency_ms, outcome, status_code, error, response_excerpt)
             values (\(claim.id), \(claim.attempt), \(attempt.startedAt), \(latencyMs), \(attempt.outcome.rawValue),
@@ -124,7 +125,7 @@ public struct DeliveryQueue: Sendable {
             on conflict do nothing
             """)
         if attempt.outcome == .delivered {
-            try await db.query(
+            db.sendWithCommit(
                 """
                 with done as (
                     update huifang.deliveries set state = 'delivered', delivered_at = now(), next_attempt_at = null,
@@ -136,7 +137,7 @@ public struct DeliveryQueue: Sendable {
                 from done where n.branch_id = done.notification_branch_id and n.id = done.notification_id
                 """)
         } else {
-            try await db.query(
+            db.sendWithCommit(
                 """
                 update huifang.deliveries set
                     state = case when \(dead)::boolean then 'dead' else state end,
