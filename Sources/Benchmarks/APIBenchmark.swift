@@ -23,22 +23,18 @@ public struct APIBenchmark: Sendable {
         self.poolSize = poolSize
     }
 
-    /// Where the server is: a `huifang serve` child started on `ownerURL`, or one already running at `url`.
-    public enum Server: Sendable {
-        case child(ownerURL: String)
-        case running(url: URL, pid: Int32?)
-    }
-
     /// Runs every phase against `server` on the database `owner` and `application` reach, prints
     /// the table; false when most requests of a phase failed.
     public func run(
-        server: Server, owner ownerConfiguration: ConnectionConfiguration, application: ConnectionConfiguration, logger: Logger
+        server: BenchServer, owner ownerConfiguration: ConnectionConfiguration, application: ConnectionConfiguration, logger: Logger
     ) async throws -> Bool {
         try await Pool.withPool(ownerConfiguration, size: 2, logger: logger) { owner in
             let cast = try await APICast.find(owner, branches: branches)
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
             do {
-                let passed = try await run(server, owner: owner, application: application, cast: cast, group: group)
+                let passed = try await server.with(name: "api", poolSize: poolSize) { url, pid in
+                    try await run(url: url, pid: pid, owner: owner, application: application, cast: cast, group: group)
+                }
                 try await group.shutdownGracefully()
                 return passed
             } catch {
@@ -46,33 +42,6 @@ public struct APIBenchmark: Sendable {
                 throw error
             }
         }
-    }
-
-    private func run(
-        _ server: Server, owner: Pool, application: ConnectionConfiguration, cast: APICast, group: any EventLoopGroup
-    ) async throws -> Bool {
-            switch server {
-            case .running(let url, let pid):
-                return try await run(url: url, pid: pid, owner: owner, application: application, cast: cast, group: group)
-            case .child(let ownerURL):
-                let port = try freeLocalPort()
-                let log = FileManager.default.temporaryDirectory.appendingPathComponent("huifang-bench-api-\(getpid()).log")
-                // No timer workers: the clocks the demo leaves due would fire during the phases.
-                let child = try ServerChild(
-                    port: port, databaseURL: ownerURL, poolSize: poolSize, log: log, arguments: ["--timer-workers", "0"])
-                do {
-                    let url = URL(string: "http://127.0.0.1:\(port)")!
-                    let setup = BenchHTTPClient(base: url, connections: 4)
-                    defer { setup.invalidate() }
-                    try await child.waitUntilListening(setup)
-                    let passed = try await run(url: url, pid: child.pid, owner: owner, application: application, cast: cast, group: group)
-                    await child.stop()
-                    return passed
-                } catch {
-                    await child.stop()
-                    throw error
-                }
-            }
     }
 
     private func run(

@@ -17,10 +17,7 @@ struct LoadResult: Sendable {
     var clientCPUSeconds: Double?
 
     var rate: Double { Double(succeeded) / max(seconds, 0.001) }
-    func percentile(_ q: Double) -> Double {
-        guard !latencies.isEmpty else { return .nan }
-        return latencies[min(latencies.count - 1, Int((Double(latencies.count) * q).rounded(.up)) - 1)]
-    }
+    func percentile(_ q: Double) -> Double { latencies.quantile(q) }
     var serverCPUMillisecondsPerRequest: Double? { serverCPUSeconds.map { $0 * 1000 / Double(max(succeeded + failed, 1)) } }
 }
 

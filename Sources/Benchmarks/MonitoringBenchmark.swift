@@ -129,7 +129,6 @@ public struct MonitoringBenchmark: Sendable {
             samples.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
         }
         samples.sort()
-        let at = { (q: Double) in samples[min(samples.count - 1, Int((Double(samples.count) * q).rounded(.up)) - 1)] }
-        return (at(0.5), at(0.95))
+        return (samples.quantile(0.5), samples.quantile(0.95))
     }
 }

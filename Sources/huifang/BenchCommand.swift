@@ -1,5 +1,6 @@
 import ArgumentParser
 import Benchmarks
+import Domain
 import Foundation
 import Logging
 import Postgres
@@ -8,7 +9,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print ratios against a baseline measured in the same run.",
-        subcommands: [Roundtrip.self, Timers.self, Delivery.self, Import.self, Monitoring.self, Faults.self, Outage.self, API.self]
+        subcommands: [Roundtrip.self, Timers.self, Delivery.self, Import.self, Monitoring.self, Faults.self, Outage.self, API.self, Lists.self]
     )
 
     /// The benchmarks' own logger: only what goes wrong, so their figures stay readable.
@@ -228,11 +229,50 @@ extension BenchCommand {
             guard configured else { throw ValidationError("--url needs the server's database too: --data-dir or DATABASE_URL") }
             let passed = try await database.withDatabase(logger: logger) { environment in
                 try await environment.requireCurrentSchema(logger: logger)
-                let server: APIBenchmark.Server =
+                let server: BenchServer =
                     if let url { .running(url: URL(string: url)!, pid: serverPid) } else {
                         .child(ownerURL: environment.cluster?.url(database: DatabaseOptions.embeddedDatabase) ?? environment.owner.conninfo)
                     }
                 return try await benchmark.run(server: server, owner: environment.owner, application: environment.application, logger: logger)
+            }
+            guard passed else { throw ExitCode(1) }
+        }
+    }
+
+    struct Lists: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "lists",
+            abstract: "Every daily list and count of the API as every role, over HTTP: p50/p95 against the goal of p95 < 50 ms.",
+            discussion: """
+                On the database --data-dir or DATABASE_URL names (e.g. the national set of `huifang demo --records …`): a \
+                `huifang serve` child on it (--timer-workers 0), or with --url the server already running there. Branch \
+                roles work in --branch (default the first branch); a role that may not read a list is skipped. Exits 1 \
+                when a list misses the goal or answers with an error.
+                """)
+
+        @Option(help: "Timed requests of each list in each role (after one warm-up).") var runs = 20
+        @Option(help: "The branch the branch roles work in (its code; default the first branch).") var branch: String?
+        @Option(help: "Only this role (repeatable), e.g. auditor; default every role but the admin.") var role: [String] = []
+        @Option(help: "A running server to target instead of starting one, e.g. http://127.0.0.1:8080.") var url: String?
+        @OptionGroup var database: DatabaseOptions
+
+        func validate() throws {
+            for name in role where Role(rawValue: name) == nil {
+                throw ValidationError("--role \(name): one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            guard runs > 0 else { throw ValidationError("--runs must be positive") }
+            if let url, URL(string: url)?.port == nil { throw ValidationError("--url needs a port, e.g. http://127.0.0.1:8080") }
+        }
+
+        func run() async throws {
+            let logger = BenchCommand.logger()
+            let passed = try await database.withDatabase(logger: logger) { environment in
+                try await environment.requireCurrentSchema(logger: logger)
+                let server: BenchServer =
+                    if let url { .running(url: URL(string: url)!, pid: nil) } else {
+                        .child(ownerURL: environment.cluster?.url(database: DatabaseOptions.embeddedDatabase) ?? environment.owner.conninfo)
+                    }
+                return try await ListBenchmark(runs: runs, branch: branch, roles: role.compactMap(Role.init(rawValue:))).run(server: server, owner: environment.owner, logger: logger)
             }
             guard passed else { throw ExitCode(1) }
         }
