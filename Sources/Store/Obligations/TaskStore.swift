@@ -56,22 +56,10 @@ public struct TaskStore: Sendable {
             conditions.append("t.state in ('open', 'assigned', 'in_progress')")
         }
         let filtered = conditions.isEmpty ? SQL("true") : SQL.joined(conditions, separator: " and ")
-        let source: SQL
-        if branches == nil && filter.branchId == nil && filter.executorDepartmentIds == nil {
-            // Every branch: the first page of each branch from its (branch_id, due_at, id) index, then
-            // merged — instead of sorting every open task of the country.
-            source = """
-                (select t.* from huifang.branches bx
-                 cross join lateral (
-                     select * from huifang.callback_tasks t where t.branch_id = bx.id and
-                """ + " " + filtered + """
-                     order by t.due_at, t.id limit \(limit + 1)) t) t
-                """
-        } else {
-            source = "(select * from huifang.callback_tasks t where " + filtered + ") t"
-        }
-        let query: SQL = "select " + CallbackTask.columns + " from " + source + " " + CallbackTask.joins
-            + " order by t.due_at, t.branch_id, t.id limit \(limit + 1)"
+        // A page walks a deadline index in order — every task's `(due_at, branch_id, id)`, or a
+        // person's `(assignee_staff_id, due_at, …)` — and stops after `limit + 1` rows that pass.
+        let query: SQL = "select " + CallbackTask.columns + " from (select * from huifang.callback_tasks t where " + filtered
+            + ") t " + CallbackTask.joins + " order by t.due_at, t.branch_id, t.id limit \(limit + 1)"
         let tasks = try await connection.query(query).map(CallbackTask.init(row:))
         return Cursor.page(tasks, limit: limit) {
             Cursor.byDeadline($0.dueAt, $0.branchId, $0.id)
