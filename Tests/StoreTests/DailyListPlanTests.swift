@@ -80,6 +80,37 @@ struct DailyListPlanTests {
             } }
         }
     }
+
+    /// Every branch's tasks and records as one list, for the auditor and HQ: a page walks a deadline
+    /// (or newest-first) index and joins its own rows only; a person's tasks walk their own index.
+    @Test func nationalTaskAndRecordListsWalkAnIndexInTheirOrder() async throws {
+        try await TestDatabase.with { database in
+            let fixture = try await database.withPool { try await OrganizationFixture.load(into: $0) }
+            try await database.withPool { owner in try await database.withPool(database.application) { pool in
+                let auditor = fixture.staff["auditor"]!
+                let tasks = try await Self.plans(pool, owner: owner, staff: auditor, action: .readTasks) { db, access in
+                    _ = try await TaskStore(db).list(.init(), branches: access.indexableBranches, after: nil, limit: 50)
+                    var mine = TaskStore.Filter()
+                    mine.assigneeStaffId = access.staffId
+                    _ = try await TaskStore(db).list(mine, branches: access.indexableBranches, after: nil, limit: 50)
+                }
+                Self.expectIndexed(tasks, "the auditor's tasks")
+                #expect(tasks.first?.plan.contains("callback_tasks_by_deadline") == true, "every task by deadline:\n\(tasks.first?.plan ?? "")")
+                #expect(tasks.last?.plan.contains("callback_tasks_assigned_by_deadline") == true, "mine:\n\(tasks.last?.plan ?? "")")
+
+                let records = try await Self.plans(pool, owner: owner, staff: auditor, action: .readRecords) { db, access in
+                    _ = try await RecordStore(db).list(.init(), branches: access.indexableBranches, before: nil, limit: 50)
+                }
+                Self.expectIndexed(records, "the auditor's records")
+                let branchRecords = try await Self.plans(pool, owner: owner, staff: fixture.staff["opsA"]!, action: .readRecords) { db, access in
+                    _ = try await RecordStore(db).list(.init(), branches: access.indexableBranches, before: nil, limit: 50)
+                }
+                Self.expectIndexed(branchRecords, "a branch's records")
+                // A record's latest amendment is found by its own index, not by reading the branch's records.
+                #expect(branchRecords.allSatisfy { !$0.plan.contains("Bitmap Heap Scan on records a") })
+            } }
+        }
+    }
 }
 
 @Suite("Problem counts agree with the clocks they count")
