@@ -75,17 +75,23 @@ public struct RecordUploadStore: Sendable {
         try await uploads(.branch("u.branch_id", in: branches) + " and u.id = \(id)", limit: 1, lock: lock).first
     }
 
+    /// The page is chosen from the uploads alone and only its rows meet their clocks: an HQ
+    /// inbox of every branch's months joined 24,358 clocks to show 50 (745 ms at national scale).
     private func uploads(_ condition: SQL, limit: Int, lock: Bool = false) async throws -> [RecordUpload] {
+        let page = "select u.* from huifang.record_uploads u where " + condition
+            + " order by u.month desc, u.branch_id limit \(limit)" + (lock ? " for update of u" : "")
         let rows = try await connection.query(
             """
             select u.id, u.branch_id, b.code, u.month, u.state, t.due_at, coalesce(t.provisional, false), u.submitted_at,
                    u.submitted_by, u.record_count
-            from huifang.record_uploads u
+            from (
+            """ + page + """
+            ) u
             join huifang.branches b on b.id = u.branch_id
             left join huifang.timers t on t.branch_id = u.branch_id and t.subject_kind = 'record_upload' and t.subject_id = u.id
                                       and t.clock = 'upload_due'
-            where
-            """ + " " + condition + " order by u.month desc, u.branch_id limit \(limit)" + (lock ? " for update of u" : ""))
+            order by u.month desc, u.branch_id
+            """)
         var uploads = try rows.map { row in
             RecordUpload(
                 id: try row.decode(0), branchId: try row.decode(1), branchCode: try row.decode(2), month: try row.decode(3),
