@@ -227,6 +227,24 @@ struct TaskAPITests {
             let outsider = try await api.send(.post, "/tasks/\(first)/assign", token: callCenter, json: ["staffId": fixture.staff["deskA"]!])
             #expect(outsider.status.code == 422)
 
+            // Its progress is kept by state over every branch for the issuing department, and a
+            // branch reads its own tasks' share only; the assigned task is made a day overdue.
+            let takenBranch = try #require(items.first?["branchId"] as? Int)
+            try await database.withPool {
+                try await $0.query("update huifang.callback_tasks set due_at = now() - interval '1 day' where id = \(first)")
+            }
+            let issuer = try await api.send(.get, "/directives/\(directive)", token: st)
+            #expect((try issuer.json()["progress"] as? [String: Int]) == ["open": 1, "assigned": 1], "\(issuer.text)")
+            #expect(try issuer.json()["overdue"] as? Int == 1)
+            let ops = try await api.token(takenBranch == fixture.branchB ? "opsB" : "opsA")
+            let other = try await api.token(takenBranch == fixture.branchB ? "opsA" : "opsB")
+            let own = try await api.send(.get, "/directives?limit=50", token: ops)
+            let ownDirective = try #require(try (own.json()["items"] as? [[String: Any]])?.first { $0["id"] as? Int == directive })
+            #expect((ownDirective["progress"] as? [String: Int]) == ["assigned": 1] && ownDirective["overdue"] as? Int == 1, "\(own.text)")
+            let theirs = try await api.send(.get, "/directives/\(directive)", token: other)
+            let theirsBody = try theirs.json()
+            #expect((theirsBody["progress"] as? [String: Int]) == ["open": 1] && theirsBody["overdue"] as? Int == 0, "\(theirs.text)")
+
             // A branch sees the directive that gives it work; cancelling it cancels what is not done.
             let seen = try await api.send(.get, "/directives/\(directive)", token: try await api.token("opsB"))
             #expect(seen.status == .ok)

@@ -70,7 +70,7 @@ struct TenantIsolationTests {
                 // deadline order, for HQ's queues and national lists, the call center's tasks in every
                 // state by due time, and every task (or one person's) by deadline for HQ's and the
                 // auditor's national task lists, and every branch's monthly uploads by month for HQ's
-                // upload inboxes (issue 23).
+                // upload inboxes, and a directive's kept task counts over every branch (issue 23).
                 let exceptions: Set<String> = [
                     "timers_due", "callback_tasks_executor", "records_hq_work", "record_upload_deliveries_inbox",
                     "directive_feedback_inbox", "problems_open_by_department", "problem_forwardings_queue", "problems_by_department",
@@ -78,6 +78,7 @@ struct TenantIsolationTests {
                     "problem_forwardings_acknowledged_by", "timers_held_open_by_deadline", "timers_open_problem_loops",
                     "callback_tasks_executed_by", "callback_tasks_by_deadline", "callback_tasks_assigned_by_deadline",
                     "callback_tasks_hq_executed_by_deadline", "record_uploads_by_month",
+                    "directive_task_counts_by_directive",
                 ]
                 for row in rows {
                     let (table, index, first): (String, String, String) = (try row.decode(0), try row.decode(1), try row.decode(2))
@@ -96,6 +97,15 @@ struct TenantIsolationTests {
         try await TestDatabase.with { database in
             let fixture = try await database.withPool { try await OrganizationFixture.load(into: $0) }
             let tables = try await database.withPool { try await Self.branchScopedTables($0) }
+            // The fixture's directive has targets but no tasks, so its kept counts get a row per
+            // branch here: every branch-scoped table then has rows of both branches to attack.
+            try await database.withPool {
+                try await $0.query(
+                    """
+                    insert into huifang.directive_task_counts (branch_id, directive_id, state, tasks)
+                    select b, (select min(id) from huifang.directives), 'open', 1 from unnest(\([fixture.branchA, fixture.branchB])::int[]) b
+                    """)
+            }
             try await database.withPool(database.application) { pool in
                 let access = Self.scope(fixture.staff["opsA"]!, branches: [fixture.branchA])
                 for (table, column) in tables {

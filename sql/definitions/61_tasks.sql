@@ -585,6 +585,75 @@ create policy update_own on huifang.directives for update to huifang_app
            and department_id = any ((select huifang.scope_department_ids())::integer[]))
     with check (department_id = any ((select huifang.scope_department_ids())::integer[]));
 
+-- ══ kept counts: huifang.directive_task_counts ══
+
+-- One upsert per statement, from its transition tables, in key order (so two statements touching
+-- the same counts wait for each other rather than deadlock); decrements update the rows they
+-- leave, increments are upserted into the rows they enter, as open_clock_days is kept.
+create or replace function huifang.callback_tasks_count_directive_states() returns trigger
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+begin
+    if tg_op = 'INSERT' then
+        insert into huifang.directive_task_counts as c (branch_id, directive_id, state, tasks)
+        select branch_id, directive_id, state, count(*)::int from added where directive_id is not null
+        group by 1, 2, 3 order by 1, 2, 3
+        on conflict (branch_id, directive_id, state) do update set tasks = c.tasks + excluded.tasks;
+    elsif tg_op = 'UPDATE' then
+        with delta as (
+            select branch_id, directive_id, state, sum(n)::int as n
+            from (select branch_id, directive_id, state, -1 as n from removed where directive_id is not null
+                  union all
+                  select branch_id, directive_id, state, 1 from added where directive_id is not null) u
+            group by 1, 2, 3 having sum(n) <> 0
+        ), decremented as (
+            update huifang.directive_task_counts c set tasks = c.tasks + x.n
+            from delta x
+            where x.n < 0 and c.branch_id = x.branch_id and c.directive_id = x.directive_id and c.state = x.state
+        )
+        insert into huifang.directive_task_counts as c (branch_id, directive_id, state, tasks)
+        select branch_id, directive_id, state, n from delta where n > 0
+        order by 1, 2, 3
+        on conflict (branch_id, directive_id, state) do update set tasks = c.tasks + excluded.tasks;
+    else
+        update huifang.directive_task_counts c set tasks = c.tasks - r.n
+        from (select branch_id, directive_id, state, count(*)::int as n from removed where directive_id is not null
+              group by 1, 2, 3) r
+        where c.branch_id = r.branch_id and c.directive_id = r.directive_id and c.state = r.state;
+    end if;
+    return null;
+end
+$$;
+revoke execute on function huifang.callback_tasks_count_directive_states() from public;
+
+create or replace trigger callback_tasks_count_directive_states_insert
+    after insert on huifang.callback_tasks referencing new table as added
+    for each statement execute function huifang.callback_tasks_count_directive_states();
+
+create or replace trigger callback_tasks_count_directive_states_update
+    after update on huifang.callback_tasks referencing old table as removed new table as added
+    for each statement execute function huifang.callback_tasks_count_directive_states();
+
+create or replace trigger callback_tasks_count_directive_states_delete
+    after delete on huifang.callback_tasks referencing old table as removed
+    for each statement execute function huifang.callback_tasks_count_directive_states();
+
+-- ══ row-level security: huifang.directive_task_counts ══
+
+drop policy if exists owner_all on huifang.directive_task_counts;
+create policy owner_all on huifang.directive_task_counts to current_user using (true) with check (true);
+
+-- Read as the directive's tasks and targets are: the branch's own, HQ readers of every branch, the
+-- issuing and executing departments.
+drop policy if exists read_scoped on huifang.directive_task_counts;
+create policy read_scoped on huifang.directive_task_counts for select to huifang_app
+    using (branch_id = any ((select huifang.scope_branch_ids())::integer[]) or (select huifang.scope_all_branches())
+           or exists (select from huifang.directives d
+                      where d.id = directive_task_counts.directive_id
+                        and (d.department_id = any ((select huifang.scope_department_ids())::integer[])
+                             or d.executor_department_id = any ((select huifang.scope_department_ids())::integer[]))));
+
 -- ══ row-level security: huifang.directive_targets ══
 
 drop policy if exists owner_all on huifang.directive_targets;

@@ -184,11 +184,15 @@ public struct DirectiveStore: Sendable {
             select d.id, d.department_id, d.title, d.purpose, d.questions, d.target_kind, d.target_filter, d.target_count, d.executor,
                    d.executor_department_id, d.due_on, d.status, d.created_by, d.created_at, d.cancel_reason,
                    (select coalesce(jsonb_object_agg(state, n), '{}') from (
-                        select t.state, count(*) as n from huifang.callback_tasks t
-                        where t.branch_id in (select id from huifang.branches) and t.directive_id = d.id group by t.state) s),
-                   (select count(*)::int from huifang.callback_tasks t
-                    where t.branch_id in (select id from huifang.branches) and t.directive_id = d.id
-                      and t.state in ('open', 'assigned', 'in_progress') and t.due_at < now())
+                        select c.state, sum(c.tasks)::int as n from huifang.directive_task_counts c
+                        where c.directive_id = d.id group by c.state having sum(c.tasks) > 0) s),
+                   (select count(*)::int
+                    from (select distinct c.branch_id from huifang.directive_task_counts c
+                          where c.directive_id = d.id and c.state in ('open', 'assigned', 'in_progress') and c.tasks > 0) b
+                    cross join lateral (
+                        select from huifang.callback_tasks t
+                        where t.branch_id = b.branch_id and t.directive_id = d.id
+                          and t.state in ('open', 'assigned', 'in_progress') and t.due_at < now()) o)
             from huifang.directives d
             where
             """ + " " + SQL.joined(conditions, separator: " and ") + " order by d.id desc limit \(limit + 1)")
