@@ -387,6 +387,12 @@ struct ProblemAPITests {
             #expect(try counts.json()["forwarded"] as? Int == 1, "\(counts.text)")
             let branch = try await api.send(.get, "/problems?queue=branch", token: try await api.token("managerA"))
             #expect((try branch.json()["items"] as? [[String: Any]])?.contains { $0["id"] as? Int == problem } == true)
+            // A department that reads no branch has no branch queue: it is told where its problems are.
+            for path in ["/problems?queue=branch", "/problems/counts?queue=branch"] {
+                let refused = try await api.send(.get, path, token: center.token)
+                #expect(refused.status == .forbidden, "\(path): \(refused.text)")
+                #expect(try refused.problem().detail?.contains("triage queue") == true, "\(refused.text)")
+            }
         }
     }
 }

@@ -9,10 +9,8 @@ extension APIService {
         let access = try authorize(.readProblems)
         let query = input.query
         var filter = ProblemStore.Filter()
-        switch query.queue ?? (access.isDepartmentOnly ? .triage : .branch) {
-        case .triage:
-            guard !access.departmentIds.isEmpty else { throw AppError.forbiddenBecause(.readProblems, "the triage queue is an HQ department's") }
-            filter.departmentIds = access.departmentIds
+        switch try Self.problemQueue(query.queue.map { ProblemQueue(rawValue: $0.rawValue)! }, access) {
+        case .triage: filter.departmentIds = access.departmentIds
         case .branch: break
         case .raised: filter.raisedBy = access.staffId
         }
@@ -36,7 +34,7 @@ extension APIService {
 
     func countProblems(_ input: Operations.CountProblems.Input) async throws -> Operations.CountProblems.Output {
         let access = try authorize(.readProblems)
-        let triage = (input.query.queue ?? (access.isDepartmentOnly ? .triage : .branch)) == .triage
+        let triage = try Self.problemQueue(input.query.queue.map { ProblemQueue(rawValue: $0.rawValue)! }, access) == .triage
         let now = now()
         let counts = try await pool.transaction(for: access, readOnly: true) {
             try await ProblemStore($0, now: now).counts(
@@ -46,6 +44,27 @@ extension APIService {
             open: Int32(counts.open), raised: Int32(counts.raised), unclaimed: Int32(counts.unclaimed), mine: Int32(counts.mine),
             infoRequested: Int32(counts.infoRequested), forwarded: Int32(counts.forwarded), toRelay: Int32(counts.toRelay),
             breached: Int32(counts.breached), atRisk: Int32(counts.atRisk)))))
+    }
+
+    enum ProblemQueue: String { case triage, branch, raised }
+
+    /// The queue asked for, or the reader's own: an HQ department's triage queue, or the branches'
+    /// problems. A department that reads no branch has no branch queue — its problems are those
+    /// routed or forwarded to it, in its triage queue and `GET /forwardings` — and counting every
+    /// problem of the country to find them cost seconds.
+    static func problemQueue(_ asked: ProblemQueue?, _ access: Access) throws -> ProblemQueue {
+        switch asked ?? (access.isDepartmentOnly ? .triage : .branch) {
+        case .triage:
+            guard !access.departmentIds.isEmpty else { throw AppError.forbiddenBecause(.readProblems, "the triage queue is an HQ department's") }
+            return .triage
+        case .branch:
+            guard !access.isDepartmentOnly else {
+                throw AppError.forbiddenBecause(
+                    .readProblems, "the branch queue is a branch's (or every branch's); an HQ department reads its triage queue and its forwardings")
+            }
+            return .branch
+        case .raised: return .raised
+        }
     }
 
     func getProblem(_ input: Operations.GetProblem.Input) async throws -> Operations.GetProblem.Output {
