@@ -73,6 +73,17 @@ struct RecordAPITests {
             #expect(try taskNow.json()["state"] as? String == "completed")
             #expect(try await api.send(.put, "/records/\(record)", token: rp, json: ["answers": Self.newAccountAnswers]).status == .conflict)
 
+            // It waits for the ops director of its branch, and for nobody else: not its performer,
+            // not the marketing director, not branch B's ops director.
+            func waiting(_ token: String) async throws -> [Int] {
+                let page = try await api.send(.get, "/records?awaitingMySignature=true&limit=50", token: token)
+                #expect(page.status == .ok, "\(page.text)")
+                return (try page.json()["items"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? Int }
+            }
+            #expect(try await waiting(ops).contains(record))
+            for other in [rp, try await api.token("mktA"), try await api.token("opsB")] {
+                #expect(try await !waiting(other).contains(record))
+            }
             // Only the leader the record names countersigns.
             #expect(try await api.send(.post, "/records/\(record)/countersign", token: rp).status == .forbidden)
             #expect(try await api.send(.post, "/records/\(record)/countersign", token: try await api.token("mktA")).status == .forbidden)
@@ -80,6 +91,7 @@ struct RecordAPITests {
             #expect(countersigned.status == .ok, "\(countersigned.text)")
             let signatures = try #require(try countersigned.json()["signatures"] as? [[String: Any]])
             #expect(signatures.map { $0["step"] as? String } == ["submit", "countersign"])
+            #expect(try await !waiting(ops).contains(record), "a countersigned record waits for nobody")
             #expect(Set(signatures.compactMap { $0["contentSha256"] as? String }).count == 1, "both signed the same content")
             #expect(signatures.last?["signerStaffId"] as? Int == Int(fixture.staff["opsA"]!))
 
