@@ -48,7 +48,7 @@ struct RecordFormView {
             let low = field.min ?? 1, high = field.max ?? 5
             let selects: [HTML] = (field.keys ?? []).map { key in
                 let current = scores[key]?.number.map { String(Int($0)) }
-                return "<label>\(key) <select name=\"\(name).\(key)\"><option value=\"\"></option>\((low...high).map { "<option\(String($0) == current ? HTML(raw: " selected") : .empty)>\($0)</option>" as HTML })</select></label> "
+                return "<label>\(key) <select name=\"\(name).\(key)\"><option value=\"\"></option>\((low...high).map { "<option value=\"\($0)\"\(String($0) == current ? HTML(raw: " selected") : .empty)>\($0)</option>" as HTML })</select></label> "
             }
             return "<span id=\"\(name)\">\(selects)</span>"
         case .textList:

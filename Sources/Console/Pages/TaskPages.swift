@@ -12,11 +12,16 @@ extension Console {
             let query = FormData(request.uri.query ?? "")
             let mine = query["mine"] == "1"
             let overdue = query["overdue"] == "1"
-            let tasks = try await self.api.listTasks(query: .init(mine: mine ? true : nil, state: .active, overdue: overdue ? true : nil, limit: 100)).ok.body.json.items
+            let rule = query["rule"].flatMap(Components.Schemas.RuleCode.init(rawValue:))
+            let tasks = try await self.api.listTasks(query: .init(
+                mine: mine ? true : nil, ruleCode: rule, state: .active, overdue: overdue ? true : nil, limit: 100)).ok.body.json.items
             let tabs: HTML = """
                 <div class="tabs"><a href="\(Self.root)/tasks"\(!mine && !overdue ? HTML(raw: " class=\"current\"") : .empty)>\(visit.t("全部未完成", "All open"))</a>
                 <a href="\(Self.root)/tasks?mine=1"\(mine ? HTML(raw: " class=\"current\"") : .empty)>\(visit.t("分配给我", "Mine"))</a>
-                <a href="\(Self.root)/tasks?overdue=1"\(overdue ? HTML(raw: " class=\"current\"") : .empty)>\(visit.t("已超期", "Overdue"))</a></div>
+                <a href="\(Self.root)/tasks?overdue=1"\(overdue ? HTML(raw: " class=\"current\"") : .empty)>\(visit.t("已超期", "Overdue"))</a>
+                <form method="get" class="inline" id="rule-filter">\(mine ? HTML(raw: "<input type=\"hidden\" name=\"mine\" value=\"1\">") : .empty)
+                <select name="rule"><option value="">\(visit.t("全部规则", "Every rule"))</option>\(Components.Schemas.RuleCode.allCases.map { "<option value=\"\($0.rawValue)\"\($0 == rule ? HTML(raw: " selected") : .empty)>\($0.rawValue)</option>" as HTML })</select>
+                <button type="submit">\(visit.t("筛选", "Filter"))</button></form></div>
                 """
             return Page(title: visit.t("回访任务", "Callback tasks"), body: tabs + (try await self.taskTable(tasks, visit, id: "tasks")), section: .tasks)
         }
@@ -27,6 +32,13 @@ extension Console {
             let id = try context.parameters.require("id", as: Int64.self)
             return try await self.perform(visit, then: "\(Self.root)/tasks/\(id)") {
                 _ = try await self.api.startTask(path: .init(taskId: id)).ok
+            } otherwise: { _ in try await self.taskPage(id, visit) }
+        }
+        action(router, RouterPath(Self.root + "/tasks/:id/assign")) { _, context, visit, form in
+            let id = try context.parameters.require("id", as: Int64.self)
+            return try await self.perform(visit, then: "\(Self.root)/tasks/\(id)") {
+                let staff = try form.int64("staffId") ?? { throw ConsoleFailure(status: 422, title: "invalid", fields: [.init(field: "staffId", reason: "is required")]) }()
+                _ = try await self.api.assignTask(path: .init(taskId: id), body: .json(.init(staffId: staff))).ok
             } otherwise: { _ in try await self.taskPage(id, visit) }
         }
         action(router, RouterPath(Self.root + "/tasks/:id/attempts")) { _, context, visit, form in
@@ -91,6 +103,16 @@ extension Console {
                 (visit.t("失败尝试天数", "Days with failed attempts"), "\(task.failedAttemptDays)"),
             ]))</div>
             """)
+        if visit.can(.manageTasks) && (task.state == .open || task.state == .assigned),
+           let staff = try? await api.listStaff(query: .init(branchId: task.branchId, status: .active, limit: 100)).ok.body.json.items, !staff.isEmpty {
+            // Who may perform it is the API's to decide (recusal, roles); the list is the branch's people.
+            let options: [HTML] = staff.map { "<option value=\"\($0.id)\"\($0.id == task.assigneeStaffId ? HTML(raw: " selected") : .empty)>\($0.name) \($0.employeeNo)</option>" }
+            body.append("""
+                <div class="actions"><form method="post" action="\(Self.root)/tasks/\(id)/assign" id="assign-form">\(visit.formTokenField)
+                <label>\(visit.t("分配给", "Assign to")) <select name="staffId">\(options)</select></label>
+                <button type="submit" id="assign-task">\(visit.t("分配", "Assign"))</button></form></div>
+                """)
+        }
         if mine && task.state == .assigned {
             body.append("<div class=\"actions\">\(Widgets.button("\(Self.root)/tasks/\(id)/start", visit.t("开始回访", "Start the callback"), visit, primary: true, id: "start-task"))</div>")
         }

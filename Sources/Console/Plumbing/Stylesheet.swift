@@ -4,7 +4,7 @@ enum Stylesheet {
     :root{--ink:#1d2330;--mute:#5d6575;--line:#dde1e8;--bg:#f5f6f8;--panel:#fff;--brand:#9b1c1c;--link:#1f5fa8;
       --ok:#1e7b45;--warn:#a86300;--late:#b42318;font-size:14px}
     *{box-sizing:border-box}
-    body{margin:0;font-family:"PingFang SC","Hiragino Sans GB","Noto Sans CJK SC","Microsoft YaHei",system-ui,sans-serif;
+    body{margin:0;font-family:"PingFang SC","Hiragino Sans GB","Noto Sans CJK SC","Microsoft YaHei","WenQuanYi Zen Hei",system-ui,sans-serif;
       color:var(--ink);background:var(--bg);line-height:1.45}
     a{color:var(--link);text-decoration:none}a:hover{text-decoration:underline}
     header.top{display:flex;align-items:center;gap:18px;background:#20242c;color:#e9ebef;padding:0 18px;height:46px}
