@@ -49,6 +49,7 @@ def shot(name):
     shot_number += 1
     height = driver.execute_script("return document.documentElement.scrollHeight")
     driver.set_window_size(1400, min(max(height, 800), 6000))
+    driver.execute_script("window.scrollTo(0, 0)")
     path = os.path.join(SHOTS, f"{shot_number:02d}-{name}.png")
     driver.save_screenshot(path)
     driver.set_window_size(1400, 1000)

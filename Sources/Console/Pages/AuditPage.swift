@@ -15,7 +15,7 @@ extension Console {
             let events = try await self.api.listAuditEvents(query: .init(branchId: branch, action: action, limit: 100)).ok.body.json.items
             var body: [HTML] = []
             body.append("""
-                <form method="get" class="actions"><label>\(visit.t("营业部 ID", "Branch id")) <input type="number" name="branch" value="\(query["branch"] ?? "")" style="width:80px"></label>
+                <form method="get" class="actions"><label>\(visit.t("营业部 ID", "Branch id")) <input type="number" name="branch" value="\(query["branch"] ?? "")" class="short"></label>
                 <label>\(visit.t("动作", "Action")) <input type="text" name="action" value="\(action ?? "")" placeholder="problem.forward"></label>
                 <button type="submit">\(visit.t("筛选", "Filter"))</button>
                 <button type="submit" name="verify" value="1" id="verify-audit">\(visit.t("校验哈希链", "Verify the hash chains"))</button></form>

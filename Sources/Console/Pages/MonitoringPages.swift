@@ -112,9 +112,9 @@ extension Console {
             "<a href=\"\(Self.root)/monitoring\(entry.0)?month=\(month)\"\(entry.0 == tab ? HTML(raw: " class=\"current\"") : .empty)>\(entry.1)</a>"
         }
         let picker: HTML = """
-            <form method="get" class="inline">\(tab == "/people" ? HTML(raw: "<label>\(HTML.escape(visit.t("营业部 ID", "Branch id"))) <input type=\"number\" name=\"branch\" value=\"\(HTML.escape(query["branch"] ?? ""))\" style=\"width:80px\"></label> ") : .empty)\
-            \(tab == "/coverage" ? HTML(raw: "<label>\(HTML.escape(visit.t("期间", "Period"))) <input type=\"text\" name=\"period\" value=\"\(HTML.escape(query["period"] ?? String(month.prefix(4))))\" style=\"width:90px\"></label> ") : .empty)\
-            <label>\(visit.t("月份", "Month")) <input type="text" name="month" value="\(month)" pattern="\\d{4}-\\d{2}" style="width:80px"></label> <button type="submit">\(visit.t("查看", "Show"))</button></form>
+            <form method="get" class="inline">\(tab == "/people" ? HTML(raw: "<label>\(HTML.escape(visit.t("营业部 ID", "Branch id"))) <input type=\"number\" name=\"branch\" value=\"\(HTML.escape(query["branch"] ?? ""))\" class=\"short\"></label> ") : .empty)\
+            \(tab == "/coverage" ? HTML(raw: "<label>\(HTML.escape(visit.t("期间", "Period"))) <input type=\"text\" name=\"period\" value=\"\(HTML.escape(query["period"] ?? String(month.prefix(4))))\" class=\"short\"></label> ") : .empty)\
+            <label>\(visit.t("月份", "Month")) <input type="text" name="month" value="\(month)" pattern="\\d{4}-\\d{2}" class="short"></label> <button type="submit">\(visit.t("查看", "Show"))</button></form>
             """
         let sheets = try await self.sheets(tab, query, visit)
         var body: [HTML] = ["<div class=\"tabs\">\(tabs)</div><p>\(picker)</p>"]

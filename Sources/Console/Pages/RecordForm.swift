@@ -65,9 +65,9 @@ struct RecordFormView {
             let rows: [HTML] = (0..<max(Self.listRows, items.count + 1)).map { index in
                 let item = index < items.count ? items[index].object ?? [:] : [:]
                 let texts: [HTML] = textKeys.map { key in
-                    "<input type=\"text\" name=\"\(name).\(index).\(key)\" value=\"\(item[key]?.text ?? "")\" placeholder=\"\(key)\" style=\"flex:1\">"
+                    "<input type=\"text\" name=\"\(name).\(index).\(key)\" value=\"\(item[key]?.text ?? "")\" placeholder=\"\(key)\" class=\"grow\">"
                 }
-                return "<div style=\"display:flex;gap:6px;margin-bottom:4px\"><select name=\"\(name).\(index).\(kindKey)\">\(Widgets.options(field.options ?? [], selected: item[kindKey]?.text, visit, blank: true))</select>\(texts)</div>"
+                return "<div class=\"row\"><select name=\"\(name).\(index).\(kindKey)\">\(Widgets.options(field.options ?? [], selected: item[kindKey]?.text, visit, blank: true))</select>\(texts)</div>"
             }
             return "<div id=\"\(name)\">\(rows)</div>"
         case .directiveAnswers:
@@ -144,7 +144,7 @@ struct RecordFormView {
         case .bool(let flag): return "\(flag ? visit.t("是", "Yes") : visit.t("否", "No"))"
         case .number(let number): return "\(number == number.rounded() ? String(Int(number)) : String(number))"
         case .string(let text): return "\(Labels.word(text, visit))"
-        case .array(let items): return "<ul style=\"margin:0;padding-left:16px\">\(items.map { "<li>\(show($0, visit))</li>" as HTML })</ul>"
+        case .array(let items): return "<ul class=\"plain\">\(items.map { "<li>\(show($0, visit))</li>" as HTML })</ul>"
         case .object(let members):
             return members.sorted { $0.key < $1.key }.map { "<span class=\"muted\">\($0.key)</span> \(show($0.value, visit)) " as HTML }.joined()
         }

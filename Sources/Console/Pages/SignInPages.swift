@@ -93,7 +93,7 @@ extension Console {
             <label for="employeeNo">\(t("工号", "Employee number"))</label><input type="text" id="employeeNo" name="employeeNo" autocomplete="username" required autofocus>
             <label for="password">\(t("密码", "Password"))</label><input type="password" id="password" name="password" autocomplete="current-password" required>
             <p><button class="primary" type="submit" id="sign-in">\(t("登录", "Sign in"))</button>
-            <a style="float:right" href="\(Self.root)/language?to=\(other.rawValue)&amp;back=\(Self.root)/sign-in">\(other == .zh ? "中文" : "English")</a></p>
+            <a class="right" href="\(Self.root)/language?to=\(other.rawValue)&amp;back=\(Self.root)/sign-in">\(other == .zh ? "中文" : "English")</a></p>
             </form></body></html>
             """
         var response = Response.html(html, status: failure.map { .init(code: $0.status) } ?? .ok)

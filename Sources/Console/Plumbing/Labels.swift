@@ -48,6 +48,15 @@ enum Labels {
         "evaluation": ("检查评价", "evaluation"), "evaluation_duty": ("年度检查", "yearly evaluation"),
         "problem_loop": ("问题办结（15 个工作日）", "problem loop (15 working days)"),
         "forwarding_answer": ("职能部门答复（2 个工作日）", "department answer (2 working days)"),
+        // problem steps, as the timeline names them
+        "raise": ("提出", "raised"), "approve": ("审批通过", "approved"), "return": ("退回", "returned"), "resubmit": ("重新提交", "resubmitted"),
+        "claim": ("认领", "claimed"), "assign": ("指派", "assigned"), "forward": ("转办", "forwarded"), "accept": ("采纳答复", "answer accepted"),
+        "resolve": ("总部答复", "resolved by HQ"), "request_info": ("要求补充信息", "information requested"), "provide_info": ("补充信息", "information given"),
+        "reject": ("驳回", "rejected"), "relay": ("反馈", "relayed"), "relay_client": ("反馈客户", "relayed to the client"), "reopen": ("重新打开", "reopened"),
+        "release": ("释放（人员离开）", "released (staff left)"), "forwarding.received": ("职能部门收到", "department received"),
+        "forwarding.acknowledged": ("职能部门签收", "department acknowledged"), "forwarding.answered": ("职能部门答复", "department answered"),
+        "forwarding.misrouted": ("职能部门：非本部门", "department: not ours"), "forwarding.accepted": ("答复被采纳", "answer accepted"),
+        "forwarding.answer_rejected": ("要求重新答复", "asked again"),
         // persons reached, misc.
         "agent": ("代理人", "agent"), "family_member": ("家属", "family member"),
         "call_recording": ("通话录音", "call recording"), "file": ("文件", "file"),

@@ -57,6 +57,8 @@ enum Stylesheet {
     .timeline time{color:var(--mute);font-size:12.5px;margin-right:8px}
     .signin{max-width:360px;margin:70px auto;background:#fff;border:1px solid var(--line);border-radius:6px;padding:22px 26px}
     .signin label{display:block;margin:10px 0 4px}.signin input{width:100%}
+    .row{display:flex;gap:6px;margin-bottom:4px}.grow{flex:1;min-width:180px}.short{width:90px}.right{float:right}
+    ul.plain{margin:0;padding-left:16px}
     .mono{font-family:ui-monospace,Menlo,monospace;font-size:12.5px}.muted{color:var(--mute)}
     @media print{header.top,footer,.actions,.noprint{display:none}body{background:#fff}}
     """
