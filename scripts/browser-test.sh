@@ -12,8 +12,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 port=${PORT:-18090}
-work=$(mktemp -d)
-chmod 755 "$work"   # under root the embedded PostgreSQL runs as postgres, who must reach it
 venv=${BROWSER_VENV:-.build-browser/venv}
 screenshots=${SCREENSHOTS:-.build-browser/screenshots}
 
@@ -26,23 +24,7 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import selenium' 2>/d
     "$venv/bin/pip" install -q 'selenium==4.*'
 fi
 
-swift build --product huifang 2>&1 | tail -1
-binary="$(swift build --show-bin-path)/huifang"
-
-"$binary" demo --data-dir "$work/pgdata" --port "$port" > "$work/demo.log" 2>&1 &
-server=$!
-cleanup() {
-    kill -INT "$server" 2>/dev/null || true
-    wait "$server" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-for _ in $(seq 1 600); do
-    curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
-    kill -0 "$server" 2>/dev/null || { cat "$work/demo.log"; echo "huifang demo exited" >&2; exit 1; }
-    sleep 1
-done
+source scripts/throwaway-demo.sh
 
 rm -rf "$screenshots"
 mkdir -p "$screenshots"

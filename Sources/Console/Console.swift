@@ -70,6 +70,9 @@ public struct Console: Sendable {
         request.uri.scheme == .https || request.headers[HTTPField.Name("X-Forwarded-Proto")!]?.lowercased() == "https"
     }
 
+    /// Text made safe inside HTML (the console's pages, and the API's printable record).
+    public static func escapeHTML(_ text: String) -> String { HTML.escape(text) }
+
     static func redirect(to location: String) -> Response {
         Response(status: .seeOther, headers: [.location: location])
     }

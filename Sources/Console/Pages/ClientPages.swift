@@ -2,6 +2,8 @@ import API
 import Domain
 import Foundation
 import Hummingbird
+import Postgres
+import Store
 
 /// The client file: masked personal data (a reveal needs a reason and lands in the audit trail),
 /// every record, profile and problem of the client in time order.
@@ -34,7 +36,9 @@ extension Console {
                 var page = try await self.clientPage(id, visit, revealed: revealed)
                 page.notice = Notice(kind: .done, text: "\(visit.t("已显示明文，并记入审计日志", "Shown in the clear, and recorded in the audit trail")) #\(revealed.auditEventId)")
                 return try await self.layout(page, visit)
-            } catch let error where !(error is CancellationError) {
+            } catch let error as PostgresError where error.isSessionEnded || error.isSessionGrantsChanged {
+                throw error
+            } catch {
                 let failure = self.explain(error)
                 var page = try await self.clientPage(id, visit)
                 page.notice = Notice(kind: .error, text: self.failureText(failure, visit))

@@ -16,15 +16,14 @@ extension Console {
             try await self.problemPage(try context.parameters.require("id", as: Int64.self), visit)
         }
         action(router, RouterPath(Self.root + "/problems")) { _, _, visit, form in
-            var raised: Int64?
-            let response = try await self.perform(visit, then: Self.root + "/problems") {
+            return try await self.perform(visit, {
                 let body = try self.checked("raiseProblem", Components.Schemas.RaiseProblemInput(
-                    clientId: try form.int64("clientId") ?? { throw ConsoleFailure(status: 422, title: "invalid", fields: [.init(field: "clientId", reason: "is required")]) }(),
+                    clientId: try form.requiredInt64("clientId"),
                     category: try choice(form["category"], "category"), severity: try choice(form["severity"], "severity"),
                     description: try required(form["description"], "description")))
-                raised = try await self.api.raiseProblem(body: .json(body)).created.body.json.problem.id
-            } otherwise: { _ in try await self.problemsPage(FormData(""), visit) }
-            return raised.map { Self.redirect(to: "\(Self.root)/problems/\($0)") } ?? response
+                let raised = try await self.api.raiseProblem(body: .json(body)).created.body.json.problem.id
+                return "\(Self.root)/problems/\(raised)"
+            }, otherwise: { _ in try await self.problemsPage(FormData(""), visit) })
         }
         action(router, RouterPath(Self.root + "/problems/:id/:step")) { _, context, visit, form in
             let id = try context.parameters.require("id", as: Int64.self)
@@ -52,7 +51,7 @@ extension Console {
             _ = try await api.resubmitProblem(path: .init(problemId: id), headers: .init(ifMatch: etag), body: .json(.init(text: form.text("text")))).ok
         case "claim": _ = try await api.claimProblem(path: .init(problemId: id), headers: .init(ifMatch: etag)).ok
         case "assign":
-            let staff = try form.int64("staffId") ?? { throw ConsoleFailure(status: 422, title: "invalid", fields: [.init(field: "staffId", reason: "is required")]) }()
+            let staff = try form.requiredInt64("staffId")
             _ = try await api.assignProblem(path: .init(problemId: id), headers: .init(ifMatch: etag), body: .json(.init(staffId: staff))).ok
         case "forward":
             let departments = form.all("departmentIds").compactMap { Int32($0) }
@@ -65,7 +64,7 @@ extension Console {
             _ = try await api.provideProblemInfo(path: .init(problemId: id), headers: .init(ifMatch: etag), body: .json(try text("provideProblemInfo"))).ok
         case "reject": _ = try await api.rejectProblem(path: .init(problemId: id), headers: .init(ifMatch: etag), body: .json(try reason("rejectProblem"))).ok
         case "accept", "ask-again":
-            let forwarding = try form.int64("forwardingId") ?? { throw ConsoleFailure(status: 422, title: "invalid", fields: [.init(field: "forwardingId", reason: "is required")]) }()
+            let forwarding = try form.requiredInt64("forwardingId")
             if step == "accept" {
                 _ = try await api.acceptForwardingAnswer(
                     path: .init(problemId: id, forwardingId: forwarding), headers: .init(ifMatch: etag), body: .json(.init(text: form.text("text")))).ok

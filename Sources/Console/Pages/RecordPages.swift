@@ -36,19 +36,12 @@ extension Console {
             let record = try await self.api.getRecord(path: .init(recordId: id)).ok.body.json
             let (recordForm, questions) = try await self.form(of: record, visit)
             let answers = RecordFormView(fields: recordForm.fields).answers(form, directiveQuestions: questions)
-            do {
+            return try await self.perform(visit, then: "\(Self.root)/records/\(id)") {
                 let body = try self.checked("updateRecord", Components.Schemas.RecordAnswersInput(
                     formVersion: record.formVersion,
                     answers: try JSONValue.object(answers).decoded(as: Components.Schemas.RecordAnswersInput.AnswersPayload.self)))
                 _ = try await self.api.updateRecord(path: .init(recordId: id), body: .json(body)).ok
-                return Self.redirect(to: "\(Self.root)/records/\(id)")
-            } catch let error where !(error is CancellationError) {
-                let failure = self.explain(error)
-                var page = try await self.recordPage(id, visit, answers: answers, problems: failure.fields)
-                page.notice = Notice(kind: .error, text: self.failureText(failure, visit))
-                page.status = .init(code: failure.status)
-                return try await self.layout(page, visit)
-            }
+            } otherwise: { failure in try await self.recordPage(id, visit, answers: answers, problems: failure.fields) }
         }
         for step in ["submit", "countersign", "archive", "return"] {
             action(router, RouterPath(Self.root + "/records/:id/\(step)")) { _, context, visit, form in
@@ -69,14 +62,13 @@ extension Console {
         action(router, RouterPath(Self.root + "/records/:id/findings/:finding/raise")) { _, context, visit, form in
             let id = try context.parameters.require("id", as: Int64.self)
             let finding = try context.parameters.require("finding", as: Int64.self)
-            var raised: Int64?
-            let response = try await self.perform(visit, then: "\(Self.root)/records/\(id)") {
+            return try await self.perform(visit, {
                 let body = try self.checked("raiseFinding", Components.Schemas.RaiseInput(
                     category: try choice(form["category"], "category"), severity: try choice(form["severity"], "severity"),
                     description: form.text("description")))
-                raised = try await self.api.raiseFinding(path: .init(recordId: id, findingId: finding), body: .json(body)).created.body.json.id
-            } otherwise: { _ in try await self.recordPage(id, visit) }
-            return raised.map { Self.redirect(to: "\(Self.root)/problems/\($0)") } ?? response
+                let raised = try await self.api.raiseFinding(path: .init(recordId: id, findingId: finding), body: .json(body)).created.body.json
+                return "\(Self.root)/problems/\(raised.id)"
+            }, otherwise: { _ in try await self.recordPage(id, visit) })
         }
         action(router, RouterPath(Self.root + "/records/:id/findings/:finding/dismiss")) { _, context, visit, form in
             let id = try context.parameters.require("id", as: Int64.self)

@@ -37,7 +37,7 @@ extension Console {
         action(router, RouterPath(Self.root + "/tasks/:id/assign")) { _, context, visit, form in
             let id = try context.parameters.require("id", as: Int64.self)
             return try await self.perform(visit, then: "\(Self.root)/tasks/\(id)") {
-                let staff = try form.int64("staffId") ?? { throw ConsoleFailure(status: 422, title: "invalid", fields: [.init(field: "staffId", reason: "is required")]) }()
+                let staff = try form.requiredInt64("staffId")
                 _ = try await self.api.assignTask(path: .init(taskId: id), body: .json(.init(staffId: staff))).ok
             } otherwise: { _ in try await self.taskPage(id, visit) }
         }
@@ -54,18 +54,12 @@ extension Console {
             let task = try await self.api.getTask(path: .init(taskId: id)).ok.body.json
             let (recordForm, questions) = try await self.form(for: task, visit)
             let answers = RecordFormView(fields: recordForm.fields).answers(form, directiveQuestions: questions)
-            do {
+            return try await self.perform(visit, {
                 let payload = try JSONValue.object(answers).decoded(as: Components.Schemas.RecordInput.AnswersPayload.self)
                 let body = try self.checked("createRecord", Components.Schemas.RecordInput(taskId: id, answers: payload))
                 let record = try await self.api.createRecord(body: .json(body)).created.body.json
-                return Self.redirect(to: "\(Self.root)/records/\(record.id)")
-            } catch let error where !(error is CancellationError) {
-                let failure = self.explain(error)
-                var page = try await self.taskPage(id, visit, answers: answers, problems: failure.fields)
-                page.notice = Notice(kind: .error, text: self.failureText(failure, visit))
-                page.status = .init(code: failure.status)
-                return try await self.layout(page, visit)
-            }
+                return "\(Self.root)/records/\(record.id)"
+            }, otherwise: { failure in try await self.taskPage(id, visit, answers: answers, problems: failure.fields) })
         }
     }
 

@@ -78,14 +78,14 @@ extension Console {
         }
     }
 
-    /// Runs a step; done → back to `location` (303, so a reload does not repeat it); refused → the
-    /// page `otherwise` renders, with the reason on top and the status of the refusal.
+    /// Runs a step; done → to the page the step names (303, so a reload does not repeat it);
+    /// refused → the page `otherwise` renders for the refusal, with the reason on top and its status.
     func perform(
-        _ visit: Visit, then location: String, _ step: () async throws -> Void,
-        otherwise: (ConsoleFailure) async throws -> Page
+        _ visit: Visit, _ step: () async throws -> String, otherwise: (ConsoleFailure) async throws -> Page
     ) async throws -> Response {
+        let location: String
         do {
-            try await step()
+            location = try await step()
         } catch let error as PostgresError where error.isSessionEnded || error.isSessionGrantsChanged {
             throw error
         } catch {
@@ -96,6 +96,13 @@ extension Console {
             return try await layout(page, visit)
         }
         return Self.redirect(to: location)
+    }
+
+    /// `perform` for a step that goes back to one page when done.
+    func perform(
+        _ visit: Visit, then location: String, _ step: () async throws -> Void, otherwise: (ConsoleFailure) async throws -> Page
+    ) async throws -> Response {
+        try await perform(visit, { try await step(); return location }, otherwise: otherwise)
     }
 
     /// A form body held to the schema of the operation it is for, as the API holds a request's.

@@ -15,3 +15,13 @@ func required(_ value: String?, _ field: String) throws -> String {
     }
     return value
 }
+
+extension FormData {
+    /// A required whole number of a form: a 422 naming the field when missing.
+    func requiredInt64(_ name: String) throws -> Int64 {
+        guard let value = int64(name) else {
+            throw ConsoleFailure(status: 422, title: "The request is invalid", fields: [.init(field: name, reason: "is required")])
+        }
+        return value
+    }
+}
