@@ -143,7 +143,9 @@ struct RecordFormView {
         case .null: return "—"
         case .bool(let flag): return "\(flag ? visit.t("是", "Yes") : visit.t("否", "No"))"
         case .number(let number): return "\(number == number.rounded() ? String(Int(number)) : String(number))"
-        case .string(let text): return "\(Labels.word(text, visit))"
+        case .string(let text):
+            if let instant = ISO8601DateFormatter().date(from: text) { return "\(ShanghaiTime.minute(instant))" }
+            return "\(Labels.known(text, visit))"
         case .array(let items): return "<ul class=\"plain\">\(items.map { "<li>\(show($0, visit))</li>" as HTML })</ul>"
         case .object(let members):
             return members.sorted { $0.key < $1.key }.map { "<span class=\"muted\">\($0.key)</span> \(show($0.value, visit)) " as HTML }.joined()

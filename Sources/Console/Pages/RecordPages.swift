@@ -177,8 +177,8 @@ extension Console {
         }
 
         let signatures: [[HTML]] = (record.signatures ?? []).map { signature in
-            ["\(Labels.word(signature.step.rawValue == "submit" ? "submitted" : signature.step.rawValue == "countersign" ? "countersigned" : signature.step.rawValue == "archive" ? "archived" : "returned", visit))",
-             "\(signature.signerName)", "\(Labels.role(signature.signerRole, visit))", Widgets.time(signature.signedAt),
+            ["\(Labels.word(signature.step.rawValue, visit))",
+             "\(signature.signerName)", "\(Role(rawValue: signature.signerRole).map { Labels.role($0.rawValue, visit) } ?? Labels.word(signature.signerRole, visit))", Widgets.time(signature.signedAt),
              "<span class=\"mono\" title=\"\(signature.contentSha256)\">\(String(signature.contentSha256.prefix(12)))…</span> \(signature.matchesContent ? "✓" : visit.t("✗ 内容已变", "✗ changed since"))"]
         }
         body.append("<h2>\(visit.t("签字", "Signatures"))</h2>" + Widgets.table(

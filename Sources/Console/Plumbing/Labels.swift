@@ -57,6 +57,9 @@ enum Labels {
         "forwarding.acknowledged": ("职能部门签收", "department acknowledged"), "forwarding.answered": ("职能部门答复", "department answered"),
         "forwarding.misrouted": ("职能部门：非本部门", "department: not ours"), "forwarding.accepted": ("答复被采纳", "answer accepted"),
         "forwarding.answer_rejected": ("要求重新答复", "asked again"),
+        // signature steps and signers
+        "submit": ("签字提交", "signed and submitted"), "countersign": ("会签", "countersigned"), "archive": ("归档", "archived"),
+        "performer": ("回访人", "performer"),
         // persons reached, misc.
         "agent": ("代理人", "agent"), "family_member": ("家属", "family member"),
         "call_recording": ("通话录音", "call recording"), "file": ("文件", "file"),
@@ -68,6 +71,12 @@ enum Labels {
     static func word(_ code: String?, _ visit: Visit) -> String {
         guard let code else { return "" }
         guard let word = words[code] else { return code.replacingOccurrences(of: "_", with: " ") }
+        return visit.language == .zh ? word.zh : word.en
+    }
+
+    /// A code's label if it is one, else the text as written (free text in answers).
+    static func known(_ text: String, _ visit: Visit) -> String {
+        guard let word = words[text] else { return text }
         return visit.language == .zh ? word.zh : word.en
     }
 
