@@ -41,6 +41,7 @@ enum Stylesheet {
     .panel{background:var(--panel);border:1px solid var(--line);border-radius:4px;padding:12px 14px;margin-bottom:12px}
     .actions{display:flex;flex-wrap:wrap;gap:10px;align-items:flex-start}
     .actions form{background:var(--panel);border:1px solid var(--line);border-radius:4px;padding:8px 10px;display:flex;gap:6px;align-items:center;flex-wrap:wrap}
+    td .actions{gap:4px}td .actions form{border:0;background:none;padding:0 0 4px}td textarea{min-height:34px;min-width:220px}
     label{font-size:13px;color:#3b4252}input[type=text],input[type=password],input[type=number],input[type=datetime-local],select,textarea{
       font:inherit;padding:4px 6px;border:1px solid #b9c0cc;border-radius:3px;background:#fff}
     textarea{width:100%;min-height:54px}

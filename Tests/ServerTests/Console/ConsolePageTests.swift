@@ -89,16 +89,22 @@ struct ConsolePageTests {
 
     @Test func wrongPasswordsAndFormsWithoutTheirTokenAreRefused() async throws {
         try await withFixtureApp(now: Date()) { api, fixture, _ in
+            let id = try await Self.raisedInA(api, fixture)
             let stranger = ConsoleBrowser(api.client)
             let wrong = try await stranger.signIn("rpA", password: "not the password")
             #expect(wrong.status == .unauthorized)
             #expect(wrong.html.contains("工号或密码不正确"))
             #expect(stranger.cookies["huifang_session"] == nil)
+            // The API's lockout: after five failures the number is locked, whatever the password.
+            for _ in 0..<4 { _ = try await stranger.signIn("rpA", password: "still not it") }
+            let locked = try await stranger.signIn("rpA", password: OrganizationFixture.password)
+            #expect(locked.status.code == 423)
+            #expect(locked.html.contains("暂时锁定"))
+            #expect(stranger.cookies["huifang_session"] == nil)
             // A sign-in form posted from elsewhere (no pairing cookie) is refused.
             let forged = ConsoleBrowser(api.client)
             #expect(try await forged.post("/console/sign-in", ["employeeNo": "rpA", "password": OrganizationFixture.password], token: "made-up").status == .forbidden)
 
-            let id = try await Self.raisedInA(api, fixture)
             let mkt = try await ConsoleBrowser.signedIn(api.client, as: "opsA")
             let page = try await mkt.get("/console/problems/\(id)")
             let etag = try #require(hiddenETag(page.html))
