@@ -86,10 +86,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The console: web pages rendered on the server over the same operations, stores and
+        // row-level security as the API, signed in with a cookie.
+        .target(
+            name: "Console",
+            dependencies: [
+                "API", "Store", "Domain", "Postgres",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "Server",
             dependencies: [
-                "API", "Store", "Domain", "Postgres", "Delivery",
+                "API", "Console", "Store", "Domain", "Postgres", "Delivery",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),

@@ -11,8 +11,6 @@ cd "$(dirname "$0")/.."
 
 port=${PORT:-18080}
 max_examples=${MAX_EXAMPLES:-25}
-work=$(mktemp -d)
-chmod 755 "$work"   # under root the embedded PostgreSQL runs as postgres, who must reach it
 venv=${SCHEMATHESIS_VENV:-.build-schemathesis/venv}
 
 if [ ! -x "$venv/bin/schemathesis" ]; then
@@ -20,23 +18,7 @@ if [ ! -x "$venv/bin/schemathesis" ]; then
     "$venv/bin/pip" install -q schemathesis==4.32.5
 fi
 
-swift build --product huifang 2>&1 | tail -1
-binary="$(swift build --show-bin-path)/huifang"
-
-"$binary" demo --data-dir "$work/pgdata" --port "$port" > "$work/demo.log" 2>&1 &
-server=$!
-cleanup() {
-    kill -INT "$server" 2>/dev/null || true
-    wait "$server" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-for _ in $(seq 1 600); do
-    curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
-    kill -0 "$server" 2>/dev/null || { cat "$work/demo.log"; echo "huifang demo exited" >&2; exit 1; }
-    sleep 1
-done
+source scripts/throwaway-demo.sh
 
 login() { awk -v role="$1" '$2 == role { print $1; exit }' "$work/demo.log"; }
 token() {

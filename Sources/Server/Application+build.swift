@@ -1,4 +1,5 @@
 import API
+import Console
 import Hummingbird
 import Logging
 import OpenAPIHummingbird
@@ -42,6 +43,11 @@ public func buildApplication(_ configuration: AppConfiguration) async throws -> 
         pool: pool, authPool: authPool, migrations: configuration.migrations, definitions: configuration.definitions, metrics: metrics, now: configuration.now, auth: auth, sessions: sessions,
         passwords: Passwords(cost: configuration.bcryptCost))
     try api.registerHandlers(on: router, configuration: .init(dateTranscoder: RFC3339DateTranscoder()))
+    Console(
+        api: api, pool: pool, explain: { ConsoleFailure(Problem($0)) },
+        checkBody: { APIContract.shared.problems(operationId: $0, body: $1).map { .init(field: $0.field, reason: $0.reason) } },
+        now: configuration.now
+    ).register(on: router)
 
     var workers: [any Service] = []
     // Timers and the scheduler run batches that may take longer than a request's deadline: their

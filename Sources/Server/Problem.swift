@@ -1,3 +1,4 @@
+import Console
 import Foundation
 import Hummingbird
 import OpenAPIRuntime
@@ -225,5 +226,14 @@ extension Problem.FieldError {
         @unknown default:
             self.init(field: "body", reason: "does not match the API description")
         }
+    }
+}
+
+extension ConsoleFailure {
+    /// The problem an error is to the API, as the console shows it to a person.
+    init(_ problem: Problem) {
+        self.init(
+            status: problem.status, title: problem.title, detail: problem.detail,
+            fields: (problem.errors ?? []).map { .init(field: $0.field, reason: $0.reason) }, retryAfter: problem.retryAfter)
     }
 }

@@ -25,6 +25,38 @@ public struct CalendarStore: Sendable {
 
     public static let calendars = ["cn_workday", "sse_trading"]
 
+    /// Working days after `now`'s day (Asia/Shanghai) up to the day a deadline at `column` ends
+    /// (a deadline is 00:00 of the day after its last working day); negative once past. The one
+    /// spelling of "剩余 N 个工作日" for clocks, tasks and the console.
+    static func workdaysLeft(until column: String, now: Date) -> SQL {
+        """
+        huifang.workdays_between('cn_workday', (\(now)::timestamptz at time zone 'Asia/Shanghai')::date,
+                                 (\(unescaped: column) at time zone 'Asia/Shanghai')::date - 1)
+        """
+    }
+
+    /// Working days left until each deadline (see `workdaysLeft(until:now:)`); a deadline the stored
+    /// calendar does not reach is left out.
+    public func workdaysLeft(until deadlines: [Date], now: Date) async throws -> [Date: Int] {
+        let distinct = Array(Set(deadlines))
+        guard !distinct.isEmpty else { return [:] }
+        let texts = distinct.map(\.postgresText)
+        let rows = try await pool.read(
+            """
+            select d.ordinality::int, \(Self.workdaysLeft(until: "d.due", now: now))
+            from unnest(\(texts)::timestamptz[]) with ordinality as d(due, ordinality)
+            where (d.due at time zone 'Asia/Shanghai')::date - 1 between
+                  (select min(day) from huifang.calendar_days where calendar = 'cn_workday')
+                  and (select max(day) from huifang.calendar_days where calendar = 'cn_workday')
+            """)
+        var left: [Date: Int] = [:]
+        for row in rows {
+            let ordinality: Int = try row.decode(0)
+            left[distinct[ordinality - 1]] = try row.decode(1)
+        }
+        return left
+    }
+
     /// Every stored year of every calendar (or of one), with its working-day count.
     public func years(calendar: String? = nil) async throws -> [Year] {
         try await pool.read(

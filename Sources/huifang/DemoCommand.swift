@@ -41,6 +41,24 @@ struct DemoCommand: AsyncParsableCommand {
         }
     }
 
+    /// Which demo login opens which console page, in the order of a problem's loop.
+    static func consoleGuide(base: String, logins: [DemoData.Login]) -> String {
+        func login(_ role: Role) -> String {
+            guard let login = logins.first(where: { $0.role == role }) else { return "(none)" }
+            return "\(login.employeeNo)  \(login.name) (\(login.scope))"
+        }
+        let pages: [(String, Role)] = [
+            ("我的工作 · 回访任务 · 记录 · 提出问题   (My work, callbacks, findings)", .responsiblePerson),
+            ("会签记录 · 审批问题                     (countersign, approve)", .opsDirector),
+            ("总部受理队列 · 转办 · 反馈               (HQ triage, forward, relay)", .brokerageOpsCenter),
+            ("职能部门转办收件箱                       (functional dept inbox)", .functionalDept),
+            ("监控 · SLA · 客户档案 · 审计             (monitoring, SLA, audit)", .auditor),
+        ]
+        var guide = "\nConsole (password \"\(DemoData.password)\"): \(base)/console\n"
+        for (page, role) in pages { guide += "  \(page)\n      \(login(role))\n" }
+        return guide
+    }
+
     func run() async throws {
         let logger = Logger(label: "huifang")
         try await database.withDatabase(logger: logger) { environment in
@@ -76,6 +94,7 @@ struct DemoCommand: AsyncParsableCommand {
             }
             let where_ = environment.cluster.map { "embedded PostgreSQL in \($0.dataDirectory.path)" } ?? "DATABASE_URL"
             let base = "http://\(host):\(port)"
+            banner += Self.consoleGuide(base: base, logins: logins)
             banner += """
 
                 Huifang is running (\(where_)).

@@ -1,3 +1,4 @@
+import Console
 import Domain
 import Foundation
 import HTTPTypes
@@ -27,17 +28,35 @@ struct AuthenticationMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if Self.isPublic(request) { return try await next(request, context) }
+        if Console.owns(request.uri.path) { return try await console(request, context: context, next: next) }
         guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
             return Self.refuse(request, context)
         }
         let token = header.dropFirst("bearer ".count).trimmingCharacters(in: .whitespaces)
         guard !token.isEmpty, token.count <= 200 else { return Self.refuse(request, context) }
+        return try await authenticated(token, request, context: context, next: next) { Self.refuse(request, context) }
+    }
+
+    /// The console carries the same session in a cookie instead of a header (and only the console:
+    /// an API request never authenticates by cookie, so no other site's form can act through it).
+    /// Without a live one the console's pages send the browser to sign in.
+    private func console(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard !Console.isPublic(request.uri.path), let token = Console.sessionToken(request), token.count <= 200 else {
+            return try await next(request, context)
+        }
+        return try await authenticated(token, request, context: context, next: next) { Console.sessionEnded(request) }
+    }
+
+    private func authenticated(
+        _ token: String, _ request: Request, context: Context, next: (Request, Context) async throws -> Response,
+        refuse: () -> Response
+    ) async throws -> Response {
         let tokenHash = SessionToken.hash(token)
         let session: RequestSession
         if let remembered = sessions.session(for: tokenHash) {
             session = remembered.forRequest()
         } else {
-            guard let read = try await sessions.read(tokenHash, with: auth) else { return Self.refuse(request, context) }
+            guard let read = try await sessions.read(tokenHash, with: auth) else { return refuse() }
             session = read.forRequest()
             session.checked.mark()
         }
@@ -47,7 +66,7 @@ struct AuthenticationMiddleware<Context: RequestContext>: RouterMiddleware {
             response = try await RequestSession.$current.withValue(session) { try await next(request, context) }
         } catch let error as PostgresError where error.isSessionEnded || error.isSessionGrantsChanged {
             sessions.forget(tokenHash)
-            if error.isSessionEnded { return Self.refuse(request, context) }
+            if error.isSessionEnded { return refuse() }
             throw error
         }
         if !session.checked.value {
@@ -57,7 +76,7 @@ struct AuthenticationMiddleware<Context: RequestContext>: RouterMiddleware {
                 _ = try await auth.pool.query(session.check)
             } catch let error as PostgresError where error.isSessionEnded {
                 sessions.forget(tokenHash)
-                return Self.refuse(request, context)
+                return refuse()
             } catch let error as PostgresError where error.isSessionGrantsChanged {
                 // The request read nothing under its grants (a scoped transaction would have renewed
                 // them): its answer stands; the next request reads the session afresh.

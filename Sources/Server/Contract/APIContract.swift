@@ -103,6 +103,14 @@ public struct APIContract: Sendable {
         return matches.filter { $0.2 == best }.map { ($0.0, $0.1) }
     }
 
+    /// The problems of a JSON body for the operation `operationId`, as a request would meet them:
+    /// the console checks the bodies it builds from its forms here before calling the handler.
+    func problems(operationId: String, body: Data) -> [Problem.FieldError] {
+        guard let operation = operations.first(where: { $0.id == operationId }), let schema = operation.body else { return [] }
+        guard let value = try? JSONDecoder().decode(JSONValue.self, from: body) else { return [.init("body", "is not valid JSON")] }
+        return schema.problems(with: value, at: "")
+    }
+
     enum ContractError: Error { case notAnObject }
 }
 

@@ -1,3 +1,4 @@
+import Console
 import Domain
 import Foundation
 import HTTPTypes
@@ -12,6 +13,9 @@ struct ContractMiddleware<Context: RequestContext>: RouterMiddleware {
     let maxBodyBytes: Int
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        // The console's pages are not operations of the API: their forms are checked against the
+        // operation each one calls (`Console.checkBody`).
+        if Console.owns(request.uri.path) { return try await next(request, context) }
         let resource = contract.resource(request.uri.path)
         guard !resource.isEmpty else { return try await next(request, context) }
         guard let (operation, pathValues) = resource.first(where: { $0.operation.method == request.method }) else {

@@ -1,3 +1,4 @@
+import Console
 import Domain
 import Foundation
 import Postgres
@@ -86,18 +87,5 @@ struct PrintableRecord {
         }
     }
 
-    private func escape(_ text: String) -> String {
-        var escaped = ""
-        for character in text {
-            switch character {
-            case "&": escaped += "&amp;"
-            case "<": escaped += "&lt;"
-            case ">": escaped += "&gt;"
-            case "\"": escaped += "&quot;"
-            case "'": escaped += "&#39;"
-            default: escaped.append(character)
-            }
-        }
-        return escaped
-    }
+    private func escape(_ text: String) -> String { Console.escapeHTML(text) }
 }

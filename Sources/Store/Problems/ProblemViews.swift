@@ -17,9 +17,7 @@ public struct ClockView: Sendable {
     static func columns(now: Date) -> SQL {
         """
         t.clock, t.workdays, t.due_at,
-        case when t.due_at is not null then
-            huifang.workdays_between('cn_workday', (\(now)::timestamptz at time zone 'Asia/Shanghai')::date,
-                                     (t.due_at at time zone 'Asia/Shanghai')::date - 1) end,
+        case when t.due_at is not null then \(CalendarStore.workdaysLeft(until: "t.due_at", now: now)) end,
         case when t.stopped_at is not null then (case when t.stopped_at <= t.due_at then 'met' else 'breached' end)
              when \(now)::timestamptz >= t.due_at then 'breached' else 'running' end,
         t.provisional
