@@ -8,8 +8,8 @@ final class ServerChild: @unchecked Sendable {
     private let process = Process()
 
     /// Starts `huifang serve --no-migrate` on `port` against `databaseURL` (the owner; requests connect
-    /// as `huifang_app` on the same server), with `arguments` after its own.
-    init(port: Int, databaseURL: String, poolSize: Int, log: URL, arguments: [String] = []) throws {
+    /// as `huifang_app` on the same server), with `arguments` after its own and `extra` in its environment.
+    init(port: Int, databaseURL: String, poolSize: Int, log: URL, arguments: [String] = [], environment extra: [String: String] = [:]) throws {
         self.port = port
         self.log = log
         process.executableURL = URL(fileURLWithPath: Self.executable)
@@ -18,6 +18,8 @@ final class ServerChild: @unchecked Sendable {
         environment["DATABASE_URL"] = databaseURL
         environment["HUIFANG_APP_DATABASE_URL"] = nil
         environment["HUIFANG_APP_PASSWORD"] = nil
+        environment["HUIFANG_READ_DATABASE_URL"] = nil
+        environment.merge(extra) { $1 }
         process.environment = environment
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let output = try FileHandle(forWritingTo: log)

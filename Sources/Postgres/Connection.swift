@@ -236,7 +236,10 @@ public final class Connection: @unchecked Sendable {
             return String(cString: value)
         }
         let sqlState = field(UInt8(ascii: "C"))
-        if PQstatus(handle) != CONNECTION_OK { isBroken = true }
+        // The server sends a SQLSTATE with every error; a result without one is libpq's own, for a
+        // connection it lost ("server closed the connection unexpectedly"), sometimes before
+        // PQstatus says so: seen when a primary was stopped mid-request during a failover.
+        if sqlState == nil || PQstatus(handle) != CONNECTION_OK { isBroken = true }
         // A server that turned read-only (a demoted primary, or one fenced during failover) will
         // refuse every write: drop the connection, so the next one finds the new primary.
         if sqlState == "25006" && isServerReadOnly { isBroken = true }

@@ -9,6 +9,10 @@ public struct ConnectionConfiguration: Sendable {
     public var connectTimeoutSeconds: Int
     /// Run-time parameters set at connection start (`-c name=value`).
     public var sessionSettings: [(name: String, value: String)]
+    /// Whether a hot standby will do (a pool that only reads, on a replica). When false, a conninfo
+    /// naming several hosts without `target_session_attrs` gets `read-write`: libpq then skips a
+    /// standby, and after a failover finds whichever host was promoted.
+    public var readsFromStandby = false
 
     /// Settings the decoders rely on: timestamps in UTC, ISO dates, UTF-8.
     public static let requiredSettings: [(name: String, value: String)] = [
@@ -66,8 +70,8 @@ public struct ConnectionConfiguration: Sendable {
 
     /// Keywords and values for `PQconnectdbParams` with `expand_dbname`.
     ///
-    /// libpq keeps the last value of a repeated keyword, so the keepalive defaults come before the
-    /// conninfo (which may override them) and `options` after it, merged: `sessionSettings` first,
+    /// libpq keeps the last value of a repeated keyword, so the keepalive and `target_session_attrs`
+    /// defaults come before the conninfo (which may override them) and `options` after it, merged: `sessionSettings` first,
     /// then the conninfo's own `options` (`?options=-c%20statement_timeout%3D1s`), which win over
     /// them, then the settings the decoders need, which nothing may change.
     var keywordsAndValues: [(String, String)] {
@@ -78,7 +82,9 @@ public struct ConnectionConfiguration: Sendable {
         let own = parsed["options"].map { [$0] } ?? []
         let options = (switches(sessionSettings) + own.filter { !$0.isEmpty } + switches(Self.requiredSettings)).joined(separator: " ")
         let keepalives = Self.isTCP(host: parsed["host"], hostaddr: parsed["hostaddr"]) ? Self.tcpDefaults : []
-        return keepalives + [
+        let severalHosts = (parsed["host"] ?? "").contains(",") || (parsed["hostaddr"] ?? "").contains(",")
+        let primaryOnly: [(String, String)] = severalHosts && !readsFromStandby ? [("target_session_attrs", "read-write")] : []
+        return keepalives + primaryOnly + [
             ("dbname", conninfo),
             ("application_name", applicationName),
             ("client_encoding", "UTF8"),

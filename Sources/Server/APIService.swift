@@ -8,6 +8,8 @@ struct APIService: APIProtocol {
     let pool: Pool
     /// The small pool of sign-in, authentication and `/health`.
     let authPool: Pool
+    /// Where the heavy reads go: the read replica when configured and fit, else `pool`.
+    let reports: ReportReads
     let migrations: [Migration]
     let definitions: [Definition]
     let metrics: PrometheusMetrics

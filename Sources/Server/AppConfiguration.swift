@@ -43,6 +43,9 @@ public struct AppConfiguration: Sendable {
     public var deliveryWorkers: DeliveryWorkerService.Configuration? = nil
     /// The scheduler that generates periodic callback tasks; nil runs none.
     public var obligationScheduler: ObligationSchedulerService.Configuration? = nil
+    /// A hot standby for the heavy reads (monitoring, coverage, assessment, evaluation lists); nil:
+    /// everything reads on the primary.
+    public var readReplica: ReadReplicaConfiguration? = nil
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, database: ConnectionConfiguration, poolSize: Int = 8,
@@ -55,5 +58,31 @@ public struct AppConfiguration: Sendable {
         self.acquireTimeout = acquireTimeout
         self.migrations = migrations
         self.logLevel = logLevel
+    }
+}
+
+/// Where and how the heavy reads go to a hot standby (`HUIFANG_READ_DATABASE_URL`); see `ReadReplica`.
+public struct ReadReplicaConfiguration: Sendable {
+    /// The standby, as the request role `huifang_app`.
+    public var database: ConnectionConfiguration
+    public var poolSize: Int
+    /// Behind by more than this, or unreachable, and reads go to the primary (`HUIFANG_READ_MAX_LAG_SECONDS`).
+    public var maxLag: Duration
+    /// How long a read waits for the standby to replay what the primary had written when it began.
+    public var maxWait: Duration
+    /// How often the standby's lag is measured.
+    public var measureEvery: Duration
+
+    public init(
+        database: ConnectionConfiguration, poolSize: Int = 4, maxLag: Duration = .seconds(30), maxWait: Duration = .milliseconds(500),
+        measureEvery: Duration = .seconds(1)
+    ) {
+        var database = database
+        database.readsFromStandby = true
+        self.database = database
+        self.poolSize = poolSize
+        self.maxLag = maxLag
+        self.maxWait = maxWait
+        self.measureEvery = measureEvery
     }
 }

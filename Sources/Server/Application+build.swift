@@ -24,6 +24,14 @@ public func buildApplication(_ configuration: AppConfiguration) async throws -> 
         configuration: requests, size: configuration.authPoolSize, acquireTimeout: configuration.acquireTimeout,
         maxWaiters: configuration.maxWaitingRequests ?? 4 * configuration.poolSize, logger: logger)
 
+    let replica = configuration.readReplica.map { reads in
+        ReadReplica(
+            pool: Pool(
+                configuration: reads.database.with(configuration.requestTimeouts), size: reads.poolSize,
+                acquireTimeout: configuration.acquireTimeout, logger: logger),
+            maxLag: reads.maxLag, maxWait: reads.maxWait)
+    }
+
     let router = Router(context: AppRequestContext.self)
     router.middlewares.add(SecurityHeadersMiddleware())
     router.middlewares.add(RequestIDMiddleware())
@@ -40,7 +48,7 @@ public func buildApplication(_ configuration: AppConfiguration) async throws -> 
     router.middlewares.add(IdempotencyMiddleware(keys: IdempotencyKeys(pool: pool)))
 
     let api = APIService(
-        pool: pool, authPool: authPool, migrations: configuration.migrations, definitions: configuration.definitions, metrics: metrics, now: configuration.now, auth: auth, sessions: sessions,
+        pool: pool, authPool: authPool, reports: ReportReads(primary: pool, replica: replica), migrations: configuration.migrations, definitions: configuration.definitions, metrics: metrics, now: configuration.now, auth: auth, sessions: sessions,
         passwords: Passwords(cost: configuration.bcryptCost))
     try api.registerHandlers(on: router, configuration: .init(dateTranscoder: RFC3339DateTranscoder()))
     Console(
@@ -50,6 +58,9 @@ public func buildApplication(_ configuration: AppConfiguration) async throws -> 
     ).register(on: router)
 
     var workers: [any Service] = []
+    if let replica, let reads = configuration.readReplica {
+        workers.append(ReadReplicaService(replica: replica, primary: authPool, every: reads.measureEvery))
+    }
     // Timers and the scheduler run batches that may take longer than a request's deadline: their
     // own pool, without the request timeouts.
     let background =
@@ -71,7 +82,8 @@ public func buildApplication(_ configuration: AppConfiguration) async throws -> 
     if let scheduler = configuration.obligationScheduler, let background {
         workers.append(ObligationSchedulerService(pool: background, configuration: scheduler, now: configuration.now, logger: logger))
     }
-    let services = PoolService.stoppingLast([pool, authPool] + (background.map { [$0] } ?? []), after: workers)
+    let services = PoolService.stoppingLast(
+        [pool, authPool] + (background.map { [$0] } ?? []) + (replica.map { [$0.pool] } ?? []), after: workers)
 
     return Application(
         router: router,

@@ -9,7 +9,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print ratios against a baseline measured in the same run.",
-        subcommands: [Roundtrip.self, Timers.self, Delivery.self, Import.self, Monitoring.self, Faults.self, Outage.self, API.self, Lists.self]
+        subcommands: [Roundtrip.self, Timers.self, Delivery.self, Import.self, Monitoring.self, Faults.self, Outage.self, Failover.self, API.self, Lists.self]
     )
 
     /// The benchmarks' own logger: only what goes wrong, so their figures stay readable.
@@ -184,6 +184,32 @@ extension BenchCommand {
                 writers: writers, lockSeconds: lockSeconds, steadySeconds: steadySeconds, overloadRequests: overloadRequests,
                 overloadPoolSize: overloadPoolSize)
             guard try await benchmark.run(logger: BenchCommand.logger("huifang.outage", level: .error)) else { throw ExitCode(1) }
+        }
+    }
+
+    struct Failover: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "failover",
+            abstract: "Write and read monitoring against a primary and its hot standby, stop the primary, promote the standby; count.",
+            discussion: """
+                Starts its own throwaway primary (default demo) and standby (pg_basebackup -R) and a `huifang serve` child whose \
+                DATABASE_URL names both hosts and HUIFANG_READ_DATABASE_URL the standby; nothing configured is touched. Prints the \
+                replica's replay lag and monitoring p50/p95 under the write burst, the failover time and the acknowledged writes \
+                missing on the promoted standby; exit 1 when one is missing or duplicated.
+                """)
+
+        @Option(help: "Concurrent writers.") var writers = 8
+        @Option(help: "Seconds of writing (and reading monitoring) before the primary is stopped.") var seconds = 10
+        @Flag(inversion: .prefixedNo, help: "A synchronous standby (synchronous_standby_names = '*'); --no-synchronous: asynchronous.")
+        var synchronous = true
+
+        func validate() throws {
+            guard writers > 0, seconds > 0 else { throw ValidationError("--writers and --seconds must be positive") }
+        }
+
+        func run() async throws {
+            let benchmark = FailoverBenchmark(writers: writers, seconds: seconds, synchronous: synchronous)
+            guard try await benchmark.run(logger: BenchCommand.logger("huifang.failover", level: .error)) else { throw ExitCode(1) }
         }
     }
 

@@ -19,14 +19,7 @@ struct DatabaseOptions: ParsableArguments {
     /// Starts the embedded cluster when needed, runs `body`, and stops the cluster afterwards.
     func withDatabase<T>(logger: Logger, _ body: (DatabaseEnvironment) async throws -> T) async throws -> T {
         let environment = ProcessInfo.processInfo.environment
-        if let url = environment["DATABASE_URL"], !url.isEmpty {
-            let owner = ConnectionConfiguration(conninfo: url)
-            let app: ConnectionConfiguration
-            if let appURL = environment["HUIFANG_APP_DATABASE_URL"], !appURL.isEmpty {
-                app = ConnectionConfiguration(conninfo: appURL)
-            } else {
-                app = owner.connecting(as: DatabaseRoles.application, password: environment["HUIFANG_APP_PASSWORD"])
-            }
+        if let (owner, app) = DatabaseRoles.connections(environment: environment) {
             return try await body(DatabaseEnvironment(owner: owner, application: app, cluster: nil))
         }
         let location = try EmbeddedClusterLocation.resolve(requested: dataDir)

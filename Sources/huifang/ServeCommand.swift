@@ -67,6 +67,13 @@ func serve(
         configuration.obligationScheduler = .init()
     }
     configuration.deliveryWorkers = deliveryWorkers
+    if let read = DatabaseRoles.readConnection(environment: environmentVariables) {
+        var replica = ReadReplicaConfiguration(database: read, poolSize: poolSize)
+        if let seconds = environmentVariables["HUIFANG_READ_MAX_LAG_SECONDS"].flatMap({ Double($0) }), seconds >= 0 {
+            replica.maxLag = .seconds(seconds)
+        }
+        configuration.readReplica = replica
+    }
     let app = try await buildApplication(configuration)
     let group = ServiceGroup(
         configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).stoppingWithin(.seconds(30)))

@@ -84,15 +84,41 @@ func withFixtureApp(
 ) async throws {
     try await TestDatabase.with { database in
         let fixture = try await database.withPool { try await OrganizationFixture.load(into: $0) }
-        var configuration = AppConfiguration(
-            database: database.application, poolSize: 2, migrations: try Migration.load(from: try MigrationsDirectory.locate()),
-            logLevel: .warning)
-        configuration.now = { now }
-        configuration.bcryptCost = 4
-        configure(&configuration)
-        let app = try await buildApplication(configuration)
+        let app = try await buildApplication(try fixtureConfiguration(database, now: now, configure: configure))
         try await app.test(.router) { client in
             try await body(APIClient(client: client), fixture, database)
         }
     }
+}
+
+/// Two applications on one database with `OrganizationFixture` loaded, as two `huifang serve` behind
+/// a load balancer; `configure` is called once per server, with its number (0, 1).
+func withTwoFixtureApps(
+    now: Date = Date(timeIntervalSince1970: 1_782_864_000),  // 2026-07-01
+    configure: @Sendable (Int, inout AppConfiguration) -> Void = { _, _ in },
+    _ body: @escaping @Sendable (APIClient, APIClient, OrganizationFixture, TestDatabase) async throws -> Void
+) async throws {
+    try await TestDatabase.with { database in
+        let fixture = try await database.withPool { try await OrganizationFixture.load(into: $0) }
+        let first = try await buildApplication(try fixtureConfiguration(database, now: now) { configure(0, &$0) })
+        let second = try await buildApplication(try fixtureConfiguration(database, now: now) { configure(1, &$0) })
+        try await first.test(.router) { one in
+            try await second.test(.router) { two in
+                try await body(APIClient(client: one), APIClient(client: two), fixture, database)
+            }
+        }
+    }
+}
+
+/// The configuration of a test server on `database`: small pools, cheap bcrypt, the clock at `now`.
+func fixtureConfiguration(
+    _ database: TestDatabase, now: Date, configure: (inout AppConfiguration) -> Void = { _ in }
+) throws -> AppConfiguration {
+    var configuration = AppConfiguration(
+        database: database.application, poolSize: 2, migrations: try Migration.load(from: try MigrationsDirectory.locate()),
+        logLevel: .warning)
+    configuration.now = { now }
+    configuration.bcryptCost = 4
+    configure(&configuration)
+    return configuration
 }

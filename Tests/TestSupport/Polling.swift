@@ -18,6 +18,15 @@ public func waitUntilFound(_ pool: Pool, _ query: SQL) async throws -> Int32 {
     throw WaitedTooLong(condition: query.text)
 }
 
+/// Polls `condition` until it holds; fails the test after a minute.
+public func waitUntil(_ what: String, _ condition: () async throws -> Bool) async throws {
+    for _ in 0..<6000 {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    throw WaitedTooLong(condition: what)
+}
+
 public struct WaitedTooLong: Error {
     public var condition: String
 }

@@ -10,7 +10,7 @@ extension APIService {
         let query = input.query
         let limit = try Cursors.limit(query.limit)
         let now = now()
-        let evaluations = try await pool.transaction(for: access, readOnly: true) {
+        let evaluations = try await reports.transaction(for: access) {
             try await EvaluationStore($0, now: now).list(
                 year: query.year.map(Int.init), branchId: query.branchId.map(Int.init), state: query.state?.rawValue,
                 branches: access.recordBranches, limit: limit)
@@ -44,7 +44,7 @@ extension APIService {
         let access = try authorize(.manageEvaluations)
         let department = try Self.evaluatingDepartment(access, input.query.departmentId)
         let now = now()
-        let branches = try await pool.transaction(for: access, readOnly: true) {
+        let branches = try await reports.transaction(for: access) {
             try await EvaluationStore($0, now: now).branchesWithout(year: Int(input.query.year), departmentId: department)
         }
         return .ok(.init(body: .json(branches.map { .init(branchId: Int32($0.id), branchCode: $0.code) })))

@@ -12,7 +12,7 @@ extension APIService {
         let filter = Self.clockFilter(kind: query.kind?.rawValue, branchId: query.branchId, region: query.region, departmentId: query.departmentId)
         let limit = try Cursors.limit(query.limit)
         let now = now()
-        let (items, counts) = try await pool.monitoringTransaction(for: access) { db in
+        let (items, counts) = try await reports.monitoringTransaction(for: access) { db in
             let monitoring = MonitoringQueries(db, now: now)
             return (
                 try await monitoring.clocks(.overdue, filter, branches: access.indexableBranches, limit: limit),
@@ -32,7 +32,7 @@ extension APIService {
         let filter = Self.clockFilter(kind: query.kind?.rawValue, branchId: query.branchId, region: query.region, departmentId: query.departmentId)
         let limit = try Cursors.limit(query.limit)
         let now = now()
-        let items = try await pool.monitoringTransaction(for: access) {
+        let items = try await reports.monitoringTransaction(for: access) {
             try await MonitoringQueries($0, now: now).clocks(.atRisk, filter, branches: access.indexableBranches, limit: limit)
         }
         return .ok(.init(body: .json(items.map(Components.Schemas.ClockItem.init))))
@@ -43,7 +43,7 @@ extension APIService {
         let month = input.query.month
         try Validate.throwing(Validate.month(month))
         let now = now()
-        let report = try await pool.monitoringTransaction(for: access) { db in
+        let report = try await reports.monitoringTransaction(for: access) { db in
             let monitoring = MonitoringQueries(db, now: now)
             let branches = access.indexableBranches
             return Components.Schemas.SLACompliance(
@@ -61,7 +61,7 @@ extension APIService {
         try Validate.throwing(Validate.month(input.query.month))
         let access = try authorize(.readMonitoring)
         let now = now()
-        let rows = try await pool.monitoringTransaction(for: access) {
+        let rows = try await reports.monitoringTransaction(for: access) {
             try await MonitoringQueries($0, now: now).uploadCompliance(month: input.query.month, branches: access.indexableBranches)
         }
         return .ok(.init(body: .json(rows.map {
@@ -76,7 +76,7 @@ extension APIService {
         let branch = Int(input.query.branchId)
         guard access.reaches(branch: branch) else { throw AppError.notFound("branch in your scope") }
         let now = now()
-        let rows = try await pool.monitoringTransaction(for: access) {
+        let rows = try await reports.monitoringTransaction(for: access) {
             try await MonitoringQueries($0, now: now).people(branchId: branch, month: input.query.month)
         }
         return .ok(.init(body: .json(rows.map {
@@ -120,7 +120,7 @@ extension APIService {
         try Validate.throwing(Validate.month(input.query.month))
         let access = try authorize(.readMonitoring)
         let unit = AssessmentExport.Unit(rawValue: input.query.by.rawValue) ?? .branch
-        let table = try await pool.monitoringTransaction(for: access) {
+        let table = try await reports.monitoringTransaction(for: access) {
             try await AssessmentExport($0).table(unit, month: input.query.month, branches: access.indexableBranches)
         }
         return .ok(.init(body: .csv(HTTPBody(table.csv))))

@@ -347,3 +347,10 @@ extension Pool {
         try await transaction(for: access, adding: MonitoringQueries.settings, readOnly: true, body)
     }
 }
+
+extension ReportReads {
+    /// The same, on the read replica when it may serve it (`ReadReplica`).
+    public func monitoringTransaction<T: Sendable>(for access: Access, _ body: (Connection) async throws -> T) async throws -> T {
+        try await transaction(for: access, adding: MonitoringQueries.settings, body)
+    }
+}
