@@ -65,25 +65,33 @@ public struct MonitoringQueries: Sendable {
         }
         if let kind = filter.kind { conditions.append("t.subject_kind = \(kind)") }
         if let department = filter.departmentId { conditions.append("t.department_id = \(department)") }
-        var branchConditions: [SQL] = [.branch("id", in: branches)]
-        if let branch = filter.branchId { branchConditions.append("id = \(branch)") }
-        if let region = filter.region { branchConditions.append("region = \(region)") }
-        let branchScope: SQL = "select id, code, region from huifang.branches where " + SQL.joined(branchConditions, separator: " and ")
-        // Each branch's oldest deadlines from its own index; the details and the age (a calendar
-        // lookup) only for the page.
-        return "with b as (" + branchScope + "), page as (select x.* from b cross join lateral ("
+        let page: SQL
+        if branches == nil && filter.branchId == nil && filter.region == nil {
+            // Every branch: one walk of the open clocks in deadline order (sql/0054), stopping at the
+            // page; merging each branch's first page read 350 × the page's clocks (400 ms at
+            // national scale for the at-risk list, whose warning instant is not in the index).
+            page = "select t.branch_id, t.id from huifang.timers t where t.stopped_at is null and "
+                + SQL.joined(conditions, separator: " and ") + " order by t.due_at, t.branch_id, t.id limit \(limit)"
+        } else {
+            var branchConditions: [SQL] = [.branch("id", in: branches)]
+            if let branch = filter.branchId { branchConditions.append("id = \(branch)") }
+            if let region = filter.region { branchConditions.append("region = \(region)") }
+            // Each branch's oldest deadlines from its own index, merged.
+            page = "select x.branch_id, x.id from (select id from huifang.branches where "
+                + SQL.joined(branchConditions, separator: " and ") + ") b cross join lateral ("
+                + "select t.branch_id, t.id, t.due_at from huifang.timers t where t.branch_id = b.id and t.stopped_at is null and "
+                + SQL.joined(conditions, separator: " and ")
+                + " order by t.due_at limit \(limit)) x order by x.due_at, x.branch_id, x.id limit \(limit)"
+        }
+        // The details and the age (a calendar lookup) only for the page.
+        return "with page as (" + page + ") "
             + """
-                select t.branch_id, t.id, t.due_at, b.code, b.region
-                from huifang.timers t
-                where t.branch_id = b.id and t.stopped_at is null and
-            """ + " " + SQL.joined(conditions, separator: " and ")
-            + " order by t.due_at limit \(limit)) x order by x.due_at, x.branch_id, x.id limit \(limit)) "
-            + """
-            select t.subject_kind, t.branch_id, p.code, p.region, t.department_id, t.subject_id, t.title, t.due_at,
+            select t.subject_kind, t.branch_id, b.code, b.region, t.department_id, t.subject_id, t.title, t.due_at,
                    greatest(0, huifang.workdays_between('cn_workday', (t.due_at at time zone 'Asia/Shanghai')::date - 1,
                                                         (\(now)::timestamptz at time zone 'Asia/Shanghai')::date)),
                    t.provisional
             from page p join huifang.timers t on t.branch_id = p.branch_id and t.id = p.id
+            join huifang.branches b on b.id = t.branch_id
             order by t.due_at, t.branch_id, t.id
             """
     }
