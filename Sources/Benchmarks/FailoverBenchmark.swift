@@ -17,11 +17,13 @@ public struct FailoverBenchmark: Sendable {
     var writers: Int
     var seconds: Int
     var synchronous: Bool
+    var demo: DemoData
 
-    public init(writers: Int, seconds: Int, synchronous: Bool) {
+    public init(writers: Int, seconds: Int, synchronous: Bool, branches: Int = 20, clients: Int = 20_000) {
         self.writers = writers
         self.seconds = seconds
         self.synchronous = synchronous
+        self.demo = DemoData(branches: branches, clients: clients)
     }
 
     /// Runs it and prints the figures; false when an acknowledged write is missing.
@@ -37,10 +39,10 @@ public struct FailoverBenchmark: Sendable {
             try? primary.stop(mode: "immediate")
             try? FileManager.default.removeItem(at: directory)
         }
-        print("preparing a private primary with the default demo (20 branches, 20,000 clients) and a \(synchronous ? "synchronous" : "asynchronous") standby …")
+        print("preparing a private primary with a demo of \(demo.branches) branches and \(demo.clients) clients and a \(synchronous ? "synchronous" : "asynchronous") standby …")
         fflush(nil)
         let database = OutageCluster.database
-        try await ThrowawayDemo.createDatabase(database, on: primary, demo: DemoData(), full: true, logger: logger)
+        try await ThrowawayDemo.createDatabase(database, on: primary, demo: demo, full: true, logger: logger)
         let replica = try primary.makeStandby(
             dataDirectory: directory.appendingPathComponent("standby"), settings: ["hot_standby_feedback": "on", "max_connections": "200"])
         standby = replica

@@ -3,6 +3,8 @@ public enum StoreError: Error, CustomStringConvertible {
     case migrationsNotFound([String])
     /// The database returned a value this build does not know (a newer migration's state or role).
     case unexpected(String)
+    /// `huifang archive` could not write its file.
+    case archiveFailed(String)
 
     public var description: String {
         switch self {
@@ -11,6 +13,8 @@ public enum StoreError: Error, CustomStringConvertible {
                 + "Run from the project directory or set HUIFANG_SQL_DIR."
         case .unexpected(let what):
             "the database holds an unexpected \(what); is this build older than the database?"
+        case .archiveFailed(let why):
+            why
         }
     }
 }

@@ -202,13 +202,18 @@ extension BenchCommand {
         @Option(help: "Seconds of writing (and reading monitoring) before the primary is stopped.") var seconds = 10
         @Flag(inversion: .prefixedNo, help: "A synchronous standby (synchronous_standby_names = '*'); --no-synchronous: asynchronous.")
         var synchronous = true
+        @Option(help: "Branches of the demo on the primary.") var branches = 20
+        @Option(help: "Clients of the demo on the primary.") var clients = 20_000
 
         func validate() throws {
-            guard writers > 0, seconds > 0 else { throw ValidationError("--writers and --seconds must be positive") }
+            guard writers > 0, seconds > 0, branches > 0, clients > 0 else {
+                throw ValidationError("--writers, --seconds, --branches and --clients must be positive")
+            }
         }
 
         func run() async throws {
-            let benchmark = FailoverBenchmark(writers: writers, seconds: seconds, synchronous: synchronous)
+            let benchmark = FailoverBenchmark(
+                writers: writers, seconds: seconds, synchronous: synchronous, branches: branches, clients: clients)
             guard try await benchmark.run(logger: BenchCommand.logger("huifang.failover", level: .error)) else { throw ExitCode(1) }
         }
     }

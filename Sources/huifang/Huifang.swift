@@ -10,7 +10,7 @@ struct Huifang: AsyncParsableCommand {
             (or --data-dir), started and stopped with the command.
             """,
         subcommands: [
-            ServeCommand.self, MigrateCommand.self, DemoCommand.self, WorkerCommand.self, ImportCommand.self, StaffCommand.self, ChannelsCommand.self, SinkCommand.self, CalendarCommand.self, ObligationsCommand.self, ReportCommand.self, AuditCommand.self,
+            ServeCommand.self, MigrateCommand.self, DemoCommand.self, WorkerCommand.self, ImportCommand.self, StaffCommand.self, ChannelsCommand.self, SinkCommand.self, CalendarCommand.self, ObligationsCommand.self, ReportCommand.self, AuditCommand.self, ArchiveCommand.self,
             BenchCommand.self,
         ]
     )

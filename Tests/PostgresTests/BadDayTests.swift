@@ -40,6 +40,26 @@ struct BadDayTests {
         #expect(!socket.contains { $0.0 == "keepalives" })
     }
 
+    /// Several hosts (issue 22): libpq gets them as written, preferring the one that accepts writes
+    /// unless the URL says otherwise or the pool reads from a standby.
+    @Test func severalHostsPreferTheWritableOneUnlessTheURLSaysOtherwise() {
+        func attrs(_ configuration: ConnectionConfiguration) -> [String] {
+            configuration.keywordsAndValues.filter { $0.0 == "target_session_attrs" }.map(\.1)
+        }
+        let both = ConnectionConfiguration(conninfo: "postgresql://owner:pw@db1:5432,db2:5433/huifang").connecting(as: "huifang_app")
+        #expect(attrs(both) == ["read-write"])
+        #expect(both.keywordsAndValues.contains { $0 == ("dbname", "postgresql://owner:pw@db1:5432,db2:5433/huifang") })
+        #expect(both.keywordsAndValues.last! == ("user", "huifang_app"))
+        // The URL's own value comes after the default, and libpq keeps the last.
+        let any = ConnectionConfiguration(conninfo: "postgresql://db1,db2/huifang?target_session_attrs=any")
+        let values = any.keywordsAndValues
+        #expect(values.firstIndex { $0.0 == "target_session_attrs" }! < values.firstIndex { $0.0 == "dbname" }!)
+        var replica = ConnectionConfiguration(conninfo: "host=/a,/b dbname=huifang")
+        replica.readsFromStandby = true
+        #expect(attrs(replica).isEmpty)
+        #expect(attrs(ConnectionConfiguration(conninfo: "postgresql://db1/huifang")).isEmpty)
+    }
+
     @Test func aStatementPastItsDeadlineFailsClearlyAndTheConnectionIsReused() async throws {
         try await TestDatabase.with(migrated: false) { database in
             // A deadline no quick statement misses on a machine running the whole suite (100 ms did:

@@ -7,17 +7,22 @@ import TestSupport
 
 @Suite("The obligation scheduler")
 struct ObligationSchedulerTests {
+    /// Ten ordinary accounts opened on Monday 6 July 2026 in `branch`: three are drawn (30 %).
+    static func openTenOrdinaryAccounts(_ database: TestDatabase, branch: Int) async throws {
+        _ = try await database.withPool { pool in
+            try await pool.query(
+                """
+                insert into huifang.clients (branch_id, client_no, name, id_type, id_number, opened_at)
+                select \(branch), 'N' || n, '客户' || n, 'passport', 'E' || (1000000 + n), '2026-07-06 10:00+08'
+                from generate_series(1, 10) n
+                """)
+        }
+    }
+
     @Test func twoSchedulersAtOnceDrawEachWindowOnceAndALaterRoundAddsNothing() async throws {
         try await TestDatabase.with { database in
             let fixture = try await database.withPool { try await OrganizationFixture.load(into: $0) }
-            _ = try await database.withPool { pool in
-                try await pool.query(
-                    """
-                    insert into huifang.clients (branch_id, client_no, name, id_type, id_number, opened_at)
-                    select \(fixture.branchA), 'N' || n, '客户' || n, 'passport', 'E' || (1000000 + n), '2026-07-06 10:00+08'
-                    from generate_series(1, 10) n
-                    """)
-            }
+            try await ObligationSchedulerTests.openTenOrdinaryAccounts(database, branch: fixture.branchA)
             try await database.withPool(database.application) { pool in
                 let today = PostgresDate("2026-07-20")!
                 async let first = ObligationSchedulerService.generateCurrent(pool: pool, today: today)

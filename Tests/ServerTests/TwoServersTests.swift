@@ -92,14 +92,7 @@ struct TwoServersTests {
         let today = ISO8601DateFormatter().date(from: "2026-07-20T10:00:00+08:00")!
         try await TestDatabase.with { database in
             let fixture = try await database.withPool { try await OrganizationFixture.load(into: $0) }
-            _ = try await database.withPool { pool in
-                try await pool.query(
-                    """
-                    insert into huifang.clients (branch_id, client_no, name, id_type, id_number, opened_at)
-                    select \(fixture.branchA), 'N' || n, '客户' || n, 'passport', 'E' || (1000000 + n), '2026-07-06 10:00+08'
-                    from generate_series(1, 10) n
-                    """)
-            }
+            try await ObligationSchedulerTests.openTenOrdinaryAccounts(database, branch: fixture.branchA)
             var built: [any ApplicationProtocol] = []
             for server in 0..<2 {
                 built.append(

@@ -65,7 +65,7 @@ struct DistributionReadinessTests {
                     select f.conname, f.conrelid::regclass::text from pg_constraint f
                     join pg_attribute b on b.attrelid = f.conrelid and b.attname = 'branch_id'
                     join pg_attribute rb on rb.attrelid = f.confrelid and rb.attname = 'branch_id'
-                    where f.contype = 'f' and f.conrelid in (\(Self.distributed)) and f.confrelid in (\(Self.distributed))
+                    where f.contype = 'f' and f.conparentid = 0 and f.conrelid in (\(Self.distributed)) and f.confrelid in (\(Self.distributed))
                       and not exists (select from generate_subscripts(f.conkey, 1) k
                                       where f.conkey[k] = b.attnum and f.confkey[k] = rb.attnum)
                     order by 2, 1
@@ -75,7 +75,7 @@ struct DistributionReadinessTests {
                 let joined = try await pool.query(
                     """
                     select count(*)::int from pg_constraint f
-                    where f.contype = 'f' and f.conrelid in (\(Self.distributed)) and f.confrelid in (\(Self.distributed))
+                    where f.contype = 'f' and f.conparentid = 0 and f.conrelid in (\(Self.distributed)) and f.confrelid in (\(Self.distributed))
                     """
                 ).single().decode(0, as: Int.self)
                 #expect(joined >= 20, "the query finds the foreign keys between branch tables")
@@ -91,7 +91,7 @@ struct DistributionReadinessTests {
                 let rows = try await pool.query(
                     """
                     select f.conrelid::regclass::text, f.conname from pg_constraint f
-                    where f.contype = 'f' and f.confrelid in (\(Self.distributed)) and f.conrelid not in (\(Self.distributed))
+                    where f.contype = 'f' and f.conparentid = 0 and f.confrelid in (\(Self.distributed)) and f.conrelid not in (\(Self.distributed))
                     order by 1, 2
                     """)
                 let found = try rows.map { try $0.decode(1, as: String.self) }

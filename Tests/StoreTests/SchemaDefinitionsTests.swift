@@ -21,14 +21,14 @@ struct SchemaDefinitionsTests {
             union all
             select 'trigger ' || pg_get_triggerdef(t.oid) || ' ' || t.tgenabled::text
             from pg_trigger t join pg_class c on c.oid = t.tgrelid
-            where c.relnamespace = 'huifang'::regnamespace and not t.tgisinternal
+            where c.relnamespace = 'huifang'::regnamespace and not t.tgisinternal and t.tgparentid = 0
             union all
             select 'view ' || c.relname || ' ' || pg_get_viewdef(c.oid)
             from pg_class c where c.relnamespace = 'huifang'::regnamespace and c.relkind in ('v', 'm')
             union all
             select format('table %s rls %s forced %s comment %s', c.relname, c.relrowsecurity, c.relforcerowsecurity,
                           coalesce(obj_description(c.oid, 'pg_class'), '-'))
-            from pg_class c where c.relnamespace = 'huifang'::regnamespace and c.relkind in ('r', 'p')
+            from pg_class c where c.relnamespace = 'huifang'::regnamespace and c.relkind in ('r', 'p') and not c.relispartition
             order by 1
             """
         ).map { try $0.decode(0, as: String.self) }
@@ -42,7 +42,7 @@ struct SchemaDefinitionsTests {
             union all
             select 'trigger', t.tgname, 'huifang.' || c.relname
             from pg_trigger t join pg_class c on c.oid = t.tgrelid
-            where c.relnamespace = 'huifang'::regnamespace and not t.tgisinternal
+            where c.relnamespace = 'huifang'::regnamespace and not t.tgisinternal and t.tgparentid = 0
             union all
             select 'policy', policyname, 'huifang.' || tablename from pg_policies where schemaname = 'huifang'
             union all

@@ -16,7 +16,7 @@ struct TenantIsolationTests {
             from pg_class c
             join pg_namespace n on n.oid = c.relnamespace and n.nspname = 'huifang'
             join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
-            where c.relkind in ('r', 'p')
+            where c.relkind in ('r', 'p') and not c.relispartition
               and (a.attname = 'branch_id'
                    or exists (select from pg_constraint f
                               where f.conrelid = c.oid and f.contype = 'f' and f.confrelid = 'huifang.branches'::regclass
@@ -60,7 +60,7 @@ struct TenantIsolationTests {
                     join pg_index x on x.indrelid = c.oid
                     join pg_class i on i.oid = x.indexrelid
                     join pg_attribute a on a.attrelid = c.oid and a.attnum = x.indkey[0]
-                    where c.relkind = 'r'
+                    where c.relkind in ('r', 'p') and not c.relispartition
                     """)
                 #expect(rows.count >= 8)
                 // The exceptions, and why: workers take the earliest due timers of every branch; the call
@@ -87,6 +87,30 @@ struct TenantIsolationTests {
                     if exceptions.contains(index) { continue }
                     #expect(first == "branch_id", "index \(index) of \(table) leads with \(first)")
                 }
+            }
+        }
+    }
+
+    /// The monthly partitions of the audit trail and the fired stages (0055) are reached only through
+    /// their parent, whose row-level security then applies: the request role has no privilege on them.
+    @Test func partitionsAreReachedOnlyThroughTheirParent() async throws {
+        try await TestDatabase.with { database in
+            try await database.withPool { pool in
+                let row = try await pool.query(
+                    """
+                    select count(*)::int, count(*) filter (where has_table_privilege('huifang_app', c.oid, 'select, insert, update, delete'))::int
+                    from pg_class c where c.relnamespace = 'huifang'::regnamespace and c.relispartition
+                    """
+                ).single()
+                #expect(try row.decode(0, as: Int.self) >= 10)
+                #expect(try row.decode(1, as: Int.self) == 0)
+            }
+            try await database.withPool(database.application) { pool in
+                let partition = "huifang.audit_events_default"
+                let error = await #expect(throws: PostgresError.self) {
+                    try await pool.query("select count(*) from \(unescaped: partition)")
+                }
+                #expect(error?.sqlState == "42501")
             }
         }
     }

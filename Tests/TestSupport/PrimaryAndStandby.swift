@@ -50,14 +50,6 @@ public struct PrimaryAndStandby: Sendable {
         return pair
     }
 
-    /// Both servers in one libpq conninfo, the primary first, for a pool that must write: libpq tries
-    /// them in order and keeps the first that accepts writes.
-    public func both(user: String = EmbeddedCluster.superuser) -> ConnectionConfiguration {
-        ConnectionConfiguration(
-            conninfo: "host=\(primary.socketDirectory),\(standby.socketDirectory) port=\(primary.port),\(standby.port) "
-                + "dbname=\(Self.database) user=\(user) target_session_attrs=read-write")
-    }
-
     public func primaryConfiguration(user: String = EmbeddedCluster.superuser) -> ConnectionConfiguration {
         primary.configuration(database: Self.database, user: user)
     }

@@ -1,5 +1,6 @@
 -- The audit trail (Art 5, 16): append-only, one hash chain per branch (0 for organization-wide).
--- Tables: audit_events (0003, 0012).
+-- Tables: audit_events (0003, 0012; partitioned by month in 0055), audit_chain_heads and
+-- audit_archived_heads (0055).
 
 -- ══ functions and the triggers that call them ══
 
@@ -20,13 +21,16 @@ create or replace function huifang.audit_events_chain() returns trigger
     set search_path = pg_catalog, pg_temp
     as $$
 declare
-    last huifang.audit_events;
+    last huifang.audit_chain_heads;
 begin
     new.chain := coalesce(new.branch_id, 0);
-    perform pg_advisory_xact_lock(hashtext('huifang.audit_events'), new.chain);
-    select * into last from huifang.audit_events where chain = new.chain order by seq desc limit 1;
-    new.seq := coalesce(last.seq, 0) + 1;
-    new.prev_hash := last.hash;
+    -- The head's row lock orders a chain's appends by commit, as an advisory lock did before 0055;
+    -- reading the head instead of the newest event spares a look into every monthly partition.
+    insert into huifang.audit_chain_heads (chain, seq, hash, at) values (new.chain, 0, '', new.at)
+        on conflict (chain) do nothing;
+    select * into last from huifang.audit_chain_heads where chain = new.chain for update;
+    new.seq := last.seq + 1;
+    new.prev_hash := nullif(last.hash, '');
     new.scope := jsonb_strip_nulls(jsonb_build_object(
         'action', nullif(huifang.scope_action(), ''),
         'branches', nullif(huifang.scope_branch_ids(), '{}'),
@@ -36,6 +40,7 @@ begin
         'system', nullif(huifang.scope_system(), false),
         'role', case when session_user <> 'huifang_app' then session_user::text end));
     new.hash := huifang.audit_event_hash(new);
+    update huifang.audit_chain_heads set seq = new.seq, hash = new.hash, at = new.at where chain = new.chain;
     return new;
 end
 $$;

@@ -1,6 +1,7 @@
 -- SLA clocks (Art 12, 14, 15, 17–19): each counted in working days, its stages (warnings, breach,
 -- escalation) scheduled from the calendar, who holds it, when it stops and how long it ran.
--- Tables: timers, sla_events, notifications, notification_reads, open_clock_days (0005, 0018–0023).
+-- Tables: timers, sla_events (partitioned by month in 0055), notifications, notification_reads,
+-- open_clock_days (0005, 0018–0023).
 
 -- ══ functions and the triggers that call them ══
 
@@ -200,7 +201,8 @@ begin
         ), events as (
             insert into huifang.sla_events (branch_id, timer_id, stage, scheduled_at, subject_kind, subject_id, clock)
             select a.branch_id, a.id, a.stage, a.scheduled_at, a.subject_kind, a.subject_id, a.clock from advanced a
-            on conflict (branch_id, timer_id, stage) do nothing
+            -- The stage's time is part of the key since sla_events is partitioned by it (0055).
+            on conflict (branch_id, timer_id, stage, scheduled_at) do nothing
             returning branch_id, timer_id, stage
         ), sent as (
             insert into huifang.notifications (

@@ -33,6 +33,13 @@ public struct TimerWorkerService: Service {
 
     public func run() async throws {
         let engine = engine
+        // The months the stages will be written to exist before the first batch (the scheduler keeps
+        // creating them ahead every round).
+        do {
+            try await HistoryArchive.createPartitionsAhead(pool: engine.pool)
+        } catch {
+            logger.warning("could not create the history partitions ahead", metadata: ["error": "\(error)"])
+        }
         let loops = BatchLoops(
             listen: listen, channel: "huifang_timers", workers: configuration.workers, batchSize: configuration.batchSize,
             pollInterval: configuration.pollInterval, logger: logger)

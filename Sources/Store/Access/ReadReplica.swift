@@ -102,7 +102,7 @@ public final class ReadReplica: Sendable {
             } catch let error as PostgresError where error.isConnectionLoss {
                 state.withLock { $0.standing = .unreachable("\(error)") }
             } catch let error as PoolError where error != .shutDown {
-                state.withLock { $0.standing = .unreachable("\(error)") }
+                // Its connections are all busy: this read goes to the primary; the standby is fine.
             }
         }
         state.withLock { $0.servedByPrimary += 1 }

@@ -2,7 +2,9 @@ import Foundation
 import Postgres
 
 /// Checks the hash chains of the audit trail (sql/0012_audit_chain.sql): every event's hash must
-/// match its content, name the previous event's hash, and follow it by one. Run as the owner.
+/// match its content, name the previous event's hash, and follow it by one; the first event left
+/// after archiving names the last one archived; the chain's head (0055) names the last event. Run as
+/// the owner.
 public struct AuditChain: Sendable {
     public let connection: Connection
 
@@ -26,27 +28,37 @@ public struct AuditChain: Sendable {
     /// Every chain, or only the branch's.
     public func verify(branchId: Int? = nil) async throws -> [Report] {
         let only: SQL = branchId.map { "where e.chain = \($0)" } ?? ""
+        // A chain whose oldest months were archived (`HistoryArchive`) starts after the last event
+        // archived, and must name its hash.
         let rows = try await connection.query(
             """
-            with checked as (
+            with archived as (
+                select distinct on (chain) chain, seq, hash from huifang.audit_archived_heads order by chain, seq desc
+            ), checked as (
                 select e.chain, e.seq, e.id,
                        case
-                           when e.seq <> coalesce(lag(e.seq) over w, 0) + 1 then 'events before it are missing'
-                           when e.prev_hash is distinct from lag(e.hash) over w then 'it does not name the previous event''s hash'
+                           when e.seq <> coalesce(lag(e.seq) over w, a.seq, 0) + 1 then 'events before it are missing'
+                           when e.prev_hash is distinct from coalesce(lag(e.hash) over w, a.hash) then 'it does not name the previous event''s hash'
                            when e.hash <> huifang.audit_event_hash(e) then 'its content does not match its hash'
                        end as problem
                 from huifang.audit_events e
+                left join archived a on a.chain = e.chain
             """ + " " + only + """
 
                 window w as (partition by e.chain order by e.seq)
             ), chains as (
-                select chain, count(*)::int as events from checked group by chain
+                select chain, count(*)::int as events, max(seq) as last from checked group by chain
             ), first_break as (
                 select distinct on (chain) chain, seq, id, problem from checked where problem is not null order by chain, seq
             )
-            select c.chain, b.code, c.events, f.seq, f.id, f.problem
+            select c.chain, b.code, c.events,
+                   coalesce(f.seq, case when h.seq > c.last then c.last + 1 end),
+                   coalesce(f.id, case when h.seq > c.last then 0 end),
+                   coalesce(f.problem, case when h.seq > c.last then
+                       'the chain''s head (huifang.audit_chain_heads) names event #' || h.seq || ': the events after it are missing' end)
             from chains c
             left join first_break f on f.chain = c.chain
+            left join huifang.audit_chain_heads h on h.chain = c.chain
             left join huifang.branches b on b.id = c.chain
             order by c.chain
             """)
