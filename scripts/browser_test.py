@@ -10,8 +10,8 @@ import sys
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 BASE = os.environ["BASE"]
@@ -65,11 +65,28 @@ def check(condition, what):
     print(f"ok  {what}")
 
 
+def left(page):
+    """Whether the browser has left `page` (its <html> element). While the next page replaces it,
+    chromedriver may answer "Node with given id does not belong to the document" instead of a
+    stale-element error: that is leaving too."""
+    def gone(_):
+        try:
+            page.is_enabled()
+            return False
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            if "does not belong to the document" in str(error):
+                return True
+            raise
+    return gone
+
+
 def press(element):
     """Clicks a button or link and waits for the page it leads to."""
     page = driver.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(page))
+    WebDriverWait(driver, 30).until(left(page))
     WebDriverWait(driver, 30).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
