@@ -39,6 +39,17 @@ struct AuditChainTests {
                     }
                     #expect(error?.sqlState == "42501")
                 }
+                // The chains' heads are read as the trail is: branch A's own only, and never written.
+                let chains: [Int] = try await pool.transaction(for: access) {
+                    try await $0.query("select chain from huifang.audit_chain_heads order by chain").map { try $0.decode(0) }
+                }
+                #expect(chains == [fixture.branchA])
+                let rewrite = await #expect(throws: PostgresError.self) {
+                    try await pool.transaction(for: access) {
+                        try await $0.execute("update huifang.audit_chain_heads set seq = 0 where chain = \(fixture.branchA)")
+                    }
+                }
+                #expect(rewrite?.sqlState == "42501")
             }
             let reports = try await Self.verify(database)
             #expect(reports.allSatisfy { $0.broken == nil }, "\(reports)")

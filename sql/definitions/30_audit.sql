@@ -97,3 +97,21 @@ create policy read_scoped on huifang.audit_events for select to huifang_app
 drop policy if exists engine_append on huifang.audit_events;
 create policy engine_append on huifang.audit_events for insert to huifang_app
     with check ((select huifang.scope_system()) and actor_staff_id is null);
+
+-- ══ row-level security: huifang.audit_chain_heads, huifang.audit_archived_heads ══
+
+-- A chain is a branch's (0: the organization's); its head and archived heads are read as the
+-- trail is read, by those who read the branch or every branch.
+drop policy if exists owner_all on huifang.audit_chain_heads;
+create policy owner_all on huifang.audit_chain_heads to current_user using (true) with check (true);
+
+drop policy if exists read_scoped on huifang.audit_chain_heads;
+create policy read_scoped on huifang.audit_chain_heads for select to huifang_app
+    using (chain = any ((select huifang.scope_branch_ids())::integer[]) or (select huifang.scope_all_branches()));
+
+drop policy if exists owner_all on huifang.audit_archived_heads;
+create policy owner_all on huifang.audit_archived_heads to current_user using (true) with check (true);
+
+drop policy if exists read_scoped on huifang.audit_archived_heads;
+create policy read_scoped on huifang.audit_archived_heads for select to huifang_app
+    using (chain = any ((select huifang.scope_branch_ids())::integer[]) or (select huifang.scope_all_branches()));

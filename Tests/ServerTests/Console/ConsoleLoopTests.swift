@@ -70,6 +70,10 @@ struct ConsoleLoopTests {
             let csv = try await auditor.get("/console/monitoring/csv/sla-problems-by-department")
             #expect(csv.headers[.contentType]?.hasPrefix("text/csv") == true)
             #expect(csv.html.contains("BOC,1,1"))
+            // The auditor checks every chain the loop appended to, as `huifang audit verify` does.
+            let verified = try await auditor.get("/console/audit?verify=1")
+            #expect(verified.status == .ok, "\(verified.html)")
+            #expect(verified.html.contains("全部完整"), "every chain intact")
         }
     }
 }
