@@ -107,24 +107,15 @@ public struct RecordStore: Sendable {
             // What waits for a signer is found from their grants: each branch grant walks that
             // branch's submitted records, each HQ grant its department's; the records of every
             // branch were walked for them otherwise (840 ms for the call center at national scale).
-            keys = """
-                select k.branch_id, k.id from huifang.role_grants g
-                cross join lateral (
-                    select r.branch_id, r.id from huifang.records r
-                    where r.branch_id = g.branch_id and r.leader_role = g.role and r.performer_staff_id <> \(signer) and
-                """ + " " + filtered + """
-                    order by r.id desc limit \(limit + 1)) k
-                where g.staff_id = \(signer) and g.revoked_at is null and g.branch_id is not null
-                union
-                select k.branch_id, k.id from huifang.role_grants g
-                cross join lateral (
-                    select r.branch_id, r.id from huifang.records r
-                    where r.hq_department_id = g.department_id and r.leader_role = g.role and r.performer_staff_id <> \(signer) and
-                """ + " " + filtered + """
-                    order by r.id desc limit \(limit + 1)) k
-                where g.staff_id = \(signer) and g.revoked_at is null and g.department_id is not null
-                order by 2 desc limit \(limit + 1)
-                """
+            // One walk per kind of grant: a branch grant names the record's branch, an HQ grant its department.
+            func walk(_ grant: String, _ record: String) -> SQL {
+                "select k.branch_id, k.id from huifang.role_grants g cross join lateral (select r.branch_id, r.id from huifang.records r where r."
+                    + "\(unescaped: record) = g.\(unescaped: grant) and r.leader_role = g.role and r.performer_staff_id <> \(signer) and "
+                    + filtered + " order by r.id desc limit \(limit + 1)) k where g.staff_id = \(signer) and g.revoked_at is null and g."
+                    + "\(unescaped: grant) is not null"
+            }
+            keys = walk("branch_id", "branch_id") + " union " + walk("department_id", "hq_department_id")
+                + " order by 2 desc limit \(limit + 1)"
         } else {
             // Newest first from each branch's own index, then merged: an id order over many branches
             // would otherwise sort every record they have. Only the keys are merged; the page's 51
