@@ -6,6 +6,10 @@ import Foundation
 /// they are required; the API's validation of the same definition names what is wrong, per field.
 struct RecordFormView {
     let fields: [FormField]
+    /// The inputs' name prefix, and where the API names their problems: a record's own answers, or
+    /// the client profile (Attachment 4 or 5) a service record carries.
+    var prefix = "a"
+    var errorPath = "answers"
     /// Rows offered for list fields (findings, verified fields, evidence).
     static let listRows = 3
 
@@ -13,16 +17,17 @@ struct RecordFormView {
     func inputs(_ answers: [String: JSONValue], problems: [ConsoleFailure.Field], directiveQuestions: [String], _ visit: Visit) -> HTML {
         let rows: [HTML] = fields.map { field in
             let value = answers[field.id]
-            let errors: [HTML] = problems.filter { $0.field == "answers.\(field.id)" || $0.field.hasPrefix("answers.\(field.id).") || $0.field.hasPrefix("answers.\(field.id)[") }
+            let path = "\(errorPath).\(field.id)"
+            let errors: [HTML] = problems.filter { $0.field == path || $0.field.hasPrefix(path + ".") || $0.field.hasPrefix(path + "[") }
                 .map { "<span class=\"error\">\(Labels.reason($0.reason, visit))</span>" }
             let required: HTML = field.required ? " <span class=\"req\">*</span>" : .empty
-            return "<div class=\"label\"><label for=\"a.\(field.id)\">\(field.label)</label>\(required)</div><div>\(input(field, value, directiveQuestions, visit))\(errors)</div>"
+            return "<div class=\"label\"><label for=\"\(prefix).\(field.id)\">\(field.label)</label>\(required)</div><div>\(input(field, value, directiveQuestions, visit))\(errors)</div>"
         }
         return "<div class=\"fields\">\(rows)</div>"
     }
 
     private func input(_ field: FormField, _ value: JSONValue?, _ questions: [String], _ visit: Visit) -> HTML {
-        let name = "a.\(field.id)"
+        let name = "\(prefix).\(field.id)"
         switch field.kind {
         case .text:
             return "<textarea id=\"\(name)\" name=\"\(name)\" rows=\"2\">\(value?.text ?? "")</textarea>"
@@ -84,7 +89,7 @@ struct RecordFormView {
     func answers(_ form: FormData, directiveQuestions: [String]) -> [String: JSONValue] {
         var answers: [String: JSONValue] = [:]
         for field in fields {
-            let name = "a.\(field.id)"
+            let name = "\(prefix).\(field.id)"
             switch field.kind {
             case .text:
                 if let text = form.text(name) { answers[field.id] = .string(text) }

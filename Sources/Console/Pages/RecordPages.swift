@@ -36,12 +36,24 @@ extension Console {
             let record = try await self.api.getRecord(path: .init(recordId: id)).ok.body.json
             let (recordForm, questions) = try await self.form(of: record, visit)
             let answers = RecordFormView(fields: recordForm.fields).answers(form, directiveQuestions: questions)
+            let profileForm = try await self.profileForm(of: record, visit)
+            // A profile left wholly blank is not filed; one begun is checked against its form.
+            let profileAnswers = profileForm.map { Self.profileView($0).answers(form, directiveQuestions: []) } ?? [:]
             return try await self.perform(visit, then: "\(Self.root)/records/\(id)") {
+                let profile = try profileForm.flatMap { profileForm -> Components.Schemas.ProfileInput? in
+                    guard !profileAnswers.isEmpty, let code = Components.Schemas.ProfileInput.FormCodePayload(rawValue: profileForm.code) else { return nil }
+                    return Components.Schemas.ProfileInput(
+                        formCode: code, formVersion: Int32(profileForm.version),
+                        answers: try JSONValue.object(profileAnswers).decoded(as: Components.Schemas.ProfileInput.AnswersPayload.self))
+                }
                 let body = try self.checked("updateRecord", Components.Schemas.RecordAnswersInput(
                     formVersion: record.formVersion,
-                    answers: try JSONValue.object(answers).decoded(as: Components.Schemas.RecordAnswersInput.AnswersPayload.self)))
+                    answers: try JSONValue.object(answers).decoded(as: Components.Schemas.RecordAnswersInput.AnswersPayload.self),
+                    profile: profile))
                 _ = try await self.api.updateRecord(path: .init(recordId: id), body: .json(body)).ok
-            } otherwise: { failure in try await self.recordPage(id, visit, answers: answers, problems: failure.fields) }
+            } otherwise: { failure in
+                try await self.recordPage(id, visit, answers: answers, profile: profileAnswers, problems: failure.fields)
+            }
         }
         for step in ["submit", "countersign", "archive", "return"] {
             action(router, RouterPath(Self.root + "/records/:id/\(step)")) { _, context, visit, form in
@@ -93,9 +105,35 @@ extension Console {
         }
     }
 
-    func recordPage(_ id: Int64, _ visit: Visit, answers edited: [String: JSONValue]? = nil, problems: [ConsoleFailure.Field] = []) async throws -> Page {
+    /// The client profile a service record builds (Art 13): the one it carries, else the core
+    /// client's (Attachment 4) for a core client's monthly callback, else the client's (Attachment 5),
+    /// on its latest version. Nil for any other record.
+    func profileForm(of record: Components.Schemas.Record, _ visit: Visit) async throws -> RecordForm? {
+        guard record.formCode == .service, let access = visit.principal.access(for: .readRecords) else { return nil }
+        var code = record.profile?.formCode ?? "client_profile"
+        if record.profile == nil, let task = record.taskId,
+           try await api.getTask(path: .init(taskId: task)).ok.body.json.ruleCode == .coreMonthly {
+            code = "core_client_profile"
+        }
+        let version = record.profile.map { Int($0.formVersion) }
+        return try await pool.transaction(for: access, readOnly: true) { db in
+            let store = RecordFormStore(db)
+            return if let version { try await store.get(code: code, version: version) } else { try await store.latest(code: code) }
+        }
+    }
+
+    static func profileView(_ form: RecordForm) -> RecordFormView {
+        RecordFormView(fields: form.fields, prefix: "p", errorPath: "profile.answers")
+    }
+
+    func recordPage(
+        _ id: Int64, _ visit: Visit, answers edited: [String: JSONValue]? = nil, profile editedProfile: [String: JSONValue]? = nil,
+        problems: [ConsoleFailure.Field] = []
+    ) async throws -> Page {
         let record = try await api.getRecord(path: .init(recordId: id)).ok.body.json
         let (form, questions) = try await self.form(of: record, visit)
+        let profileForm = try await self.profileForm(of: record, visit)
+        let profileAnswers = try record.profile.map { try JSONValue.of($0.answers).object ?? [:] } ?? [:]
         let answers = try JSONValue.of(record.answers).object ?? [:]
         let me = visit.principal.staffId
         let performer = record.performerStaffId == me
@@ -142,11 +180,25 @@ extension Console {
                 <h2>\(visit.t("修改记录", "Edit the record"))</h2>
                 <form method="post" action="\(base)/answers" class="panel" id="record-form">\(visit.formTokenField)
                 \(RecordFormView(fields: form.fields).inputs(edited ?? answers, problems: problems, directiveQuestions: questions, visit))
+                \(profileForm.map { profileForm -> HTML in
+                    let problem = problems.first { $0.field == "profile" || $0.field == "profile.formVersion" }
+                    return """
+                        <h3 id="profile">\(profileForm.title) <span class="muted">\(profileForm.attachment) v\(profileForm.version)</span></h3>
+                        <p class="muted">\(visit.t("留空则不建档；填写后按表单校验。", "Left blank, no profile is filed; once begun it is checked against its form."))</p>
+                        \(problem.map { "<p class=\"error\">\(Labels.reason($0.reason, visit))</p>" as HTML })
+                        \(Self.profileView(profileForm).inputs(editedProfile ?? profileAnswers, problems: problems, directiveQuestions: [], visit))
+                        """
+                })
                 <p><button type="submit" id="save-record">\(visit.t("保存修改", "Save changes"))</button></p></form>
                 """)
         } else {
             let rows: [[HTML]] = form.fields.map { ["\($0.label)", RecordFormView.show(answers[$0.id], visit)] }
             body.append("<h2>\(visit.t("回访内容", "Answers"))</h2>" + Widgets.table([visit.t("项目", "Field"), visit.t("内容", "Answer")], rows, empty: ""))
+            if let profileForm, record.profile != nil {
+                let rows: [[HTML]] = profileForm.fields.map { ["\($0.label)", RecordFormView.show(profileAnswers[$0.id], visit)] }
+                body.append("<h2 id=\"profile\">\(profileForm.title) <span class=\"muted\">\(profileForm.attachment) v\(profileForm.version)</span></h2>"
+                            + Widgets.table([visit.t("项目", "Field"), visit.t("内容", "Answer")], rows, empty: "", id: "profile-answers"))
+            }
         }
 
         let findings = record.findings ?? []

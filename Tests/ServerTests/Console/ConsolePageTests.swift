@@ -222,6 +222,47 @@ struct ConsolePageTests {
         }
     }
 
+    /// A service record builds the client's profile (Attachment 5) on the same page, from its
+    /// form's definition; left blank it is not filed, begun it is checked, and the record shows it.
+    @Test func aServiceRecordFilesTheClientProfileFromItsForm() async throws {
+        try await withFixtureApp(now: Date()) { api, fixture, _ in
+            let created = try await api.send(.post, "/records", token: try await api.token("rpA"), json: [
+                "clientId": fixture.clientA, "formCode": "service",
+                "answers": ["method": "visit", "contactedAt": "2026-07-01T15:00:00+08:00", "personReached": "client", "identityConfirmed": true,
+                            "satisfaction": ["research": 3, "staffAttitude": 5, "staffCompetence": 4, "technicalSystems": 4]],
+            ])
+            #expect(created.status == .created, "\(created.text)")
+            let record = try #require(try created.json()["id"] as? Int)
+            let browser = try await ConsoleBrowser.signedIn(api.client, as: "rpA")
+            let page = try await browser.get("/console/records/\(record)")
+            #expect(page.html.contains("客户档案") && page.html.contains("Attachment 5"), "the client profile's form")
+            #expect(page.html.contains("name=\"p.occupation\""))
+            var answers: [String: String] = [
+                "a.method": "visit", "a.contactedAt": "2026-07-01T15:00", "a.personReached": "client", "a.identityConfirmed": "true",
+                "a.satisfaction.research": "3", "a.satisfaction.staffAttitude": "5", "a.satisfaction.staffCompetence": "4",
+                "a.satisfaction.technicalSystems": "4",
+            ]
+            answers["p.occupation"] = String(repeating: "教", count: 101)
+            let refused = try await browser.post("/console/records/\(record)/answers", answers)
+            #expect(refused.status.code == 422, "\(refused.html.prefix(1500))")
+            // The error stands under the profile's occupation, not under the record's own fields.
+            let occupation = try #require(refused.html.range(of: "name=\"p.occupation\""))
+            #expect(refused.html[occupation.upperBound...].prefix(400).contains("class=\"error\""), "\(refused.html[occupation.upperBound...].prefix(400))")
+            #expect(!refused.html[..<occupation.lowerBound].contains("class=\"error\""), "no error before it")
+            answers["p.occupation"] = "中学教师"
+            answers["p.preferredContact"] = "sms"
+            let saved = try await browser.post("/console/records/\(record)/answers", answers)
+            #expect(saved.status == .seeOther, "\(saved.html.prefix(1500))")
+            let filed = try await api.send(.get, "/records/\(record)", token: try await api.token("rpA")).json()
+            let profile = try #require(filed["profile"] as? [String: Any])
+            #expect(profile["formCode"] as? String == "client_profile")
+            #expect((profile["answers"] as? [String: Any])?["occupation"] as? String == "中学教师")
+            #expect((profile["answers"] as? [String: Any])?["preferredContact"] as? String == "sms")
+            let shown = try await browser.get("/console/records/\(record)")
+            #expect(shown.html.contains("中学教师"))
+        }
+    }
+
     @Test func aRecordFormIsDrivenByItsDefinitionAndNamesEachMissingField() async throws {
         try await withFixtureApp(now: Date()) { api, fixture, _ in
             // The branch's new-account task of client A, assigned to the responsible person.
