@@ -226,6 +226,20 @@ struct TaskAPITests {
             #expect(taken.status == .ok, "\(taken.text)")
             let outsider = try await api.send(.post, "/tasks/\(first)/assign", token: callCenter, json: ["staffId": fixture.staff["deskA"]!])
             #expect(outsider.status.code == 422)
+            // The call center's record of it is in the call center's list of records, found from
+            // what it executed, not by walking every branch's records; another department's is not it.
+            let recorded = try await api.send(.post, "/records", token: callCenter, json: [
+                "taskId": first,
+                "answers": ["method": "phone", "contactedAt": "2026-07-01T11:00:00+08:00", "personReached": "client", "identityConfirmed": true,
+                            "directiveAnswers": ["q1": "否"]],
+            ])
+            #expect(recorded.status == .created, "\(recorded.text)")
+            let record = try #require(try recorded.json()["id"] as? Int)
+            let listed = try await api.send(.get, "/records?limit=50", token: callCenter)
+            #expect(listed.status == .ok, "\(listed.text)")
+            #expect((try listed.json()["items"] as? [[String: Any]])?.map { $0["id"] as? Int } == [record])
+            let elsewhere = try await api.send(.get, "/records?limit=50", token: try await api.token("functional"))
+            #expect((try elsewhere.json()["items"] as? [[String: Any]])?.contains { $0["id"] as? Int == record } != true)
 
             // Its progress is kept by state over every branch for the issuing department, and a
             // branch reads its own tasks' share only; the assigned task is made a day overdue.

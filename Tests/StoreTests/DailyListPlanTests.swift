@@ -106,6 +106,14 @@ struct DailyListPlanTests {
                     _ = try await RecordStore(db).list(.init(), branches: access.indexableBranches, before: nil, limit: 50)
                 }
                 Self.expectIndexed(branchRecords, "a branch's records")
+                // The call center, which reads no branch, walks the records it executed by their own index.
+                let executed = try await Self.plans(pool, owner: owner, staff: fixture.staff["callCenter"]!, action: .readRecords) { db, access in
+                    var filter = RecordStore.Filter()
+                    filter.readingDepartments = access.departmentIds
+                    _ = try await RecordStore(db).list(filter, branches: nil, before: nil, limit: 50)
+                }
+                Self.expectIndexed(executed, "the call center's records")
+                #expect(executed.first?.plan.contains("records_executed_by") == true, "\(executed.first?.plan ?? "")")
                 // A record's latest amendment is found by its own index, not by reading the branch's records.
                 #expect(branchRecords.allSatisfy { !$0.plan.contains("Bitmap Heap Scan on records a") })
             } }

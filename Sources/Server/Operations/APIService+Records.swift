@@ -18,6 +18,7 @@ extension APIService {
         filter.states = query.state.map { [RecordState(rawValue: $0.rawValue)!] }
         if query.mine == true { filter.performerStaffId = access.staffId }
         if query.awaitingMySignature == true { filter.awaitingSignatureOf = access.staffId }
+        if access.isDepartmentOnly { filter.readingDepartments = access.departmentIds }
         let before = try Cursors.id(query.after)
         let limit = try Cursors.limit(query.limit)
         let page = try await pool.transaction(for: access, readOnly: true) {

@@ -85,6 +85,9 @@ public struct RecordStore: Sendable {
         public var directiveId: Int64?
         /// Records waiting for this person's countersignature (submitted, naming a role they hold there).
         public var awaitingSignatureOf: Int64?
+        /// A department that reads no branch: its records are those it executed, those routed to
+        /// it, and those the branches' monthly uploads delivered to it (row-level security).
+        public var readingDepartments: [Int]?
         public init() {}
     }
 
@@ -115,6 +118,19 @@ public struct RecordStore: Sendable {
                     + "\(unescaped: grant) is not null"
             }
             keys = walk("branch_id", "branch_id") + " union " + walk("department_id", "hq_department_id")
+                + " order by 2 desc limit \(limit + 1)"
+        } else if let departments = filter.readingDepartments, filter.branchId == nil {
+            // Walked from what makes them the department's, newest first each: the records it
+            // executed and those routed to it by their own indexes, and the branches' own records
+            // only in the branches whose uploads were delivered to it. Walking every branch's
+            // records for the few a call center executed timed out at national scale.
+            let delivered: SQL = "select b.id from huifang.branches b where exists (select from huifang.record_upload_deliveries d "
+                + "where d.branch_id = b.id and d.department_id = any(\(departments)))"
+            keys = "(select r.branch_id, r.id from huifang.records r where r.executor_department_id = any(\(departments)) and " + filtered
+                + " order by r.id desc limit \(limit + 1)) union (select r.branch_id, r.id from huifang.records r"
+                + " where r.hq_department_id = any(\(departments)) and " + filtered + " order by r.id desc limit \(limit + 1))"
+                + " union (select k.branch_id, k.id from (" + delivered + ") bx cross join lateral (select r.branch_id, r.id"
+                + " from huifang.records r where r.branch_id = bx.id and " + filtered + " order by r.id desc limit \(limit + 1)) k)"
                 + " order by 2 desc limit \(limit + 1)"
         } else {
             // Newest first from each branch's own index, then merged: an id order over many branches
