@@ -34,9 +34,8 @@ extension Console {
         action(router, RouterPath(Self.root + "/records/:id/answers")) { _, context, visit, form in
             let id = try context.parameters.require("id", as: Int64.self)
             let record = try await self.api.getRecord(path: .init(recordId: id)).ok.body.json
-            let (recordForm, questions) = try await self.form(of: record, visit)
+            let (recordForm, questions, profileForm) = try await self.forms(of: record, visit)
             let answers = RecordFormView(fields: recordForm.fields).answers(form, directiveQuestions: questions)
-            let profileForm = try await self.profileForm(of: record, visit)
             // A profile left wholly blank is not filed; one begun is checked against its form.
             let profileAnswers = profileForm.map { Self.profileView($0).answers(form, directiveQuestions: []) } ?? [:]
             return try await self.perform(visit, then: "\(Self.root)/records/\(id)") {
@@ -92,33 +91,24 @@ extension Console {
         }
     }
 
-    /// The form version a record was filled on, and its directive's questions.
-    func form(of record: Components.Schemas.Record, _ visit: Visit) async throws -> (RecordForm, [String]) {
+    /// What a record is filled on: its form version, its directive's questions, and for a service
+    /// record (Art 13) the client profile it builds — the one it carries, else the core client's
+    /// (Attachment 4) for a core client's monthly callback, else the client's (Attachment 5), on its
+    /// latest version. One transaction.
+    func forms(of record: Components.Schemas.Record, _ visit: Visit) async throws -> (form: RecordForm, questions: [String], profile: RecordForm?) {
         guard let access = visit.principal.access(for: .readRecords) else { throw ConsoleFailure(status: 403, title: "Forbidden") }
         return try await pool.transaction(for: access, readOnly: true) { db in
-            guard let form = try await RecordFormStore(db).get(code: record.formCode.rawValue, version: Int(record.formVersion)) else {
+            let store = RecordFormStore(db)
+            guard let form = try await store.get(code: record.formCode.rawValue, version: Int(record.formVersion)) else {
                 throw ConsoleFailure(status: 404, title: "No form")
             }
             var questions: [String] = []
             if let directive = record.directiveId { questions = try await RecordStore(db).directiveQuestionIds(directive) }
-            return (form, questions)
-        }
-    }
-
-    /// The client profile a service record builds (Art 13): the one it carries, else the core
-    /// client's (Attachment 4) for a core client's monthly callback, else the client's (Attachment 5),
-    /// on its latest version. Nil for any other record.
-    func profileForm(of record: Components.Schemas.Record, _ visit: Visit) async throws -> RecordForm? {
-        guard record.formCode == .service, let access = visit.principal.access(for: .readRecords) else { return nil }
-        var code = record.profile?.formCode ?? "client_profile"
-        if record.profile == nil, let task = record.taskId,
-           try await api.getTask(path: .init(taskId: task)).ok.body.json.ruleCode == .coreMonthly {
-            code = "core_client_profile"
-        }
-        let version = record.profile.map { Int($0.formVersion) }
-        return try await pool.transaction(for: access, readOnly: true) { db in
-            let store = RecordFormStore(db)
-            return if let version { try await store.get(code: code, version: version) } else { try await store.latest(code: code) }
+            guard record.formCode == .service else { return (form, questions, nil) }
+            if let carried = record.profile { return (form, questions, try await store.get(code: carried.formCode, version: Int(carried.formVersion))) }
+            var rule: String?
+            if let task = record.taskId { rule = try await TaskStore(db).get(task, branches: nil)?.ruleCode }
+            return (form, questions, try await store.latest(code: rule == "core_monthly" ? "core_client_profile" : "client_profile"))
         }
     }
 
@@ -131,8 +121,7 @@ extension Console {
         problems: [ConsoleFailure.Field] = []
     ) async throws -> Page {
         let record = try await api.getRecord(path: .init(recordId: id)).ok.body.json
-        let (form, questions) = try await self.form(of: record, visit)
-        let profileForm = try await self.profileForm(of: record, visit)
+        let (form, questions, profileForm) = try await self.forms(of: record, visit)
         let profileAnswers = try record.profile.map { try JSONValue.of($0.answers).object ?? [:] } ?? [:]
         let answers = try JSONValue.of(record.answers).object ?? [:]
         let me = visit.principal.staffId
