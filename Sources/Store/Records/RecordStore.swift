@@ -107,47 +107,57 @@ public struct RecordStore: Sendable {
         let filtered = conditions.isEmpty ? SQL("true") : SQL.joined(conditions, separator: " and ")
         let keys: SQL
         if let signer = filter.awaitingSignatureOf {
-            // What waits for a signer is found from their grants: each branch grant walks that
-            // branch's submitted records, each HQ grant its department's; the records of every
-            // branch were walked for them otherwise (840 ms for the call center at national scale).
-            // One walk per kind of grant: a branch grant names the record's branch, an HQ grant its department.
-            func walk(_ grant: String, _ record: String) -> SQL {
-                "select k.branch_id, k.id from huifang.role_grants g cross join lateral (select r.branch_id, r.id from huifang.records r where r."
-                    + "\(unescaped: record) = g.\(unescaped: grant) and r.leader_role = g.role and r.performer_staff_id <> \(signer) and "
-                    + filtered + " order by r.id desc limit \(limit + 1)) k where g.staff_id = \(signer) and g.revoked_at is null and g."
-                    + "\(unescaped: grant) is not null"
-            }
-            keys = walk("branch_id", "branch_id") + " union " + walk("department_id", "hq_department_id")
-                + " order by 2 desc limit \(limit + 1)"
+            keys = Self.awaitingKeys(of: signer, filtered, limit: limit)
         } else if let departments = filter.readingDepartments, filter.branchId == nil {
-            // Walked from what makes them the department's, newest first each: the records it
-            // executed and those routed to it by their own indexes, and the branches' own records
-            // only in the branches whose uploads were delivered to it. Walking every branch's
-            // records for the few a call center executed timed out at national scale.
-            let delivered: SQL = "select b.id from huifang.branches b where exists (select from huifang.record_upload_deliveries d "
-                + "where d.branch_id = b.id and d.department_id = any(\(departments)))"
-            keys = "(select r.branch_id, r.id from huifang.records r where r.executor_department_id = any(\(departments)) and " + filtered
-                + " order by r.id desc limit \(limit + 1)) union (select r.branch_id, r.id from huifang.records r"
-                + " where r.hq_department_id = any(\(departments)) and " + filtered + " order by r.id desc limit \(limit + 1))"
-                + " union (select k.branch_id, k.id from (" + delivered + ") bx cross join lateral (select r.branch_id, r.id"
-                + " from huifang.records r where r.branch_id = bx.id and " + filtered + " order by r.id desc limit \(limit + 1)) k)"
-                + " order by 2 desc limit \(limit + 1)"
+            keys = Self.departmentKeys(departments, filtered, limit: limit)
         } else {
-            // Newest first from each branch's own index, then merged: an id order over many branches
-            // would otherwise sort every record they have. Only the keys are merged; the page's 51
-            // rows alone are joined to their clients and people (joining each branch's first page
-            // cost 17,850 joins for 51 rows at national scale).
             let scope: SQL = filter.branchId.map { "select \($0)::int as id" }
                 ?? branches.map { "select unnest(\($0)::int[]) as id" } ?? "select id from huifang.branches"
-            keys = "select k.branch_id, k.id from (" + scope
-                + ") bx cross join lateral (select r.branch_id, r.id from huifang.records r where r.branch_id = bx.id and " + filtered
-                + " order by r.id desc limit \(limit + 1)) k order by k.id desc limit \(limit + 1)"
+            keys = Self.branchKeys(scope, filtered, limit: limit)
         }
         let query = "select " + CallbackRecord.columns + " from (" + keys
             + ") k join huifang.records r on r.branch_id = k.branch_id and r.id = k.id " + CallbackRecord.joins
             + " order by r.id desc limit \(limit + 1)"
         let records = try await connection.query(query).map(CallbackRecord.init(row:))
         return Cursor.page(records, limit: limit) { Cursor.encode($0.id) }
+    }
+
+    /// What waits for a signer, found from their grants: each branch grant walks that branch's
+    /// submitted records, each HQ grant its department's (a branch grant names the record's
+    /// branch, an HQ grant its department); the records of every branch were walked for them
+    /// otherwise (840 ms for the call center at national scale).
+    private static func awaitingKeys(of signer: Int64, _ filtered: SQL, limit: Int) -> SQL {
+        func walk(_ grant: String, _ record: String) -> SQL {
+            "select k.branch_id, k.id from huifang.role_grants g cross join lateral (select r.branch_id, r.id from huifang.records r where r."
+                + "\(unescaped: record) = g.\(unescaped: grant) and r.leader_role = g.role and r.performer_staff_id <> \(signer) and "
+                + filtered + " order by r.id desc limit \(limit + 1)) k where g.staff_id = \(signer) and g.revoked_at is null and g."
+                + "\(unescaped: grant) is not null"
+        }
+        return walk("branch_id", "branch_id") + " union " + walk("department_id", "hq_department_id")
+            + " order by 2 desc limit \(limit + 1)"
+    }
+
+    /// A department that reads no branch, walked from what makes records its own, newest first
+    /// each: those it executed and those routed to it by their own indexes, and the branches' own
+    /// records only in the branches whose uploads were delivered to it. Walking every branch's
+    /// records for the few a call center executed timed out at national scale.
+    private static func departmentKeys(_ departments: [Int], _ filtered: SQL, limit: Int) -> SQL {
+        let delivered: SQL = "select b.id from huifang.branches b where exists (select from huifang.record_upload_deliveries d "
+            + "where d.branch_id = b.id and d.department_id = any(\(departments)))"
+        return "(select r.branch_id, r.id from huifang.records r where r.executor_department_id = any(\(departments)) and " + filtered
+            + " order by r.id desc limit \(limit + 1)) union (select r.branch_id, r.id from huifang.records r"
+            + " where r.hq_department_id = any(\(departments)) and " + filtered + " order by r.id desc limit \(limit + 1))"
+            + " union (" + branchKeys(delivered, filtered, limit: limit) + ") order by 2 desc limit \(limit + 1)"
+    }
+
+    /// Newest first from each branch's own index (the branches `scope` selects), then merged: an
+    /// id order over many branches would otherwise sort every record they have. Only the keys are
+    /// merged; the page's rows alone are joined to their clients and people (joining each branch's
+    /// first page cost 17,850 joins for 51 rows at national scale).
+    private static func branchKeys(_ scope: SQL, _ filtered: SQL, limit: Int) -> SQL {
+        "select k.branch_id, k.id from (" + scope
+            + ") bx cross join lateral (select r.branch_id, r.id from huifang.records r where r.branch_id = bx.id and " + filtered
+            + " order by r.id desc limit \(limit + 1)) k order by k.id desc limit \(limit + 1)"
     }
 
     /// Replaces a draft's (or returned record's) answers; the database refuses it once submitted.
