@@ -234,4 +234,52 @@ struct CoverageFiguresTests {
             #expect(try await core("2026-08") == [fixture.clientA, k[0], k[1]])
         }
     }
+    /// The unclassified figure is judged when the window is first drawn and kept on that draw (0058):
+    /// a snapshot recorded later does not lower it, and an account opened before the window but
+    /// imported after the draw — with no snapshot known then — raises it.
+    @Test func unclassifiedClientsAreJudgedAtTheDrawAndLateImportsAddToThem() async throws {
+        try await TestDatabase.with { database in
+            let fixture = try await database.withPool { try await OrganizationFixture.load(into: $0) }
+            let a = fixture.branchA
+            let u = try await database.withPool { pool in
+                try await ObligationGenerationTests.openClients(pool, branch: a, prefix: "U", count: 2, openedAt: "2026-01-05 10:00+08")
+            }
+            _ = try await ObligationGenerationTests.generate(database, "2026-07", today: "2026-07-02")
+            func unclassified() async throws -> (month: Int?, half: Int?) {
+                let rows = try await database.withPool(database.application) { pool in
+                    try await pool.transaction(settings: ObligationGenerator.settings, readOnly: true) {
+                        try await CoverageReport($0).rows(for: Period("2026-07")!, branches: nil, branchId: a, at: Self.readOn)
+                    }
+                }
+                return (rows.first { $0.ruleCode == "core_monthly" }?.unclassified,
+                        rows.first { $0.ruleCode == "service_half_year" }?.unclassified)
+            }
+            let kept: [Int?] = try await database.withPool { pool in
+                try await pool.query(
+                    """
+                    select unclassified_clients from huifang.obligation_draws
+                    where branch_id = \(a) and rule_code in ('core_monthly', 'service_half_year') order by rule_code
+                    """
+                ).map { try $0.decode(0) }
+            }
+            #expect(kept == [2, 2])  // U1, U2, kept on July's and H2's first draws
+            #expect(try await unclassified() == (2, 2))
+
+            try await database.withPool { pool in
+                // U1's 30 Jun balance arrives after the draw: the windows stay judged as they were.
+                try await pool.query(
+                    """
+                    insert into huifang.client_asset_snapshots (branch_id, client_id, as_of, total_assets)
+                    values (\(a), \(u[0]), '2026-06-30', 3000000)
+                    """)
+                // An account opened in March is imported now, without a snapshot; one opened on 2 Jul
+                // (after the windows' start) and one closed in June do not count.
+                _ = try await ObligationGenerationTests.openClients(pool, branch: a, prefix: "L", count: 1, openedAt: "2026-03-02 10:00+08")
+                _ = try await ObligationGenerationTests.openClients(pool, branch: a, prefix: "J", count: 1, openedAt: "2026-07-02 10:00+08")
+                let gone = try await ObligationGenerationTests.openClients(pool, branch: a, prefix: "G", count: 1, openedAt: "2026-02-02 10:00+08")
+                try await pool.query("update huifang.clients set status = 'closed', closed_at = '2026-06-15 10:00+08' where id = \(gone[0])")
+            }
+            #expect(try await unclassified() == (3, 3))
+        }
+    }
 }

@@ -169,9 +169,11 @@ public struct CoverageReport: Sendable {
                 from tasks t
                 full join populations p on p.branch_id = t.branch_id and p.rule_code = t.rule_code and p.period = t.period
             ), asset_windows as (
-                -- Judged as the window's draws judged it: on the snapshots known at its first draw.
+                -- Judged as the window's draws judged it: on the snapshots known at its first draw, which
+                -- kept the figure (0058); `judged` is null only where no draw of it kept one.
                 select r.branch_id, lower(huifang.period_range(r.period)) as window_start,
-                       coalesce(min(d.known_at), now()) as known_at
+                       coalesce(min(d.known_at), now()) as known_at,
+                       (array_agg(d.unclassified_clients order by d.known_at, d.id) filter (where d.draw_no = 1))[1] as judged
                 from rows r
                 left join huifang.obligation_draws d
                   on d.branch_id = r.branch_id and d.rule_code = r.rule_code and d.sample_window = r.period
@@ -179,16 +181,26 @@ public struct CoverageReport: Sendable {
                 group by 1, 2
             ), unclassified as (
                 -- Open at the window's start, opened before it, and no snapshot before it: no segment to judge.
-                select w.branch_id, w.window_start, count(c.id)::int as clients
+                -- The clients that arrived after the judging have no snapshot known then (a snapshot is
+                -- recorded after its client), so they add to the kept figure as they are.
+                select w.branch_id, w.window_start,
+                       case when w.judged is not null then w.judged + (
+                           select count(*)::int
+                           from huifang.clients c
+                           where c.branch_id = w.branch_id and c.created_at > w.known_at
+                             and c.opened_at < (w.window_start::timestamp at time zone 'Asia/Shanghai')
+                             and (c.closed_at is null or c.closed_at >= (w.window_start::timestamp at time zone 'Asia/Shanghai')))
+                       else (
+                           select count(*)::int
+                           from huifang.clients c
+                           where c.branch_id = w.branch_id
+                             and c.opened_at < (w.window_start::timestamp at time zone 'Asia/Shanghai')
+                             and (c.closed_at is null or c.closed_at >= (w.window_start::timestamp at time zone 'Asia/Shanghai'))
+                             and not exists (select from huifang.client_asset_snapshots s
+                                             where s.branch_id = c.branch_id and s.client_id = c.id and s.as_of < w.window_start
+                                               and s.recorded_at <= w.known_at))
+                       end as clients
                 from asset_windows w
-                left join huifang.clients c
-                  on c.branch_id = w.branch_id
-                 and c.opened_at < (w.window_start::timestamp at time zone 'Asia/Shanghai')
-                 and (c.closed_at is null or c.closed_at >= (w.window_start::timestamp at time zone 'Asia/Shanghai'))
-                 and not exists (select from huifang.client_asset_snapshots s
-                                 where s.branch_id = c.branch_id and s.client_id = c.id and s.as_of < w.window_start
-                                   and s.recorded_at <= w.known_at)
-                group by w.branch_id, w.window_start
             )
             select r.branch_id, b.code, r.rule_code, r.period, r.population, r.required,
                    (huifang.rule_in_effect(r.rule_code, lower(huifang.period_range(r.period)))).coverage_percent,

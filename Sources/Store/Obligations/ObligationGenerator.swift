@@ -282,17 +282,35 @@ public struct ObligationGenerator: Sendable {
             """
         try await connection.query(members)
         try await connection.run(script: "analyze obligation_members")
+        // A window judged on asset snapshots keeps, on its first draw, how many of the branch's clients
+        // had none before it (the coverage report's "unclassified"), judged as this draw's known_at
+        // (now) judges them: counting them again for every report ran past the request deadline.
+        let judgesAssets = CoverageReport.assetRules.contains(rule)
         let draws = try await connection.execute(
             """
             insert into huifang.obligation_draws (branch_id, rule_code, rule_version, period, sample_window, draw_no, as_of, seed,
-                                                  population_clients, population_brokers, priority_clients, required)
-            select branch_id, \(rule), min(rule_version), min(period), sample_window, min(draw_no), min(as_of), min(seed),
-                   coalesce(array_agg(member_id order by member_id) filter (where kind = 'client'), '{}'),
-                   coalesce(array_agg(member_id order by member_id) filter (where kind = 'broker'), '{}'),
-                   coalesce(array_agg(member_id order by member_id) filter (where kind = 'client' and priority = 0), '{}'),
-                   min(required)
-            from obligation_members
-            group by branch_id, sample_window
+                                                  population_clients, population_brokers, priority_clients, required,
+                                                  unclassified_clients)
+            select g.branch_id, \(rule), g.rule_version, g.period, g.sample_window, g.draw_no, g.as_of, g.seed,
+                   g.clients, g.brokers, g.priority_clients, g.required,
+                   case when g.draw_no = 1 and \(judgesAssets) then (
+                       select count(*)::int
+                       from huifang.clients c
+                       where c.branch_id = g.branch_id
+                         and c.opened_at < (g.window_start::timestamp at time zone 'Asia/Shanghai')
+                         and (c.closed_at is null or c.closed_at >= (g.window_start::timestamp at time zone 'Asia/Shanghai'))
+                         and not exists (select from huifang.client_asset_snapshots s
+                                         where s.branch_id = c.branch_id and s.client_id = c.id
+                                           and s.as_of < g.window_start and s.recorded_at <= now()))
+                   end
+            from (select branch_id, sample_window, min(rule_version) as rule_version, min(period) as period, min(draw_no) as draw_no,
+                         min(as_of) as as_of, min(seed) as seed, min(window_start) as window_start, min(required) as required,
+                         coalesce(array_agg(member_id order by member_id) filter (where kind = 'client'), '{}') as clients,
+                         coalesce(array_agg(member_id order by member_id) filter (where kind = 'broker'), '{}') as brokers,
+                         coalesce(array_agg(member_id order by member_id) filter (where kind = 'client' and priority = 0), '{}')
+                             as priority_clients
+                  from obligation_members
+                  group by branch_id, sample_window) g
             """)
         let row = try await connection.query(
             """
