@@ -150,15 +150,14 @@ public struct ProblemStore: Sendable {
             condition = condition
                 + " and (t.due_at, f.branch_id, f.id) > (to_timestamp(\(after.dueMicros)::numeric / 1000000), \(after.branch), \(after.id))"
         }
-        guard states.allSatisfy(\.isOpen) else {
-            let items = try await forwardings(condition, order: "t.due_at, f.branch_id, f.id", limit: limit + 1)
-            return Cursor.page(items, limit: limit) { Cursor.byDeadline($0.clock?.dueAt, $0.branchId, $0.id) }
-        }
-        // Open forwardings: each department's running answer clocks, walked by deadline (as `list`).
+        // Each department's answer clocks, walked by deadline (as `list`): the running ones for the open
+        // states, every one for the answered and closed (a forwarding's clock starts with it), so a
+        // page reads its own rows rather than sorting all the department ever answered.
+        let running: SQL = states.allSatisfy(\.isOpen) ? " and t.stopped_at is null" : ""
         let keys: SQL = "select f.branch_id, f.id from huifang.timers t"
             + " join huifang.problem_forwardings f on f.branch_id = t.branch_id and f.id = t.subject_id"
             + " where t.department_id = queue.department_id and t.subject_kind = 'problem_forwarding'"
-            + " and t.clock = 'forwarding_answer' and t.stopped_at is null and f.department_id = queue.department_id and "
+            + " and t.clock = 'forwarding_answer'" + running + " and f.department_id = queue.department_id and "
             + condition + " order by t.due_at, t.branch_id, t.subject_id limit \(limit + 1)"
         let items = try await connection.query(
             "select " + ForwardingView.columns(now: now) + " from " + Self.perDepartment(departmentIds, keys)
