@@ -225,6 +225,16 @@ struct MonitoringFiguresTests {
                 #expect(try await pool.query(SQL(drift)).single().decode(0, as: Int.self) == 0)
                 let open: Int = try await pool.query("select coalesce(sum(open), 0)::int from huifang.open_clock_days").single().decode(0)
                 #expect(open == 5, "problems 4 and 13 and forwardings 7, 10 and 11 are all that is still open")
+                // The scheduler's housekeeping deletes the past days nothing counts any more; the counts stay.
+                let emptyPast = "select count(*)::int from huifang.open_clock_days where open = 0 and due_on < current_date"
+                try #require(try await pool.query(SQL(emptyPast)).single().decode(0, as: Int.self) > 0)
+                #expect(try await SLAEngine.purgeEmptyClockDays(pool: pool) > 0)
+                #expect(try await pool.query(SQL(emptyPast)).single().decode(0, as: Int.self) == 0)
+                #expect(try await pool.query(SQL(drift)).single().decode(0, as: Int.self) == 0)
+                // A clock moved back onto days whose rows were deleted is counted there again.
+                try await pool.query(
+                    "update huifang.timers set started_at = started_at - interval '40 days' where subject_kind = 'problem' and stopped_at is null")
+                #expect(try await pool.query(SQL(drift)).single().decode(0, as: Int.self) == 0)
             }
         }
     }

@@ -38,6 +38,13 @@ public struct SLAEngine: Sendable {
         "select fired, notified from huifang.fire_due_timers(\(limit))"
     }
 
+    /// Deletes the past days of the open-clock counts that count no clock any more (the overdue
+    /// counts read past days); how many.
+    @discardableResult
+    public static func purgeEmptyClockDays(pool: Pool) async throws -> Int {
+        try await pool.query("select huifang.purge_empty_clock_days()").single().decode(0, as: Int.self)
+    }
+
     /// When the earliest running timer is due next, or nil when none runs.
     public func nextDue() async throws -> Date? {
         try await pool.transaction(settings: Self.settings, readOnly: true) { db in
