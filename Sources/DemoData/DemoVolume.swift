@@ -10,18 +10,22 @@ extension DemoData {
         public var records: Int
         public var openProblems: Int
         public var runningClocks: Int
+        /// The years before the demo year the records are spread over.
+        public var historyYears: Int
 
-        public init(records: Int = 0, openProblems: Int = 0, runningClocks: Int = 0) {
+        public init(records: Int = 0, openProblems: Int = 0, runningClocks: Int = 0, historyYears: Int = 5) {
             self.records = records
             self.openProblems = openProblems
             self.runningClocks = runningClocks
+            self.historyYears = historyYears
         }
 
         public var isEmpty: Bool { records <= 0 && openProblems <= 0 && runningClocks <= 0 }
     }
 
     /// Tops the data up to `volume`:
-    /// - records: the branches' callback history of the five years before the demo year, archived,
+    /// - records: the branches' callback history of the years before the demo year (five unless
+    ///   `historyYears` says otherwise), archived,
     ///   signed and uploaded month by month (each month's upload with its stopped clock, a few late);
     /// - open problems: raised over the last six weeks and standing in every open state (and a quarter
     ///   as many closed), with their 15-day clocks and, when forwarded, their 2-day forwardings' clocks;
@@ -35,7 +39,7 @@ extension DemoData {
     ) async throws {
         let records: Int = try await pool.query("select count(*)::int from huifang.records").single().decode(0)
         if volume.records > records {
-            try await loadHistory(records: volume.records - records, into: pool, progress: progress)
+            try await loadHistory(records: volume.records - records, years: volume.historyYears, into: pool, progress: progress)
         }
         let open: Int = try await pool.query("select count(*)::int from huifang.problems where state <> 'closed'").single().decode(0)
         if volume.openProblems > open {
@@ -64,13 +68,13 @@ extension DemoData {
         from huifang.branches b where b.status = 'active'
         """
 
-    /// Callback history: `records` archived records spread evenly over the branches and the 60
-    /// months before the demo year, on clients already open then, performed by a responsible person
+    /// Callback history: `records` archived records spread evenly over the branches and the months
+    /// of the `years` years before the demo year, on clients already open then, performed by a responsible person
     /// who did not introduce the client, countersigned and archived, and uploaded month by month.
-    func loadHistory(records: Int, into pool: Pool, progress: @escaping @Sendable (String) -> Void) async throws {
+    func loadHistory(records: Int, years historyYears: Int, into pool: Pool, progress: @escaping @Sendable (String) -> Void) async throws {
         let branchCount: Int = try await pool.query("select count(*)::int from huifang.branches where status = 'active'").single().decode(0)
         guard branchCount > 0 else { return }
-        let years = (today.year - 5)..<today.year
+        let years = (today.year - historyYears)..<today.year
         let perSlot = Int((Double(records) / Double(branchCount * 12 * years.count)).rounded(.up))
         let clock = ContinuousClock.now
         for year in years {

@@ -25,8 +25,10 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Branches to generate (first run only).") var branches = 20
     @Option(help: "Clients to generate (first run only).") var clients = 20_000
     @Option(help: "Seed of the generated data; the same seed gives the same data.") var seed: UInt64 = 20_261_125
-    @Option(help: "Top the callback records up to at least this many: five years of history before the demo year.")
+    @Option(help: "Top the callback records up to at least this many, over the --history-years before the demo year.")
     var records = 0
+    @Option(help: "The years before the demo year that --records spreads over (ten years of history: 10).")
+    var historyYears = 5
     @Option(help: "Top the open problems up to at least this many, raised over the last six weeks.") var openProblems = 0
     @Option(help: "Top the running SLA clocks up to at least this many, with an HQ special-callback campaign.")
     var runningClocks = 0
@@ -36,6 +38,7 @@ struct DemoCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard branches > 0, clients >= 0 else { throw ValidationError("--branches must be positive and --clients not negative") }
+        guard (1...30).contains(historyYears) else { throw ValidationError("--history-years must be from 1 to 30") }
         guard records >= 0, openProblems >= 0, runningClocks >= 0 else {
             throw ValidationError("--records, --open-problems and --running-clocks must not be negative")
         }
@@ -75,7 +78,8 @@ struct DemoCommand: AsyncParsableCommand {
                     let events = try await demo.loadDemo(into: pool, passwordHash: hash, progress: report)
                     print("Demo data: \(events.events) client events from the core system created \(events.specialCallbacks) special callbacks.")
                 }
-                let volume = DemoData.Volume(records: records, openProblems: openProblems, runningClocks: runningClocks)
+                let volume = DemoData.Volume(
+                    records: records, openProblems: openProblems, runningClocks: runningClocks, historyYears: historyYears)
                 if !volume.isEmpty {
                     print("Demo data: topping up to \(records) records, \(openProblems) open problems, \(runningClocks) running clocks …")
                     fflush(nil)
