@@ -158,12 +158,16 @@ struct APISession: Sendable {
     private func captureOne(
         _ name: String, _ request: LoadRequest, _ answered: @escaping @Sendable (LoadAnswer) -> Void
     ) async throws -> [LoggedStatement] {
-        let captured = try await capture.capture([(name, { @Sendable in
-            let before = try await self.serverRoundTripCount()
-            answered(try await self.sendOnce(request))
-            let after = try await self.serverRoundTripCount()
-            if let before, let after { self.serverRoundTrips.withLockedValue { $0[name] = after - before } }
-        })])
+        // The counter is read outside the capture: reading /metrics runs the delivery gauges'
+        // transaction, which would otherwise be captured in the middle of the request's statements
+        // (and its COMMIT taken for the request's). Reading it twice first says what one read costs.
+        let first = try await serverRoundTripCount()
+        let before = try await serverRoundTripCount()
+        let captured = try await capture.capture([(name, { @Sendable in answered(try await self.sendOnce(request)) })])
+        let after = try await serverRoundTripCount()
+        if let first, let before, let after {
+            serverRoundTrips.withLockedValue { $0[name] = (after - before) - (before - first) }
+        }
         return captured[name] ?? []
     }
 
