@@ -8,30 +8,28 @@ import Postgres
 /// `pg_read_file`. The settings are reset however it ends.
 ///
 /// Needs the owner to be a superuser (ALTER SYSTEM, pg_read_file) and the log to be a file the
-/// server writes: `pg_current_logfile()` with the logging collector, else `server.log` in the data
-/// directory (where `EmbeddedCluster` has pg_ctl write it).
+/// server writes (`ServerLogFile`).
 struct StatementCapture: Sendable {
     let owner: Pool
     let applicationUser: String
 
     /// Sends each request (in order) and returns, by name, the statements the request role sent meanwhile.
     func capture(_ requests: [(name: String, send: @Sendable () async throws -> Void)]) async throws -> [String: [LoggedStatement]] {
-        let (file, start) = try await logFile()
+        let log = try await ServerLogFile.locate(owner: owner)
+        let start = try await log.size()
         try await configure(["log_statement = 'all'", "log_line_prefix = '\(StatementLog.linePrefix)'"])
         do {
             for request in requests {
-                try await mark(request.name)
+                try await Self.mark(request.name, owner: owner)
                 try await request.send()
             }
-            try await mark("end")
+            try await Self.mark("end", owner: owner)
         } catch {
             try? await configure(["log_statement", "log_line_prefix"], reset: true)
             throw error
         }
         try await configure(["log_statement", "log_line_prefix"], reset: true)
-        let end = try await owner.query("select (pg_stat_file(\(file))).size").single().decode(0, as: Int64.self)
-        let text = try await owner.query("select pg_read_file(\(file), \(start), \(end - start))").single().decode(0, as: String.self)
-        return Self.group(StatementLog.parse(text), user: applicationUser)
+        return Self.group(StatementLog.parse(try await log.text(since: start)), user: applicationUser)
     }
 
     /// The statements of `user` between one marker and the next, by the name of the first marker.
@@ -57,26 +55,10 @@ struct StatementCapture: Sendable {
         return String(rest[..<end.lowerBound])
     }
 
-    private func mark(_ name: String) async throws {
-        try await owner.withConnection { try await $0.run(script: Self.markerPrefix + name + " */") }
-    }
-
-    private func logFile() async throws -> (file: String, size: Int64) {
-        let superuser = try await owner.query("select rolsuper from pg_roles where rolname = current_user").single().decode(0, as: Bool.self)
-        guard superuser else {
-            throw BenchmarkError("capturing the statements needs the owner to be a superuser (ALTER SYSTEM, pg_read_file)")
-        }
-        let row = try await owner.query(
-            """
-            select f, (pg_stat_file(f, true)).size
-            from (select coalesce(pg_current_logfile('stderr'), 'server.log') as f) x
-            """
-        ).single()
-        let file = try row.decode(0, as: String.self)
-        guard let size = try row.decode(1, as: Int64?.self) else {
-            throw BenchmarkError("cannot find the server's log (\(file)): turn on logging_collector, or use the embedded cluster")
-        }
-        return (file, size)
+    /// A statement of the owner that names the request sent next; it shows in the log (as a
+    /// statement, or in the plan `auto_explain` logs) and `markerName` reads the name back.
+    static func mark(_ name: String, owner: Pool) async throws {
+        try await owner.withConnection { try await $0.run(script: markerPrefix + name + " */") }
     }
 
     /// ALTER SYSTEM for each setting, then a reload; a moment for the backends to take it.

@@ -10,12 +10,7 @@ import TestSupport
 @Suite("Ready for a table distributed by branch")
 struct DistributionReadinessTests {
     /// Tables that would be distributed: a `branch_id` that is never null.
-    static let distributed: SQL = """
-        select c.oid from pg_class c
-        join pg_namespace n on n.oid = c.relnamespace and n.nspname = 'huifang'
-        join pg_attribute a on a.attrelid = c.oid and a.attname = 'branch_id' and a.attnotnull and not a.attisdropped
-        where c.relkind in ('r', 'p') and not c.relispartition
-        """
+    static let distributed = DistributedTables.byBranch
 
     /// Tables with a nullable `branch_id`, and what each becomes on a distributed cluster. Checked
     /// both ways, so a new one needs a decision here.
