@@ -258,7 +258,7 @@ struct CoverageFiguresTests {
                 try await pool.query(
                     """
                     select unclassified_clients from huifang.obligation_draws
-                    where branch_id = \(a) and rule_code in ('core_monthly', 'service_half_year') order by rule_code
+                    where branch_id = \(a) and sample_window in ('2026-07', '2026-H2') and draw_no = 1 order by rule_code
                     """
                 ).map { try $0.decode(0) }
             }

@@ -182,12 +182,14 @@ public struct CoverageReport: Sendable {
             ), unclassified as (
                 -- Open at the window's start, opened before it, and no snapshot before it: no segment to judge.
                 -- The clients that arrived after the judging have no snapshot known then (a snapshot is
-                -- recorded after its client), so they add to the kept figure as they are.
+                -- recorded after its client), so they add to the kept figure as they are; only one written
+                -- in a later month than it was opened can be one (clients_arrived_late, 0058).
                 select w.branch_id, w.window_start,
                        case when w.judged is not null then w.judged + (
                            select count(*)::int
                            from huifang.clients c
                            where c.branch_id = w.branch_id and c.created_at > w.known_at
+                             and c.opened_at < (date_trunc('month', c.created_at at time zone 'Asia/Shanghai') at time zone 'Asia/Shanghai')
                              and c.opened_at < (w.window_start::timestamp at time zone 'Asia/Shanghai')
                              and (c.closed_at is null or c.closed_at >= (w.window_start::timestamp at time zone 'Asia/Shanghai')))
                        else (
