@@ -73,6 +73,8 @@ extension DemoData {
         let years = (today.year - 5)..<today.year
         let perSlot = Int((Double(records) / Double(branchCount * 12 * years.count)).rounded(.up))
         let clock = ContinuousClock.now
+        // The records' years (sql/0060), before their rows: else they would land in the default partition.
+        try await pool.query("select huifang.create_record_partitions(make_date(\(years.lowerBound), 1, 1))")
         for year in years {
             let months = (1...12).map { String(format: "%04d-%02d", year, $0) }
             let loaded = try await pool.transaction { db in
@@ -139,8 +141,9 @@ extension DemoData {
                         from history d
                         returning *
                     ), signed as (
-                        insert into huifang.record_signatures (branch_id, record_id, step, signer_staff_id, signer_role, signed_at, content_sha256)
-                        select r.branch_id, r.id, s.step, s.signer, s.role, s.at, h.digest
+                        insert into huifang.record_signatures (branch_id, record_id, record_created_at, step, signer_staff_id, signer_role,
+                                                               signed_at, content_sha256)
+                        select r.branch_id, r.id, r.created_at, s.step, s.signer, s.role, s.at, h.digest
                         from written r
                         cross join lateral (select huifang.record_content_hash(row(r.*)::huifang.records) as digest) h
                         cross join lateral (values

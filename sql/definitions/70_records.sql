@@ -96,7 +96,11 @@ declare
 begin
     new.performer_staff_id := huifang.scope_staff_id();
     new.state := 'draft';
-    new.created_at := now();
+    -- The app cannot name created_at (column grants); the owner's bulk loads date their history.
+    -- Either way the row is routed to its year before this trigger, which must not move it.
+    if session_user::text = 'huifang_app' then
+        new.created_at := now();
+    end if;
     new.updated_at := now();
     new.submitted_at := null;
     new.countersigned_at := null;
@@ -124,6 +128,7 @@ begin
                 using errcode = '23514', constraint = 'records_amendment';
         end if;
         -- An amendment is the same callback, corrected: what it is about is the original's.
+        new.amends_created_at := previous.created_at;
         new.revision := previous.revision + 1;
         new.form_code := previous.form_code;
         new.task_id := previous.task_id;
@@ -189,10 +194,11 @@ declare
 begin
     if (new.branch_id, new.id, new.form_code, new.revision, new.amends_id, new.amendment_reason, new.task_id, new.client_id,
         new.broker_id, new.directive_id, new.performer_staff_id, new.leader_role, new.archiver_role, new.hq_department_id,
-        new.executor_department_id, new.created_at)
+        new.executor_department_id, new.created_at, new.amends_created_at)
        is distinct from (old.branch_id, old.id, old.form_code, old.revision, old.amends_id, old.amendment_reason, old.task_id,
                          old.client_id, old.broker_id, old.directive_id, old.performer_staff_id, old.leader_role,
-                         old.archiver_role, old.hq_department_id, old.executor_department_id, old.created_at) then
+                         old.archiver_role, old.hq_department_id, old.executor_department_id, old.created_at,
+                         old.amends_created_at) then
         raise exception 'who performed a record and what it is about are fixed when it is created'
             using errcode = '55000', constraint = 'records_immutable';
     end if;
@@ -248,6 +254,29 @@ begin
             raise exception 'task % is no longer assigned to you; this draft cannot be signed', new.task_id
                 using errcode = '23514', constraint = 'records_task';
         end if;
+        -- One signed record per task, one signed amendment per revision: unique indexes before the
+        -- records were partitioned by year (0060), which PostgreSQL cannot enforce across partitions.
+        -- The task's (or the amended record's) lock makes two submits take turns; the second reads
+        -- the first's committed record (each statement here sees what committed before it) and fails
+        -- as the index did. Only a draft's first submit adds a signed record; a resubmit adds none.
+        if old.state = 'draft' and new.amends_id is null and new.task_id is not null then
+            perform from huifang.callback_tasks t where t.branch_id = new.branch_id and t.id = new.task_id for no key update;
+            if exists (select from huifang.records r where r.branch_id = new.branch_id and r.task_id = new.task_id
+                       and r.amends_id is null and r.state <> 'draft' and r.id <> new.id) then
+                raise exception 'duplicate key value violates unique constraint "records_once_per_task"'
+                    using errcode = '23505', constraint = 'records_once_per_task',
+                          detail = format('Key (branch_id, task_id)=(%s, %s) already exists.', new.branch_id, new.task_id);
+            end if;
+        elsif old.state = 'draft' and new.amends_id is not null then
+            perform from huifang.records r where r.branch_id = new.branch_id and r.id = new.amends_id
+                                              and r.created_at = new.amends_created_at for no key update;
+            if exists (select from huifang.records r where r.branch_id = new.branch_id and r.amends_id = new.amends_id
+                       and r.state <> 'draft' and r.id <> new.id) then
+                raise exception 'duplicate key value violates unique constraint "records_one_amendment"'
+                    using errcode = '23505', constraint = 'records_one_amendment',
+                          detail = format('Key (branch_id, amends_id)=(%s, %s) already exists.', new.branch_id, new.amends_id);
+            end if;
+        end if;
         new.submitted_at := now();
         new.return_reason := null;
     elsif step_name in ('countersign', 'return') then
@@ -298,6 +327,43 @@ create or replace trigger record_signatures_no_change before update or delete on
 
 create or replace trigger record_signatures_no_truncate before truncate on huifang.record_signatures
     for each statement execute function huifang.records_no_delete();
+
+-- What points at a record carries the record's created_at (its partition column, 0060), so the
+-- foreign key names the record's whole key. Filled here from the record, so no writer names it; a
+-- value given is kept, and the foreign key checks it. Named to fire after the table's other BEFORE
+-- triggers (they fire in name order), which may set record_id (problems_before_insert does).
+create or replace function huifang.fill_record_created_at() returns trigger
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+begin
+    if new.record_id is null then
+        new.record_created_at := null;
+    elsif new.record_created_at is null
+          or (tg_op = 'UPDATE' and new.record_id is distinct from old.record_id
+              and new.record_created_at is not distinct from old.record_created_at) then
+        new.record_created_at := (select r.created_at from huifang.records r where r.branch_id = new.branch_id and r.id = new.record_id);
+    end if;
+    return new;
+end
+$$;
+revoke execute on function huifang.fill_record_created_at() from public;
+
+create or replace trigger callback_tasks_record_created_at
+    before insert or update of record_id, record_created_at on huifang.callback_tasks
+    for each row execute function huifang.fill_record_created_at();
+create or replace trigger record_signatures_record_created_at
+    before insert on huifang.record_signatures
+    for each row execute function huifang.fill_record_created_at();
+create or replace trigger record_findings_record_created_at
+    before insert or update of record_id, record_created_at on huifang.record_findings
+    for each row execute function huifang.fill_record_created_at();
+create or replace trigger problems_record_created_at
+    before insert or update of record_id, record_created_at on huifang.problems
+    for each row execute function huifang.fill_record_created_at();
+create or replace trigger client_profiles_record_created_at
+    before insert or update of record_id, record_created_at on huifang.client_profiles
+    for each row execute function huifang.fill_record_created_at();
 
 -- After a step: the signature, the task it completes, the profile it files.
 create or replace function huifang.records_after_step() returns trigger
