@@ -179,6 +179,16 @@ struct RecordsByYearTests {
                         """)
                 }
                 #expect(refused?.sqlState == "23503")
+                // A record that is not there: the foreign key's own SQLSTATE and name, as before 0060.
+                let missing = await #expect(throws: PostgresError.self) {
+                    try await owner.query(
+                        """
+                        insert into huifang.record_signatures (branch_id, record_id, step, signer_staff_id, signer_role, content_sha256)
+                        values (\(fixture.branchA), 999999999, 'submit', \(fixture.staff["rpA"]!), 'performer', sha256('x'))
+                        """)
+                }
+                #expect(missing?.sqlState == "23503")
+                #expect(missing?.constraint == "record_signatures_branch_id_record_id_fkey")
             }
         }
     }

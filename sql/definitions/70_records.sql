@@ -331,7 +331,9 @@ create or replace trigger record_signatures_no_truncate before truncate on huifa
 -- What points at a record carries the record's created_at (its partition column, 0060), so the
 -- foreign key names the record's whole key. Filled here from the record, so no writer names it; a
 -- value given is kept, and the foreign key checks it. Named to fire after the table's other BEFORE
--- triggers (they fire in name order), which may set record_id (problems_before_insert does).
+-- triggers (they fire in name order), which may set record_id (problems_before_insert does). A
+-- record that is not there is refused as its foreign key did (same SQLSTATE and name) — including
+-- one inserted by the same statement (a data-modifying WITH): such a writer names created_at.
 create or replace function huifang.fill_record_created_at() returns trigger
     language plpgsql security definer
     set search_path = pg_catalog, pg_temp
@@ -343,6 +345,12 @@ begin
           or (tg_op = 'UPDATE' and new.record_id is distinct from old.record_id
               and new.record_created_at is not distinct from old.record_created_at) then
         new.record_created_at := (select r.created_at from huifang.records r where r.branch_id = new.branch_id and r.id = new.record_id);
+        if new.record_created_at is null then
+            raise exception 'insert or update on table "%" violates foreign key constraint "%"',
+                tg_table_name, tg_table_name || '_branch_id_record_id_fkey'
+                using errcode = '23503', constraint = tg_table_name || '_branch_id_record_id_fkey',
+                      detail = format('Key (branch_id, record_id)=(%s, %s) is not present in table "records".', new.branch_id, new.record_id);
+        end if;
     end if;
     return new;
 end
