@@ -386,15 +386,16 @@ begin
     select t.step into step_name from huifang.record_transitions t where t.from_state = old.state and t.to_state = new.state;
     if step_name is not null then
         signer_role := case step_name when 'submit' then 'performer' when 'archive' then new.archiver_role else new.leader_role end;
-        insert into huifang.record_signatures (branch_id, record_id, step, signer_staff_id, signer_role, content_sha256)
-        values (new.branch_id, new.id, step_name, huifang.scope_staff_id(), signer_role, huifang.record_content_hash(new))
+        insert into huifang.record_signatures (branch_id, record_id, record_created_at, step, signer_staff_id, signer_role, content_sha256)
+        values (new.branch_id, new.id, new.created_at, step_name, huifang.scope_staff_id(), signer_role, huifang.record_content_hash(new))
         returning * into signature;
     end if;
     if step_name = 'submit' and new.task_id is not null and new.amends_id is null then
         update huifang.callback_tasks set state = 'in_progress', started_at = now()
         where branch_id = new.branch_id and id = new.task_id and state = 'assigned';
         update huifang.callback_tasks
-        set state = 'completed', closed_at = now(), closed_by = new.performer_staff_id, record_id = new.id
+        set state = 'completed', closed_at = now(), closed_by = new.performer_staff_id, record_id = new.id,
+            record_created_at = new.created_at
         where branch_id = new.branch_id and id = new.task_id and state = 'in_progress';
     end if;
     -- Art 5, 12: the leader answers a submission within the working days of clock_rules.
@@ -431,9 +432,10 @@ begin
           and c.clock = 'finding_handling';
     end if;
     if step_name = 'countersign' and new.profile_form_code is not null then
-        insert into huifang.client_profiles (branch_id, client_id, form_code, form_version, answers, record_id, recorded_by)
+        insert into huifang.client_profiles (branch_id, client_id, form_code, form_version, answers, record_id, record_created_at,
+                                             recorded_by)
         values (new.branch_id, new.client_id, new.profile_form_code, new.profile_form_version, new.profile_answers, new.id,
-                new.performer_staff_id);
+                new.created_at, new.performer_staff_id);
     end if;
     return null;
 end
@@ -453,8 +455,8 @@ begin
     -- stay (they have their problems), and new ones come after them.
     delete from huifang.record_findings f
     where f.branch_id = new.branch_id and f.record_id = new.id and f.raised_at is null;
-    insert into huifang.record_findings (branch_id, record_id, position, kind, text)
-    select new.branch_id, new.id,
+    insert into huifang.record_findings (branch_id, record_id, record_created_at, position, kind, text)
+    select new.branch_id, new.id, new.created_at,
            (coalesce((select max(f.position) + 1 from huifang.record_findings f where f.branch_id = new.branch_id and f.record_id = new.id), 0)
             + row_number() over (order by item.ordinality) - 1)::int,
            item.value ->> 'kind', item.value ->> 'text'
