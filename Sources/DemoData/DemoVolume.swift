@@ -77,7 +77,7 @@ extension DemoData {
         try await pool.query("select huifang.create_record_partitions(make_date(\(years.lowerBound), 1, 1))")
         for year in years {
             let months = (1...12).map { String(format: "%04d-%02d", year, $0) }
-            let loaded = try await pool.transaction { db in
+            let loaded = try await pool.transaction { db -> Int in
                 try await db.run(script: """
                     alter table huifang.records disable trigger user;
                     alter table huifang.record_signatures disable trigger user;
@@ -110,7 +110,7 @@ extension DemoData {
                     """)
                 // One statement inserts the records and signs them: the signatures come from the rows
                 // just written, so nothing probes the tables being filled.
-                return try await db.query(
+                let loaded: Int = try await db.query(
                     """
                     with history as (
                         select s.branch_id, s.ops, s.marketing, c.id as client_id, h.fate, h.form_code,
@@ -155,6 +155,12 @@ extension DemoData {
                     select (select count(*) from written)::int, (select count(*) from signed)::int
                     """
                 ).single().decode(0, as: Int.self)
+                // The rules hold again for everything written after the history (they stayed off before).
+                try await db.run(script: """
+                    alter table huifang.records enable trigger user;
+                    alter table huifang.record_signatures enable trigger user;
+                    """)
+                return loaded
             }
             // The month's upload carries them, through the upload's own triggers.
             try await pool.transaction { db in try await Self.openAndSubmitUploads(db, months: months, someMissing: false) }
