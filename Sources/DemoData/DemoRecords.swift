@@ -28,6 +28,8 @@ extension DemoData {
                 where t.state = 'completed' and t.record_id is null and t.closed_by is not null
                 """)
             try await db.query("alter table demo_records add column leader bigint, add column archiver bigint")
+            // The records' years (sql/0060), before their rows: else they would land in the default partition.
+            try await db.query("select huifang.create_record_partitions((select min(closed_at) at time zone 'UTC' from demo_records)::date)")
             try await db.query(
                 """
                 update demo_records d set
@@ -67,13 +69,14 @@ extension DemoData {
                 """)
             try await db.query(
                 """
-                update huifang.callback_tasks t set record_id = r.id
+                update huifang.callback_tasks t set record_id = r.id, record_created_at = r.created_at
                 from huifang.records r where r.branch_id = t.branch_id and r.task_id = t.id and t.record_id is null
                 """)
             try await db.query(
                 """
-                insert into huifang.record_signatures (branch_id, record_id, step, signer_staff_id, signer_role, signed_at, content_sha256)
-                select r.branch_id, r.id, s.step, s.signer, s.role, s.at, huifang.record_content_hash(r)
+                insert into huifang.record_signatures (branch_id, record_id, record_created_at, step, signer_staff_id, signer_role, signed_at,
+                                                       content_sha256)
+                select r.branch_id, r.id, r.created_at, s.step, s.signer, s.role, s.at, huifang.record_content_hash(r)
                 from demo_records d
                 join huifang.records r on r.branch_id = d.branch_id and r.task_id = d.task_id
                 cross join lateral (values
@@ -85,8 +88,8 @@ extension DemoData {
                 """)
             try await db.query(
                 """
-                insert into huifang.record_findings (branch_id, record_id, position, kind, text)
-                select r.branch_id, r.id, (f.n - 1)::int, f.item ->> 'kind', f.item ->> 'text'
+                insert into huifang.record_findings (branch_id, record_id, record_created_at, position, kind, text)
+                select r.branch_id, r.id, r.created_at, (f.n - 1)::int, f.item ->> 'kind', f.item ->> 'text'
                 from huifang.records r cross join lateral jsonb_array_elements(r.answers -> 'findings') with ordinality f(item, n)
                 where r.state in ('submitted', 'countersigned', 'archived') and jsonb_typeof(r.answers -> 'findings') = 'array'
                 on conflict do nothing

@@ -77,9 +77,11 @@ extension DemoData {
         let years = (today.year - historyYears)..<today.year
         let perSlot = Int((Double(records) / Double(branchCount * 12 * years.count)).rounded(.up))
         let clock = ContinuousClock.now
+        // The records' years (sql/0060), before their rows: else they would land in the default partition.
+        try await pool.query("select huifang.create_record_partitions(make_date(\(years.lowerBound), 1, 1))")
         for year in years {
             let months = (1...12).map { String(format: "%04d-%02d", year, $0) }
-            let loaded = try await pool.transaction { db in
+            let loaded = try await pool.transaction { db -> Int in
                 try await db.run(script: """
                     alter table huifang.records disable trigger user;
                     alter table huifang.record_signatures disable trigger user;
@@ -112,7 +114,7 @@ extension DemoData {
                     """)
                 // One statement inserts the records and signs them: the signatures come from the rows
                 // just written, so nothing probes the tables being filled.
-                return try await db.query(
+                let loaded: Int = try await db.query(
                     """
                     with history as (
                         select s.branch_id, s.ops, s.marketing, c.id as client_id, h.fate, h.form_code,
@@ -143,8 +145,9 @@ extension DemoData {
                         from history d
                         returning *
                     ), signed as (
-                        insert into huifang.record_signatures (branch_id, record_id, step, signer_staff_id, signer_role, signed_at, content_sha256)
-                        select r.branch_id, r.id, s.step, s.signer, s.role, s.at, h.digest
+                        insert into huifang.record_signatures (branch_id, record_id, record_created_at, step, signer_staff_id, signer_role,
+                                                               signed_at, content_sha256)
+                        select r.branch_id, r.id, r.created_at, s.step, s.signer, s.role, s.at, h.digest
                         from written r
                         cross join lateral (select huifang.record_content_hash(row(r.*)::huifang.records) as digest) h
                         cross join lateral (values
@@ -156,6 +159,12 @@ extension DemoData {
                     select (select count(*) from written)::int, (select count(*) from signed)::int
                     """
                 ).single().decode(0, as: Int.self)
+                // The rules hold again for everything written after the history (they stayed off before).
+                try await db.run(script: """
+                    alter table huifang.records enable trigger user;
+                    alter table huifang.record_signatures enable trigger user;
+                    """)
+                return loaded
             }
             // The month's upload carries them, through the upload's own triggers.
             try await pool.transaction { db in try await Self.openAndSubmitUploads(db, months: months, someMissing: false) }

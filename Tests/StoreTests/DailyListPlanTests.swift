@@ -34,7 +34,7 @@ struct DailyListPlanTests {
         #expect(!statements.isEmpty, "\(who): nothing ran", sourceLocation: sourceLocation)
         for statement in statements {
             for table in MonitoringPlanTests.large {
-                #expect(!statement.plan.contains("Seq Scan on \(table) "), "\(who) scans \(table):\n\(statement.plan)",
+                #expect(!MonitoringPlanTests.scans(statement.plan, table), "\(who) scans \(table):\n\(statement.plan)",
                         sourceLocation: sourceLocation)
             }
         }
@@ -115,7 +115,7 @@ struct DailyListPlanTests {
                 Self.expectIndexed(executed, "the call center's records")
                 #expect(executed.first?.plan.contains("records_executed_by") == true, "\(executed.first?.plan ?? "")")
                 // A record's latest amendment is found by its own index, not by reading the branch's records.
-                #expect(branchRecords.allSatisfy { !$0.plan.contains("Bitmap Heap Scan on records a") })
+                #expect(branchRecords.allSatisfy { !$0.plan.contains(try! Regex("Bitmap Heap Scan on records(_[0-9]{4}|_default)? a(_[0-9]+)? ")) })
             } }
         }
     }

@@ -115,4 +115,99 @@ struct HistoryArchiveTests {
             }
         }
     }
+
+    /// Records by year (0060): `huifang archive` takes a year of records only when asked
+    /// (`recordsBefore`), with their signatures and findings, and only when nothing kept points at
+    /// them — a problem raised from a 2016 record keeps 2016, and then nothing at all is archived.
+    @Test func aYearOfRecordsIsArchivedWithItsSignaturesOnlyWhenNothingPointsAtIt() async throws {
+        try await TestDatabase.with { database in
+            let fixture = try await database.withPool { try await OrganizationFixture.load(into: $0) }
+            try await database.withPool { pool in
+                #expect(try await pool.query("select huifang.create_history_partitions(3, '2015-01-01')").single().decode(0, as: Int.self) > 100)
+                for (at, raise) in [("2015-06-01 10:00+08", false), ("2016-06-01 10:00+08", true)] {
+                    try await pool.transaction { db in
+                        func act(as who: String) async throws {
+                            try await db.query("select set_config('huifang.staff_id', \(String(fixture.staff[who]!)), true)")
+                        }
+                        try await act(as: "rpA")
+                        let record: Int64 = try await db.query(
+                            """
+                            insert into huifang.records (branch_id, form_code, form_version, client_id, answers, created_at)
+                            values (\(fixture.branchA), 'existing_client', 1, \(fixture.clientA),
+                                    '{"method": "visit", "findings": [{"kind": "need", "text": "wants margin trading"}]}', \(at)::timestamptz)
+                            returning id
+                            """
+                        ).single().decode(0)
+                        try await db.query("update huifang.records set state = 'submitted' where id = \(record)")
+                        if raise {
+                            try await db.query(
+                                """
+                                insert into huifang.problems (branch_id, finding_id, category, severity, description)
+                                select branch_id, id, 'service_need', 'low', text from huifang.record_findings where record_id = \(record)
+                                """)
+                        }
+                        try await act(as: "opsA")
+                        try await db.query("update huifang.records set state = 'countersigned' where id = \(record)")
+                    }
+                }
+                let years: [String] = try await pool.query(
+                    "select tableoid::regclass::text from huifang.records where created_at < '2017-01-01' order by created_at"
+                ).map { try $0.decode(0) }
+                #expect(years == ["huifang.records_2015", "huifang.records_2016"])
+            }
+            func counts() async throws -> [Int] {
+                try await database.withPool { pool in
+                    let row = try await pool.query(
+                        """
+                        select (select count(*)::int from huifang.records where created_at < '2017-01-01'),
+                               (select count(*)::int from huifang.record_signatures where record_created_at < '2017-01-01'),
+                               (select count(*)::int from huifang.record_findings where record_created_at < '2017-01-01')
+                        """
+                    ).single()
+                    return [try row.decode(0), try row.decode(1), try row.decode(2)]
+                }
+            }
+            #expect(try await counts() == [2, 4, 2])
+
+            let directory = TestCluster.makeThrowawayDirectory(purpose: "archive-records")
+            let refused = await #expect(throws: HistoryArchive.RecordsStillReferenced.self) {
+                try await HistoryArchive.archive(
+                    before: PostgresDate("2015-01-01")!, recordsBefore: PostgresDate("2017-01-01")!,
+                    to: directory.appendingPathComponent("refused.sql"), owner: database.owner, logger: TestCluster.quietLogger)
+            }
+            #expect(refused?.year == 2016)
+            #expect(refused?.references.map(\.table) == ["problems"])
+            #expect(refused?.description.contains("1 row(s) of huifang.problems") == true)
+            #expect(try await counts() == [2, 4, 2], "nothing was archived, not even 2015")
+
+            let file = directory.appendingPathComponent("records-2015.sql")
+            let archived = try await HistoryArchive.archive(
+                before: PostgresDate("2015-01-01")!, recordsBefore: PostgresDate("2016-01-01")!, to: file, owner: database.owner,
+                logger: TestCluster.quietLogger)
+            #expect(archived.tables == ["record_findings_2015", "record_signatures_2015", "records_2015"])
+            #expect((archived.records, archived.recordSignatures, archived.recordFindings) == (1, 2, 1))
+            #expect(try await counts() == [1, 2, 1])
+            let gone: Bool = try await database.withPool {
+                try await $0.query("select to_regclass('huifang.records_2015') is null").single().decode(0)
+            }
+            #expect(gone)
+
+            let restored = try await TestDatabase.with(migrated: false) { scratch in
+                try await scratch.withPool { try await $0.withConnection { try await $0.run(script: "create schema huifang") } }
+                let psql = try ChildProcess.run(
+                    try EmbeddedCluster.toolPath("psql"),
+                    ["--dbname=\(scratch.owner.conninfo)", "--set=ON_ERROR_STOP=1", "--quiet", "--file=\(file.path)"])
+                #expect(psql.status == 0, "\(psql.output)")
+                return try await scratch.withPool {
+                    try await $0.query(
+                        """
+                        select (select count(*)::int from huifang.records_2015), (select count(*)::int from huifang.record_signatures_2015),
+                               (select count(*)::int from huifang.record_findings_2015)
+                        """
+                    ).single()
+                }
+            }
+            #expect(try [restored.decode(0, as: Int.self), restored.decode(1, as: Int.self), restored.decode(2, as: Int.self)] == [1, 2, 1])
+        }
+    }
 }

@@ -373,10 +373,12 @@ struct MonitoringFiguresTests {
                         select b.id, 'existing_client', 1, (select min(c.id) from huifang.clients c where c.branch_id = b.id), s.id,
                                'ops_director', 'ops_director', '{}', 'returned', 'add the recording id'
                         from huifang.branches b, huifang.staff s where b.code = 'BJ001' and s.employee_no = 'rpA'
-                        returning branch_id, id
+                        returning branch_id, id, created_at
                     )
-                    insert into huifang.record_signatures (branch_id, record_id, step, signer_staff_id, signer_role, signed_at, content_sha256)
-                    select r.branch_id, r.id, 'return', s.id, 'ops_director', \(signed)::timestamptz, sha256('returned')
+                    -- One statement: the signature's trigger cannot see the record yet, so it is told when the record was made.
+                    insert into huifang.record_signatures (branch_id, record_id, record_created_at, step, signer_staff_id, signer_role,
+                                                           signed_at, content_sha256)
+                    select r.branch_id, r.id, r.created_at, 'return', s.id, 'ops_director', \(signed)::timestamptz, sha256('returned')
                     from r, huifang.staff s where s.employee_no = 'opsA'
                     """)
             }

@@ -12,6 +12,12 @@ struct MonitoringPlanTests {
     static let large = ["timers", "callback_tasks", "records", "record_signatures", "record_findings", "problems",
                         "problem_forwardings", "problem_events", "clients", "record_uploads", "notifications", "audit_events"]
 
+    /// Whether `plan` reads `table` whole: the table itself, or one of its partitions (by month,
+    /// `audit_events_2026_11`; by year, `records_2026`; or the default one).
+    static func scans(_ plan: String, _ table: String) -> Bool {
+        plan.contains(try! Regex("Seq Scan on \(table)(_[0-9]{4}(_[0-9]{2})?|_default)? "))
+    }
+
     @Test func noMonitoringQueryScansALargeTable() async throws {
         try await TestDatabase.with { database in
             let fixture = try await database.withPool { try await OrganizationFixture.load(into: $0) }
@@ -37,7 +43,7 @@ struct MonitoringPlanTests {
                             return lines.joined(separator: "\n")
                         }
                         for table in Self.large {
-                            #expect(!plan.contains("Seq Scan on \(table) "), "\(who): \(name) scans \(table):\n\(plan)")
+                            #expect(!Self.scans(plan, table), "\(who): \(name) scans \(table):\n\(plan)")
                         }
                         // The SLA figures read one range of their own index per branch (sql/0037), not
                         // every open clock of the month and then every clock of the kind.

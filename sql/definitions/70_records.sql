@@ -96,7 +96,11 @@ declare
 begin
     new.performer_staff_id := huifang.scope_staff_id();
     new.state := 'draft';
-    new.created_at := now();
+    -- The app cannot name created_at (column grants); the owner's bulk loads date their history.
+    -- Either way the row is routed to its year before this trigger, which must not move it.
+    if session_user::text = 'huifang_app' then
+        new.created_at := now();
+    end if;
     new.updated_at := now();
     new.submitted_at := null;
     new.countersigned_at := null;
@@ -124,6 +128,7 @@ begin
                 using errcode = '23514', constraint = 'records_amendment';
         end if;
         -- An amendment is the same callback, corrected: what it is about is the original's.
+        new.amends_created_at := previous.created_at;
         new.revision := previous.revision + 1;
         new.form_code := previous.form_code;
         new.task_id := previous.task_id;
@@ -189,10 +194,11 @@ declare
 begin
     if (new.branch_id, new.id, new.form_code, new.revision, new.amends_id, new.amendment_reason, new.task_id, new.client_id,
         new.broker_id, new.directive_id, new.performer_staff_id, new.leader_role, new.archiver_role, new.hq_department_id,
-        new.executor_department_id, new.created_at)
+        new.executor_department_id, new.created_at, new.amends_created_at)
        is distinct from (old.branch_id, old.id, old.form_code, old.revision, old.amends_id, old.amendment_reason, old.task_id,
                          old.client_id, old.broker_id, old.directive_id, old.performer_staff_id, old.leader_role,
-                         old.archiver_role, old.hq_department_id, old.executor_department_id, old.created_at) then
+                         old.archiver_role, old.hq_department_id, old.executor_department_id, old.created_at,
+                         old.amends_created_at) then
         raise exception 'who performed a record and what it is about are fixed when it is created'
             using errcode = '55000', constraint = 'records_immutable';
     end if;
@@ -248,6 +254,29 @@ begin
             raise exception 'task % is no longer assigned to you; this draft cannot be signed', new.task_id
                 using errcode = '23514', constraint = 'records_task';
         end if;
+        -- One signed record per task, one signed amendment per revision: unique indexes before the
+        -- records were partitioned by year (0060), which PostgreSQL cannot enforce across partitions.
+        -- The task's (or the amended record's) lock makes two submits take turns; the second reads
+        -- the first's committed record (each statement here sees what committed before it) and fails
+        -- as the index did. Only a draft's first submit adds a signed record; a resubmit adds none.
+        if old.state = 'draft' and new.amends_id is null and new.task_id is not null then
+            perform from huifang.callback_tasks t where t.branch_id = new.branch_id and t.id = new.task_id for no key update;
+            if exists (select from huifang.records r where r.branch_id = new.branch_id and r.task_id = new.task_id
+                       and r.amends_id is null and r.state <> 'draft' and r.id <> new.id) then
+                raise exception 'duplicate key value violates unique constraint "records_once_per_task"'
+                    using errcode = '23505', constraint = 'records_once_per_task',
+                          detail = format('Key (branch_id, task_id)=(%s, %s) already exists.', new.branch_id, new.task_id);
+            end if;
+        elsif old.state = 'draft' and new.amends_id is not null then
+            perform from huifang.records r where r.branch_id = new.branch_id and r.id = new.amends_id
+                                              and r.created_at = new.amends_created_at for no key update;
+            if exists (select from huifang.records r where r.branch_id = new.branch_id and r.amends_id = new.amends_id
+                       and r.state <> 'draft' and r.id <> new.id) then
+                raise exception 'duplicate key value violates unique constraint "records_one_amendment"'
+                    using errcode = '23505', constraint = 'records_one_amendment',
+                          detail = format('Key (branch_id, amends_id)=(%s, %s) already exists.', new.branch_id, new.amends_id);
+            end if;
+        end if;
         new.submitted_at := now();
         new.return_reason := null;
     elsif step_name in ('countersign', 'return') then
@@ -299,6 +328,51 @@ create or replace trigger record_signatures_no_change before update or delete on
 create or replace trigger record_signatures_no_truncate before truncate on huifang.record_signatures
     for each statement execute function huifang.records_no_delete();
 
+-- What points at a record carries the record's created_at (its partition column, 0060), so the
+-- foreign key names the record's whole key. Filled here from the record, so no writer names it; a
+-- value given is kept, and the foreign key checks it. Named to fire after the table's other BEFORE
+-- triggers (they fire in name order), which may set record_id (problems_before_insert does). A
+-- record that is not there is refused as its foreign key did (same SQLSTATE and name) — including
+-- one inserted by the same statement (a data-modifying WITH): such a writer names created_at.
+create or replace function huifang.fill_record_created_at() returns trigger
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+begin
+    if new.record_id is null then
+        new.record_created_at := null;
+    elsif new.record_created_at is null
+          or (tg_op = 'UPDATE' and new.record_id is distinct from old.record_id
+              and new.record_created_at is not distinct from old.record_created_at) then
+        new.record_created_at := (select r.created_at from huifang.records r where r.branch_id = new.branch_id and r.id = new.record_id);
+        if new.record_created_at is null then
+            raise exception 'insert or update on table "%" violates foreign key constraint "%"',
+                tg_table_name, tg_table_name || '_branch_id_record_id_fkey'
+                using errcode = '23503', constraint = tg_table_name || '_branch_id_record_id_fkey',
+                      detail = format('Key (branch_id, record_id)=(%s, %s) is not present in table "records".', new.branch_id, new.record_id);
+        end if;
+    end if;
+    return new;
+end
+$$;
+revoke execute on function huifang.fill_record_created_at() from public;
+
+create or replace trigger callback_tasks_record_created_at
+    before insert or update of record_id, record_created_at on huifang.callback_tasks
+    for each row execute function huifang.fill_record_created_at();
+create or replace trigger record_signatures_record_created_at
+    before insert on huifang.record_signatures
+    for each row execute function huifang.fill_record_created_at();
+create or replace trigger record_findings_record_created_at
+    before insert or update of record_id, record_created_at on huifang.record_findings
+    for each row execute function huifang.fill_record_created_at();
+create or replace trigger problems_record_created_at
+    before insert or update of record_id, record_created_at on huifang.problems
+    for each row execute function huifang.fill_record_created_at();
+create or replace trigger client_profiles_record_created_at
+    before insert or update of record_id, record_created_at on huifang.client_profiles
+    for each row execute function huifang.fill_record_created_at();
+
 -- After a step: the signature, the task it completes, the profile it files.
 create or replace function huifang.records_after_step() returns trigger
     language plpgsql security definer
@@ -312,15 +386,16 @@ begin
     select t.step into step_name from huifang.record_transitions t where t.from_state = old.state and t.to_state = new.state;
     if step_name is not null then
         signer_role := case step_name when 'submit' then 'performer' when 'archive' then new.archiver_role else new.leader_role end;
-        insert into huifang.record_signatures (branch_id, record_id, step, signer_staff_id, signer_role, content_sha256)
-        values (new.branch_id, new.id, step_name, huifang.scope_staff_id(), signer_role, huifang.record_content_hash(new))
+        insert into huifang.record_signatures (branch_id, record_id, record_created_at, step, signer_staff_id, signer_role, content_sha256)
+        values (new.branch_id, new.id, new.created_at, step_name, huifang.scope_staff_id(), signer_role, huifang.record_content_hash(new))
         returning * into signature;
     end if;
     if step_name = 'submit' and new.task_id is not null and new.amends_id is null then
         update huifang.callback_tasks set state = 'in_progress', started_at = now()
         where branch_id = new.branch_id and id = new.task_id and state = 'assigned';
         update huifang.callback_tasks
-        set state = 'completed', closed_at = now(), closed_by = new.performer_staff_id, record_id = new.id
+        set state = 'completed', closed_at = now(), closed_by = new.performer_staff_id, record_id = new.id,
+            record_created_at = new.created_at
         where branch_id = new.branch_id and id = new.task_id and state = 'in_progress';
     end if;
     -- Art 5, 12: the leader answers a submission within the working days of clock_rules.
@@ -357,9 +432,10 @@ begin
           and c.clock = 'finding_handling';
     end if;
     if step_name = 'countersign' and new.profile_form_code is not null then
-        insert into huifang.client_profiles (branch_id, client_id, form_code, form_version, answers, record_id, recorded_by)
+        insert into huifang.client_profiles (branch_id, client_id, form_code, form_version, answers, record_id, record_created_at,
+                                             recorded_by)
         values (new.branch_id, new.client_id, new.profile_form_code, new.profile_form_version, new.profile_answers, new.id,
-                new.performer_staff_id);
+                new.created_at, new.performer_staff_id);
     end if;
     return null;
 end
@@ -379,8 +455,8 @@ begin
     -- stay (they have their problems), and new ones come after them.
     delete from huifang.record_findings f
     where f.branch_id = new.branch_id and f.record_id = new.id and f.raised_at is null;
-    insert into huifang.record_findings (branch_id, record_id, position, kind, text)
-    select new.branch_id, new.id,
+    insert into huifang.record_findings (branch_id, record_id, record_created_at, position, kind, text)
+    select new.branch_id, new.id, new.created_at,
            (coalesce((select max(f.position) + 1 from huifang.record_findings f where f.branch_id = new.branch_id and f.record_id = new.id), 0)
             + row_number() over (order by item.ordinality) - 1)::int,
            item.value ->> 'kind', item.value ->> 'text'

@@ -62,8 +62,9 @@ begin
     if new.finding_id is not null then
         select * into finding from huifang.record_findings where branch_id = new.branch_id and id = new.finding_id for update;
         select r.performer_staff_id, r.state, r.client_id, r.form_code into performer, record_state, new.client_id, form
-        from huifang.records r where r.branch_id = new.branch_id and r.id = finding.record_id;
+        from huifang.records r where r.branch_id = new.branch_id and r.id = finding.record_id and r.created_at = finding.record_created_at;
         new.record_id := finding.record_id;
+        new.record_created_at := finding.record_created_at;
         new.via := case when form = 'service' then 'service' else 'compliance' end;
         if performer is distinct from new.raised_by then
             raise exception 'the performer of the record raises its findings' using errcode = '42501', constraint = 'problems_raiser';

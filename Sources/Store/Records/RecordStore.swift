@@ -115,8 +115,11 @@ public struct RecordStore: Sendable {
                 ?? branches.map { "select unnest(\($0)::int[]) as id" } ?? "select id from huifang.branches"
             keys = Self.branchKeys(scope, filtered, limit: limit)
         }
+        // The keys carry created_at, the records' partition column (sql/0060): each of the page's rows
+        // is then read from its own year's partition, not looked for in every year's.
         let query = "select " + CallbackRecord.columns + " from (" + keys
-            + ") k join huifang.records r on r.branch_id = k.branch_id and r.id = k.id " + CallbackRecord.joins
+            + ") k join huifang.records r on r.branch_id = k.branch_id and r.id = k.id and r.created_at = k.created_at "
+            + CallbackRecord.joins
             + " order by r.id desc limit \(limit + 1)"
         let records = try await connection.query(query).map(CallbackRecord.init(row:))
         return Cursor.page(records, limit: limit) { Cursor.encode($0.id) }
@@ -128,7 +131,8 @@ public struct RecordStore: Sendable {
     /// otherwise (840 ms for the call center at national scale).
     private static func awaitingKeys(of signer: Int64, _ filtered: SQL, limit: Int) -> SQL {
         func walk(_ grant: String, _ record: String) -> SQL {
-            "select k.branch_id, k.id from huifang.role_grants g cross join lateral (select r.branch_id, r.id from huifang.records r where r."
+            "select k.branch_id, k.id, k.created_at from huifang.role_grants g cross join lateral (select r.branch_id, r.id, r.created_at "
+                + "from huifang.records r where r."
                 + "\(unescaped: record) = g.\(unescaped: grant) and r.leader_role = g.role and r.performer_staff_id <> \(signer) and "
                 + filtered + " order by r.id desc limit \(limit + 1)) k where g.staff_id = \(signer) and g.revoked_at is null and g."
                 + "\(unescaped: grant) is not null"
@@ -144,8 +148,8 @@ public struct RecordStore: Sendable {
     private static func departmentKeys(_ departments: [Int], _ filtered: SQL, limit: Int) -> SQL {
         let delivered: SQL = "select b.id from huifang.branches b where exists (select from huifang.record_upload_deliveries d "
             + "where d.branch_id = b.id and d.department_id = any(\(departments)))"
-        return "(select r.branch_id, r.id from huifang.records r where r.executor_department_id = any(\(departments)) and " + filtered
-            + " order by r.id desc limit \(limit + 1)) union (select r.branch_id, r.id from huifang.records r"
+        return "(select r.branch_id, r.id, r.created_at from huifang.records r where r.executor_department_id = any(\(departments)) and "
+            + filtered + " order by r.id desc limit \(limit + 1)) union (select r.branch_id, r.id, r.created_at from huifang.records r"
             + " where r.hq_department_id = any(\(departments)) and " + filtered + " order by r.id desc limit \(limit + 1))"
             + " union (" + branchKeys(delivered, filtered, limit: limit) + ") order by 2 desc limit \(limit + 1)"
     }
@@ -155,8 +159,9 @@ public struct RecordStore: Sendable {
     /// merged; the page's rows alone are joined to their clients and people (joining each branch's
     /// first page cost 17,850 joins for 51 rows at national scale).
     private static func branchKeys(_ scope: SQL, _ filtered: SQL, limit: Int) -> SQL {
-        "select k.branch_id, k.id from (" + scope
-            + ") bx cross join lateral (select r.branch_id, r.id from huifang.records r where r.branch_id = bx.id and " + filtered
+        "select k.branch_id, k.id, k.created_at from (" + scope
+            + ") bx cross join lateral (select r.branch_id, r.id, r.created_at from huifang.records r where r.branch_id = bx.id and "
+            + filtered
             + " order by r.id desc limit \(limit + 1)) k order by k.id desc limit \(limit + 1)"
     }
 
