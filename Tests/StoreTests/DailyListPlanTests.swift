@@ -77,6 +77,15 @@ struct DailyListPlanTests {
                         departmentIds: access.departmentIds, states: [.received, .acknowledged], after: nil, limit: 50)
                 }
                 Self.expectIndexed(inbox, "a functional department's inbox")
+
+                // What it answered, and HQ accepted, walks its answer clocks by deadline (0059).
+                let answered = try await Self.plans(pool, owner: owner, staff: fixture.staff["functional"]!, action: .answerForwardings) {
+                    db, access in
+                    _ = try await ProblemStore(db, now: Self.now).forwardingQueue(
+                        departmentIds: access.departmentIds, states: [.answered, .accepted], after: nil, limit: 50)
+                }
+                Self.expectIndexed(answered, "a functional department's answered forwardings")
+                #expect(answered.contains { $0.plan.contains("timers_answers_by_deadline") }, "\(answered.map(\.plan))")
             } }
         }
     }
