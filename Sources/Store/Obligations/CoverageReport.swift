@@ -81,6 +81,22 @@ public struct CoverageReport: Sendable {
     /// Rules whose population is judged on asset snapshots: their rows say how many clients had none.
     static let assetRules = ["core_monthly", "service_half_year", "st_annual"]
 
+    /// The "unclassified" of a window: `branch`'s clients open at `windowStart` (a date), opened
+    /// before it, with no asset snapshot before it known at `knownAt` — columns or expressions of
+    /// the query around it. Judged on a window's first draw and kept there (0058).
+    static func unclassifiedCount(branch: String, windowStart: String, knownAt: String) -> SQL {
+        """
+        select count(*)::int
+        from huifang.clients c
+        where c.branch_id = \(unescaped: branch)
+          and c.opened_at < (\(unescaped: windowStart)::timestamp at time zone 'Asia/Shanghai')
+          and (c.closed_at is null or c.closed_at >= (\(unescaped: windowStart)::timestamp at time zone 'Asia/Shanghai'))
+          and not exists (select from huifang.client_asset_snapshots s
+                          where s.branch_id = c.branch_id and s.client_id = c.id
+                            and s.as_of < \(unescaped: windowStart) and s.recorded_at <= \(unescaped: knownAt))
+        """
+    }
+
     public func rows(for period: Period, branches: [Int]?, branchId: Int?, at now: Date) async throws -> [CoverageRow] {
         let labels = Self.labels(overlapping: period)
         func scope(_ column: String) -> SQL { Self.scope(column, branches: branches, branchId: branchId) }
@@ -193,14 +209,8 @@ public struct CoverageReport: Sendable {
                              and c.opened_at < (w.window_start::timestamp at time zone 'Asia/Shanghai')
                              and (c.closed_at is null or c.closed_at >= (w.window_start::timestamp at time zone 'Asia/Shanghai')))
                        else (
-                           select count(*)::int
-                           from huifang.clients c
-                           where c.branch_id = w.branch_id
-                             and c.opened_at < (w.window_start::timestamp at time zone 'Asia/Shanghai')
-                             and (c.closed_at is null or c.closed_at >= (w.window_start::timestamp at time zone 'Asia/Shanghai'))
-                             and not exists (select from huifang.client_asset_snapshots s
-                                             where s.branch_id = c.branch_id and s.client_id = c.id and s.as_of < w.window_start
-                                               and s.recorded_at <= w.known_at))
+            """ + Self.unclassifiedCount(branch: "w.branch_id", windowStart: "w.window_start", knownAt: "w.known_at") + """
+                       )
                        end as clients
                 from asset_windows w
             )

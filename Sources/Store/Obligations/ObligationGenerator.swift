@@ -294,15 +294,8 @@ public struct ObligationGenerator: Sendable {
             select g.branch_id, \(rule), g.rule_version, g.period, g.sample_window, g.draw_no, g.as_of, g.seed,
                    g.clients, g.brokers, g.priority_clients, g.required,
                    case when g.draw_no = 1 and \(judgesAssets) then (
-                       select count(*)::int
-                       from huifang.clients c
-                       where c.branch_id = g.branch_id
-                         and c.opened_at < (g.window_start::timestamp at time zone 'Asia/Shanghai')
-                         and (c.closed_at is null or c.closed_at >= (g.window_start::timestamp at time zone 'Asia/Shanghai'))
-                         and not exists (select from huifang.client_asset_snapshots s
-                                         where s.branch_id = c.branch_id and s.client_id = c.id
-                                           and s.as_of < g.window_start and s.recorded_at <= now()))
-                   end
+            """ + CoverageReport.unclassifiedCount(branch: "g.branch_id", windowStart: "g.window_start", knownAt: "now()") + """
+                   ) end
             from (select branch_id, sample_window, min(rule_version) as rule_version, min(period) as period, min(draw_no) as draw_no,
                          min(as_of) as as_of, min(seed) as seed, min(window_start) as window_start, min(required) as required,
                          coalesce(array_agg(member_id order by member_id) filter (where kind = 'client'), '{}') as clients,
