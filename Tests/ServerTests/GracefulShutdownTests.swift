@@ -71,8 +71,11 @@ func withFixtureServerOnAPort(
     }
 }
 
+/// Signs in as opsA over a real socket. The sign-in's bcrypt shares the machine with every suite of a
+/// full run (two cores): it waited past the test client's default 15 s there, twice this session, and
+/// a slow sign-in is not what these tests test.
 func signIn(port: Int) async throws -> String {
-    let client = TestClient(host: "127.0.0.1", port: port)
+    let client = TestClient(host: "127.0.0.1", port: port, configuration: .init(timeout: .seconds(90)))
     client.connect()
     defer { Task { try? await client.shutdown() } }
     let body = try JSONSerialization.data(withJSONObject: ["employeeNo": "opsA", "password": OrganizationFixture.password])
