@@ -233,17 +233,19 @@ struct BadDayTests {
     }
 
     @Test func theFirstRequestAfterARestartSucceeds() async throws {
-        let cluster = try TestCluster.makePrivateCluster()
-        try cluster.start()
-        let pool = Pool(configuration: cluster.configuration(), size: 2, acquireTimeout: .seconds(30), idleCheckInterval: .zero)
-        #expect(try await pool.query("select 1").single().decode(0, as: Int.self) == 1)
-        try cluster.stop(mode: "fast")
-        try cluster.start()
-        // A plain statement, not a transaction: nothing retries it; the check before lending finds
-        // the dead connection and opens a fresh one.
-        #expect(try await pool.query("select 2").single().decode(0, as: Int.self) == 2)
-        await pool.shutdown()
-        try cluster.stop(mode: "immediate")
+        try await TestSlots.hold {
+            let cluster = try TestCluster.makePrivateCluster()
+            try cluster.start()
+            let pool = Pool(configuration: cluster.configuration(), size: 2, acquireTimeout: .seconds(30), idleCheckInterval: .zero)
+            #expect(try await pool.query("select 1").single().decode(0, as: Int.self) == 1)
+            try cluster.stop(mode: "fast")
+            try cluster.start()
+            // A plain statement, not a transaction: nothing retries it; the check before lending finds
+            // the dead connection and opens a fresh one.
+            #expect(try await pool.query("select 2").single().decode(0, as: Int.self) == 2)
+            await pool.shutdown()
+            try cluster.stop(mode: "immediate")
+        }
     }
 
     @Test func aFailedConnectFailsTheWaitersAtOnce() async throws {
@@ -267,23 +269,25 @@ struct BadDayTests {
     }
 
     @Test func aServerTurnedReadOnlyLosesItsConnections() async throws {
-        let cluster = try TestCluster.makePrivateCluster()
-        try cluster.start()
-        let pool = Pool(configuration: cluster.configuration(), size: 1, idleCheckInterval: .seconds(3600))
-        try await pool.query("create table if not exists t (id int)")
-        let pid = try await pool.query("select pg_backend_pid()").single().decode(0, as: Int32.self)
-        // What fencing an old primary during a failover looks like to its clients.
-        try await pool.query("alter system set default_transaction_read_only = on")
-        try await pool.query("select pg_reload_conf()")
-        try await waitUntil(pool, "select current_setting('default_transaction_read_only') = 'on'")
-        let error = try await #require(throws: PostgresError.self) {
-            try await pool.transaction { try await $0.query("insert into t values (1)") }
+        try await TestSlots.hold {
+            let cluster = try TestCluster.makePrivateCluster()
+            try cluster.start()
+            let pool = Pool(configuration: cluster.configuration(), size: 1, idleCheckInterval: .seconds(3600))
+            try await pool.query("create table if not exists t (id int)")
+            let pid = try await pool.query("select pg_backend_pid()").single().decode(0, as: Int32.self)
+            // What fencing an old primary during a failover looks like to its clients.
+            try await pool.query("alter system set default_transaction_read_only = on")
+            try await pool.query("select pg_reload_conf()")
+            try await waitUntil(pool, "select current_setting('default_transaction_read_only') = 'on'")
+            let error = try await #require(throws: PostgresError.self) {
+                try await pool.transaction { try await $0.query("insert into t values (1)") }
+            }
+            #expect(error.sqlState == "25006")
+            #expect(pool.statistics.idle == 0)
+            #expect(try await pool.query("select pg_backend_pid()").single().decode(0, as: Int32.self) != pid)
+            await pool.shutdown()
+            try cluster.stop(mode: "immediate")
         }
-        #expect(error.sqlState == "25006")
-        #expect(pool.statistics.idle == 0)
-        #expect(try await pool.query("select pg_backend_pid()").single().decode(0, as: Int32.self) != pid)
-        await pool.shutdown()
-        try cluster.stop(mode: "immediate")
     }
 
     // MARK: Overload

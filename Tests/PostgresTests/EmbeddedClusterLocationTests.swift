@@ -64,22 +64,24 @@ struct EmbeddedClusterLocationTests {
     }
 
     @Test func aServerLeftRunningByACrashedProcessIsAdoptedAndOneWhoseOwnerRunsIsLeftAlone() async throws {
-        let cluster = try TestCluster.makePrivateCluster()
-        #expect(try cluster.start())
-        let owner = cluster.dataDirectory.appendingPathComponent("huifang.owner")
+        try await TestSlots.hold {
+            let cluster = try TestCluster.makePrivateCluster()
+            #expect(try cluster.start())
+            let owner = cluster.dataDirectory.appendingPathComponent("huifang.owner")
 
-        // The owner is a process that no longer runs: this start adopts the server and must stop it.
-        try Data("\(Self.unusedPid()) 12345\n".utf8).write(to: owner)
-        #expect(try cluster.start())
-        #expect(try String(contentsOf: owner, encoding: .utf8).hasPrefix("\(getpid()) "))
+            // The owner is a process that no longer runs: this start adopts the server and must stop it.
+            try Data("\(Self.unusedPid()) 12345\n".utf8).write(to: owner)
+            #expect(try cluster.start())
+            #expect(try String(contentsOf: owner, encoding: .utf8).hasPrefix("\(getpid()) "))
 
-        // The owner still runs (here: init): the server is theirs to stop.
-        try Data("1\n".utf8).write(to: owner)
-        #expect(try !cluster.start())
-        #expect(cluster.isRunning())
+            // The owner still runs (here: init): the server is theirs to stop.
+            try Data("1\n".utf8).write(to: owner)
+            #expect(try !cluster.start())
+            #expect(cluster.isRunning())
 
-        try cluster.stop()
-        #expect(!FileManager.default.fileExists(atPath: owner.path))
+            try cluster.stop()
+            #expect(!FileManager.default.fileExists(atPath: owner.path))
+        }
     }
 
     private static func unusedPid() -> Int32 {

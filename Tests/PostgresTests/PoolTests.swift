@@ -131,21 +131,23 @@ struct PoolTests {
     }
 
     @Test func poolRecoversAfterTheServerRestarts() async throws {
-        let cluster = try TestCluster.makePrivateCluster()
-        try cluster.start()
-        let pool = Pool(configuration: cluster.configuration(), size: 2, acquireTimeout: .seconds(5))
-        #expect(try await pool.query("select 1").single().decode(0, as: Int.self) == 1)
+        try await TestSlots.hold {
+            let cluster = try TestCluster.makePrivateCluster()
+            try cluster.start()
+            let pool = Pool(configuration: cluster.configuration(), size: 2, acquireTimeout: .seconds(5))
+            #expect(try await pool.query("select 1").single().decode(0, as: Int.self) == 1)
 
-        try cluster.stop(mode: "fast")
-        try cluster.start()
+            try cluster.stop(mode: "fast")
+            try cluster.start()
 
-        // The idle connection died with the old server: a transaction notices at BEGIN and retries
-        // on a fresh connection, so the caller never sees the restart.
-        let value = try await pool.transaction { try await $0.query("select 2").single().decode(0, as: Int.self) }
-        #expect(value == 2)
-        #expect(try await pool.query("select 3").single().decode(0, as: Int.self) == 3)
-        await pool.shutdown()
-        try cluster.stop(mode: "immediate")
+            // The idle connection died with the old server: a transaction notices at BEGIN and retries
+            // on a fresh connection, so the caller never sees the restart.
+            let value = try await pool.transaction { try await $0.query("select 2").single().decode(0, as: Int.self) }
+            #expect(value == 2)
+            #expect(try await pool.query("select 3").single().decode(0, as: Int.self) == 3)
+            await pool.shutdown()
+            try cluster.stop(mode: "immediate")
+        }
     }
 
     @Test func aQueryOnADeadConnectionFailsAndTheNextOneWorks() async throws {

@@ -20,58 +20,60 @@ struct FailoverTests {
     /// `pg_ctl stop -m immediate` mid-burst and the synchronous standby promoted; the same server
     /// goes on writing to it. Every acknowledged write is on the new primary, none twice.
     @Test func aSynchronousStandbyTakesOverAndNoAcknowledgedWriteIsLost() async throws {
-        let pair = try await PrimaryAndStandby.start(synchronous: true)
-        defer { pair.stop() }
-        let hosts = [pair.standby.socketDirectory, pair.primary.socketDirectory]
-            .map { $0.addingPercentEncoding(withAllowedCharacters: .alphanumerics)! }.joined(separator: ",")
-        let url = "postgresql://postgres@/\(PrimaryAndStandby.database)?host=\(hosts)&port=\(pair.standby.port),\(pair.primary.port)"
-        let (_, application) = try #require(DatabaseRoles.connections(environment: ["DATABASE_URL": url]))
-        #expect(application.conninfo == url, "the URL reaches libpq as written")
+        try await TestSlots.hold {
+            let pair = try await PrimaryAndStandby.start(synchronous: true)
+            defer { pair.stop() }
+            let hosts = [pair.standby.socketDirectory, pair.primary.socketDirectory]
+                .map { $0.addingPercentEncoding(withAllowedCharacters: .alphanumerics)! }.joined(separator: ",")
+            let url = "postgresql://postgres@/\(PrimaryAndStandby.database)?host=\(hosts)&port=\(pair.standby.port),\(pair.primary.port)"
+            let (_, application) = try #require(DatabaseRoles.connections(environment: ["DATABASE_URL": url]))
+            #expect(application.conninfo == url, "the URL reaches libpq as written")
 
-        var configuration = AppConfiguration(
-            database: application, poolSize: 4, migrations: try Migration.load(from: try MigrationsDirectory.locate()), logLevel: .critical)
-        configuration.bcryptCost = 4
-        let app = try await buildApplication(configuration)
-        let ledger = WriteLedger()
-        try await app.test(.router) { client in
-            let api = APIClient(client: client)
-            let token = try await api.token("rpA")
-            let me = try await api.send(.get, "/me", token: token)
-            #expect(me.status == .ok)
+            var configuration = AppConfiguration(
+                database: application, poolSize: 4, migrations: try Migration.load(from: try MigrationsDirectory.locate()), logLevel: .critical)
+            configuration.bcryptCost = 4
+            let app = try await buildApplication(configuration)
+            let ledger = WriteLedger()
+            try await app.test(.router) { client in
+                let api = APIClient(client: client)
+                let token = try await api.token("rpA")
+                let me = try await api.send(.get, "/me", token: token)
+                #expect(me.status == .ok)
 
-            let writers = (0..<3).map { writer in
-                Task { await Self.write(api, token: token, clientId: pair.fixture.clientA, writer: writer, ledger: ledger) }
-            }
-            try await waitUntil("15 acknowledged writes on the first primary") { ledger.acknowledged.count >= 15 }
-            let stopped = ContinuousClock.now
-            try pair.primary.stop(mode: "immediate")
-            ledger.markFailover(at: stopped)
-            try pair.standby.promote()
-            let promoted = ContinuousClock.now
-            try await waitUntil("15 acknowledged writes on the promoted standby") { ledger.acknowledgedAfterFailover >= 15 }
-            ledger.stop()
-            for writer in writers { await writer.value }
-
-            let acknowledged = ledger.acknowledged
-            let counts = try await Pool.withPool(pair.standbyConfiguration(), logger: TestCluster.quietLogger) { pool in
-                #expect(try await pool.query("select pg_is_in_recovery()").single().decode(0, as: Bool.self) == false)
-                var counts: [String: Int] = [:]
-                for row in try await pool.query(
-                    "select description, count(*)::int from huifang.problems where starts_with(description, 'failover ') group by 1")
-                {
-                    counts[try row.decode(0, as: String.self)] = try row.decode(1, as: Int.self)
+                let writers = (0..<3).map { writer in
+                    Task { await Self.write(api, token: token, clientId: pair.fixture.clientA, writer: writer, ledger: ledger) }
                 }
-                return counts
+                try await waitUntil("15 acknowledged writes on the first primary") { ledger.acknowledged.count >= 15 }
+                let stopped = ContinuousClock.now
+                try pair.primary.stop(mode: "immediate")
+                ledger.markFailover(at: stopped)
+                try pair.standby.promote()
+                let promoted = ContinuousClock.now
+                try await waitUntil("15 acknowledged writes on the promoted standby") { ledger.acknowledgedAfterFailover >= 15 }
+                ledger.stop()
+                for writer in writers { await writer.value }
+
+                let acknowledged = ledger.acknowledged
+                let counts = try await Pool.withPool(pair.standbyConfiguration(), logger: TestCluster.quietLogger) { pool in
+                    #expect(try await pool.query("select pg_is_in_recovery()").single().decode(0, as: Bool.self) == false)
+                    var counts: [String: Int] = [:]
+                    for row in try await pool.query(
+                        "select description, count(*)::int from huifang.problems where starts_with(description, 'failover ') group by 1")
+                    {
+                        counts[try row.decode(0, as: String.self)] = try row.decode(1, as: Int.self)
+                    }
+                    return counts
+                }
+                let lost = acknowledged.filter { counts[$0] == nil }
+                #expect(lost.isEmpty, "acknowledged but not on the new primary: \(lost)")
+                #expect(counts.values.allSatisfy { $0 == 1 }, "a write repeated with its key happened once")
+                // Meanwhile: 503 (try again) or outcome-unknown (read, then repeat), never a bare 500 or a 4xx.
+                #expect(ledger.failures.keys.allSatisfy { $0.hasPrefix("503") || $0 == "500 outcome-unknown" || $0 == "no answer" }, "\(ledger.failures)")
+                let firstAfter = try #require(ledger.firstAcknowledgedAfterFailover)
+                print(
+                    "failover: \(acknowledged.count) writes acknowledged, \(lost.count) lost; promotion took \(promoted - stopped), "
+                        + "first acknowledged write \(firstAfter - stopped) after the primary stopped; answers meanwhile: \(ledger.failures)")
             }
-            let lost = acknowledged.filter { counts[$0] == nil }
-            #expect(lost.isEmpty, "acknowledged but not on the new primary: \(lost)")
-            #expect(counts.values.allSatisfy { $0 == 1 }, "a write repeated with its key happened once")
-            // Meanwhile: 503 (try again) or outcome-unknown (read, then repeat), never a bare 500 or a 4xx.
-            #expect(ledger.failures.keys.allSatisfy { $0.hasPrefix("503") || $0 == "500 outcome-unknown" || $0 == "no answer" }, "\(ledger.failures)")
-            let firstAfter = try #require(ledger.firstAcknowledgedAfterFailover)
-            print(
-                "failover: \(acknowledged.count) writes acknowledged, \(lost.count) lost; promotion took \(promoted - stopped), "
-                    + "first acknowledged write \(firstAfter - stopped) after the primary stopped; answers meanwhile: \(ledger.failures)")
         }
     }
 

@@ -26,6 +26,7 @@ struct OperationsTests {
         var configuration = AppConfiguration(database: database.application, poolSize: 2, migrations: migrations, logLevel: .warning)
         configuration.definitions = try Definition.load(fromMigrations: try MigrationsDirectory.locate())
         configuration.now = { now }
+        configuration.allowForALoadedMachine()
         return configuration
     }
 

@@ -11,10 +11,17 @@ public struct TestDatabase: Sendable {
     /// As the request role `huifang_app`, subject to row-level security.
     public var application: ConnectionConfiguration { cluster.configuration(database: name, user: "huifang_app") }
 
-    /// Creates a fresh database (migrated, or empty with `migrated: false`), runs `body`, drops it.
+    /// Creates a fresh database (migrated, or empty with `migrated: false`), runs `body`, drops it;
+    /// all of it in one of the process's `TestSlots`.
     @discardableResult
     public static func with<T: Sendable>(
         migrated: Bool = true, _ body: (TestDatabase) async throws -> T
+    ) async throws -> T {
+        try await TestSlots.hold { try await withoutSlot(migrated: migrated, body) }
+    }
+
+    private static func withoutSlot<T: Sendable>(
+        migrated: Bool, _ body: (TestDatabase) async throws -> T
     ) async throws -> T {
         let cluster = try await TestCluster.shared.cluster()
         let name = "test_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased())"
@@ -35,6 +42,7 @@ public struct TestDatabase: Sendable {
     }
 
     /// A pool on this database; shut down when `body` ends.
+    @discardableResult
     public func withPool<T: Sendable>(
         _ configuration: ConnectionConfiguration? = nil, size: Int = 4, acquireTimeout: Duration = .seconds(10),
         maxWaiters: Int? = nil, _ body: (Pool) async throws -> T
