@@ -12,14 +12,17 @@ extension APIService {
         let limit = try Cursors.limit(input.query.limit)
         let page = try await pool.transaction(for: access, readOnly: true) {
             try await BrokerStore($0).list(
-                branchId: input.query.branchId.map(Int.init), status: input.query.status?.rawValue, after: after, limit: limit)
+                branchId: input.query.branchId.map(Int.init), status: input.query.status?.rawValue,
+                branches: access.routingBranches, after: after, limit: limit)
         }
         return .ok(.init(body: .json(.init(items: page.items.map(Components.Schemas.Broker.init), next: page.next))))
     }
 
     func getBroker(_ input: Operations.GetBroker.Input) async throws -> Operations.GetBroker.Output {
         let access = try authorize(.readBrokers)
-        let broker = try await pool.transaction(for: access, readOnly: true) { try await BrokerStore($0).get(input.path.brokerId) }
+        let broker = try await pool.transaction(for: access, readOnly: true) {
+            try await BrokerStore($0).get(input.path.brokerId, branches: access.routingBranches)
+        }
         guard let broker else { throw AppError.notFound("broker") }
         return .ok(.init(body: .json(.init(broker))))
     }
@@ -51,7 +54,7 @@ extension APIService {
         let broker = try await pool.transaction(for: access) { connection -> Broker? in
             guard
                 let broker = try await BrokerStore(connection).update(
-                    id, name: body.name, phone: body.phone, staffId: body.staffId, status: body.status?.rawValue)
+                    id, branches: access.routingBranches, name: body.name, phone: body.phone, staffId: body.staffId, status: body.status?.rawValue)
             else { return nil }
             try await AuditLog(connection).record(
                 action: "broker.updated", objectType: "broker", objectId: String(id), branchId: broker.branchId)

@@ -185,8 +185,8 @@ extension APIService {
         let today = self.today
         let snapshots = try await pool.transaction(for: access, readOnly: true) { connection -> [AssetSnapshot]? in
             let store = ClientStore(connection)
-            guard try await store.get(id, branches: access.indexableBranches, today: today) != nil else { return nil }
-            return try await store.snapshots(of: id)
+            guard let client = try await store.get(id, branches: access.indexableBranches, today: today) else { return nil }
+            return try await store.snapshots(of: id, in: client.branchId)
         }
         guard let snapshots else { throw AppError.notFound("client") }
         return .ok(.init(body: .json(snapshots.map(Components.Schemas.AssetSnapshot.init))))
@@ -225,7 +225,7 @@ extension APIService {
         let result = try await pool.transaction(for: access) { connection in
             let result: (missing: [Int64], inserted: Int, updated: Int, unchanged: Int)
             do {
-                result = try await ClientStore(connection).upsertSnapshots(snapshots, reason: body.reason)
+                result = try await ClientStore(connection).upsertSnapshots(snapshots, branches: access.routingBranches, reason: body.reason)
             } catch let error as PostgresError where error.constraint == "client_asset_snapshots_correction" {
                 throw AppError.invalid([.init("reason", "\(error.message); snapshots already recorded are corrected, never overwritten")])
             }

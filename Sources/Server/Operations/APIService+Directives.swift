@@ -77,7 +77,7 @@ extension APIService {
             try await AuditLog(db).record(
                 action: "directive.issued", objectType: "directive", objectId: String(issued.id),
                 detail: try JSONB(encoding: ["tasks": issued.tasks]))
-            return try await store.get(issued.id)
+            return try await store.get(issued.id, branches: access.routingBranches)
         }
         guard let directive else { throw AppError.notFound("directive") }
         return .created(.init(body: .json(try .init(directive))))
@@ -88,7 +88,8 @@ extension APIService {
         let before = try Cursors.id(input.query.after)
         let limit = try Cursors.limit(input.query.limit)
         let page = try await pool.transaction(for: access, readOnly: true) {
-            try await DirectiveStore($0).list(departmentId: input.query.departmentId.map(Int.init), after: before, limit: limit)
+            try await DirectiveStore($0).list(
+                departmentId: input.query.departmentId.map(Int.init), branches: access.routingBranches, after: before, limit: limit)
         }
         return .ok(.init(body: .json(.init(items: try page.items.map(Components.Schemas.Directive.init), next: page.next))))
     }
@@ -96,7 +97,7 @@ extension APIService {
     func getDirective(_ input: Operations.GetDirective.Input) async throws -> Operations.GetDirective.Output {
         let access = try authorize(.readDirectives)
         let directive = try await pool.transaction(for: access, readOnly: true) {
-            try await DirectiveStore($0).get(input.path.directiveId)
+            try await DirectiveStore($0).get(input.path.directiveId, branches: access.routingBranches)
         }
         guard let directive else { throw AppError.notFound("directive") }
         return .ok(.init(body: .json(try .init(directive))))
@@ -109,7 +110,7 @@ extension APIService {
         let id = input.path.directiveId
         let directive = try await pool.transaction(for: access) { db -> Directive? in
             let store = DirectiveStore(db)
-            guard let current = try await store.get(id) else { return nil }
+            guard let current = try await store.get(id, branches: access.routingBranches) else { return nil }
             guard access.departmentIds.contains(current.departmentId) else {
                 throw AppError.forbiddenBecause(.manageDirectives, "only the issuing department withdraws a directive")
             }
@@ -117,7 +118,7 @@ extension APIService {
                 throw AppError.conflict("the directive is already cancelled")
             }
             try await AuditLog(db).record(action: "directive.cancelled", objectType: "directive", objectId: String(id), reason: body.reason)
-            return try await store.get(id)
+            return try await store.get(id, branches: access.routingBranches)
         }
         guard let directive else { throw AppError.notFound("directive") }
         return .ok(.init(body: .json(try .init(directive))))

@@ -64,6 +64,12 @@ extension Access {
     /// the scope is every branch. Row-level security enforces the scope either way.
     public var indexableBranches: [Int]? { allBranches ? nil : branchIds }
 
+    /// The branches a branch caller's statements name on every branch-scoped table they read, so
+    /// that each statement routes to the caller's own shard (docs/scaling.md); nil when the scope
+    /// is every branch or also reaches rows through a department (row-level security's department
+    /// cases, which no branch list covers). Row-level security enforces the scope either way.
+    public var routingBranches: [Int]? { allBranches || !departmentIds.isEmpty ? nil : branchIds }
+
     /// The `huifang.*` settings the policies read (sql/0003_organization.sql, 0008_obligation_rules.sql).
     public var databaseSettings: [(name: String, value: String)] {
         [

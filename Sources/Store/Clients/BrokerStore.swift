@@ -20,7 +20,10 @@ public struct BrokerStore: Sendable {
         }
     }
 
-    public func list(branchId: Int?, status: String?, after: (branch: Int, id: Int64)?, limit: Int) async throws -> Page<Broker> {
+    /// `branches`: the caller's `routingBranches` (nil: row-level security alone decides).
+    public func list(
+        branchId: Int?, status: String?, branches: [Int]?, after: (branch: Int, id: Int64)?, limit: Int
+    ) async throws -> Page<Broker> {
         let afterBranch = after?.branch
         let afterID = after?.id
         let rows = try brokers(
@@ -29,6 +32,7 @@ public struct BrokerStore: Sendable {
                     + """
                      from huifang.brokers
                     where (\(branchId)::int is null or branch_id = \(branchId))
+                      and (\(branches)::int[] is null or branch_id = any(\(branches)))
                       and (\(status)::text is null or status = \(status))
                       and (\(afterBranch)::int is null or (branch_id, id) > (\(afterBranch), \(afterID)))
                     order by branch_id, id
@@ -37,8 +41,12 @@ public struct BrokerStore: Sendable {
         return Cursor.page(rows, limit: limit) { Cursor.encode(Int64($0.branchId), $0.id) }
     }
 
-    public func get(_ id: Int64) async throws -> Broker? {
-        try brokers(try await connection.query("select " + Self.columns + " from huifang.brokers where id = \(id)")).first
+    public func get(_ id: Int64, branches: [Int]?) async throws -> Broker? {
+        try brokers(
+            try await connection.query(
+                "select " + Self.columns
+                    + " from huifang.brokers where (\(branches)::int[] is null or branch_id = any(\(branches))) and id = \(id)")
+        ).first
     }
 
     public func create(
@@ -53,13 +61,15 @@ public struct BrokerStore: Sendable {
                 """ + Self.columns))[0]
     }
 
-    public func update(_ id: Int64, name: String?, phone: String?, staffId: Int64?, status: String?) async throws -> Broker? {
+    public func update(
+        _ id: Int64, branches: [Int]?, name: String?, phone: String?, staffId: Int64?, status: String?
+    ) async throws -> Broker? {
         try brokers(
             try await connection.query(
                 """
                 update huifang.brokers set name = coalesce(\(name), name), phone = coalesce(\(phone), phone),
                     staff_id = coalesce(\(staffId), staff_id), status = coalesce(\(status), status), updated_at = now()
-                where id = \(id)
+                where (\(branches)::int[] is null or branch_id = any(\(branches))) and id = \(id)
                 returning
                 """ + Self.columns)).first
     }

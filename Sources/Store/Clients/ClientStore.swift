@@ -186,7 +186,7 @@ public struct ClientStore: Sendable {
             with target as (select branch_id, status from huifang.clients where branch_id = any(\(branches)) and id = \(id)),
             closed as (
                 update huifang.clients c set status = 'closed', closed_at = \(closedAt), updated_at = now()
-                from target t where c.branch_id = t.branch_id and c.id = \(id) and t.status = 'open'
+                from target t where c.branch_id = any(\(branches)) and c.branch_id = t.branch_id and c.id = \(id) and t.status = 'open'
                 returning c.branch_id
             )
             select t.branch_id, t.status, (select count(*) from closed) from target t
@@ -198,12 +198,13 @@ public struct ClientStore: Sendable {
 
     // Snapshots
 
-    public func snapshots(of clientId: Int64) async throws -> [AssetSnapshot] {
+    /// The snapshots of a client of `branch` (the client's own, as `get` read it).
+    public func snapshots(of clientId: Int64, in branch: Int) async throws -> [AssetSnapshot] {
         try await connection.query(
             """
             select client_id, as_of, total_assets, last_trade_date, revision, recorded_at, correction_reason
             from huifang.client_asset_snapshots
-            where client_id = \(clientId) order by as_of desc, revision desc
+            where branch_id = \(branch) and client_id = \(clientId) order by as_of desc, revision desc
             """
         ).map { row in
             var snapshot = AssetSnapshot(
@@ -218,7 +219,8 @@ public struct ClientStore: Sendable {
     /// Stores snapshots of clients in scope, all or nothing; returns the ids of clients not found.
     /// Figures already recorded for a client and date are skipped; other figures for them are a
     /// correction (`updated`), the next revision, which needs `reason` (the database refuses without).
-    public func upsertSnapshots(_ snapshots: [AssetSnapshot], reason: String? = nil) async throws
+    /// `branches`: the caller's `routingBranches` (nil: row-level security alone decides).
+    public func upsertSnapshots(_ snapshots: [AssetSnapshot], branches: [Int]?, reason: String? = nil) async throws
         -> (missing: [Int64], inserted: Int, updated: Int, unchanged: Int)
     {
         let ids = snapshots.map(\.clientId)
@@ -232,6 +234,7 @@ public struct ClientStore: Sendable {
                     as i (client_id, as_of, total_assets, last_trade_date)
             ), matched as (
                 select c.branch_id, i.* from input i join huifang.clients c on c.id = i.client_id
+                where \(branches)::int[] is null or c.branch_id = any(\(branches))
             ), written as (
                 insert into huifang.client_asset_snapshots (branch_id, client_id, as_of, total_assets, last_trade_date, correction_reason)
                 select branch_id, client_id, as_of, total_assets, last_trade_date, \(reason) from matched

@@ -170,11 +170,13 @@ public struct DirectiveStore: Sendable {
         return (id, try row.decode(1))
     }
 
-    public func get(_ id: Int64) async throws -> Directive? {
-        try await list(id: id, departmentId: nil, after: nil, limit: 1).items.first
+    public func get(_ id: Int64, branches: [Int]?) async throws -> Directive? {
+        try await list(id: id, departmentId: nil, branches: branches, after: nil, limit: 1).items.first
     }
 
-    public func list(id: Int64? = nil, departmentId: Int?, after: Int64?, limit: Int) async throws -> Page<Directive> {
+    /// `branches`: the reader's `routingBranches`, named on the progress counts (nil: row-level
+    /// security alone decides which branches' tasks count).
+    public func list(id: Int64? = nil, departmentId: Int?, branches: [Int]?, after: Int64?, limit: Int) async throws -> Page<Directive> {
         var conditions: [SQL] = ["true"]
         if let id { conditions.append("d.id = \(id)") }
         if let departmentId { conditions.append("d.department_id = \(departmentId)") }
@@ -185,10 +187,12 @@ public struct DirectiveStore: Sendable {
                    d.executor_department_id, d.due_on, d.status, d.created_by, d.created_at, d.cancel_reason,
                    (select coalesce(jsonb_object_agg(state, n), '{}') from (
                         select c.state, sum(c.tasks)::int as n from huifang.directive_task_counts c
-                        where c.directive_id = d.id group by c.state having sum(c.tasks) > 0) s),
+                        where c.directive_id = d.id and (\(branches)::int[] is null or c.branch_id = any(\(branches)))
+                        group by c.state having sum(c.tasks) > 0) s),
                    (select count(*)::int
                     from (select distinct c.branch_id from huifang.directive_task_counts c
-                          where c.directive_id = d.id and c.state in ('open', 'assigned', 'in_progress') and c.tasks > 0) b
+                          where c.directive_id = d.id and c.state in ('open', 'assigned', 'in_progress') and c.tasks > 0
+                            and (\(branches)::int[] is null or c.branch_id = any(\(branches)))) b
                     cross join lateral (
                         select from huifang.callback_tasks t
                         where t.branch_id = b.branch_id and t.directive_id = d.id

@@ -68,16 +68,19 @@ public struct RecordUploadStore: Sendable {
         }
         if let branch = filter.branchId { conditions.append("u.branch_id = \(branch)") }
         if let month = filter.month { conditions.append("u.month = \(month)") }
-        return try await uploads(SQL.joined(conditions, separator: " and "), limit: limit)
+        let clockBranches = filter.departmentIds == nil ? branches : nil
+        return try await uploads(SQL.joined(conditions, separator: " and "), branches: clockBranches, limit: limit)
     }
 
     public func get(_ id: Int64, branches: [Int]?, lock: Bool = false) async throws -> RecordUpload? {
-        try await uploads(.branch("u.branch_id", in: branches) + " and u.id = \(id)", limit: 1, lock: lock).first
+        try await uploads(.branch("u.branch_id", in: branches) + " and u.id = \(id)", branches: branches, limit: 1, lock: lock).first
     }
 
     /// The page is chosen from the uploads alone and only its rows meet their clocks: an HQ
     /// inbox of every branch's months joined 24,358 clocks to show 50 (745 ms at national scale).
-    private func uploads(_ condition: SQL, limit: Int, lock: Bool = false) async throws -> [RecordUpload] {
+    /// `branches`, when the uploads are a branch list's, are named on the clocks too, so that the
+    /// join stays on the branch's shard (docs/scaling.md).
+    private func uploads(_ condition: SQL, branches: [Int]?, limit: Int, lock: Bool = false) async throws -> [RecordUpload] {
         let page = "select u.* from huifang.record_uploads u where " + condition
             + " order by u.month desc, u.branch_id limit \(limit)" + (lock ? " for update of u" : "")
         let rows = try await connection.query(
@@ -89,7 +92,7 @@ public struct RecordUploadStore: Sendable {
             ) u
             join huifang.branches b on b.id = u.branch_id
             left join huifang.timers t on t.branch_id = u.branch_id and t.subject_kind = 'record_upload' and t.subject_id = u.id
-                                      and t.clock = 'upload_due'
+                                      and t.clock = 'upload_due' and (\(branches)::int[] is null or t.branch_id = any(\(branches)))
             order by u.month desc, u.branch_id
             """)
         var uploads = try rows.map { row in
@@ -103,7 +106,8 @@ public struct RecordUploadStore: Sendable {
             """
             select d.upload_id, d.department_id, dep.code, d.content, d.record_ids, d.acknowledged_at, d.acknowledged_by
             from huifang.record_upload_deliveries d join huifang.departments dep on dep.id = d.department_id
-            where (d.branch_id, d.upload_id) in (select * from unnest(\(uploads.map { $0.branchId })::int[], \(uploads.map(\.id))::bigint[]))
+            where d.branch_id = any(\(Array(Set(uploads.map(\.branchId))).sorted()))
+              and (d.branch_id, d.upload_id) in (select * from unnest(\(uploads.map { $0.branchId })::int[], \(uploads.map(\.id))::bigint[]))
             order by d.department_id
             """)
         var byUpload: [Int64: [RecordUpload.Delivery]] = [:]

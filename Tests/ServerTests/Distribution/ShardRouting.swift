@@ -91,7 +91,19 @@ enum ShardRouting {
             }
             scans.append(Scan(table: relation, alias: node.alias ?? relation, column: column, node: node.type, conditions: conditions))
         }
-        let columnOf = Dictionary(scans.map { ($0.alias, $0.column) }, uniquingKeysWith: { first, _ in first })
+        var columnOf = Dictionary(scans.map { ($0.alias, $0.column) }, uniquingKeysWith: { first, _ in first })
+        // A partitioned table's scans are its partitions', aliased `r_1`, `r_2`, …, while the
+        // statement's other conditions name the table's own alias `r`: `r` is restricted when every
+        // one of its partitions is.
+        var partitionsOf: [String: [String]] = [:]
+        for scan in scans {
+            guard let underscore = scan.alias.lastIndex(of: "_"), Int(scan.alias[scan.alias.index(after: underscore)...]) != nil
+            else { continue }
+            let base = String(scan.alias[..<underscore])
+            guard columnOf[base] == nil || partitionsOf[base] != nil else { continue }
+            partitionsOf[base, default: []].append(scan.alias)
+            columnOf[base] = scan.column
+        }
 
         var restricted = Set<String>()
         var wrongBranch: [String: [Int]] = [:]
@@ -129,6 +141,10 @@ enum ShardRouting {
         var changed = true
         while changed {
             changed = false
+            for (base, partitions) in partitionsOf where !restricted.contains(base) && partitions.allSatisfy(restricted.contains) {
+                restricted.insert(base)
+                changed = true
+            }
             for (a, b) in edges where restricted.contains(a) != restricted.contains(b) {
                 restricted.formUnion([a, b])
                 changed = true

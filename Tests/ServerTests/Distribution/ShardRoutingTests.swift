@@ -76,6 +76,20 @@ struct ShardRoutingTests {
         #expect(try Self.misses(other) == ["s"])
     }
 
+    @Test func aPartitionedTableIsRestrictedWhenEachOfItsPartitionsIs() throws {
+        func plan(_ second: String) -> String {
+            """
+            {"Node Type": "Nested Loop", "Plans": [
+              {"Node Type": "Append", "Plans": [
+                \(Self.scan("records", alias: "r_1", ["Index Cond": "(branch_id = ANY ('{5}'::integer[]))"])),
+                \(Self.scan("records", alias: "r_2", ["Index Cond": second]))]},
+              \(Self.scan("record_signatures", alias: "s", ["Index Cond": "((branch_id = r.branch_id) AND (record_id = r.id))"]))]}
+            """
+        }
+        #expect(try Self.misses(plan("(branch_id = ANY ('{5}'::integer[]))")).isEmpty)
+        #expect(try Self.misses(plan("(id = 7)")).sorted() == ["r_2", "s"])
+    }
+
     @Test func aBitmapHeapScanReadsItsIndexConditionsBelowIt() throws {
         let bitmap = Self.scan(
             "records", ["Filter": "(state = 'draft'::text)"], type: "Bitmap Heap Scan",
