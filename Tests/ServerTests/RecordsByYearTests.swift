@@ -42,11 +42,7 @@ struct RecordsByYearTests {
     @Test func twoDraftsOfOneTaskSubmittedAtOnceGiveOneRecordAndTheConflictTheUniqueIndexGave() async throws {
         try await TestDatabase.with { database in
             let fixture = try await database.withPool { try await OrganizationFixture.load(into: $0) }
-            let task: Int64 = try await database.withPool {
-                try await $0.query(
-                    "select id from huifang.callback_tasks where client_id = \(fixture.clientA) and rule_code = 'new_account_broker'"
-                ).single().decode(0)
-            }
+            let task: Int64 = try await database.withPool { try await fixture.newAccountTaskA(in: $0) }
             try await database.withPool { owner in
                 try await database.withPool(database.application, size: 3) { pool in
                     try await pool.transaction(for: Self.access(fixture, "opsA", .manageTasks)) {
@@ -135,11 +131,7 @@ struct RecordsByYearTests {
         try await TestDatabase.with { database in
             let fixture = try await database.withPool { try await OrganizationFixture.load(into: $0) }
             // A task completed by its record: the task's record_id is set by an update.
-            let task: Int64 = try await database.withPool {
-                try await $0.query(
-                    "select id from huifang.callback_tasks where client_id = \(fixture.clientA) and rule_code = 'new_account_broker'"
-                ).single().decode(0)
-            }
+            let task: Int64 = try await database.withPool { try await fixture.newAccountTaskA(in: $0) }
             try await database.withPool(database.application) { pool in
                 try await pool.transaction(for: Self.access(fixture, "opsA", .manageTasks)) {
                     try await $0.execute(

@@ -9,11 +9,7 @@ import TestSupport
 struct TaskAPITests {
     /// The fixture's branch-A new-account task.
     static func taskA(_ database: TestDatabase, _ fixture: OrganizationFixture) async throws -> Int64 {
-        try await database.withPool {
-            try await $0.query(
-                "select id from huifang.callback_tasks where client_id = \(fixture.clientA) and rule_code = 'new_account_broker'"
-            ).single().decode(0)
-        }
+        try await database.withPool { try await fixture.newAccountTaskA(in: $0) }
     }
 
     @Test func aBrokerIntroducedAccountOpenedBeforeNationalDayIsDueAtTheEndOfTuesday13October() async throws {

@@ -70,18 +70,8 @@ struct HistoryArchiveTests {
             ).tables.isEmpty)
 
             // The file restores with psql, each month a table of its own.
-            let restored = try await TestDatabase.with(migrated: false) { scratch in
-                try await scratch.withPool { try await $0.withConnection { try await $0.run(script: "create schema huifang") } }
-                let psql = try ChildProcess.run(
-                    try EmbeddedCluster.toolPath("psql"),
-                    ["--dbname=\(scratch.owner.conninfo)", "--set=ON_ERROR_STOP=1", "--quiet", "--file=\(file.path)"])
-                #expect(psql.status == 0, "\(psql.output)")
-                return try await scratch.withPool {
-                    try await $0.query(
-                        "select (select count(*)::int from huifang.audit_events_2016_01), (select count(*)::int from huifang.sla_events_2016_01)"
-                    ).single()
-                }
-            }
+            let restored = try await Self.restore(
+                file, counting: "select (select count(*)::int from huifang.audit_events_2016_01), (select count(*)::int from huifang.sla_events_2016_01)")
             #expect(try restored.decode(0, as: Int.self) == 3)
             #expect(try restored.decode(1, as: Int.self) == 4)
 
@@ -192,22 +182,25 @@ struct HistoryArchiveTests {
             }
             #expect(gone)
 
-            let restored = try await TestDatabase.with(migrated: false) { scratch in
-                try await scratch.withPool { try await $0.withConnection { try await $0.run(script: "create schema huifang") } }
-                let psql = try ChildProcess.run(
-                    try EmbeddedCluster.toolPath("psql"),
-                    ["--dbname=\(scratch.owner.conninfo)", "--set=ON_ERROR_STOP=1", "--quiet", "--file=\(file.path)"])
-                #expect(psql.status == 0, "\(psql.output)")
-                return try await scratch.withPool {
-                    try await $0.query(
-                        """
-                        select (select count(*)::int from huifang.records_2015), (select count(*)::int from huifang.record_signatures_2015),
-                               (select count(*)::int from huifang.record_findings_2015)
-                        """
-                    ).single()
-                }
-            }
+            let restored = try await Self.restore(
+                file,
+                counting: """
+                    select (select count(*)::int from huifang.records_2015), (select count(*)::int from huifang.record_signatures_2015),
+                           (select count(*)::int from huifang.record_findings_2015)
+                    """)
             #expect(try [restored.decode(0, as: Int.self), restored.decode(1, as: Int.self), restored.decode(2, as: Int.self)] == [1, 2, 1])
+        }
+    }
+
+    /// Restores an archive file with psql into an empty database, as a DBA would, and reads `counts` there.
+    static func restore(_ file: URL, counting counts: SQL) async throws -> Row {
+        try await TestDatabase.with(migrated: false) { scratch in
+            try await scratch.withPool { try await $0.withConnection { try await $0.run(script: "create schema huifang") } }
+            let psql = try ChildProcess.run(
+                try EmbeddedCluster.toolPath("psql"),
+                ["--dbname=\(scratch.owner.conninfo)", "--set=ON_ERROR_STOP=1", "--quiet", "--file=\(file.path)"])
+            #expect(psql.status == 0, "\(psql.output)")
+            return try await scratch.withPool { try await $0.query(counts).single() }
         }
     }
 }

@@ -212,11 +212,7 @@ struct RecordRulesInDatabaseTests {
     @Test func aDraftOfSomeoneTheTaskWasTakenFromCannotBeSignedAndDoesNotBlockTheNewAssignee() async throws {
         try await TestDatabase.with { database in
             let fixture = try await database.withPool { try await OrganizationFixture.load(into: $0) }
-            let task: Int64 = try await database.withPool {
-                try await $0.query(
-                    "select id from huifang.callback_tasks where client_id = \(fixture.clientA) and rule_code = 'new_account_broker'"
-                ).single().decode(0)
-            }
+            let task: Int64 = try await database.withPool { try await fixture.newAccountTaskA(in: $0) }
             try await database.withPool(database.application) { pool in
                 let ops = Self.access(fixture, "opsA", .manageTasks, branch: fixture.branchA)
                 func assign(_ who: String) async throws {

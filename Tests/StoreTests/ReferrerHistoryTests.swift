@@ -43,11 +43,7 @@ struct ReferrerHistoryTests {
             // The broker's desk moves to someone else as well.
             try await database.withPool { _ = try await $0.query("update huifang.brokers set staff_id = \(mkt) where id = \(fixture.brokerA)") }
 
-            let task = try await database.withPool {
-                try await $0.query(
-                    "select id from huifang.callback_tasks where client_id = \(fixture.clientA) and rule_code = 'new_account_broker'"
-                ).single().decode(0, as: Int64.self)
-            }
+            let task = try await database.withPool { try await fixture.newAccountTaskA(in: $0) }
             try await database.withPool(database.application) { pool in
                 let manage = Self.scope(ops, .manageTasks, branch: fixture.branchA)
                 for pastReferrer in [rp, desk] {

@@ -14,9 +14,7 @@ struct TaskRulesInDatabaseTests {
 
     /// Branch A's new-account task of the fixture's client.
     static func taskA(_ pool: Pool, _ fixture: OrganizationFixture) async throws -> Int64 {
-        try await pool.query(
-            "select id from huifang.callback_tasks where client_id = \(fixture.clientA) and rule_code = 'new_account_broker'"
-        ).single().decode(0)
+        try await fixture.newAccountTaskA(in: pool)
     }
 
     @Test func theReferrerCanNeverBeAssignedOrCompleteEvenInDirectSQL() async throws {

@@ -22,6 +22,13 @@ public struct OrganizationFixture: Sendable {
     public static let clearIDNumber = "110101199003074578"
     public static let clearPhone = "13812345678"
 
+    /// Client A's new-account callback task (a broker introduced the client, so it has one).
+    public func newAccountTaskA(in pool: Pool) async throws -> Int64 {
+        try await pool.query(
+            "select id from huifang.callback_tasks where client_id = \(clientA) and rule_code = 'new_account_broker'"
+        ).single().decode(0)
+    }
+
     public static func load(into pool: Pool) async throws -> OrganizationFixture {
         try await pool.transaction { db in
             let branches = try await db.query(

@@ -89,7 +89,7 @@ final class BranchWalk {
         let a = fixture.branchA
         func id(_ sql: SQL) async throws -> Int64 { try await owner.query(sql).single().decode(0) }
         return Known(
-            task: try await id("select id from huifang.callback_tasks where client_id = \(fixture.clientA) and rule_code = 'new_account_broker'"),
+            task: try await fixture.newAccountTaskA(in: owner),
             record: try await id("select min(id) from huifang.records where branch_id = \(a)"),
             problem: try await id("select min(id) from huifang.problems where branch_id = \(a)"),
             upload: try await id("select id from huifang.record_uploads where branch_id = \(a) and month = '2026-06'"),
