@@ -328,13 +328,15 @@ create policy own_keys on huifang.idempotency_keys to huifang_app
 -- (huifang.check_session, sent with BEGIN and the scope in one round trip), so a remembered
 -- principal is never used a moment after its session ended or its grants changed.
 create or replace function huifang.grants_digest(p_staff bigint) returns text
-    language sql stable security definer
+    language plpgsql stable security definer
     set search_path = pg_catalog, pg_temp
     as $$
-        select md5(coalesce(string_agg(g.role || ':' || coalesce(g.branch_id::text, '') || ':' || coalesce(g.department_id::text, ''),
+    begin
+        return (select md5(coalesce(string_agg(g.role || ':' || coalesce(g.branch_id::text, '') || ':' || coalesce(g.department_id::text, ''),
                                        ',' order by g.role, g.branch_id, g.department_id), ''))
         from huifang.role_grants g
-        where g.staff_id = p_staff and g.revoked_at is null
+        where g.staff_id = p_staff and g.revoked_at is null);
+    end
     $$;
 revoke execute on function huifang.grants_digest(bigint) from public;
 grant execute on function huifang.grants_digest(bigint) to huifang_app;

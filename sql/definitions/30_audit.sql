@@ -6,13 +6,15 @@
 
 -- The canonical content an event's hash covers; times in UTC so the session time zone never matters.
 create or replace function huifang.audit_event_hash(e huifang.audit_events) returns bytea
-    language sql immutable
+    language plpgsql immutable
     as $$
-        select sha256(convert_to(concat_ws(E'\x1f',
+    begin
+        return sha256(convert_to(concat_ws(E'\x1f',
             e.chain::text, e.seq::text, encode(coalesce(e.prev_hash, ''::bytea), 'hex'), e.id::text,
             to_char(e.at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), coalesce(e.actor_staff_id::text, ''),
             coalesce(e.branch_id::text, ''), e.action, e.object_type, coalesce(e.object_id, ''), coalesce(e.reason, ''),
-            e.detail::text, coalesce(e.scope::text, '')), 'UTF8'))
+            e.detail::text, coalesce(e.scope::text, '')), 'UTF8'));
+    end
     $$;
 grant execute on function huifang.audit_event_hash(huifang.audit_events) to huifang_app;
 

@@ -252,13 +252,15 @@ create or replace trigger client_referrers_no_truncate
 -- behind its referring broker at the time — whatever the client's referrer is now. For the recusal
 -- checks only: not granted to the request role, which could otherwise probe another branch's clients.
 create or replace function huifang.ever_referred(p_branch integer, p_client bigint, p_staff bigint) returns boolean
-    language sql stable security definer
+    language plpgsql stable security definer
     set search_path = pg_catalog, pg_temp
     as $$
-        select exists (
+    begin
+        return exists (
             select from huifang.client_referrers r
             where r.branch_id = p_branch and r.client_id = p_client
-              and p_staff in (r.referrer_staff_id, r.broker_staff_id))
+              and p_staff in (r.referrer_staff_id, r.broker_staff_id));
+    end
     $$;
 comment on function huifang.ever_referred(integer, bigint, bigint) is
     'Whether staff p_staff ever referred client p_client of branch p_branch, directly or behind its broker (Art 4 recusal)';

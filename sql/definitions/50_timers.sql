@@ -61,16 +61,18 @@ create or replace trigger timers_wake_workers
     for each row execute function huifang.timers_wake_workers();
 
 create or replace function huifang.timer_holder(p_kind text, p_branch integer, p_subject bigint) returns integer
-    language sql stable security definer
+    language plpgsql stable security definer
     set search_path = pg_catalog, pg_temp
     as $$
-        select case p_kind
+    begin
+        return case p_kind
             when 'problem' then (select department_id from huifang.problems where branch_id = p_branch and id = p_subject)
             when 'problem_forwarding' then (select department_id from huifang.problem_forwardings where branch_id = p_branch and id = p_subject)
             when 'callback_task' then (select owner_department_id from huifang.callback_tasks where branch_id = p_branch and id = p_subject)
             when 'evaluation' then (select department_id from huifang.evaluations where branch_id = p_branch and id = p_subject)
             when 'evaluation_duty' then (select department_id from huifang.evaluation_duties where branch_id = p_branch and id = p_subject)
-        end
+        end;
+    end
     $$;
 revoke execute on function huifang.timer_holder(text,integer,bigint) from public;
 
@@ -156,16 +158,23 @@ revoke execute on function huifang.start_clock(integer,text,bigint,text,text,tim
 -- Returns how many stopped (0 when there was none, or it had stopped already). Internal: called by the
 -- workflows' security-definer triggers when their work ends; a request that could call it would stop
 -- any clock of its branch as met (0041).
+-- PL/pgSQL, like the other functions a step's triggers call once or twice per transaction: a SQL
+-- function that PostgreSQL cannot inline is planned again in every transaction that calls it, a
+-- PL/pgSQL one keeps its plans for the session (docs/performance.md). Functions called per row of
+-- a list (workday_number, task_failed_days, the policies' helpers) stay SQL, planned once a query.
 create or replace function huifang.stop_clock(p_branch integer, p_kind text, p_subject bigint, p_reason text, p_clock text default null)
     returns integer
-    language sql
+    language plpgsql
     as $$
-        with stopped as (
-            update huifang.timers set state = 'stopped', stopped_at = now(), stop_reason = p_reason, next_fire_at = null
-            where branch_id = p_branch and subject_kind = p_kind and subject_id = p_subject
-              and (p_clock is null or clock = p_clock) and state <> 'stopped'
-            returning 1)
-        select count(*)::int from stopped
+    declare
+        stopped integer;
+    begin
+        update huifang.timers set state = 'stopped', stopped_at = now(), stop_reason = p_reason, next_fire_at = null
+        where branch_id = p_branch and subject_kind = p_kind and subject_id = p_subject
+          and (p_clock is null or clock = p_clock) and state <> 'stopped';
+        get diagnostics stopped = row_count;
+        return stopped;
+    end
     $$;
 revoke execute on function huifang.stop_clock(integer,text,bigint,text,text) from public, huifang_app;
 

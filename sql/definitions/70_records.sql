@@ -31,14 +31,16 @@ create or replace trigger record_forms_no_truncate
 
 -- The content a signature covers, canonical by jsonb's own key order and text form; times in UTC.
 create or replace function huifang.record_content_hash(r huifang.records) returns bytea
-    language sql immutable
+    language plpgsql immutable
     as $$
-        select sha256(convert_to(jsonb_build_object(
+    begin
+        return sha256(convert_to(jsonb_build_object(
             'branchId', r.branch_id, 'recordId', r.id, 'revision', r.revision, 'amendsId', r.amends_id,
             'amendmentReason', r.amendment_reason, 'form', r.form_code, 'formVersion', r.form_version,
             'taskId', r.task_id, 'clientId', r.client_id, 'brokerId', r.broker_id, 'directiveId', r.directive_id,
             'performer', r.performer_staff_id, 'answers', r.answers, 'profileForm', r.profile_form_code,
-            'profileFormVersion', r.profile_form_version, 'profile', r.profile_answers)::text, 'UTF8'))
+            'profileFormVersion', r.profile_form_version, 'profile', r.profile_answers)::text, 'UTF8'));
+    end
     $$;
 comment on function huifang.record_content_hash(huifang.records) is
     'SHA-256 of the canonical JSON of what a record says (jsonb key order, UTF-8); signatures store it';
@@ -56,13 +58,15 @@ create or replace function huifang.in_record_scope(p_branch integer, p_departmen
 grant execute on function huifang.in_record_scope(integer,integer[]) to huifang_app;
 
 create or replace function huifang.holds_record_role(p_staff bigint, p_role text, r huifang.records) returns boolean
-    language sql stable security definer
+    language plpgsql stable security definer
     set search_path = pg_catalog, pg_temp
     as $$
-        select exists (
+    begin
+        return exists (
             select from huifang.role_grants g
             where g.staff_id = p_staff and g.role = p_role and g.revoked_at is null
-              and (case when p_role = 'sales_trading_hq' then g.department_id = r.hq_department_id else g.branch_id = r.branch_id end))
+              and (case when p_role = 'sales_trading_hq' then g.department_id = r.hq_department_id else g.branch_id = r.branch_id end));
+    end
     $$;
 revoke execute on function huifang.holds_record_role(bigint,text,huifang.records) from public;
 

@@ -130,22 +130,26 @@ create or replace trigger problems_after_insert
 -- A hand-off notice to the role that now holds the work.
 create or replace function huifang.notify_handoff(p_branch integer, p_role text, p_recipient_branch integer, p_department integer,
                                        p_title text, p_kind text, p_id bigint) returns void
-    language sql security definer
+    language plpgsql security definer
     set search_path = pg_catalog, pg_temp
     as $$
+    begin
         insert into huifang.notifications (branch_id, recipient_role, recipient_branch_id, recipient_department_id, kind, title,
                                            subject_kind, subject_id)
-        values (p_branch, p_role, p_recipient_branch, p_department, 'handoff', p_title, p_kind, p_id)
+        values (p_branch, p_role, p_recipient_branch, p_department, 'handoff', p_title, p_kind, p_id);
+    end
     $$;
 revoke execute on function huifang.notify_handoff(integer,text,integer,integer,text,text,bigint) from public;
 
 create or replace function huifang.triage_role(p_department integer) returns text
-    language sql stable security definer
+    language plpgsql stable security definer
     set search_path = pg_catalog, pg_temp
     as $$
-        select case kind when 'sales_trading' then 'sales_trading_hq' when 'risk_control' then 'risk_control_hq'
+    begin
+        return (select case kind when 'sales_trading' then 'sales_trading_hq' when 'risk_control' then 'risk_control_hq'
                          else 'brokerage_ops_center' end
-        from huifang.departments where id = p_department
+        from huifang.departments where id = p_department);
+    end
     $$;
 revoke execute on function huifang.triage_role(integer) from public;
 

@@ -34,9 +34,10 @@ create or replace function huifang.person_month_of_problem(p huifang.problems, s
 
 -- Adds changes to the figures, summed per (branch, month, person), in key order.
 create or replace function huifang.person_month_figures_add(p_changes huifang.person_month_figures[]) returns void
-    language sql security definer
+    language plpgsql security definer
     set search_path = pg_catalog, pg_temp
     as $$
+    begin
         insert into huifang.person_month_figures as f (branch_id, staff_id, month, callbacks_done, callbacks_on_time,
                                                        records_returned, problems_raised, problems_closed, problems_rejected,
                                                        problems_open)
@@ -55,7 +56,8 @@ create or replace function huifang.person_month_figures_add(p_changes huifang.pe
             problems_raised = f.problems_raised + excluded.problems_raised,
             problems_closed = f.problems_closed + excluded.problems_closed,
             problems_rejected = f.problems_rejected + excluded.problems_rejected,
-            problems_open = f.problems_open + excluded.problems_open
+            problems_open = f.problems_open + excluded.problems_open;
+    end
     $$;
 revoke execute on function huifang.person_month_figures_add(huifang.person_month_figures[]) from public;
 
