@@ -9,27 +9,39 @@ create or replace function huifang.shanghai_month(p_at timestamptz) returns text
     as $$ select to_char(p_at at time zone 'Asia/Shanghai', 'YYYY-MM') $$;
 
 -- What one task, returned record or problem adds to its person's month; `sign` -1 takes it back.
--- No row (all nulls) when it counts for nobody. The triggers and the recount share these.
+-- No row (all nulls) when it counts for nobody. The triggers and the recount share these. PL/pgSQL:
+-- PostgreSQL does not inline a function in FROM that returns one row, so as SQL each call ran the
+-- executor (over the default demo's 28,567 tasks: 0.38–0.44 s, 0.12–0.14 s as PL/pgSQL).
 create or replace function huifang.person_month_of_task(t huifang.callback_tasks, sign integer) returns huifang.person_month_figures
-    language sql immutable
+    language plpgsql immutable
     as $$
-        select t.branch_id, t.closed_by, huifang.shanghai_month(t.closed_at), sign, sign * (t.closed_at <= t.due_at)::int, 0, 0, 0, 0, 0
-        where t.state = 'completed' and t.closed_by is not null
+    begin
+        if t.state is distinct from 'completed' or t.closed_by is null then
+            return null;
+        end if;
+        return row(t.branch_id, t.closed_by, huifang.shanghai_month(t.closed_at), sign, sign * (t.closed_at <= t.due_at)::int, 0, 0, 0, 0, 0);
+    end
     $$;
 
 create or replace function huifang.person_month_of_return(g huifang.record_signatures, performer bigint) returns huifang.person_month_figures
-    language sql immutable
+    language plpgsql immutable
     as $$
-        select g.branch_id, performer, huifang.shanghai_month(g.signed_at), 0, 0, 1, 0, 0, 0, 0
-        where g.step = 'return'
+    begin
+        if g.step is distinct from 'return' then
+            return null;
+        end if;
+        return row(g.branch_id, performer, huifang.shanghai_month(g.signed_at), 0, 0, 1, 0, 0, 0, 0);
+    end
     $$;
 
 create or replace function huifang.person_month_of_problem(p huifang.problems, sign integer) returns huifang.person_month_figures
-    language sql immutable
+    language plpgsql immutable
     as $$
-        select p.branch_id, p.raised_by, huifang.shanghai_month(p.raised_at), 0, 0, 0, sign,
+    begin
+        return row(p.branch_id, p.raised_by, huifang.shanghai_month(p.raised_at), 0, 0, 0, sign,
                sign * (p.state = 'closed' and p.rejection_reason is null)::int, sign * (p.rejection_reason is not null)::int,
-               sign * (p.state <> 'closed' and p.rejection_reason is null)::int
+               sign * (p.state <> 'closed' and p.rejection_reason is null)::int);
+    end
     $$;
 
 -- Adds changes to the figures, summed per (branch, month, person), in key order.
