@@ -17,9 +17,12 @@ public enum BenchServer: Sendable {
         case .child(let ownerURL):
             let port = try freeLocalPort()
             let log = FileManager.default.temporaryDirectory.appendingPathComponent("huifang-bench-\(name)-\(getpid()).log")
-            // No timer workers: the clocks the demo leaves due would fire during the measurements.
+            // No timer workers: the clocks the demo leaves due would fire during the measurements. No
+            // delivery workers: their polls run as the request role and were captured with a request's
+            // statements now and then (a submit of 18 statements, a claim of 20, whose replay failed).
             let child = try ServerChild(
-                port: port, databaseURL: ownerURL, poolSize: poolSize, log: log, arguments: ["--timer-workers", "0"])
+                port: port, databaseURL: ownerURL, poolSize: poolSize, log: log,
+                arguments: ["--timer-workers", "0", "--delivery-workers", "0"])
             do {
                 let url = URL(string: "http://127.0.0.1:\(port)")!
                 let setup = BenchHTTPClient(base: url, connections: 4)

@@ -224,7 +224,7 @@ extension BenchCommand {
             abstract: "Each daily request over HTTP against pgbench running the statements it sent, captured from the server's log.",
             discussion: """
                 Without --data-dir, DATABASE_URL or --url: a throwaway PostgreSQL with the default demo and a `huifang serve` \
-                child on it (--timer-workers 0). With --data-dir or DATABASE_URL: a `huifang serve` child on that database. \
+                child on it (--timer-workers 0 --delivery-workers 0). With --data-dir or DATABASE_URL: a `huifang serve` child on that database. \
                 With --url: the server already running there, on the database --data-dir or DATABASE_URL names (for the \
                 capture, the preparation and pgbench); --server-pid gives its CPU. The capture needs the owner to be a \
                 superuser: it sets log_statement with ALTER SYSTEM for a moment and reads the log with pg_read_file.
@@ -276,7 +276,7 @@ extension BenchCommand {
             abstract: "Every daily list and count of the API as every role, over HTTP: p50/p95 against the goal of p95 < 50 ms.",
             discussion: """
                 On the database --data-dir or DATABASE_URL names (e.g. the national set of `huifang demo --records …`): a \
-                `huifang serve` child on it (--timer-workers 0), or with --url the server already running there. Branch \
+                `huifang serve` child on it (--timer-workers 0 --delivery-workers 0), or with --url the server already running there. Branch \
                 roles work in --branch (default the first branch); a role that may not read a list is skipped. Exits 1 \
                 when a list misses the goal or answers with an error.
                 """)
