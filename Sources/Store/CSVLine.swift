@@ -1,3 +1,4 @@
+import Domain
 import Foundation
 
 /// One CSV line (RFC 4180 quoting) for reports and rejects files.
@@ -19,7 +20,7 @@ public enum CSVLine {
         guard let first = field.unicodeScalars.first(where: { $0 != " " && $0 != "\u{3000}" }) ?? field.unicodeScalars.first,
             triggers.contains(first)
         else { return field }
-        if field.range(of: #"^[+-]?[0-9]+(\.[0-9]+)?$"#, options: .regularExpression) != nil { return field }
+        if Patterns.matches(field, #"^[+-]?[0-9]+(\.[0-9]+)?$"#) { return field }
         return "'" + field
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Domain
 import Foundation
 import Logging
 import Postgres
@@ -144,7 +145,7 @@ enum MonitoringCommand {
     }
 
     static func checkMonth(_ month: String) throws {
-        guard month.range(of: "^[0-9]{4}-(0[1-9]|1[0-2])$", options: .regularExpression) != nil else {
+        guard Patterns.matches(month, "^[0-9]{4}-(0[1-9]|1[0-2])$") else {
             throw ValidationError("--month must be YYYY-MM, not \(month)")
         }
     }

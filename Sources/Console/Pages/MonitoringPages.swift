@@ -44,7 +44,7 @@ extension Console {
     }
 
     private func month(_ query: FormData) -> String {
-        query["month"].flatMap { $0.range(of: #"^\d{4}-\d{2}$"#, options: .regularExpression) != nil ? $0 : nil } ?? ShanghaiTime.month(now())
+        query["month"].flatMap { Patterns.matches($0, #"^\d{4}-\d{2}$"#) ? $0 : nil } ?? ShanghaiTime.month(now())
     }
 
     /// The tables of a monitoring tab, read through the monitoring operations.

@@ -1,3 +1,4 @@
+import Domain
 import Foundation
 
 /// Instants as people in the branches read them: Asia/Shanghai, to the minute.
@@ -28,7 +29,7 @@ enum ShanghaiTime {
 
     /// What a `datetime-local` input sends (`2026-11-30T14:05`), read in Shanghai time, as RFC 3339.
     static func rfc3339(fromLocalInput text: String) -> String? {
-        guard text.range(of: #"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$"#, options: .regularExpression) != nil else { return nil }
+        guard Patterns.matches(text, #"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$"#) else { return nil }
         return (text.count == 16 ? text + ":00" : text) + "+08:00"
     }
 

@@ -179,7 +179,7 @@ public enum FormValidator {
         var seen = Set<String>()
         for (index, field) in fields.enumerated() {
             let path = "fields[\(index)]"
-            if field.id.range(of: "^[a-z][A-Za-z0-9]{0,39}$", options: .regularExpression) == nil {
+            if !Patterns.matches(field.id, "^[a-z][A-Za-z0-9]{0,39}$") {
                 problems.append(.init("\(path).id", "must be a camelCase name of at most 40 letters and digits"))
             }
             if !seen.insert(field.id).inserted { problems.append(.init("\(path).id", "repeats \(field.id)")) }

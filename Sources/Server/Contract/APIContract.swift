@@ -138,7 +138,7 @@ extension APIContract.Parameter {
         let types = schema.types ?? ["string"]
         if types.contains("integer") {
             // In a URL a whole number is written with digits only: `1.0` and `1e3` are not ids.
-            guard text.range(of: "^[+-]?[0-9]{1,19}$", options: .regularExpression) != nil, let number = Double(text) else { return nil }
+            guard Patterns.isWholeNumber(text), let number = Double(text) else { return nil }
             return .number(number)
         }
         if types.contains("number") {

@@ -42,7 +42,7 @@ extension Schema {
             problems.append(.init(name, minLength == 1 ? "must not be empty" : "must be at least \(minLength) characters"))
         }
         if let maxLength, length > maxLength { problems.append(.init(name, "must be at most \(maxLength) characters")) }
-        if let pattern, text.range(of: pattern, options: .regularExpression) == nil {
+        if let pattern, !Patterns.matches(text, pattern) {
             problems.append(.init(name, "is not in the expected form (\(pattern))"))
         }
         switch format {

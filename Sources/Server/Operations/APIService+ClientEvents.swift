@@ -16,7 +16,7 @@ extension APIService {
         for (index, event) in body.events.enumerated() {
             let field = "events[\(index)]"
             var eventProblems: [Problem.FieldError] = []
-            if event.externalId.range(of: #"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$"#, options: .regularExpression) == nil {
+            if !Patterns.matches(event.externalId, #"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$"#) {
                 eventProblems.append(.init("\(field).externalId", "must be 1–128 letters, digits or . _ : / -, starting with a letter or digit"))
             } else if let first = seen["\(event.branchCode)\u{1f}\(event.externalId)"] {
                 eventProblems.append(.init("\(field).externalId", "repeats events[\(first)] of the same branch"))
@@ -30,7 +30,7 @@ extension APIService {
             if event.kind == .largeAssetMovement {
                 if let text = event.amount {
                     // numeric(18, 2): at most 16 digits before the point.
-                    let valid = text.range(of: #"^[0-9]{1,16}(\.[0-9]{1,2})?$"#, options: .regularExpression) != nil
+                    let valid = Patterns.matches(text, #"^[0-9]{1,16}(\.[0-9]{1,2})?$"#)
                     if !valid { eventProblems.append(.init("\(field).amount", "must be an amount in CNY like 1200000.00, below 10^16")) }
                     if valid { amount = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")) }
                     if amount == 0 { eventProblems.append(.init("\(field).amount", "must be above 0")) }

@@ -66,7 +66,7 @@ extension APIService {
         var scores: [(criterion: String, score: Decimal, note: String?)] = []
         for (index, item) in body.scores.enumerated() {
             if let note = item.note { problems += Validate.text(note, field: "scores[\(index)].note", max: 2000) }
-            guard item.score.range(of: #"^[0-9]{1,3}(\.[0-9]{1,2})?$"#, options: .regularExpression) != nil, let score = Decimal(string: item.score) else {
+            guard Patterns.matches(item.score, #"^[0-9]{1,3}(\.[0-9]{1,2})?$"#), let score = Decimal(string: item.score) else {
                 problems.append(.init("scores[\(index)].score", "must be a number like 85 or 92.5"))
                 continue
             }

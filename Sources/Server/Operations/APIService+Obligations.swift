@@ -26,7 +26,7 @@ extension APIService {
         if effectiveFrom == nil { problems.append(.init("effectiveFrom", "must be a date YYYY-MM-DD")) }
         var coverage: Decimal?
         if let text = body.coveragePercent {
-            coverage = text.range(of: #"^[0-9]{1,3}(\.[0-9]{1,2})?$"#, options: .regularExpression) != nil
+            coverage = Patterns.matches(text, #"^[0-9]{1,3}(\.[0-9]{1,2})?$"#)
                 ? Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")) : nil
             if coverage == nil || coverage! <= 0 || coverage! > 100 {
                 problems.append(.init("coveragePercent", "must be a number above 0 and at most 100"))
@@ -62,7 +62,7 @@ extension APIService {
             return .unchanged
         }
         if text == "none" { return .removed }
-        guard text.range(of: pattern, options: .regularExpression) != nil,
+        guard Patterns.matches(text, pattern),
               let value = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")), allowed(value)
         else {
             problems.append(.init(field, field == "minShare" ? "must be a share above 0 and at most 1, like 0.3, or none"

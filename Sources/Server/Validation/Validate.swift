@@ -1,3 +1,4 @@
+import Domain
 import Foundation
 
 /// Field checks shared by the handlers; each returns every problem it finds, named by field.
@@ -86,6 +87,6 @@ enum Validate {
     }
 
     private static func matches(_ value: String, _ pattern: String) -> Bool {
-        value.range(of: pattern, options: .regularExpression) != nil
+        Patterns.matches(value, pattern)
     }
 }
