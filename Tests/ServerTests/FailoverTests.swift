@@ -20,9 +20,7 @@ struct FailoverTests {
     /// `pg_ctl stop -m immediate` mid-burst and the synchronous standby promoted; the same server
     /// goes on writing to it. Every acknowledged write is on the new primary, none twice.
     @Test func aSynchronousStandbyTakesOverAndNoAcknowledgedWriteIsLost() async throws {
-        try await TestSlots.hold {
-            let pair = try await PrimaryAndStandby.start(synchronous: true)
-            defer { pair.stop() }
+        try await PrimaryAndStandby.with(synchronous: true) { pair in
             let hosts = [pair.standby.socketDirectory, pair.primary.socketDirectory]
                 .map { $0.addingPercentEncoding(withAllowedCharacters: .alphanumerics)! }.joined(separator: ",")
             let url = "postgresql://postgres@/\(PrimaryAndStandby.database)?host=\(hosts)&port=\(pair.standby.port),\(pair.primary.port)"

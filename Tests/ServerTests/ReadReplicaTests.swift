@@ -51,9 +51,7 @@ struct ReadReplicaTests {
     /// it has replayed it. Row-level security holds there as on the primary: branch B's director,
     /// reading on the standby, sees none of branch A's clients.
     @Test func reportsReadOnTheStandbySeeTheCallersOwnWriteAndKeepRowLevelSecurity() async throws {
-        try await TestSlots.hold {
-            let pair = try await PrimaryAndStandby.start(synchronous: false)
-            defer { pair.stop() }
+        try await PrimaryAndStandby.with(synchronous: false) { pair in
             let app = try await buildApplication(try Self.configuration(pair, maxLag: .seconds(3600), maxWait: .seconds(5)))
             try await app.test(.router) { client in
                 let api = APIClient(client: client)
@@ -109,9 +107,7 @@ struct ReadReplicaTests {
     /// Behind by more than the bound (its replay paused while the primary writes) or down, the
     /// standby is not tried: reads answer from the primary and `/health` says why, still 200.
     @Test func readsFallBackToThePrimaryWhenTheStandbyIsBehindOrDownAndHealthSaysSo() async throws {
-        try await TestSlots.hold {
-            let pair = try await PrimaryAndStandby.start(synchronous: false)
-            defer { pair.stop() }
+        try await PrimaryAndStandby.with(synchronous: false) { pair in
             let app = try await buildApplication(try Self.configuration(pair, maxLag: .milliseconds(100), maxWait: .milliseconds(300)))
             try await app.test(.router) { client in
                 let api = APIClient(client: client)

@@ -10,10 +10,20 @@ public struct PrimaryAndStandby: Sendable {
     public let fixture: OrganizationFixture
     public static let database = "huifang"
 
+    /// Starts a pair in one of the process's `TestSlots` (two clusters are the heaviest thing a test
+    /// starts), runs `body`, and stops both.
     /// - Parameter synchronous: the primary waits for the standby to flush each commit
     ///   (`synchronous_standby_names = '*'`, `synchronous_commit = on`) before it acknowledges it —
     ///   what "nothing acknowledged is lost at failover" needs.
-    public static func start(synchronous: Bool) async throws -> PrimaryAndStandby {
+    public static func with<T>(synchronous: Bool, _ body: (PrimaryAndStandby) async throws -> T) async throws -> T {
+        try await TestSlots.hold {
+            let pair = try await start(synchronous: synchronous)
+            defer { pair.stop() }
+            return try await body(pair)
+        }
+    }
+
+    static func start(synchronous: Bool) async throws -> PrimaryAndStandby {
         let directory = ThrowawayDirectories.make(purpose: "replicated")
         let settings = [
             "fsync": "off", "full_page_writes": "off", "max_connections": "100", "wal_level": "replica",
