@@ -160,8 +160,7 @@ revoke execute on function huifang.start_clock(integer,text,bigint,text,text,tim
 -- any clock of its branch as met (0041).
 -- PL/pgSQL, like the other functions a step's triggers call once or twice per transaction: a SQL
 -- function that PostgreSQL cannot inline is planned again in every transaction that calls it, a
--- PL/pgSQL one keeps its plans for the session (docs/performance.md). Functions called per row of
--- a list (workday_number, task_failed_days, the policies' helpers) stay SQL, planned once a query.
+-- PL/pgSQL one keeps its plans for the session (docs/performance.md).
 create or replace function huifang.stop_clock(p_branch integer, p_kind text, p_subject bigint, p_reason text, p_clock text default null)
     returns integer
     language plpgsql

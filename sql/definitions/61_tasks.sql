@@ -63,17 +63,19 @@ create or replace trigger callback_tasks_check_performer
 -- later than the end of the working day after it happened, so three "days" cannot be typed in at
 -- one sitting.
 create or replace function huifang.task_failed_days(p_branch integer, p_task bigint) returns integer
-    language sql stable
+    language plpgsql stable
     as $$
+    begin
         -- Dated no later than it was logged (the skew allowed at logging does not make a day), and
         -- never more days than the sittings that logged them plus one: Saturday's, Sunday's and
         -- Monday's attempts typed in on Monday make two days, not three.
-        select least(count(distinct (a.attempted_at at time zone 'Asia/Shanghai')::date),
-                     count(distinct (a.recorded_at at time zone 'Asia/Shanghai')::date) + 1)::int
-        from huifang.callback_attempts a
-        where a.branch_id = p_branch and a.task_id = p_task and a.outcome <> 'reached'
-          and a.attempted_at <= a.recorded_at
-          and a.recorded_at <= huifang.workday_deadline('cn_workday', a.attempted_at, 1)
+        return (select least(count(distinct (a.attempted_at at time zone 'Asia/Shanghai')::date),
+                             count(distinct (a.recorded_at at time zone 'Asia/Shanghai')::date) + 1)::int
+                from huifang.callback_attempts a
+                where a.branch_id = p_branch and a.task_id = p_task and a.outcome <> 'reached'
+                  and a.attempted_at <= a.recorded_at
+                  and a.recorded_at <= huifang.workday_deadline('cn_workday', a.attempted_at, 1));
+    end
     $$;
 comment on function huifang.task_failed_days(integer, bigint) is
     'Distinct Shanghai days with a failed attempt on the task, counting only attempts logged by the end of the next working day';
