@@ -233,8 +233,7 @@ struct BadDayTests {
     }
 
     @Test func theFirstRequestAfterARestartSucceeds() async throws {
-        try await TestSlots.hold {
-            let cluster = try TestCluster.makePrivateCluster()
+        try await TestCluster.withPrivateCluster { cluster in
             try cluster.start()
             let pool = Pool(configuration: cluster.configuration(), size: 2, acquireTimeout: .seconds(30), idleCheckInterval: .zero)
             #expect(try await pool.query("select 1").single().decode(0, as: Int.self) == 1)
@@ -269,8 +268,7 @@ struct BadDayTests {
     }
 
     @Test func aServerTurnedReadOnlyLosesItsConnections() async throws {
-        try await TestSlots.hold {
-            let cluster = try TestCluster.makePrivateCluster()
+        try await TestCluster.withPrivateCluster { cluster in
             try cluster.start()
             let pool = Pool(configuration: cluster.configuration(), size: 1, idleCheckInterval: .seconds(3600))
             try await pool.query("create table if not exists t (id int)")

@@ -64,8 +64,7 @@ struct EmbeddedClusterLocationTests {
     }
 
     @Test func aServerLeftRunningByACrashedProcessIsAdoptedAndOneWhoseOwnerRunsIsLeftAlone() async throws {
-        try await TestSlots.hold {
-            let cluster = try TestCluster.makePrivateCluster()
+        try await TestCluster.withPrivateCluster { cluster in
             #expect(try cluster.start())
             let owner = cluster.dataDirectory.appendingPathComponent("huifang.owner")
 

@@ -131,8 +131,7 @@ struct PoolTests {
     }
 
     @Test func poolRecoversAfterTheServerRestarts() async throws {
-        try await TestSlots.hold {
-            let cluster = try TestCluster.makePrivateCluster()
+        try await TestCluster.withPrivateCluster { cluster in
             try cluster.start()
             let pool = Pool(configuration: cluster.configuration(), size: 2, acquireTimeout: .seconds(5))
             #expect(try await pool.query("select 1").single().decode(0, as: Int.self) == 1)

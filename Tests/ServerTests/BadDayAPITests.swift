@@ -111,8 +111,7 @@ struct BadDayAPITests {
     /// PostgreSQL restarts under a running server: the first requests after it — an authenticated
     /// read, a sign-in, the health check — all succeed, however soon they come.
     @Test func theFirstRequestsAfterARestartSucceed() async throws {
-        try await TestSlots.hold {
-            let cluster = try TestCluster.makePrivateCluster()
+        try await TestCluster.withPrivateCluster { cluster in
             try cluster.start()
             let migrations = try Migration.load(from: try MigrationsDirectory.locate())
             try await Pool.withPool(cluster.configuration(), logger: TestCluster.quietLogger) { pool in

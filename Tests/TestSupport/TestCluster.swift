@@ -56,8 +56,14 @@ extension TestCluster {
         ThrowawayDirectories.make(purpose: purpose)
     }
 
-    /// A second, private cluster for tests that must restart or break their server.
-    public static func makePrivateCluster() throws -> EmbeddedCluster {
+    /// A second, private cluster for tests that must restart or break their server, given to `body`
+    /// in one of the process's `TestSlots` (a cluster of its own costs a test more than a database);
+    /// `body` starts and stops it, and the process stops it at exit if `body` did not.
+    public static func withPrivateCluster<T>(_ body: (EmbeddedCluster) async throws -> T) async throws -> T {
+        try await TestSlots.hold { try await body(try makePrivateCluster()) }
+    }
+
+    private static func makePrivateCluster() throws -> EmbeddedCluster {
         let directory = ThrowawayDirectories.make(purpose: "private")
         let cluster = try EmbeddedCluster(
             dataDirectory: directory.appendingPathComponent("pgdata"), port: 5433,
