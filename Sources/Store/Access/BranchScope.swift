@@ -7,4 +7,11 @@ extension SQL {
     static func branch(_ column: String, in branches: [Int]?) -> SQL {
         branches.map { "\(unescaped: column) = any(\($0))" } ?? "\(unescaped: column) in (select id from huifang.branches)"
     }
+
+    /// `column` limited to a branch caller's `Access.routingBranches`, so that the statement routes
+    /// to their own shard (docs/scaling.md); `true` when there are none to name (every branch, or a
+    /// department's reach): row-level security decides then.
+    static func routed(_ column: String, to branches: [Int]?) -> SQL {
+        branches.map { "\(unescaped: column) = any(\($0))" } ?? "true"
+    }
 }

@@ -32,7 +32,7 @@ public struct BrokerStore: Sendable {
                     + """
                      from huifang.brokers
                     where (\(branchId)::int is null or branch_id = \(branchId))
-                      and (\(branches)::int[] is null or branch_id = any(\(branches)))
+                      and \(SQL.routed("branch_id", to: branches))
                       and (\(status)::text is null or status = \(status))
                       and (\(afterBranch)::int is null or (branch_id, id) > (\(afterBranch), \(afterID)))
                     order by branch_id, id
@@ -45,7 +45,7 @@ public struct BrokerStore: Sendable {
         try brokers(
             try await connection.query(
                 "select " + Self.columns
-                    + " from huifang.brokers where (\(branches)::int[] is null or branch_id = any(\(branches))) and id = \(id)")
+                    + " from huifang.brokers where \(SQL.routed("branch_id", to: branches)) and id = \(id)")
         ).first
     }
 
@@ -69,7 +69,7 @@ public struct BrokerStore: Sendable {
                 """
                 update huifang.brokers set name = coalesce(\(name), name), phone = coalesce(\(phone), phone),
                     staff_id = coalesce(\(staffId), staff_id), status = coalesce(\(status), status), updated_at = now()
-                where (\(branches)::int[] is null or branch_id = any(\(branches))) and id = \(id)
+                where \(SQL.routed("branch_id", to: branches)) and id = \(id)
                 returning
                 """ + Self.columns)).first
     }

@@ -234,7 +234,7 @@ public struct ClientStore: Sendable {
                     as i (client_id, as_of, total_assets, last_trade_date)
             ), matched as (
                 select c.branch_id, i.* from input i join huifang.clients c on c.id = i.client_id
-                where \(branches)::int[] is null or c.branch_id = any(\(branches))
+                where \(SQL.routed("c.branch_id", to: branches))
             ), written as (
                 insert into huifang.client_asset_snapshots (branch_id, client_id, as_of, total_assets, last_trade_date, correction_reason)
                 select branch_id, client_id, as_of, total_assets, last_trade_date, \(reason) from matched

@@ -187,12 +187,12 @@ public struct DirectiveStore: Sendable {
                    d.executor_department_id, d.due_on, d.status, d.created_by, d.created_at, d.cancel_reason,
                    (select coalesce(jsonb_object_agg(state, n), '{}') from (
                         select c.state, sum(c.tasks)::int as n from huifang.directive_task_counts c
-                        where c.directive_id = d.id and (\(branches)::int[] is null or c.branch_id = any(\(branches)))
+                        where c.directive_id = d.id and \(SQL.routed("c.branch_id", to: branches))
                         group by c.state having sum(c.tasks) > 0) s),
                    (select count(*)::int
                     from (select distinct c.branch_id from huifang.directive_task_counts c
                           where c.directive_id = d.id and c.state in ('open', 'assigned', 'in_progress') and c.tasks > 0
-                            and (\(branches)::int[] is null or c.branch_id = any(\(branches)))) b
+                            and \(SQL.routed("c.branch_id", to: branches))) b
                     cross join lateral (
                         select from huifang.callback_tasks t
                         where t.branch_id = b.branch_id and t.directive_id = d.id

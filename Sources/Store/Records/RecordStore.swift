@@ -106,7 +106,7 @@ public struct RecordStore: Sendable {
         // A branch list names its branches on every read of the records, so that it stays on the
         // branches' shards (docs/scaling.md); a department's list reaches records by department.
         let named = filter.readingDepartments == nil ? branches : nil
-        if let named { conditions.append("r.branch_id = any(\(named))") }
+        if let named { conditions.append(.routed("r.branch_id", to: named)) }
         let filtered = conditions.isEmpty ? SQL("true") : SQL.joined(conditions, separator: " and ")
         let keys: SQL
         if let signer = filter.awaitingSignatureOf {
@@ -122,7 +122,7 @@ public struct RecordStore: Sendable {
         // is then read from its own year's partition, not looked for in every year's.
         let query = "select " + CallbackRecord.columns + " from (" + keys
             + ") k join huifang.records r on r.branch_id = k.branch_id and r.id = k.id and r.created_at = k.created_at "
-            + (named.map { "and r.branch_id = any(\($0)) " } ?? "")
+            + "and " + .routed("r.branch_id", to: named) + " "
             + CallbackRecord.joins
             + " order by r.id desc limit \(limit + 1)"
         let records = try await connection.query(query).map(CallbackRecord.init(row:))

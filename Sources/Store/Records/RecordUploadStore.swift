@@ -92,7 +92,7 @@ public struct RecordUploadStore: Sendable {
             ) u
             join huifang.branches b on b.id = u.branch_id
             left join huifang.timers t on t.branch_id = u.branch_id and t.subject_kind = 'record_upload' and t.subject_id = u.id
-                                      and t.clock = 'upload_due' and (\(branches)::int[] is null or t.branch_id = any(\(branches)))
+                                      and t.clock = 'upload_due' and \(SQL.routed("t.branch_id", to: branches))
             order by u.month desc, u.branch_id
             """)
         var uploads = try rows.map { row in
