@@ -23,7 +23,10 @@ public struct ImportSpec: Sendable {
     let rowChecks: [(column: String, reason: String)]
     /// Columns whose combination must be unique within the file, and the column to blame.
     let fileKey: (columns: [String], blame: String)
-    /// `insert … select … from import_staging s <joins> where s.line not in rejects … returning (xmax = 0)`.
+    /// `insert … select … from import_staging s <joins> where not s.rejected order by <the target's key> …
+    /// returning (xmax = 0)`. Rows go in in key order: a file in any other order (one branch after another
+    /// in turn, say) would insert into the key indexes at random pages, which cost a million-row clients
+    /// file a fifth of its apply time. Events keep the file's order, in which they are judged.
     let apply: String
 
     public var requiredColumns: [String] { columns.filter(\.required).map(\.name) }
@@ -96,6 +99,7 @@ extension ImportSpec {
                    \(value("core_top_n"))::int
             from import_staging s
             where not s.rejected
+            order by btrim(s.code)
             on conflict (code) do update set
                 name = excluded.name, region = excluded.region, status = excluded.status,
                 dormant_after_days = excluded.dormant_after_days, core_min_assets = excluded.core_min_assets,
@@ -124,6 +128,7 @@ extension ImportSpec {
             select btrim(s.code), btrim(s.name), btrim(s.kind), coalesce(\(value("status")), 'active')
             from import_staging s
             where not s.rejected
+            order by btrim(s.code)
             on conflict (code) do update set name = excluded.name, kind = excluded.kind, status = excluded.status, updated_at = now()
             where (t.name, t.kind, t.status) is distinct from (excluded.name, excluded.kind, excluded.status)
             returning (xmax = 0)
@@ -158,6 +163,7 @@ extension ImportSpec {
             left join huifang.branches b on b.code = btrim(s.branch_code)
             left join huifang.departments d on d.code = btrim(s.department_code)
             where not s.rejected
+            order by btrim(s.employee_no)
             on conflict (employee_no) do update set
                 name = excluded.name, phone = excluded.phone, email = excluded.email, status = excluded.status,
                 home_branch_id = excluded.home_branch_id, home_department_id = excluded.home_department_id, updated_at = now()
@@ -197,6 +203,7 @@ extension ImportSpec {
             join huifang.branches b on b.code = btrim(s.branch_code)
             left join huifang.staff st on st.employee_no = btrim(s.employee_no)
             where not s.rejected
+            order by b.id, btrim(s.agent_no)
             on conflict (branch_id, agent_no) do update set
                 name = excluded.name, phone = excluded.phone, staff_id = excluded.staff_id, status = excluded.status,
                 registered_on = excluded.registered_on, updated_at = now()
@@ -258,6 +265,7 @@ extension ImportSpec {
             left join huifang.staff st on st.employee_no = btrim(s.referrer_employee_no)
             left join huifang.brokers br on br.branch_id = b.id and br.agent_no = btrim(s.referrer_agent_no)
             where not s.rejected
+            order by b.id, btrim(s.client_no)
             on conflict (branch_id, client_no) do update set
                 name = excluded.name, id_type = excluded.id_type, id_number = excluded.id_number, phone = excluded.phone,
                 opened_at = excluded.opened_at, status = excluded.status, closed_at = excluded.closed_at,
@@ -307,6 +315,7 @@ extension ImportSpec {
             join huifang.branches b on b.code = btrim(s.branch_code)
             join huifang.clients c on c.branch_id = b.id and c.client_no = btrim(s.client_no)
             where not s.rejected
+            order by b.id, c.id, btrim(s.as_of)::date
             returning (revision = 1)
             """)
 

@@ -96,8 +96,10 @@ public struct Importer: Sendable {
                 progress(.applying, 0, 0)
                 // Why any referrer changes, for the referrer history (Art 4).
                 try await db.query("select set_config('huifang.reason', \("import of " + kind.rawValue + " file " + source), true)")
-                try await db.run(
-                    script: "update import_staging set rejected = true where line in (select line from import_rejects)")
+                if !outcome.rejects.isEmpty {
+                    try await db.run(
+                        script: "update import_staging set rejected = true where line in (select line from import_rejects)")
+                }
                 let applied = try await db.query(
                     "with applied (inserted) as (\(unescaped: spec.apply)) select count(*) filter (where inserted), count(*) filter (where not inserted) from applied"
                 ).single()
