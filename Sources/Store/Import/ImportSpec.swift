@@ -31,6 +31,20 @@ public struct ImportSpec: Sendable {
 
     public var requiredColumns: [String] { columns.filter(\.required).map(\.name) }
 
+    /// The small tables that other imports look rows up in and check foreign keys against, analyzed
+    /// once applied: a clients import right after the branches import would otherwise plan those
+    /// lookups on the statistics of the table before (each client's foreign-key check scanned every
+    /// branch). Autovacuum would come to it, a minute or so later.
+    var referenceTable: String? {
+        switch kind {
+        case .branches: "huifang.branches"
+        case .departments: "huifang.departments"
+        case .staff: "huifang.staff"
+        case .brokers: "huifang.brokers"
+        case .clients, .assets, .events: nil
+        }
+    }
+
     public static func spec(for kind: Kind) -> ImportSpec {
         switch kind {
         case .branches: branches

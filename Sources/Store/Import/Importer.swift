@@ -107,6 +107,7 @@ public struct Importer: Sendable {
                 outcome.updated = try applied.decode(1)
                 outcome.unchanged = outcome.rows - outcome.rejectedRows - outcome.inserted - outcome.updated
                 outcome.applied = true
+                if let table = spec.referenceTable { try await db.run(script: "analyze \(table)") }
                 try await db.query(
                     """
                     insert into huifang.audit_events (action, object_type, object_id, detail)
