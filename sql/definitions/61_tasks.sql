@@ -371,6 +371,7 @@ create or replace function huifang.callback_tasks_draw_replacement() returns tri
     as $$
 declare
     d huifang.obligation_draws;
+    candidate record;
     next_kind text;
     next_id bigint;
 begin
@@ -378,24 +379,35 @@ begin
     if d.id is null or d.required >= d.population_size then
         return null;
     end if;
-    select m.kind, m.id into next_kind, next_id
-    from (select 'client' as kind, unnest(d.population_clients) as id
-          union all select 'broker', unnest(d.population_brokers)) m
-    where case m.kind
-              when 'client' then
-                  not exists (select from huifang.callback_tasks t
-                              where t.branch_id = new.branch_id and t.rule_code = new.rule_code
-                                and t.sample_window = new.sample_window and t.client_id = m.id)
-                  and exists (select from huifang.clients c where c.branch_id = new.branch_id and c.id = m.id and c.status = 'open')
-              else
-                  not exists (select from huifang.callback_tasks t
-                              where t.branch_id = new.branch_id and t.rule_code = new.rule_code
-                                and t.sample_window = new.sample_window and t.broker_id = m.id)
-                  and exists (select from huifang.brokers b where b.branch_id = new.branch_id and b.id = m.id and b.status = 'active')
-          end
-    order by case when m.kind = 'client' and m.id = any(d.priority_clients) then 0 else 1 end,
-             huifang.sample_key(d.seed, m.kind, m.id)
-    limit 1;
+    -- The population in sampling order (priority clients first, then by keyed hash); the first
+    -- member not yet called in this window and still open or active replaces the task. Checking
+    -- members in that order and stopping at the first one costs a few index probes, where checking
+    -- every member before ordering them cost two probes per member (2,392 in a national branch's
+    -- window) and a scan of the priority list for each.
+    for candidate in
+        select m.kind, m.id
+        from (select 'client' as kind, unnest(d.population_clients) as id
+              union all select 'broker', unnest(d.population_brokers)) m
+        left join (select distinct unnest(d.priority_clients) as id) p on m.kind = 'client' and p.id = m.id
+        order by p.id is null, huifang.sample_key(d.seed, m.kind, m.id)
+    loop
+        if candidate.kind = 'client' then
+            continue when exists (select from huifang.callback_tasks t
+                                  where t.branch_id = new.branch_id and t.rule_code = new.rule_code
+                                    and t.sample_window = new.sample_window and t.client_id = candidate.id)
+                       or not exists (select from huifang.clients c
+                                      where c.branch_id = new.branch_id and c.id = candidate.id and c.status = 'open');
+        else
+            continue when exists (select from huifang.callback_tasks t
+                                  where t.branch_id = new.branch_id and t.rule_code = new.rule_code
+                                    and t.sample_window = new.sample_window and t.broker_id = candidate.id)
+                       or not exists (select from huifang.brokers b
+                                      where b.branch_id = new.branch_id and b.id = candidate.id and b.status = 'active');
+        end if;
+        next_kind := candidate.kind;
+        next_id := candidate.id;
+        exit;
+    end loop;
     if next_id is null then
         return null;
     end if;
