@@ -81,9 +81,12 @@ create or replace function huifang.rule_in_effect(rule text, d date) returns hui
     $$;
 grant execute on function huifang.rule_in_effect(text,date) to huifang_app;
 
+-- PL/pgSQL, not SQL: convert_to is only stable, so the planner never inlines the SQL function, and
+-- the SQL function executor cost 3.4–4.5 µs a call against 2 µs here (100,000 calls in psql). A
+-- window's population is ordered by it on every draw, replacement and task explanation.
 create or replace function huifang.sample_key(seed text, kind text, id bigint) returns bytea
-    language sql immutable parallel safe
-    as $$ select sha256(convert_to(seed || ':' || kind || ':' || id::text, 'UTF8')) $$;
+    language plpgsql immutable parallel safe
+    as $$ begin return sha256(convert_to(seed || ':' || kind || ':' || id::text, 'UTF8')); end $$;
 comment on function huifang.sample_key(text, text, bigint) is
     'The keyed hash that orders a population for sampling: sha256(seed:kind:id), kind client or broker';
 grant execute on function huifang.sample_key(text,text,bigint) to huifang_app;

@@ -379,29 +379,31 @@ begin
     if d.id is null or d.required >= d.population_size then
         return null;
     end if;
-    -- The population in sampling order (priority clients first, then by keyed hash); the first
-    -- member not yet called in this window and still open or active replaces the task. Checking
-    -- members in that order and stopping at the first one costs a few index probes, where checking
-    -- every member before ordering them cost two probes per member (2,392 in a national branch's
-    -- window) and a scan of the priority list for each.
+    -- The population in sampling order (priority clients first, then by keyed hash), less the
+    -- members already called in this window (one range of its unique index, hashed); the first one
+    -- still open or active replaces the task. The sample is the head of that order, so a replacement
+    -- comes after it: checking each member before ordering them cost two probes per member (2,392
+    -- in a national branch's window) and a scan of the priority list for each.
     for candidate in
         select m.kind, m.id
         from (select 'client' as kind, unnest(d.population_clients) as id
               union all select 'broker', unnest(d.population_brokers)) m
         left join (select distinct unnest(d.priority_clients) as id) p on m.kind = 'client' and p.id = m.id
+        where (m.kind, m.id) not in (
+            select 'client', t.client_id from huifang.callback_tasks t
+            where t.branch_id = new.branch_id and t.rule_code = new.rule_code and t.sample_window = new.sample_window
+              and t.client_id is not null
+            union all
+            select 'broker', t.broker_id from huifang.callback_tasks t
+            where t.branch_id = new.branch_id and t.rule_code = new.rule_code and t.sample_window = new.sample_window
+              and t.broker_id is not null)
         order by p.id is null, huifang.sample_key(d.seed, m.kind, m.id)
     loop
         if candidate.kind = 'client' then
-            continue when exists (select from huifang.callback_tasks t
-                                  where t.branch_id = new.branch_id and t.rule_code = new.rule_code
-                                    and t.sample_window = new.sample_window and t.client_id = candidate.id)
-                       or not exists (select from huifang.clients c
+            continue when not exists (select from huifang.clients c
                                       where c.branch_id = new.branch_id and c.id = candidate.id and c.status = 'open');
         else
-            continue when exists (select from huifang.callback_tasks t
-                                  where t.branch_id = new.branch_id and t.rule_code = new.rule_code
-                                    and t.sample_window = new.sample_window and t.broker_id = candidate.id)
-                       or not exists (select from huifang.brokers b
+            continue when not exists (select from huifang.brokers b
                                       where b.branch_id = new.branch_id and b.id = candidate.id and b.status = 'active');
         end if;
         next_kind := candidate.kind;
