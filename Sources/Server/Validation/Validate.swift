@@ -15,31 +15,31 @@ enum Validate {
 
     /// Branch and department codes: upper-case letters, digits, `-`, `_`; 1–32 characters.
     static func code(_ value: String, field: String) -> [Problem.FieldError] {
-        matches(value, #"^[A-Z0-9][A-Z0-9_-]{0,31}$"#)
+        Patterns.matches(value, #"^[A-Z0-9][A-Z0-9_-]{0,31}$"#)
             ? [] : [.init(field, "must be 1–32 upper-case letters, digits, - or _, starting with a letter or digit")]
     }
 
     /// Employee, client and agent numbers: letters, digits, `-`, `_`; 1–32 characters.
     static func number(_ value: String, field: String) -> [Problem.FieldError] {
-        matches(value, #"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"#)
+        Patterns.matches(value, #"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"#)
             ? [] : [.init(field, "must be 1–32 letters, digits, - or _, starting with a letter or digit")]
     }
 
     static func phone(_ value: String?, field: String) -> [Problem.FieldError] {
         guard let value else { return [] }
-        return matches(value, #"^\+?[0-9-]{5,20}$"#) ? [] : [.init(field, "must be a phone number: digits, -, optional leading +")]
+        return Patterns.matches(value, #"^\+?[0-9-]{5,20}$"#) ? [] : [.init(field, "must be a phone number: digits, -, optional leading +")]
     }
 
     static func email(_ value: String?, field: String) -> [Problem.FieldError] {
         guard let value else { return [] }
-        return matches(value, #"^[^@\s]+@[^@\s]+$"#) && value.count <= 200 ? [] : [.init(field, "must be an email address")]
+        return Patterns.matches(value, #"^[^@\s]+@[^@\s]+$"#) && value.count <= 200 ? [] : [.init(field, "must be an email address")]
     }
 
     /// Resident IDs are 18 characters (17 digits and a check digit or X) with a valid check digit
     /// (GB 11643); other documents just need a plausible shape.
     static func idNumber(_ value: String, type: String, field: String) -> [Problem.FieldError] {
         if type == "resident_id" {
-            guard matches(value, #"^[0-9]{17}[0-9X]$"#) else {
+            guard Patterns.matches(value, #"^[0-9]{17}[0-9X]$"#) else {
                 return [.init(field, "a resident ID has 17 digits and a check digit or X")]
             }
             let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
@@ -48,12 +48,12 @@ enum Validate {
             let expected = Array("10X98765432")[sum % 11]
             return value.last == expected ? [] : [.init(field, "the check digit of this resident ID is wrong")]
         }
-        return matches(value, #"^[A-Za-z0-9()-]{4,40}$"#) ? [] : [.init(field, "must be 4–40 letters, digits, (, ) or -")]
+        return Patterns.matches(value, #"^[A-Za-z0-9()-]{4,40}$"#) ? [] : [.init(field, "must be 4–40 letters, digits, (, ) or -")]
     }
 
     static func money(_ value: String?, field: String) -> [Problem.FieldError] {
         guard let value else { return [] }
-        return matches(value, #"^[0-9]{1,18}(\.[0-9]{1,2})?$"#) ? [] : [.init(field, "must be an amount in CNY like 10000000.00")]
+        return Patterns.matches(value, #"^[0-9]{1,18}(\.[0-9]{1,2})?$"#) ? [] : [.init(field, "must be an amount in CNY like 10000000.00")]
     }
 
     static func date(_ value: String?, field: String) -> [Problem.FieldError] {
@@ -73,7 +73,7 @@ enum Validate {
 
     /// A calendar month, YYYY-MM.
     static func month(_ value: String, field: String = "month") -> [Problem.FieldError] {
-        matches(value, "^[0-9]{4}-(0[1-9]|1[0-2])$") ? [] : [.init(field, "must be a month like 2026-10")]
+        Patterns.matches(value, "^[0-9]{4}-(0[1-9]|1[0-2])$") ? [] : [.init(field, "must be a month like 2026-10")]
     }
 
     static func reason(_ value: String, field: String = "reason") -> [Problem.FieldError] {
@@ -84,9 +84,5 @@ enum Validate {
     /// Throws the problems as one 422, when there are any.
     static func throwing(_ problems: [Problem.FieldError]) throws {
         guard problems.isEmpty else { throw AppError.invalid(problems) }
-    }
-
-    private static func matches(_ value: String, _ pattern: String) -> Bool {
-        Patterns.matches(value, pattern)
     }
 }
