@@ -88,7 +88,8 @@ public struct ImportBenchmark: Sendable {
     /// psql `\copy` of the file into a bare text table; then, as the target table's floor (issue 23),
     /// psql `\copy` of the same rows straight into huifang.clients — its keys, indexes, checks,
     /// foreign keys and triggers — from a copy of the file that names branches by id, as the table
-    /// does: no staging, no validation pass, no upsert. Seconds of each.
+    /// does: no staging, no validation pass, no upsert. Seconds of each. It writes that copy in key
+    /// order too (`byIdFile(sorted: true)`), for the floor a later scratch database measures.
     private func baseline(_ pool: Pool, conninfo: String, clientFile: URL) async throws -> (Double, Double) {
         try await pool.query(
             """
