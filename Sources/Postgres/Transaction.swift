@@ -70,10 +70,20 @@ extension Pool {
     }
 
     /// `select set_config($1, $2, true), …` for all settings in one round trip.
+    ///
+    /// A `plan_cache_mode` the server asks for yields to one the database or role was set to (the
+    /// parameter is no longer `auto`): an operator who forced custom plans, say to get past one bad
+    /// generic plan, keeps them for every statement.
     static func setConfig(_ settings: [(name: String, value: String)]) -> SQL {
         var parts: [SQL] = []
         for setting in settings {
-            parts.append("set_config(\(setting.name), \(setting.value), true)")
+            if setting.name == "plan_cache_mode" {
+                parts.append(
+                    "set_config('plan_cache_mode', case current_setting('plan_cache_mode') when 'auto' then \(setting.value) "
+                        + "else current_setting('plan_cache_mode') end, true)")
+            } else {
+                parts.append("set_config(\(setting.name), \(setting.value), true)")
+            }
         }
         return "select " + SQL.joined(parts, separator: ", ")
     }

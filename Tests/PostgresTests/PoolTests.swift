@@ -96,6 +96,22 @@ struct PoolTests {
         }
     }
 
+    @Test func aPlanModeTheServerAsksForYieldsToTheOneTheDatabaseWasSetTo() async throws {
+        try await TestDatabase.with(migrated: false) { database in
+            let mode = { (pool: Pool) async throws -> String in
+                try await pool.transaction(settings: [("plan_cache_mode", "force_generic_plan")]) { connection in
+                    try await connection.query("select current_setting('plan_cache_mode')").single().decode(0, as: String.self)
+                }
+            }
+            try await database.withPool(size: 1) { pool in
+                #expect(try await mode(pool) == "force_generic_plan", "the database left it at auto")
+                try await pool.query("alter database \(unescaped: database.name) set plan_cache_mode = force_custom_plan")
+            }
+            let chosen = try await database.withPool(size: 1) { pool in try await mode(pool) }
+            #expect(chosen == "force_custom_plan", "the operator's choice wins")
+        }
+    }
+
     @Test func serializationFailureIsRetriedUntilItSucceeds() async throws {
         try await TestDatabase.with { database in
             try await database.withPool(size: 2) { pool in

@@ -12,6 +12,14 @@ public struct RecordStore: Sendable {
         self.connection = connection
     }
 
+    /// What a transaction that reads or changes one record by id adds to its settings: plan each
+    /// statement once per connection. Records are partitioned by year and named by (branch, id),
+    /// so no plan can prune, and PostgreSQL kept planning the record view afresh on every execution
+    /// (the generic plan over every partition never looked cheaper than a custom one): 6–10 ms a
+    /// time, twice per step. On the national set a submit's statements cost 24–29 ms of database
+    /// CPU that way and 8 ms with generic plans (scripts/statement-cpu.sh).
+    public static let byIdSettings: [(name: String, value: String)] = [("plan_cache_mode", "force_generic_plan")]
+
     public struct Draft: Sendable {
         public var branchId: Int
         public var formCode: String

@@ -7,7 +7,7 @@ import TestSupport
 /// The plans PostgreSQL executed for a test database, as `auto_explain` logs them: every statement
 /// of every session on that database, nested ones too (PL/pgSQL functions, triggers, foreign-key
 /// checks), each planned for its values (`plan_cache_mode = force_custom_plan`, so a parameter
-/// shows as the constant it was; a transaction that sets its own plan mode keeps it). Set on the
+/// shows as the constant it was; the plan modes the server asks for yield to the database's). Set on the
 /// database only, so the other tests of the shared cluster log nothing; sessions opened after
 /// `enable` log. Requests are told apart by `StatementCapture`'s marker statements, whose own
 /// plans carry their names.
