@@ -33,10 +33,34 @@ public struct AssessmentExport: Sendable {
         case .branch:
             let rows = try await connection.query(
                 bounds + """
+                -- Callbacks due in the month, as of its end: on time only when called by the deadline and
+                -- countersigned (Art 5, 12); unreachable was not a callback. One pass over the month's
+                -- tasks of every branch in scope, not one per branch: a branch's tasks are found by
+                -- deadline first, so a walk per branch read the whole month each time. A task's record
+                -- is looked up only when the task is completed: it may be in any year's partition.
+                , tasks as (
+                    select k.branch_id,
+                           count(*) filter (where k.state <> 'cancelled') as due,
+                           count(*) filter (where k.state = 'completed' and k.closed_at <= k.due_at and k.countersigned_at < x.end_at)
+                               as on_time,
+                           count(*) filter (where k.state = 'completed' and k.closed_at < x.end_at
+                                              and (k.countersigned_at is null or k.countersigned_at >= x.end_at)) as awaiting_signoff,
+                           count(*) filter (where k.state = 'unreachable' and k.closed_at < x.end_at) as unreachable
+                    from (
+                        select t.branch_id, t.state, t.closed_at, t.due_at,
+                               case when t.state = 'completed' then (
+                                   select r.countersigned_at from huifang.records r where r.branch_id = t.branch_id and r.id = t.record_id
+                               ) end as countersigned_at
+                        from huifang.callback_tasks t cross join bounds x
+                        where
+                """ + " " + .routed("t.branch_id", to: branches) + """
+                          and t.due_at >= x.start_at and t.due_at < x.end_at
+                    ) k cross join bounds x
+                    group by k.branch_id
+                )
                 select b.code, b.name,
-                       (select count(*) from huifang.callback_tasks t where t.branch_id = b.id and t.due_at >= x.start_at and t.due_at < x.end_at
-                          and t.state <> 'cancelled'),
-                       c.on_time, c.awaiting_signoff, c.unreachable, c.due - c.on_time - c.awaiting_signoff - c.unreachable,
+                       coalesce(c.due, 0), coalesce(c.on_time, 0), coalesce(c.awaiting_signoff, 0), coalesce(c.unreachable, 0),
+                       coalesce(c.due - c.on_time - c.awaiting_signoff - c.unreachable, 0),
                        (select count(*) from huifang.record_signatures g where g.branch_id = b.id and g.step = 'countersign'
                           and g.signed_at >= x.start_at and g.signed_at < x.end_at),
                        (select count(*) from huifang.record_signatures g where g.branch_id = b.id and g.step = 'return'
@@ -54,18 +78,7 @@ public struct AssessmentExport: Sendable {
                           and p.closed_at <= t.due_at),
                        e.published, e.score
                 from huifang.branches b cross join bounds x
-                -- Callbacks due in the month, as of its end: on time only when called by the deadline and
-                -- countersigned (Art 5, 12); unreachable was not a callback.
-                cross join lateral (
-                    select count(*) filter (where t.state <> 'cancelled') as due,
-                           count(*) filter (where t.state = 'completed' and t.closed_at <= t.due_at and r.countersigned_at < x.end_at) as on_time,
-                           count(*) filter (where t.state = 'completed' and t.closed_at < x.end_at
-                                              and (r.countersigned_at is null or r.countersigned_at >= x.end_at)) as awaiting_signoff,
-                           count(*) filter (where t.state = 'unreachable' and t.closed_at < x.end_at) as unreachable
-                    from huifang.callback_tasks t
-                    left join huifang.records r on r.branch_id = t.branch_id and r.id = t.record_id
-                    where t.branch_id = b.id and t.due_at >= x.start_at and t.due_at < x.end_at
-                ) c
+                left join tasks c on c.branch_id = b.id
                 -- Art 16: the month's year's evaluations of the branch published by the month's end, and
                 -- their weighted score (each criterion's score ÷ its maximum, weighted), averaged.
                 cross join lateral (
