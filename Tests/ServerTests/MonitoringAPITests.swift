@@ -114,6 +114,46 @@ struct MonitoringAPITests {
         }
     }
 
+    /// The callback columns of the branch assessment: a month's tasks counted per branch, and a branch
+    /// without tasks that month shows zeros, not blanks.
+    @Test func theBranchAssessmentCountsEachBranchsCallbacksDueInTheMonth() async throws {
+        try await withFixtureApp(now: Date()) { api, fixture, database in
+            let auditor = try await api.token("auditor")
+            func rows(_ month: String) async throws -> [String: [String: String]] {
+                let reply = try await api.send(.get, "/monitoring/assessment?month=\(month)&by=branch", token: auditor)
+                let lines = reply.text.split(separator: "\n").map(String.init)
+                let columns = try #require(lines.first, "\(reply.text)").split(separator: ",").map(String.init)
+                return Dictionary(uniqueKeysWithValues: lines.dropFirst().map { line in
+                    let row = Dictionary(uniqueKeysWithValues: zip(columns, line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)))
+                    return (row["branch"] ?? "", row)
+                })
+            }
+            let callbacks = ["callbacks_due", "callbacks_on_time", "callbacks_awaiting_signoff", "callbacks_unreachable", "callbacks_late_or_missed"]
+            // March 2026: each branch's new-account callback came due (5 working days after 2 March) and was not made.
+            let due: [String: Int] = try await database.withPool { pool in
+                try await pool.query(
+                    """
+                    select b.code, count(t.id)::int from huifang.branches b
+                    left join huifang.callback_tasks t on t.branch_id = b.id and t.state <> 'cancelled'
+                      and t.due_at >= '2026-03-01 00:00+08' and t.due_at < '2026-04-01 00:00+08'
+                    group by b.code
+                    """
+                ).reduce(into: [:]) { $0[try $1.decode(0, as: String.self)] = try $1.decode(1, as: Int.self) }
+            }
+            #expect(due == ["BJ001": 1, "SH001": 1])
+            let march = try await rows("2026-03")
+            for code in ["BJ001", "SH001"] {
+                #expect(callbacks.map { march[code]?[$0] } == ["1", "0", "0", "0", "1"], "\(code): \(march[code] ?? [:])")
+            }
+            // January: nothing was due anywhere, and every branch still has its row of zeros.
+            let january = try await rows("2026-01")
+            #expect(january.keys.sorted() == ["BJ001", "SH001"])
+            for code in ["BJ001", "SH001"] {
+                #expect(callbacks.map { january[code]?[$0] } == ["0", "0", "0", "0", "0"], "\(code): \(january[code] ?? [:])")
+            }
+        }
+    }
+
     /// OWASP's CSV-injection rule: a cell a spreadsheet would run as a formula starts with an apostrophe.
     @Test func aNameThatLooksLikeAFormulaIsExportedAsText() async throws {
         try await withFixtureApp(now: Date()) { api, fixture, database in
