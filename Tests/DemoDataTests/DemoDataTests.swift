@@ -104,6 +104,31 @@ struct DemoDataTests {
                 #expect(try spread.decode(0, as: Int.self) >= 2 && spread.decode(1, as: Int.self) >= 2)
                 #expect(try spread.decode(2, as: Int.self) > 0)
                 #expect(try spread.decode(3, as: Int.self) >= 4)
+
+                // Coverage's kept counts (sql/0061), moved by every step above, equal the tasks counted again.
+                let kept = try await pool.query(
+                    """
+                    with recount as (
+                        select t.branch_id, t.period, t.rule_code,
+                               case when t.state = 'completed' and r.countersigned_at is not null
+                                        then (case when t.closed_at <= t.due_at then 'on_time' else 'late' end)
+                                    when t.state = 'completed' then 'awaiting'
+                                    when t.state in ('unreachable', 'cancelled') then t.state
+                                    else 'open' end as standing,
+                               t.due_at, count(*)::int as tasks
+                        from huifang.callback_tasks t
+                        left join huifang.records r on r.branch_id = t.branch_id and r.id = t.record_id
+                        group by 1, 2, 3, 4, 5
+                    ), kept as (
+                        select branch_id, period, rule_code, standing, due_at, tasks from huifang.coverage_task_counts where tasks > 0
+                    )
+                    select (select count(*)::int from (select * from recount except select * from kept) d),
+                           (select count(*)::int from (select * from kept except select * from recount) d),
+                           (select count(distinct standing)::int from kept)
+                    """
+                ).single()
+                #expect(try kept.decode(0, as: Int.self) == 0 && kept.decode(1, as: Int.self) == 0)
+                #expect(try kept.decode(2, as: Int.self) == 6, "every standing is kept")
             }
         }
     }

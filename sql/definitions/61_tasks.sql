@@ -655,6 +655,128 @@ create or replace trigger callback_tasks_count_directive_states_delete
     after delete on huifang.callback_tasks referencing old table as removed
     for each statement execute function huifang.callback_tasks_count_directive_states();
 
+-- ══ kept counts: huifang.coverage_task_counts ══
+
+-- How coverage counts a task (BRIEF §3): called back when completed, on time when by its deadline,
+-- and only once its record is countersigned (Art 5, 12); unreachable and cancelled apart; open,
+-- assigned and in progress are open, overdue or not by the hour of the report.
+create or replace function huifang.coverage_standing(state text, closed_at timestamptz, due_at timestamptz, countersigned_at timestamptz)
+    returns text
+    language sql immutable parallel safe
+    as $$
+    select case when state = 'completed' and countersigned_at is not null then (case when closed_at <= due_at then 'on_time' else 'late' end)
+                when state = 'completed' then 'awaiting'
+                when state in ('unreachable', 'cancelled') then state
+                else 'open' end
+    $$;
+
+-- A task's standing now: a completed task's record is read from its own year's partition.
+create or replace function huifang.task_coverage_standing(t huifang.callback_tasks) returns text
+    language sql stable
+    as $$
+    select huifang.coverage_standing(t.state, t.closed_at, t.due_at,
+               case when t.state = 'completed' then (
+                   select r.countersigned_at from huifang.records r
+                   where r.branch_id = t.branch_id and r.id = t.record_id and r.created_at = t.record_created_at) end)
+    $$;
+
+-- As directive_task_counts are kept: one statement's rows, decrements onto the rows they leave,
+-- increments upserted in key order. The standing a changed task leaves is read with its record as
+-- it is now: a record's countersignature moves its task by the trigger below, in its own statement.
+create or replace function huifang.callback_tasks_count_coverage() returns trigger
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+begin
+    if tg_op = 'INSERT' then
+        insert into huifang.coverage_task_counts as c (branch_id, period, rule_code, standing, due_at, tasks)
+        select a.branch_id, a.period, a.rule_code, huifang.task_coverage_standing(a), a.due_at, count(*)::int from added a
+        group by 1, 2, 3, 4, 5 order by 1, 2, 3, 4, 5
+        on conflict (branch_id, period, rule_code, standing, due_at) do update set tasks = c.tasks + excluded.tasks;
+    elsif tg_op = 'UPDATE' then
+        with delta as (
+            select branch_id, period, rule_code, standing, due_at, sum(n)::int as n
+            from (select r.branch_id, r.period, r.rule_code, huifang.task_coverage_standing(r) as standing, r.due_at, -1 as n from removed r
+                  union all
+                  select a.branch_id, a.period, a.rule_code, huifang.task_coverage_standing(a), a.due_at, 1 from added a) u
+            group by 1, 2, 3, 4, 5 having sum(n) <> 0
+        ), decremented as (
+            update huifang.coverage_task_counts c set tasks = c.tasks + x.n
+            from delta x
+            where x.n < 0 and c.branch_id = x.branch_id and c.period = x.period and c.rule_code = x.rule_code
+              and c.standing = x.standing and c.due_at = x.due_at
+        )
+        insert into huifang.coverage_task_counts as c (branch_id, period, rule_code, standing, due_at, tasks)
+        select branch_id, period, rule_code, standing, due_at, n from delta where n > 0
+        order by 1, 2, 3, 4, 5
+        on conflict (branch_id, period, rule_code, standing, due_at) do update set tasks = c.tasks + excluded.tasks;
+    else
+        update huifang.coverage_task_counts c set tasks = c.tasks - x.n
+        from (select r.branch_id, r.period, r.rule_code, huifang.task_coverage_standing(r) as standing, r.due_at, count(*)::int as n
+              from removed r group by 1, 2, 3, 4, 5) x
+        where c.branch_id = x.branch_id and c.period = x.period and c.rule_code = x.rule_code
+          and c.standing = x.standing and c.due_at = x.due_at;
+    end if;
+    return null;
+end
+$$;
+revoke execute on function huifang.callback_tasks_count_coverage() from public;
+
+create or replace trigger callback_tasks_count_coverage_insert
+    after insert on huifang.callback_tasks referencing new table as added
+    for each statement execute function huifang.callback_tasks_count_coverage();
+
+create or replace trigger callback_tasks_count_coverage_update
+    after update on huifang.callback_tasks referencing old table as removed new table as added
+    for each statement execute function huifang.callback_tasks_count_coverage();
+
+create or replace trigger callback_tasks_count_coverage_delete
+    after delete on huifang.callback_tasks referencing old table as removed
+    for each statement execute function huifang.callback_tasks_count_coverage();
+
+-- A record countersigned (or no longer) moves the completed task it completed between awaiting and
+-- on time or late. The task is the record's own (records_after_step completes `task_id` with it).
+create or replace function huifang.records_count_coverage() returns trigger
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+begin
+    with task as (
+        select t.branch_id, t.period, t.rule_code, t.due_at,
+               huifang.coverage_standing(t.state, t.closed_at, t.due_at, old.countersigned_at) as leaves,
+               huifang.coverage_standing(t.state, t.closed_at, t.due_at, new.countersigned_at) as enters
+        from huifang.callback_tasks t
+        where t.branch_id = new.branch_id and t.id = new.task_id and t.record_id = new.id and t.state = 'completed'
+    ), decremented as (
+        update huifang.coverage_task_counts c set tasks = c.tasks - 1
+        from task x
+        where x.leaves <> x.enters and c.branch_id = x.branch_id and c.period = x.period and c.rule_code = x.rule_code
+          and c.standing = x.leaves and c.due_at = x.due_at
+    )
+    insert into huifang.coverage_task_counts as c (branch_id, period, rule_code, standing, due_at, tasks)
+    select branch_id, period, rule_code, enters, due_at, 1 from task where leaves <> enters
+    on conflict (branch_id, period, rule_code, standing, due_at) do update set tasks = c.tasks + 1;
+    return null;
+end
+$$;
+revoke execute on function huifang.records_count_coverage() from public;
+
+create or replace trigger records_count_coverage
+    after update on huifang.records
+    -- Not `update of countersigned_at`: the record's own before trigger sets it, which a column list misses.
+    for each row when (old.countersigned_at is distinct from new.countersigned_at and new.task_id is not null)
+    execute function huifang.records_count_coverage();
+
+-- ══ row-level security: huifang.coverage_task_counts ══
+
+drop policy if exists owner_all on huifang.coverage_task_counts;
+create policy owner_all on huifang.coverage_task_counts to current_user using (true) with check (true);
+
+-- Read as coverage reads the tasks: a branch's own, HQ readers of every branch.
+drop policy if exists read_scoped on huifang.coverage_task_counts;
+create policy read_scoped on huifang.coverage_task_counts for select to huifang_app
+    using (branch_id = any ((select huifang.scope_branch_ids())::integer[]) or (select huifang.scope_all_branches()));
+
 -- ══ row-level security: huifang.directive_task_counts ══
 
 drop policy if exists owner_all on huifang.directive_task_counts;

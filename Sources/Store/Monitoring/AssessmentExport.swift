@@ -37,7 +37,7 @@ public struct AssessmentExport: Sendable {
                 -- countersigned (Art 5, 12); unreachable was not a callback. One pass over the month's
                 -- tasks of every branch in scope, not one per branch: a branch's tasks are found by
                 -- deadline first, so a walk per branch read the whole month each time. A task's record
-                -- is looked up only when the task is completed: it may be in any year's partition.
+                -- is looked up only when the task is completed, in its own year's partition.
                 , tasks as (
                     select k.branch_id,
                            count(*) filter (where k.state <> 'cancelled') as due,
@@ -49,7 +49,8 @@ public struct AssessmentExport: Sendable {
                     from (
                         select t.branch_id, t.state, t.closed_at, t.due_at,
                                case when t.state = 'completed' then (
-                                   select r.countersigned_at from huifang.records r where r.branch_id = t.branch_id and r.id = t.record_id
+                                   select r.countersigned_at from huifang.records r
+                                   where r.branch_id = t.branch_id and r.id = t.record_id and r.created_at = t.record_created_at
                                ) end as countersigned_at
                         from huifang.callback_tasks t cross join bounds x
                         where

@@ -103,25 +103,25 @@ public struct CoverageReport: Sendable {
         // The period's months in Shanghai, for the populations counted from facts (their tasks' period
         // is the month of the opening, the flag or the directive's due date).
         let start = period.startDate, end = period.endDate
+        // The tasks are kept per branch, period, rule, standing and deadline (sql/0061); open tasks
+        // are overdue or not by the hour of the report.
         let query: SQL =
             """
             with tasks as (
-                select t.branch_id, t.rule_code, t.period,
-                       count(*) filter (where t.state = 'completed' and r.countersigned_at is not null and t.closed_at <= t.due_at)::int
-                           as on_time,
-                       count(*) filter (where t.state = 'completed' and r.countersigned_at is not null and t.closed_at > t.due_at)::int
-                           as late,
-                       count(*) filter (where t.state = 'completed' and r.countersigned_at is null)::int as awaiting,
-                       count(*) filter (where t.state = 'unreachable')::int as unreachable,
-                       count(*) filter (where t.state = 'cancelled')::int as cancelled,
-                       count(*) filter (where t.state in ('open', 'assigned', 'in_progress') and t.due_at < \(now))::int as overdue,
-                       count(*) filter (where t.state in ('open', 'assigned', 'in_progress') and t.due_at >= \(now))::int as open
-                from huifang.callback_tasks t
-                left join huifang.records r on r.branch_id = t.branch_id and r.id = t.record_id
+                select k.branch_id, k.rule_code, k.period,
+                       coalesce(sum(k.tasks) filter (where k.standing = 'on_time'), 0)::int as on_time,
+                       coalesce(sum(k.tasks) filter (where k.standing = 'late'), 0)::int as late,
+                       coalesce(sum(k.tasks) filter (where k.standing = 'awaiting'), 0)::int as awaiting,
+                       coalesce(sum(k.tasks) filter (where k.standing = 'unreachable'), 0)::int as unreachable,
+                       coalesce(sum(k.tasks) filter (where k.standing = 'cancelled'), 0)::int as cancelled,
+                       coalesce(sum(k.tasks) filter (where k.standing = 'open' and k.due_at < \(now)), 0)::int as overdue,
+                       coalesce(sum(k.tasks) filter (where k.standing = 'open' and k.due_at >= \(now)), 0)::int as open
+                from huifang.coverage_task_counts k
                 where
-            """ + " " + scope("t.branch_id") + """
-                  and t.period = any(\(labels))
-                group by t.branch_id, t.rule_code, t.period
+            """ + " " + scope("k.branch_id") + """
+                  and k.period = any(\(labels))
+                group by k.branch_id, k.rule_code, k.period
+                having sum(k.tasks) > 0
             ), draws as (
                 select branch_id, rule_code, period, sum(population_size)::int as population, sum(required)::int as required
                 from huifang.obligation_draws

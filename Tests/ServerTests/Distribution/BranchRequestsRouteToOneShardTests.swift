@@ -44,10 +44,10 @@ struct BranchRequestsRouteToOneShardTests {
     /// test found them: the start of the statement's text (lines joined), the table, why. A new
     /// statement that reads past its branch, or one of these on another table, fails the test.
     static let exceptions: [(statement: String, table: String, why: Why)] = [
-        ("with tasks as ( select t.branch_id, t.rule_code, t.period, count", "callback_tasks", .reportOverBranches),  // opsA GET /coverage?period=2026-06
-        ("with tasks as ( select t.branch_id, t.rule_code, t.period, count", "obligation_draws", .reportOverBranches),  // opsA GET /coverage?period=2026-06
-        ("with tasks as ( select t.branch_id, t.rule_code, t.period, count", "clients", .reportOverBranches),  // opsA GET /coverage?period=2026-06
-        ("with tasks as ( select t.branch_id, t.rule_code, t.period, count", "client_asset_snapshots", .reportOverBranches),  // opsA GET /coverage?period=2026-06
+        ("with tasks as ( select k.branch_id, k.rule_code, k.period, coale", "callback_tasks", .reportOverBranches),  // opsA GET /coverage?period=2026-06
+        ("with tasks as ( select k.branch_id, k.rule_code, k.period, coale", "obligation_draws", .reportOverBranches),  // opsA GET /coverage?period=2026-06
+        ("with tasks as ( select k.branch_id, k.rule_code, k.period, coale", "clients", .reportOverBranches),  // opsA GET /coverage?period=2026-06
+        ("with tasks as ( select k.branch_id, k.rule_code, k.period, coale", "client_asset_snapshots", .reportOverBranches),  // opsA GET /coverage?period=2026-06
         ("with page as (select x.branch_id, x.id from (select id from huif", "timers", .reportOverBranches),  // opsA GET /monitoring/overdue?limit=50
         ("with b as (select id, code from huifang.branches where id = any(", "open_clock_days", .reportOverBranches),  // opsA GET /monitoring/overdue?limit=50
         ("with b as (select id, code from huifang.branches where id = any(", "timers", .reportOverBranches),  // opsA GET /monitoring/overdue?limit=50
@@ -63,6 +63,9 @@ struct BranchRequestsRouteToOneShardTests {
         ("with bounds as (select $1::timestamptz as start_at, $2::timestam", "timers", .reportOverBranches),  // opsA GET /monitoring/assessment?month=2026-06&by=branch
         ("with bounds as (select $1::timestamptz as start_at, $2::timestam", "problems", .reportOverBranches),  // opsA GET /monitoring/assessment?month=2026-06&by=branch
         ("with delta as ( select branch_id, directive_id, state, sum(n)::i", "directive_task_counts", .triggerRows),  // opsA POST /tasks/1/assign
+        ("with delta as ( select branch_id, period, rule_code, standing, d", "coverage_task_counts", .triggerRows),  // opsA POST /tasks/1/assign
+        ("with task as ( select t.branch_id, t.period, t.rule_code, t.due_", "coverage_task_counts", .triggerRows),  // opsA POST /records/3/countersign
+        ("select huifang.coverage_standing(t.state, t.closed_at, t.due_at,", "records", .triggerRows),  // rpA POST /records/3/submit
         ("SELECT huifang.person_month_figures_add(array( select c from add", "records", .triggerRows),  // rpA POST /records/3/submit
         ("with delta as ( select branch_id, subject_kind, due_on, sum(n)::", "open_clock_days", .triggerRows),  // rpA POST /records/3/submit
         ("select case p_kind when 'problem' then (select department_id f", "problems", .triggerRows),  // rpA POST /records/3/submit
