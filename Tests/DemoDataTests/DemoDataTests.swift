@@ -1,3 +1,4 @@
+import Foundation
 import DemoData
 import Domain
 import Postgres
@@ -104,6 +105,29 @@ struct DemoDataTests {
                 #expect(try spread.decode(0, as: Int.self) >= 2 && spread.decode(1, as: Int.self) >= 2)
                 #expect(try spread.decode(2, as: Int.self) > 0)
                 #expect(try spread.decode(3, as: Int.self) >= 4)
+
+                // The breached list, page by page, is every loop still running past its deadline and every
+                // one stopped after it (two walks merged, sql/0064), in deadline order.
+                let now = Date()
+                let breached = try await pool.query(
+                    """
+                    select count(*) filter (where stopped_at is null)::int, count(*) filter (where stopped_at is not null)::int,
+                           coalesce(array_agg(subject_id order by due_at, branch_id, subject_id), '{}')
+                    from huifang.timers where subject_kind = 'problem' and clock = 'problem_loop'
+                      and ((stopped_at is null and due_at <= \(now)) or stopped_at > due_at)
+                    """
+                ).single()
+                #expect(try breached.decode(0, as: Int.self) > 0 && breached.decode(1, as: Int.self) > 0, "both kinds of breach")
+                var listed: [Int64] = []
+                var after: (dueMicros: Int64, branch: Int, id: Int64)?
+                var filter = ProblemStore.Filter()
+                filter.breached = true
+                repeat {
+                    let page = try await pool.transaction { try await ProblemStore($0, now: now).list(filter, branches: nil, after: after, limit: 50) }
+                    listed += page.items.map(\.id)
+                    after = page.next.flatMap { Cursor.decode($0, parts: 3) }.map { ($0[0], Int($0[1]), $0[2]) }
+                } while after != nil
+                #expect(listed == (try breached.decode(2, as: [Int64].self)))
 
                 // Coverage's kept counts (sql/0061), moved by every step above, equal the tasks counted again.
                 let kept = try await pool.query(
