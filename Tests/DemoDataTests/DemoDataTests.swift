@@ -128,6 +128,18 @@ struct DemoDataTests {
                     after = page.next.flatMap { Cursor.decode($0, parts: 3) }.map { ($0[0], Int($0[1]), $0[2]) }
                 } while after != nil
                 #expect(listed == (try breached.decode(2, as: [Int64].self)))
+                // The open ones only (the API's default): the running clocks past their deadline.
+                filter.openOnly = true
+                let open = try await pool.transaction { try await ProblemStore($0, now: now).list(filter, branches: nil, after: nil, limit: 5_000) }
+                let running: [Int64] = try await pool.query(
+                    """
+                    select coalesce(array_agg(t.subject_id order by t.due_at, t.branch_id, t.subject_id), '{}')
+                    from huifang.timers t join huifang.problems p on p.branch_id = t.branch_id and p.id = t.subject_id
+                    where t.subject_kind = 'problem' and t.clock = 'problem_loop' and t.stopped_at is null and t.due_at <= \(now)
+                      and p.state <> 'closed'
+                    """
+                ).single().decode(0)
+                #expect(!running.isEmpty && open.items.map(\.id) == running)
 
                 // Coverage's kept counts (sql/0061), moved by every step above, equal the tasks counted again.
                 let kept = try await pool.query(

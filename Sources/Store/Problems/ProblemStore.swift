@@ -81,11 +81,16 @@ public struct ProblemStore: Sendable {
         // A breached clock is one still running past its deadline or one stopped after it: two walks in
         // deadline order (timers_open_problem_loops, timers_problem_loops_stopped_late), merged. One walk
         // of every problem clock kept the breached half of them and sorted it (500 ms on the national set).
-        let keys: SQL = filter.breached
-            ? "select u.branch_id, u.subject_id from ((" + walk("t.branch_id, t.subject_id, t.due_at", ["t.stopped_at is null", "t.due_at <= \(now)::timestamptz"])
-                + ") union all (" + walk("t.branch_id, t.subject_id, t.due_at", ["t.stopped_at > t.due_at"])
-                + ")) u order by u.due_at, u.branch_id, u.subject_id limit \(limit + 1)"
-            : walk("t.branch_id, t.subject_id", [])
+        // An open problem's clock is running, so the open breached ones are the first walk alone.
+        let running: [SQL] = ["t.stopped_at is null", "t.due_at <= \(now)::timestamptz"]
+        let keys: SQL =
+            if filter.breached && !filter.openOnly {
+                "select u.branch_id, u.subject_id from ((" + walk("t.branch_id, t.subject_id, t.due_at", running)
+                    + ") union all (" + walk("t.branch_id, t.subject_id, t.due_at", ["t.stopped_at > t.due_at"])
+                    + ")) u order by u.due_at, u.branch_id, u.subject_id limit \(limit + 1)"
+            } else {
+                walk("t.branch_id, t.subject_id", filter.breached ? running : [])
+            }
         let source: SQL = filter.departmentIds.map { Self.perDepartment($0, keys) } ?? "(" + keys + ") as k"
         // The keys' branches, named again: through the breached list's union the join alone no longer
         // says which branch the page reads (docs/scaling.md).
