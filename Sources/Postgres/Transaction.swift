@@ -69,11 +69,15 @@ extension Pool {
         return error.isTransient || error.isCachedPlanChanged || (error.isConnectionLoss && !began)
     }
 
+    /// `plan_cache_mode = force_generic_plan` for one transaction: its statements are planned once
+    /// per connection, not for each run's values (monitoring reads, a record named by id).
+    public static let genericPlans: [(name: String, value: String)] = [("plan_cache_mode", "force_generic_plan")]
+
     /// `select set_config($1, $2, true), …` for all settings in one round trip.
     ///
-    /// A `plan_cache_mode` the server asks for yields to one the database or role was set to (the
-    /// parameter is no longer `auto`): an operator who forced custom plans, say to get past one bad
-    /// generic plan, keeps them for every statement.
+    /// A `plan_cache_mode` the server asks for (`genericPlans`) yields to one the database or role
+    /// was set to (the parameter is no longer `auto`): an operator who forced custom plans, say to
+    /// get past one bad generic plan, keeps them for every statement.
     static func setConfig(_ settings: [(name: String, value: String)]) -> SQL {
         var parts: [SQL] = []
         for setting in settings {

@@ -346,7 +346,7 @@ extension MonitoringQueries {
     /// row-level security, planning each run cost more than running it (0.3 ms against 0.05 ms for
     /// a branch's upload standing), so they run on their generic plan. Their plans are index
     /// walks whatever the values, which the plan test keeps honest.
-    public static let settings: [(name: String, value: String)] = [("plan_cache_mode", "force_generic_plan")]
+    public static let settings = Pool.genericPlans
 }
 
 extension Pool {

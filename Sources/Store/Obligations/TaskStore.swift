@@ -53,10 +53,12 @@ public struct TaskStore: Sendable {
         }
         // Spelled out, not bound, so the planner can prove a partial index applies even to a generic
         // plan: a branch's open tasks (branch_id, due_at, id), every branch's open or closed ones by deadline.
-        if let states = filter.states, Set(states).isSubset(of: [.open, .assigned, .inProgress]) {
-            conditions.append("t.state in ('open', 'assigned', 'in_progress')")
-        } else if let states = filter.states, Set(states).isSubset(of: [.completed, .unreachable, .cancelled]) {
-            conditions.append("t.state in ('completed', 'unreachable', 'cancelled')")
+        if let states = filter.states.map(Set.init) {
+            if states.isSubset(of: [.open, .assigned, .inProgress]) {
+                conditions.append("t.state in ('open', 'assigned', 'in_progress')")
+            } else if states.isSubset(of: [.completed, .unreachable, .cancelled]) {
+                conditions.append("t.state in ('completed', 'unreachable', 'cancelled')")
+            }
         }
         let filtered = conditions.isEmpty ? SQL("true") : SQL.joined(conditions, separator: " and ")
         // A page walks a deadline index in order — every task's `(due_at, branch_id, id)`, or a

@@ -18,7 +18,7 @@ public struct RecordStore: Sendable {
     /// (the generic plan over every partition never looked cheaper than a custom one): 6–10 ms a
     /// time, twice per step. On the national set a submit's statements cost 24–29 ms of database
     /// CPU that way and 8 ms with generic plans (scripts/statement-cpu.sh).
-    public static let byIdSettings: [(name: String, value: String)] = [("plan_cache_mode", "force_generic_plan")]
+    public static let byIdSettings = Pool.genericPlans
 
     public struct Draft: Sendable {
         public var branchId: Int
