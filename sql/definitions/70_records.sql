@@ -121,7 +121,8 @@ begin
         if not found or not huifang.in_record_scope(new.branch_id, array_remove(array[previous.hq_department_id, previous.executor_department_id], null)) then
             raise exception 'not in your scope' using errcode = '42501', constraint = 'records_signer';
         end if;
-        perform from huifang.records where branch_id = new.branch_id and id = new.amends_id for update;
+        perform from huifang.records where branch_id = new.branch_id and id = new.amends_id and created_at = previous.created_at
+            for update;
         if new.performer_staff_id is distinct from previous.performer_staff_id
            and not huifang.holds_record_role(new.performer_staff_id, previous.archiver_role, previous) then
             raise exception 'a record is amended by its performer or by the % who keeps the archive', previous.archiver_role
@@ -492,19 +493,21 @@ cost 1000;
 revoke execute on function huifang.department_received_record(integer,bigint,bigint) from public;
 grant execute on function huifang.department_received_record(integer,bigint,bigint) to huifang_app;
 
-create or replace function huifang.department_sees_record(p_branch integer, p_record bigint) returns boolean
+-- The record's created_at names its year's partition: without it the lookup probes every year.
+create or replace function huifang.department_sees_record(p_branch integer, p_record bigint, p_record_created_at timestamptz)
+    returns boolean
     language sql stable security definer
     set search_path = pg_catalog, pg_temp
     as $$
         select exists (select from huifang.records r
-                       where r.branch_id = p_branch and r.id = p_record
+                       where r.branch_id = p_branch and r.id = p_record and r.created_at = p_record_created_at
                          and (r.hq_department_id = any (huifang.scope_department_ids())
                               or r.executor_department_id = any (huifang.scope_department_ids())
                               or huifang.department_received_record(r.branch_id, r.upload_id, r.id)))
     $$
 cost 1000;
-revoke execute on function huifang.department_sees_record(integer,bigint) from public;
-grant execute on function huifang.department_sees_record(integer,bigint) to huifang_app;
+revoke execute on function huifang.department_sees_record(integer,bigint,timestamptz) from public;
+grant execute on function huifang.department_sees_record(integer,bigint,timestamptz) to huifang_app;
 
 -- Art 5, 17: the performer who does not raise a finding as a problem says why; its clock stops.
 -- The workflow's own function: the request role has no direct write on findings.
@@ -586,7 +589,9 @@ create policy owner_all on huifang.record_signatures to current_user using (true
 drop policy if exists follows_record on huifang.record_signatures;
 create policy follows_record on huifang.record_signatures for select to huifang_app
     using (branch_id = any ((select huifang.scope_branch_ids())::integer[]) or (select huifang.scope_all_branches())
-           or (cardinality((select huifang.scope_department_ids())) > 0 and huifang.department_sees_record(branch_id, record_id)));
+           or (cardinality((select huifang.scope_department_ids())) > 0
+               and huifang.department_sees_record(branch_id, record_id, record_created_at)));
+drop function if exists huifang.department_sees_record(integer, bigint);
 
 -- ══ row-level security: huifang.record_findings ══
 
@@ -595,7 +600,8 @@ create policy owner_all on huifang.record_findings to current_user using (true) 
 
 drop policy if exists follows_record on huifang.record_findings;
 create policy follows_record on huifang.record_findings for select to huifang_app
-    using (exists (select from huifang.records r where r.branch_id = record_findings.branch_id and r.id = record_findings.record_id));
+    using (exists (select from huifang.records r where r.branch_id = record_findings.branch_id and r.id = record_findings.record_id
+                   and r.created_at = record_findings.record_created_at));
 
 -- ══ row-level security: huifang.client_profiles ══
 

@@ -25,6 +25,7 @@ begin
     if not huifang.in_record_scope(new.branch_id, coalesce((
             select array_remove(array[r.hq_department_id, r.executor_department_id], null)
             from huifang.record_findings f join huifang.records r on r.branch_id = f.branch_id and r.id = f.record_id
+                                                and r.created_at = f.record_created_at
             where f.branch_id = new.branch_id and f.id = new.finding_id), '{}')) then
         raise exception 'not in your scope' using errcode = '42501', constraint = 'problems_raiser';
     end if;
@@ -640,6 +641,7 @@ drop policy if exists raise_scoped on huifang.problems;
 create policy raise_scoped on huifang.problems for insert to huifang_app
     with check (branch_id = any ((select huifang.scope_branch_ids())::integer[])
                 or exists (select from huifang.records r where r.branch_id = problems.branch_id and r.id = problems.record_id
+                           and r.created_at = problems.record_created_at
                            and (r.executor_department_id = any ((select huifang.scope_department_ids())::integer[])
                                 or r.hq_department_id = any ((select huifang.scope_department_ids())::integer[]))));
 

@@ -157,7 +157,8 @@ begin
     perform huifang.person_month_figures_add(array(
         select c from huifang.callback_tasks t, huifang.person_month_of_task(t, 1) c where t.state = 'completed'));
     perform huifang.person_month_figures_add(array(
-        select c from huifang.record_signatures g join huifang.records r on r.branch_id = g.branch_id and r.id = g.record_id,
+        select c from huifang.record_signatures g
+               join huifang.records r on r.branch_id = g.branch_id and r.id = g.record_id and r.created_at = g.record_created_at,
                huifang.person_month_of_return(g, r.performer_staff_id) c
         where g.step = 'return'));
     perform huifang.person_month_figures_add(array(select c from huifang.problems p, huifang.person_month_of_problem(p, 1) c));

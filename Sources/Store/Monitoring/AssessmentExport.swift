@@ -144,6 +144,7 @@ public struct AssessmentExport: Sendable {
                        (select count(*) from huifang.callback_tasks t where t.branch_id = b.id and t.closed_by = s.id and t.state = 'completed'
                           and t.closed_at >= x.start_at and t.closed_at < x.end_at and t.closed_at <= t.due_at),
                        (select count(*) from huifang.record_signatures g join huifang.records r on r.branch_id = g.branch_id and r.id = g.record_id
+                            and r.created_at = g.record_created_at
                           where g.branch_id = b.id and r.performer_staff_id = s.id and g.step = 'return'
                             and g.signed_at >= x.start_at and g.signed_at < x.end_at),
                        (select count(*) from huifang.problems p where p.branch_id = b.id and p.raised_by = s.id
