@@ -19,7 +19,16 @@ public enum Cursor {
 
     /// The key of a row of a list ordered by a deadline (microseconds), then branch and id.
     public static func byDeadline(_ due: Date?, _ branch: Int, _ id: Int64) -> String {
-        encode(Int64(((due ?? .distantPast).timeIntervalSince1970 * 1_000_000).rounded()), Int64(branch), id)
+        encode(microseconds(due ?? .distantPast), Int64(branch), id)
+    }
+
+    /// The key of a row of a list ordered by a time (microseconds), then id.
+    public static func byTime(_ at: Date, _ id: Int64) -> String {
+        encode(microseconds(at), id)
+    }
+
+    private static func microseconds(_ date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
     }
 
     /// The parts of a cursor, or nil when it is not one this server made.

@@ -66,13 +66,13 @@ extension APIService {
 
     func listAuditEvents(_ input: Operations.ListAuditEvents.Input) async throws -> Operations.ListAuditEvents.Output {
         let access = try authorize(.readAudit)
-        let before = try Cursors.id(input.query.after)
+        let before = try Cursors.timeAndID(input.query.after)
         let filter = AuditLog.Filter(
             branchId: input.query.branchId.map(Int.init), action: input.query.action, objectType: input.query.objectType,
             objectId: input.query.objectId)
         let limit = try Cursors.limit(input.query.limit)
         let page = try await pool.transaction(for: access, readOnly: true) {
-            try await AuditLog($0).list(filter, before: before, limit: limit)
+            try await AuditLog($0).list(filter, branches: access.allBranches ? nil : access.branchIds, before: before, limit: limit)
         }
         let items = try page.items.map { event in
             Components.Schemas.AuditEvent(

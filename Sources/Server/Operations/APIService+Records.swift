@@ -19,7 +19,7 @@ extension APIService {
         if query.mine == true { filter.performerStaffId = access.staffId }
         if query.awaitingMySignature == true { filter.awaitingSignatureOf = access.staffId }
         if access.isDepartmentOnly { filter.readingDepartments = access.departmentIds }
-        let before = try Cursors.id(query.after)
+        let before = try Cursors.timeAndID(query.after)
         let limit = try Cursors.limit(query.limit)
         let page = try await pool.transaction(for: access, readOnly: true) {
             try await RecordStore($0).list(filter, branches: access.recordBranches, before: before, limit: limit)
@@ -221,7 +221,8 @@ extension APIService {
 
     func getClientFile(_ input: Operations.GetClientFile.Input) async throws -> Operations.GetClientFile.Output {
         let access = try authorize(.readRecords)
-        let shown = try await pool.transaction(for: access, readOnly: true) { db -> Components.Schemas.ClientFile? in
+        // Planned once per connection: ten years of records are as many partitions to plan over each time.
+        let shown = try await pool.transaction(for: access, adding: RecordStore.byIdSettings, readOnly: true) { db -> Components.Schemas.ClientFile? in
             guard let file = try await ClientFile.load(db, clientId: input.path.clientId, branches: access.recordBranches) else { return nil }
             return .init(
                 clientId: input.path.clientId,

@@ -18,6 +18,14 @@ enum Cursors {
         }
     }
 
+    /// The last (time in microseconds, id) of the previous page, for lists ordered by time then id.
+    static func timeAndID(_ text: String?) throws -> (micros: Int64, id: Int64)? {
+        try text.map { text in
+            guard let parts = Cursor.decode(text, parts: 2) else { throw AppError.badCursor }
+            return (parts[0], parts[1])
+        }
+    }
+
     /// The last id of the previous page, for lists ordered by id.
     static func id(_ text: String?) throws -> Int64? {
         try text.map { text in

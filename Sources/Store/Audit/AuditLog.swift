@@ -64,26 +64,40 @@ public struct AuditLog: Sendable {
         }
     }
 
-    /// Newest first; `before` is the id cursor.
-    public func list(_ filter: Filter, before: Int64?, limit: Int) async throws -> Page<AuditEvent> {
-        let rows = try await connection.query(
+    /// Newest first (by time, then id); `before` is the previous page's last (time in microseconds,
+    /// id). `branches`: the reader's branches, nil when it reads every branch.
+    ///
+    /// The trail is partitioned by month, so "newest first" walks the newest month's time index
+    /// and stops at a page, whatever the years kept. A reader of some branches sees those branches'
+    /// events and the events it made itself (the policy's two reaches): a walk per branch and one of
+    /// its own, merged, rather than every event of every branch filtered by the policy.
+    public func list(_ filter: Filter, branches: [Int]?, before: (micros: Int64, id: Int64)?, limit: Int) async throws -> Page<AuditEvent> {
+        let columns: SQL = "e.id, e.at, e.actor_staff_id, e.branch_id, e.action, e.object_type, e.object_id, e.reason, e.detail"
+        let matching: SQL = """
+            (\(filter.branchId)::int is null or e.branch_id = \(filter.branchId))
+            and (\(filter.action)::text is null or e.action = \(filter.action))
+            and (\(filter.objectType)::text is null or e.object_type = \(filter.objectType))
+            and (\(filter.objectId)::text is null or e.object_id = \(filter.objectId))
+            and (\(before?.micros)::bigint is null
+                 or (e.at, e.id) < (to_timestamp(\(before?.micros)::numeric / 1000000), \(before?.id)))
             """
-            select id, at, actor_staff_id, branch_id, action, object_type, object_id, reason, detail
-            from huifang.audit_events
-            where (\(filter.branchId)::int is null or branch_id = \(filter.branchId))
-              and (\(filter.action)::text is null or action = \(filter.action))
-              and (\(filter.objectType)::text is null or object_type = \(filter.objectType))
-              and (\(filter.objectId)::text is null or object_id = \(filter.objectId))
-              and (\(before)::bigint is null or id < \(before))
-            order by id desc
-            limit \(limit + 1)
-            """)
-        let events = try rows.map { row in
+        let newest: SQL = " order by e.at desc, e.id desc limit \(limit + 1)"
+        let query: SQL
+        if let branches {
+            let eachBranch: SQL = "select x.* from unnest(\(branches)::int[]) b(id) cross join lateral (select " + columns
+                + " from huifang.audit_events e where e.branch_id = b.id and " + matching + newest + ") x"
+            let own: SQL = "select " + columns + " from huifang.audit_events e where e.actor_staff_id = huifang.scope_staff_id() and "
+                + matching + newest
+            query = "select " + columns + " from ((" + eachBranch + ") union (" + own + ")) e" + newest
+        } else {
+            query = "select " + columns + " from huifang.audit_events e where " + matching + newest
+        }
+        let events = try await connection.query(query).map { row in
             AuditEvent(
                 id: try row.decode(0), at: try row.decode(1), actorStaffId: try row.decode(2), branchId: try row.decode(3),
                 action: try row.decode(4), objectType: try row.decode(5), objectId: try row.decode(6),
                 reason: try row.decode(7), detail: try row.decode(8))
         }
-        return Cursor.page(events, limit: limit) { Cursor.encode($0.id) }
+        return Cursor.page(events, limit: limit) { Cursor.byTime($0.at, $0.id) }
     }
 }

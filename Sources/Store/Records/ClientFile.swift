@@ -92,7 +92,7 @@ public struct ClientFile: Sendable {
                 + " where r.branch_id = \(branch) and r.client_id = \(clientId) order by r.created_at, r.id"
         ).map(CallbackRecord.init(row:))
         let ids = records.map(\.id)
-        let signatures = try await store.signatures("g.branch_id = \(branch) and g.record_id = any(\(ids))")
+        let signatures = try await store.signatures(of: records)
         let findings = try await store.findings("f.branch_id = \(branch) and f.record_id = any(\(ids))")
         let profiles = try await connection.query(
             """

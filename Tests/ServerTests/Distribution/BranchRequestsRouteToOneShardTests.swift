@@ -83,7 +83,7 @@ struct BranchRequestsRouteToOneShardTests {
         ("update huifang.brokers set name = coalesce($1, name), phone = co", "callback_tasks", .policyOnTheWrittenRow),  // opsA PATCH /brokers/3
         ("select d.id, d.department_id, d.title, d.purpose, d.questions, d", "callback_tasks", .policyOfAReferenceTable),  // opsA GET /directives?limit=50
         ("select d.id, d.channel_id, d.kind, d.state, d.notification_id, d", "deliveries", .readByWhoTheRowNames),  // opsA GET /deliveries?limit=50
-        ("select id, at, actor_staff_id, branch_id, action, object_type, o", "audit_events", .readByWhoTheRowNames),  // managerA GET /audit-events?limit=50
+        ("select e.id, e.at, e.actor_staff_id, e.branch_id, e.action, e.ob", "audit_events", .readByWhoTheRowNames),  // managerA GET /audit-events?limit=50
         ("update huifang.clients set name = coalesce($1, name), id_type =", "callback_tasks", .policyOnTheWrittenRow),  // opsA PATCH /clients/3
         ("with flag as ( insert into huifang.client_flags (branch_id, clie", "callback_tasks", .policyOnTheWrittenRow),  // opsA POST /clients/3/flags
         ("with target as ( select branch_id, id from huifang.notifications", "notifications", .readByWhoTheRowNames),  // opsA POST /notifications/31/read
