@@ -55,12 +55,14 @@ public struct Problem: Error, Codable, Sendable, Equatable {
         case let serverError as ServerError:
             if let convertible = serverError.underlyingError as? any ProblemConvertible {
                 self = convertible.problem
-            } else if serverError.httpStatus.code < 500 {
+            } else if serverError.httpStatus.code < 500 || serverError.operationInput == nil {
                 // The runtime's own description names Swift types and coding keys: say it in the API's terms.
+                // No operation input: the request could not be read (a malformed query string, say), which
+                // the runtime reports as its own failure; it is the request's.
                 let field = (serverError.underlyingError as? DecodingError).map(Problem.FieldError.init(decoding:))
                 self = Problem(
                     type: "bad-request", title: "The request does not match the API description",
-                    status: serverError.httpStatus.code,
+                    status: serverError.httpStatus.code < 500 ? serverError.httpStatus.code : 400,
                     detail: field == nil ? "see the operation \(serverError.operationID) in /openapi.yaml" : nil,
                     errors: field.map { [$0] })
             } else if let database = serverError.underlyingError as? PostgresError {
