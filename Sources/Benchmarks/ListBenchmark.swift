@@ -30,17 +30,18 @@ public struct ListBenchmark: Sendable {
     /// Times every list against `server`, finding the people on the database `owner` reaches;
     /// false when any list misses the goal or answers with an error other than 403.
     public func run(server: BenchServer, owner ownerConfiguration: ConnectionConfiguration, logger: Logger) async throws -> Bool {
-        let (people, branch, month) = try await Pool.withPool(ownerConfiguration, size: 1, logger: logger) { owner in
+        let (people, branch, fileClient, month) = try await Pool.withPool(ownerConfiguration, size: 1, logger: logger) { owner in
             try await find(owner)
         }
         return try await server.with(name: "lists", poolSize: 8) { url, _ in
             let client = BenchHTTPClient(base: url, connections: 1)
             defer { client.invalidate() }
             print("bench lists: \(runs) sequential requests per list and role after one warm-up, one keep-alive connection; "
-                  + "branch roles in \(branch.code); month \(month)")
+                  + "branch roles in \(branch.code); month \(month); client \(fileClient), the branch's longest file")
             print("role                  request                                                 p50 ms   p95 ms   max ms")
             var passed = true, timed = 0, failedLists = 0, missed = 0, worst: (p95: Double, line: String) = (0, "")
             let paths = ListCatalogue.paths(month: month, year: String(month.prefix(4)), branchId: branch.id)
+                + ListCatalogue.clientPaths(clientId: fileClient)
             for person in people {
                 let token = try await signIn(client, employeeNo: person.employeeNo, password: DemoData.password)
                 for path in paths {
@@ -79,11 +80,17 @@ public struct ListBenchmark: Sendable {
         }
     }
 
-    private func find(_ owner: Pool) async throws -> (people: [Person], branch: (id: Int32, code: String), month: String) {
+    private func find(_ owner: Pool) async throws -> (people: [Person], branch: (id: Int32, code: String), client: Int64, month: String) {
         guard let branchRow = try await owner.query(
             "select id, code from huifang.branches where (\(branchCode)::text is null or code = \(branchCode)) order by code limit 1"
         ).first else { throw BenchmarkError("no branch \(branchCode ?? "at all"); load data first (huifang demo --load-only)") }
         let branch: (id: Int32, code: String) = (try branchRow.decode(0), try branchRow.decode(1))
+        guard let client = try await owner.query(
+            """
+            select client_id from huifang.records where branch_id = \(branch.id) and client_id is not null
+            group by client_id order by count(*) desc, client_id limit 1
+            """
+        ).first?.decode(0, as: Int64.self) else { throw BenchmarkError("branch \(branch.code) has no client with a record; load data first") }
         let month = try await owner.query("select to_char(now() at time zone 'Asia/Shanghai', 'YYYY-MM')").single().decode(0, as: String.self)
         var people: [Person] = []
         for role in roles {
@@ -100,7 +107,7 @@ public struct ListBenchmark: Sendable {
             ).first
             if let row { people.append(Person(role: role, employeeNo: try row.decode(0))) }
         }
-        return (people, branch, month)
+        return (people, branch, client, month)
     }
 }
 

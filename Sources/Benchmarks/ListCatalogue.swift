@@ -30,6 +30,12 @@ enum ListCatalogue {
         ]
     }
 
+    /// One client's pages a person opens from a list: the client, the client file (every record of
+    /// the years kept), and the client's records and tasks.
+    static func clientPaths(clientId: Int64) -> [String] {
+        ["/clients/\(clientId)", "/clients/\(clientId)/file", "/records?clientId=\(clientId)&limit=50", "/tasks?clientId=\(clientId)&limit=50"]
+    }
+
     /// The roles the benchmark signs in as: every role of a branch and of HQ but the admin, whose
     /// lists are the organization's and not a daily page.
     static let roles: [Role] = Role.allCases.filter { $0 != .admin }

@@ -110,13 +110,13 @@ final class BranchWalk {
         // Reading one of each.
         let client = fixture.clientA
         for who in ["opsA", "managerA", "rpA"] {
-            for path in [
-                "/me", "/branches/\(a)", "/clients/\(client)", "/clients/\(client)/referrers", "/clients/\(client)/asset-snapshots",
-                "/clients/\(client)/file", "/brokers/\(fixture.brokerA)", "/staff/\(fixture.staff["rpA"]!)",
+            for path in ListCatalogue.clientPaths(clientId: client) + [
+                "/me", "/branches/\(a)", "/clients/\(client)/referrers", "/clients/\(client)/asset-snapshots",
+                "/brokers/\(fixture.brokerA)", "/staff/\(fixture.staff["rpA"]!)",
                 "/staff/\(fixture.staff["rpA"]!)/grants", "/tasks/\(known.task)", "/tasks/\(known.task)/explanation",
                 "/tasks/\(known.task)/attempts", "/records/\(known.record)", "/problems/\(known.problem)",
                 "/record-uploads/\(known.upload)", "/directives/\(known.directive)", "/evaluations/\(known.evaluation)",
-                "/calendars/cn_workday/years/2026", "/records?clientId=\(client)&limit=50", "/tasks?clientId=\(client)&limit=50",
+                "/calendars/cn_workday/years/2026",
             ] {
                 // The directive is S&T HQ's: a branch sees it only through its targets' tasks.
                 try await send(who, .get, path, who == "opsA" && !path.hasPrefix("/directives/") ? .success : .anything)
