@@ -139,13 +139,20 @@ public struct MonitoringQueries: Sendable {
                           and t.due_at >= \(PostgresDate.shanghai(now).shanghaiMidnight)::timestamptz and t.due_at <= \(now)::timestamptz
                           and (\(kind)::text is null or t.subject_kind = \(kind))) x
                     group by x.branch_id, x.subject_kind
+                ), grouped as (
+                    select b.id, b.code, u.subject_kind, sum(u.n)::int as n, min(u.oldest) as oldest
+                    from (select * from past union all select * from today) u
+                    join b on b.id = u.branch_id
+                    group by b.id, b.code, u.subject_kind
+                ),
+                -- An age per oldest day, not per branch and kind: 9 days against 875 rows nationally.
+                ages as (
+                    select o.oldest, greatest(0, huifang.workdays_between('cn_workday', o.oldest - 1, d.today)) as age
+                    from (select distinct oldest from grouped) o cross join d
                 )
-                select b.id, b.code, u.subject_kind, sum(u.n)::int,
-                       greatest(0, huifang.workdays_between('cn_workday', min(u.oldest) - 1, d.today))
-                from (select * from past union all select * from today) u
-                join b on b.id = u.branch_id cross join d
-                group by b.id, b.code, u.subject_kind, d.today
-                order by b.code, u.subject_kind
+                select g.id, g.code, g.subject_kind, g.n, a.age
+                from grouped g join ages a on a.oldest = g.oldest
+                order by g.code, g.subject_kind
                 """
     }
 
