@@ -131,6 +131,12 @@ struct HistoryListTests {
             let auditor = try await api.token("auditor")
             let everything = try await Self.paged(api, auditor, "/records?")
             #expect(everything == (try await expected("true")))
+            // HQ's list of one client walks the client's branch only; of another branch's client, that one's.
+            let hqOfClient = try await Self.paged(api, auditor, "/records?clientId=\(fixture.clientA)&")
+            #expect(hqOfClient == ofClient)
+            let hqOfClientB = try await Self.paged(api, auditor, "/records?clientId=\(fixture.clientB)&")
+            let clientB = try await expected("client_id = \(fixture.clientB)")
+            #expect(!clientB.isEmpty && hqOfClientB == clientB)
             try await Self.expectCursorsRefused(api, auditor, "/records")
         }
     }

@@ -21,7 +21,7 @@ extension APIService {
         if access.isDepartmentOnly { filter.readingDepartments = access.departmentIds }
         let before = try Cursors.timeAndID(query.after)
         let limit = try Cursors.limit(query.limit)
-        let page = try await pool.transaction(for: access, readOnly: true) {
+        let page = try await pool.transaction(for: access, adding: RecordStore.listSettings, readOnly: true) {
             try await RecordStore($0).list(filter, branches: access.recordBranches, before: before, limit: limit)
         }
         return .ok(.init(body: .json(.init(items: try page.items.map { try .init($0) }, next: page.next))))
