@@ -52,10 +52,12 @@ public struct AssessmentExport: Sendable {
                                    select r.countersigned_at from huifang.records r
                                    where r.branch_id = t.branch_id and r.id = t.record_id and r.created_at = t.record_created_at
                                ) end as countersigned_at
-                        from huifang.callback_tasks t cross join bounds x
+                        from huifang.callback_tasks t
                         where
                 """ + " " + .routed("t.branch_id", to: branches) + """
-                          and t.due_at >= x.start_at and t.due_at < x.end_at
+                          -- The month's bounds as values, not joined from `bounds`: joined, the planner
+                          -- walked every task in branch order and filtered (1.2 M of 1.3 M, 1.4 s).
+                          and t.due_at >= \(range.start)::timestamptz and t.due_at < \(range.end)::timestamptz
                     ) k cross join bounds x
                     group by k.branch_id
                 )
