@@ -143,8 +143,11 @@ public struct RecordStore: Sendable {
             // branch's every archived record instead of walking the newest (124 ms against 1).
             let walked: [Int]? = filter.branchId.map { branch in named.map { $0.contains(branch) ? [branch] : [] } ?? [branch] } ?? named
             if walked == nil, let client = filter.clientId {
-                // A client's records are in the client's branch.
-                keys = Self.eachBranchKeys("select c.branch_id as id from huifang.clients c where c.id = \(client)", filtered, limit: limit)
+                // A client's records are in the client's branch, found by probing each branch's key
+                // (the clients' keys lead with the branch: by id alone it read all 1 M, 29 ms).
+                keys = Self.eachBranchKeys(
+                    "select c.branch_id as id from huifang.clients c where " + .branch("c.branch_id", in: nil) + " and c.id = \(client)",
+                    filtered, limit: limit)
             } else if walked == nil, filter.performerStaffId != nil || filter.taskId != nil || filter.directiveId != nil {
                 // Few records of every branch: each branch's own key finds them, the national time key would not.
                 keys = Self.eachBranchKeys("select id from huifang.branches", filtered, limit: limit)
