@@ -146,7 +146,8 @@ public struct MonitoringQueries: Sendable {
                     group by b.id, b.code, u.subject_kind
                 ),
                 -- An age per oldest day, not per branch and kind: 9 days against 875 rows nationally.
-                ages as (
+                -- Materialized: inlined, the function ran again for every row of the join.
+                ages as materialized (
                     select o.oldest, greatest(0, huifang.workdays_between('cn_workday', o.oldest - 1, d.today)) as age
                     from (select distinct oldest from grouped) o cross join d
                 )
