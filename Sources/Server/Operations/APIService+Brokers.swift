@@ -71,7 +71,7 @@ extension APIService {
             branchId: input.query.branchId.map(Int.init), action: input.query.action, objectType: input.query.objectType,
             objectId: input.query.objectId)
         let limit = try Cursors.limit(input.query.limit)
-        let page = try await pool.transaction(for: access, readOnly: true) {
+        let page = try await pool.transaction(for: access, adding: AuditLog.listSettings, readOnly: true) {
             try await AuditLog($0).list(filter, branches: access.allBranches ? nil : access.branchIds, before: before, limit: limit)
         }
         let items = try page.items.map { event in
