@@ -27,6 +27,7 @@ struct HistoryListTests {
         return ids
     }
 
+    /// A cursor this server did not make (an old id-only one among them) is a 422.
     static func expectCursorsRefused(_ api: APIClient, _ token: String, _ path: String) async throws {
         for cursor in ["12", "x.1", "1.2.3"] {
             let refused = try await api.send(.get, path + "?after=\(cursor)", token: token)
