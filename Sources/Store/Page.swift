@@ -1,4 +1,5 @@
 import Foundation
+import Postgres
 
 /// One page of a keyset-paginated list; `next` is the cursor of the following page, nil on the last.
 public struct Page<Item: Sendable>: Sendable {
@@ -8,6 +9,19 @@ public struct Page<Item: Sendable>: Sendable {
     public init(items: [Item], next: String?) {
         self.items = items
         self.next = next
+    }
+}
+
+extension SQL {
+    /// A cursor's time part (microseconds since 1970, as `Cursor` writes it) as a timestamptz, exactly.
+    static func timestamp(microseconds: Int64) -> SQL {
+        "to_timestamp(\(microseconds)::numeric / 1000000)"
+    }
+
+    /// ` limit` one past the page (to know whether another follows), written into the statement
+    /// rather than bound, so a plan made once per connection knows how few rows it will read.
+    static func pageLimit(_ limit: Int) -> SQL {
+        " limit \(unescaped: String(limit + 1))"
     }
 }
 

@@ -72,7 +72,7 @@ extension APIService {
             objectId: input.query.objectId)
         let limit = try Cursors.limit(input.query.limit)
         let page = try await pool.transaction(for: access, adding: AuditLog.listSettings, readOnly: true) {
-            try await AuditLog($0).list(filter, branches: access.allBranches ? nil : access.branchIds, before: before, limit: limit)
+            try await AuditLog($0).list(filter, branches: access.indexableBranches, before: before, limit: limit)
         }
         let items = try page.items.map { event in
             Components.Schemas.AuditEvent(

@@ -21,7 +21,7 @@ extension APIService {
         if access.isDepartmentOnly { filter.readingDepartments = access.departmentIds }
         let before = try Cursors.timeAndID(query.after)
         let limit = try Cursors.limit(query.limit)
-        let page = try await pool.transaction(for: access, adding: RecordStore.listSettings, readOnly: true) {
+        let page = try await pool.transaction(for: access, adding: RecordStore.settings, readOnly: true) {
             try await RecordStore($0).list(filter, branches: access.recordBranches, before: before, limit: limit)
         }
         return .ok(.init(body: .json(.init(items: try page.items.map { try .init($0) }, next: page.next))))
@@ -30,7 +30,7 @@ extension APIService {
     func getRecord(_ input: Operations.GetRecord.Input) async throws -> Operations.GetRecord.Output {
         let access = try authorize(.readRecords)
         let wantsHTML = input.headers.accept.sortedByQuality().first?.contentType == .html
-        let shown = try await pool.transaction(for: access, adding: RecordStore.byIdSettings, readOnly: true) { db -> ShownRecord? in
+        let shown = try await pool.transaction(for: access, adding: RecordStore.settings, readOnly: true) { db -> ShownRecord? in
             let store = RecordStore(db)
             guard let record = try await store.get(input.path.recordId, branches: access.recordBranches) else { return nil }
             return ShownRecord(
@@ -58,7 +58,7 @@ extension APIService {
         }
         let answers = try RecordInputAnswers(body.answers)
         let profile = try body.profile.map(RecordInputProfile.init)
-        let record = try await pool.transaction(for: access, adding: RecordStore.byIdSettings) { db -> Components.Schemas.Record in
+        let record = try await pool.transaction(for: access, adding: RecordStore.settings) { db -> Components.Schemas.Record in
             let draft: RecordStore.Draft
             var questions: [String] = []
             if let taskId = body.taskId {
@@ -106,7 +106,7 @@ extension APIService {
         let access = try authorize(.writeRecords)
         let answers = try RecordInputAnswers(body.answers)
         let profile = try body.profile.map(RecordInputProfile.init)
-        let record = try await pool.transaction(for: access, adding: RecordStore.byIdSettings) { db -> Components.Schemas.Record in
+        let record = try await pool.transaction(for: access, adding: RecordStore.settings) { db -> Components.Schemas.Record in
             let store = RecordStore(db)
             let record = try await lockedRecord(store, input.path.recordId, access: access)
             guard record.performerStaffId == access.staffId else {
@@ -149,7 +149,7 @@ extension APIService {
         let access = try authorize(.writeRecords)
         let answers = try RecordInputAnswers(body.answers)
         let profile = try body.profile.map(RecordInputProfile.init)
-        let amendment = try await pool.transaction(for: access, adding: RecordStore.byIdSettings) { db -> Components.Schemas.Record in
+        let amendment = try await pool.transaction(for: access, adding: RecordStore.settings) { db -> Components.Schemas.Record in
             let store = RecordStore(db)
             let record = try await lockedRecord(store, input.path.recordId, access: access)
             guard record.state.isFinal else {
@@ -184,7 +184,7 @@ extension APIService {
         guard case .json(let body) = input.body else { throw AppError.invalid([]) }
         if let description = body.description { try Validate.throwing(Validate.text(description, field: "description", max: 2000)) }
         let access = try authorize(.writeRecords)
-        let problem = try await pool.transaction(for: access, adding: RecordStore.byIdSettings) { db -> Components.Schemas.RaisedProblem in
+        let problem = try await pool.transaction(for: access, adding: RecordStore.settings) { db -> Components.Schemas.RaisedProblem in
             let store = RecordStore(db)
             let (record, finding) = try await unhandledFinding(store, input.path.recordId, input.path.findingId, access: access)
             guard record.clientId != nil else {
@@ -207,7 +207,7 @@ extension APIService {
         guard case .json(let body) = input.body else { throw AppError.invalid([]) }
         try Validate.throwing(Validate.text(body.reason, field: "reason", max: 2000))
         let access = try authorize(.writeRecords)
-        let finding = try await pool.transaction(for: access, adding: RecordStore.byIdSettings) { db -> Components.Schemas.Finding in
+        let finding = try await pool.transaction(for: access, adding: RecordStore.settings) { db -> Components.Schemas.Finding in
             let store = RecordStore(db)
             let (record, finding) = try await unhandledFinding(store, input.path.recordId, input.path.findingId, access: access)
             let dismissed = try await store.dismiss(finding, of: record, reason: body.reason)
@@ -221,8 +221,7 @@ extension APIService {
 
     func getClientFile(_ input: Operations.GetClientFile.Input) async throws -> Operations.GetClientFile.Output {
         let access = try authorize(.readRecords)
-        // Planned once per connection: ten years of records are as many partitions to plan over each time.
-        let shown = try await pool.transaction(for: access, adding: RecordStore.byIdSettings, readOnly: true) { db -> Components.Schemas.ClientFile? in
+        let shown = try await pool.transaction(for: access, adding: RecordStore.settings, readOnly: true) { db -> Components.Schemas.ClientFile? in
             guard let file = try await ClientFile.load(db, clientId: input.path.clientId, branches: access.recordBranches) else { return nil }
             return .init(
                 clientId: input.path.clientId,
@@ -247,7 +246,7 @@ extension APIService {
         let action: Action = step == .submit ? .writeRecords : .signRecords
         let access = try authorize(action)
         let principal = try signedIn()
-        return try await pool.transaction(for: access, adding: RecordStore.byIdSettings) { db in
+        return try await pool.transaction(for: access, adding: RecordStore.settings) { db in
             let store = RecordStore(db)
             let record = try await lockedRecord(store, id, access: access)
             guard RecordTransitions.next(from: record.state, step) != nil else {

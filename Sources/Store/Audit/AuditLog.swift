@@ -85,9 +85,9 @@ public struct AuditLog: Sendable {
         if let action = filter.action { conditions.append("e.action = \(action)") }
         if let objectType = filter.objectType { conditions.append("e.object_type = \(objectType)") }
         if let objectId = filter.objectId { conditions.append("e.object_id = \(objectId)") }
-        if let before { conditions.append("(e.at, e.id) < (to_timestamp(\(before.micros)::numeric / 1000000), \(before.id))") }
+        if let before { conditions.append("(e.at, e.id) < (" + .timestamp(microseconds: before.micros) + ", \(before.id))") }
         let matching = conditions.isEmpty ? SQL("true") : SQL.joined(conditions, separator: " and ")
-        let newest: SQL = " order by e.at desc, e.id desc limit \(unescaped: String(limit + 1))"
+        let newest: SQL = " order by e.at desc, e.id desc" + .pageLimit(limit)
         let query: SQL
         if let branches {
             let eachBranch: SQL = "select x.* from unnest(\(branches)::int[]) b(id) cross join lateral (select " + columns

@@ -49,7 +49,7 @@ public struct TaskStore: Sendable {
         if let due = filter.dueBefore { conditions.append("t.due_at < \(due)") }
         if let after {
             conditions.append(
-                "(t.due_at, t.branch_id, t.id) > (to_timestamp(\(after.dueMicros)::numeric / 1000000), \(after.branch), \(after.id))")
+                "(t.due_at, t.branch_id, t.id) > (" + .timestamp(microseconds: after.dueMicros) + ", \(after.branch), \(after.id))")
         }
         // Spelled out, not bound, so the planner can prove a partial index applies even to a generic
         // plan: a branch's open tasks (branch_id, due_at, id), every branch's open or closed ones by deadline.

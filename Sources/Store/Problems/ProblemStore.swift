@@ -71,7 +71,7 @@ public struct ProblemStore: Sendable {
         if let client = filter.clientId { conditions.append("p.client_id = \(client)") }
         if let after {
             conditions.append(
-                "(t.due_at, t.branch_id, t.subject_id) > (to_timestamp(\(after.dueMicros)::numeric / 1000000), \(after.branch), \(after.id))")
+                "(t.due_at, t.branch_id, t.subject_id) > (" + .timestamp(microseconds: after.dueMicros) + ", \(after.branch), \(after.id))")
         }
         func walk(_ columns: String, _ more: [SQL]) -> SQL {
             "select \(unescaped: columns) from huifang.timers t"
@@ -163,7 +163,7 @@ public struct ProblemStore: Sendable {
         var condition: SQL = "f.department_id = any(\(departmentIds)) and f.state = any(\(states.map(\.rawValue)))"
         if let after {
             condition = condition
-                + " and (t.due_at, f.branch_id, f.id) > (to_timestamp(\(after.dueMicros)::numeric / 1000000), \(after.branch), \(after.id))"
+                + " and (t.due_at, f.branch_id, f.id) > (" + .timestamp(microseconds: after.dueMicros) + ", \(after.branch), \(after.id))"
         }
         // Each department's answer clocks, walked by deadline (as `list`): the running ones for the open
         // states, every one for the answered and closed (a forwarding's clock starts with it), so a

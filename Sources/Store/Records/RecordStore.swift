@@ -12,19 +12,15 @@ public struct RecordStore: Sendable {
         self.connection = connection
     }
 
-    /// What a transaction that reads or changes one record by id adds to its settings: plan each
-    /// statement once per connection. Records are partitioned by year and named by (branch, id),
-    /// so no plan can prune, and PostgreSQL kept planning the record view afresh on every execution
-    /// (the generic plan over every partition never looked cheaper than a custom one): 6–10 ms a
-    /// time, twice per step. On the national set a submit's statements cost 24–29 ms of database
-    /// CPU that way and 8 ms with generic plans (scripts/statement-cpu.sh).
-    public static let byIdSettings = Pool.genericPlans
-
-    /// What a transaction that lists records adds: the same. Planning a list over ten years of
-    /// partitions (its key walk, the join back and the amendment look-up, each over 13 partitions)
-    /// cost 23 ms a time on the national set, against 5 ms to run it; the plan is now made once per
-    /// connection. The page size is written into the statement, so a generic plan knows it.
-    public static let listSettings = Pool.genericPlans
+    /// What a transaction that reads or changes records adds to its settings: plan each statement
+    /// once per connection. Records are partitioned by year, so every statement plans over each
+    /// year's partition and its keys, and PostgreSQL kept planning afresh on every execution (the
+    /// generic plan over every partition never looked cheaper than a custom one). A record by id:
+    /// 6–10 ms a time, twice per step; on the national set a submit's statements cost 24–29 ms of
+    /// database CPU that way and 8 ms with generic plans (scripts/statement-cpu.sh). A list on ten
+    /// years (its key walk, the join back, the amendment look-up, each over 13 partitions): 23 ms to
+    /// plan against 5 ms to run; its page size is written into the statement (`SQL.pageLimit`).
+    public static let settings = Pool.genericPlans
 
     public struct Draft: Sendable {
         public var branchId: Int
@@ -121,7 +117,7 @@ public struct RecordStore: Sendable {
         if let form = filter.formCode { conditions.append("r.form_code = \(form)") }
         if let directive = filter.directiveId { conditions.append("r.directive_id = \(directive)") }
         if let before {
-            conditions.append("(r.created_at, r.id) < (to_timestamp(\(before.micros)::numeric / 1000000), \(before.id))")
+            conditions.append("(r.created_at, r.id) < (" + .timestamp(microseconds: before.micros) + ", \(before.id))")
         }
         if filter.awaitingSignatureOf != nil { conditions.append("r.state = 'submitted'") }
         let filtered = conditions.isEmpty ? SQL("true") : SQL.joined(conditions, separator: " and ")
@@ -178,7 +174,7 @@ public struct RecordStore: Sendable {
                 + "\(unescaped: grant) is not null"
         }
         return walk("branch_id", "branch_id") + " union " + walk("department_id", "hq_department_id")
-            + " order by 3 desc, 2 desc limit \(unescaped: String(limit + 1))"
+            + " order by 3 desc, 2 desc" + .pageLimit(limit)
     }
 
     /// A department that reads no branch, walked from what makes records its own, newest first
@@ -191,7 +187,7 @@ public struct RecordStore: Sendable {
         return "(select r.branch_id, r.id, r.created_at from huifang.records r where r.executor_department_id = any(\(departments)) and "
             + filtered + newest(limit) + ") union (select r.branch_id, r.id, r.created_at from huifang.records r"
             + " where r.hq_department_id = any(\(departments)) and " + filtered + newest(limit) + ")"
-            + " union (" + eachBranchKeys(delivered, filtered, limit: limit) + ") order by 3 desc, 2 desc limit \(unescaped: String(limit + 1))"
+            + " union (" + eachBranchKeys(delivered, filtered, limit: limit) + ") order by 3 desc, 2 desc" + .pageLimit(limit)
     }
 
     /// The newest keys of `branches` (nil: every branch). One branch walks its own keys; several
@@ -211,12 +207,12 @@ public struct RecordStore: Sendable {
     private static func eachBranchKeys(_ scope: SQL, _ filtered: SQL, limit: Int) -> SQL {
         "select k.branch_id, k.id, k.created_at from (" + scope
             + ") bx cross join lateral (select r.branch_id, r.id, r.created_at from huifang.records r where r.branch_id = bx.id and "
-            + filtered + newest(limit) + ") k order by k.created_at desc, k.id desc limit \(unescaped: String(limit + 1))"
+            + filtered + newest(limit) + ") k order by k.created_at desc, k.id desc" + .pageLimit(limit)
     }
 
     /// A walk's order and page: newest first, by the partition key, then id.
     private static func newest(_ limit: Int) -> SQL {
-        " order by r.created_at desc, r.id desc limit \(unescaped: String(limit + 1))"
+        " order by r.created_at desc, r.id desc" + .pageLimit(limit)
     }
 
     /// Replaces a draft's (or returned record's) answers; the database refuses it once submitted.
