@@ -11,7 +11,7 @@ extension APIService {
         let limit = try Cursors.limit(input.query.limit)
         let after = try Cursors.dueBranchAndID(input.query.after)
         let now = now()
-        let page = try await pool.transaction(for: access, readOnly: true) {
+        let page = try await pool.transaction(for: access, adding: ProblemStore.listSettings, readOnly: true) {
             try await ProblemStore($0, now: now).forwardingQueue(departmentIds: access.departmentIds, states: states, after: after, limit: limit)
         }
         return .ok(.init(body: .json(.init(items: page.items.map(Components.Schemas.Forwarding.init), next: page.next))))

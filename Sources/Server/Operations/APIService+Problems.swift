@@ -26,7 +26,7 @@ extension APIService {
         let after = try Cursors.dueBranchAndID(query.after)
         let limit = try Cursors.limit(query.limit)
         let now = now()
-        let page = try await pool.transaction(for: access, readOnly: true) {
+        let page = try await pool.transaction(for: access, adding: ProblemStore.listSettings, readOnly: true) {
             try await ProblemStore($0, now: now).list(filter, branches: access.recordBranches, after: after, limit: limit)
         }
         return .ok(.init(body: .json(.init(items: page.items.map(Components.Schemas.ProblemSummary.init), next: page.next))))

@@ -8,6 +8,12 @@ extension SQL {
         branches.map { "\(unescaped: column) = any(\($0))" } ?? "\(unescaped: column) in (select id from huifang.branches)"
     }
 
+    /// `column` in `branches`, written as an equality when there is one: a key that leads with the
+    /// branch then gives its order to what follows (`= any(…)` of one branch leaves a sort).
+    static func branchKey(_ column: String, in branches: [Int]) -> SQL {
+        branches.count == 1 ? "\(unescaped: column) = \(branches[0])" : "\(unescaped: column) = any(\(branches))"
+    }
+
     /// `column` limited to a branch caller's `Access.routingBranches`, so that the statement routes
     /// to their own shard (docs/scaling.md); `true` when there are none to name (every branch, or a
     /// department's reach): row-level security decides then.

@@ -15,6 +15,11 @@ public struct ProblemStore: Sendable {
         self.now = now
     }
 
+    /// What a list's transaction adds: plan once per connection. A page's walk is decided by the
+    /// statement's shape, not by its values (the page size is written into it), and planning the
+    /// page with its joins and policies cost more than running it (14 ms against 11 for a branch).
+    public static let listSettings = Pool.genericPlans
+
     // Reading
 
     public func get(_ id: Int64, branches: [Int]?, lock: Bool = false) async throws -> ProblemView? {
@@ -46,58 +51,101 @@ public struct ProblemStore: Sendable {
     /// The page's keys come from walking the problems' clocks in deadline order (a problem's
     /// 15-day clock runs exactly while it is open, and carries its department), so a queue of
     /// 50,000 open problems costs a page, not a sort of all of them. An HQ member of several
-    /// departments walks each department's queue and merges the pages.
+    /// departments walks each department's queue and merges the pages. A list of one person's
+    /// problems (raised by them, held by them) starts from that person's problems instead: they are
+    /// few, and a walk of every clock would skip nearly all it reads.
     public func list(_ filter: Filter, branches: [Int]?, after: (dueMicros: Int64, branch: Int, id: Int64)?, limit: Int)
         async throws -> Page<ProblemView>
     {
-        var conditions: [SQL] = ["t.subject_kind = 'problem'", "t.clock = 'problem_loop'"]
+        var clock: [SQL] = ["t.subject_kind = 'problem'", "t.clock = 'problem_loop'"]
+        var problem: [SQL] = []
         if filter.departmentIds != nil {
-            conditions.append("t.department_id = queue.department_id and p.department_id = queue.department_id")
+            clock.append("t.department_id = queue.department_id")
+            problem.append("p.department_id = queue.department_id")
         } else if let branches {
-            conditions.append("t.branch_id = any(\(branches))")
+            clock.append(.branchKey("t.branch_id", in: branches))
         }
-        if let branch = filter.branchId { conditions.append("t.branch_id = \(branch)") }
-        if let states = filter.states { conditions.append("p.state = any(\(states.map(\.rawValue)))") }
+        if let branch = filter.branchId { clock.append("t.branch_id = \(branch)") }
+        if let states = filter.states { problem.append("p.state = any(\(states.map(\.rawValue)))") }
         if filter.openOnly {
-            conditions.append("t.stopped_at is null")
             // An HQ queue holds routed problems only.
-            conditions.append(filter.departmentIds != nil ? "p.state not in ('closed', 'raised', 'returned')" : "p.state <> 'closed'")
+            problem.append(filter.departmentIds != nil ? "p.state not in ('closed', 'raised', 'returned')" : "p.state <> 'closed'")
         }
-        if filter.unclaimed { conditions.append("p.state = 'at_hq' and p.assignee_staff_id is null") }
-        if let staff = filter.assigneeStaffId { conditions.append("p.assignee_staff_id = \(staff)") }
-        if let staff = filter.raisedBy { conditions.append("p.raised_by = \(staff)") }
-        if let severity = filter.severity { conditions.append("p.severity = \(severity)") }
-        if let category = filter.category { conditions.append("p.category = \(category)") }
-        if let client = filter.clientId { conditions.append("p.client_id = \(client)") }
+        if filter.unclaimed { problem.append("p.state = 'at_hq' and p.assignee_staff_id is null") }
+        if let staff = filter.assigneeStaffId { problem.append("p.assignee_staff_id = \(staff)") }
+        if let staff = filter.raisedBy { problem.append("p.raised_by = \(staff)") }
+        if let severity = filter.severity { problem.append("p.severity = \(severity)") }
+        if let category = filter.category { problem.append("p.category = \(category)") }
+        if let client = filter.clientId { problem.append("p.client_id = \(client)") }
         if let after {
-            conditions.append(
+            clock.append(
                 "(t.due_at, t.branch_id, t.subject_id) > (" + .timestamp(microseconds: after.dueMicros) + ", \(after.branch), \(after.id))")
         }
-        func walk(_ columns: String, _ more: [SQL]) -> SQL {
-            "select \(unescaped: columns) from huifang.timers t"
-                + " join huifang.problems p on p.branch_id = t.branch_id and p.id = t.subject_id where "
-                + SQL.joined(conditions + more, separator: " and ") + " order by t.due_at, t.branch_id, t.subject_id limit \(limit + 1)"
+        // A problem's clock runs exactly while it is open and has stopped once it is closed, so the
+        // running and the stopped clocks are two walks in deadline order (timers_open_problem_loops,
+        // timers_closed_problem_loops), merged when both are asked for. A breached clock is one still
+        // running past its deadline or one stopped after it (timers_problem_loops_stopped_late): one
+        // walk of every problem clock kept the breached half of them and sorted it (500 ms nationally).
+        let running: [SQL] = filter.breached ? ["t.stopped_at is null", "t.due_at <= \(now)::timestamptz"] : ["t.stopped_at is null"]
+        let stopped: [SQL] = filter.breached ? ["t.stopped_at > t.due_at"] : ["t.stopped_at is not null"]
+        let openOnly = filter.openOnly || filter.states.map { !$0.contains(.closed) } == true
+        let walks = (filter.states == [.closed] ? [] : [running]) + (openOnly ? [] : [stopped])
+        let problemWhere: SQL = problem.isEmpty ? "true" : SQL.joined(problem, separator: " and ")
+        // One person's problems (raised by them, held by them) are read first and their clocks probed
+        // when they are few: a walk of every clock skipped all 100,000 of them for an HQ reader who
+        // raised none (65–90 ms). When they are many, a walk of the clocks finds them soon. Which of the
+        // two runs is decided by counting up to `few` of them, not by the planner's estimate.
+        var person: [SQL] = []
+        if let staff = filter.raisedBy { person.append("p.raised_by = \(staff)") }
+        if let staff = filter.assigneeStaffId {
+            // What a person holds open is keyed (problems_held_by); what they held and closed is not.
+            person.append("p.assignee_staff_id = \(staff)" + (openOnly ? " and p.state <> 'closed'" : ""))
         }
-        // A breached clock is one still running past its deadline or one stopped after it: two walks in
-        // deadline order (timers_open_problem_loops, timers_problem_loops_stopped_late), merged. One walk
-        // of every problem clock kept the breached half of them and sorted it (500 ms on the national set).
-        // An open problem's clock is running, so the open breached ones are the first walk alone.
-        let running: [SQL] = ["t.stopped_at is null", "t.due_at <= \(now)::timestamptz"]
-        let keys: SQL =
-            if filter.breached && !filter.openOnly {
-                "select u.branch_id, u.subject_id from ((" + walk("t.branch_id, t.subject_id, t.due_at", running)
-                    + ") union all (" + walk("t.branch_id, t.subject_id, t.due_at", ["t.stopped_at > t.due_at"])
-                    + ")) u order by u.due_at, u.branch_id, u.subject_id limit \(limit + 1)"
-            } else {
-                walk("t.branch_id, t.subject_id", filter.breached ? running : [])
-            }
+        if let branches, filter.departmentIds == nil { person.append("p.branch_id = any(\(branches))") }
+        let few = 1_000
+        let byPerson = filter.raisedBy != nil || filter.assigneeStaffId != nil
+        let manyGuard: [SQL] = byPerson ? ["(select count(*) from mine) > \(unescaped: String(few))"] : []
+        // Each clock's problem is probed (`offset 0` keeps it a probe): joined on (branch, id), the
+        // planner multiplies the two columns' selectivities as if they were independent, expects a few
+        // dozen rows where there are 100,000, and sorts them all (250 ms on the national set) instead
+        // of walking the first page.
+        func walk(_ more: [SQL]) -> SQL {
+            "select t.branch_id, t.subject_id, t.due_at from huifang.timers t cross join lateral"
+                + " (select from huifang.problems p where p.branch_id = t.branch_id and p.id = t.subject_id and " + problemWhere
+                + " offset 0) p where " + SQL.joined(clock + more + manyGuard, separator: " and ")
+                + " order by t.due_at, t.branch_id, t.subject_id" + .pageLimit(limit)
+        }
+        func merged(_ walks: [SQL]) -> SQL {
+            walks.count == 1
+                ? walks[0]
+                : "select u.branch_id, u.subject_id, u.due_at from (" + SQL.joined(walks.map { "(" + $0 + ")" }, separator: " union all ")
+                    + ") u order by u.due_at, u.branch_id, u.subject_id" + .pageLimit(limit)
+        }
+        var keys = merged(walks.map(walk))
+        var mine: SQL = ""
+        if byPerson {
+            mine = "with mine as materialized (select p.branch_id, p.id from huifang.problems p where "
+                + SQL.joined(person, separator: " and ") + " limit \(unescaped: String(few + 1))) "
+            let anyClock = "((" + SQL.joined(walks.map { SQL.joined($0, separator: " and ") }, separator: ") or (") + "))"
+            // The branches named again in each probe: the materialized list does not carry them (docs/scaling.md).
+            let routed = { (column: String) -> SQL in filter.departmentIds == nil ? .routed(column, to: branches) : "true" }
+            let fromMine: SQL = "select t.branch_id, t.subject_id, t.due_at from mine cross join lateral"
+                + " (select from huifang.problems p where p.branch_id = mine.branch_id and " + routed("p.branch_id")
+                + " and p.id = mine.id and " + problemWhere
+                + " offset 0) p cross join lateral (select t.branch_id, t.subject_id, t.due_at from huifang.timers t"
+                + " where t.branch_id = mine.branch_id and " + routed("t.branch_id") + " and t.subject_id = mine.id and "
+                + SQL.joined(clock, separator: " and ")
+                + " and " + anyClock + " offset 0) t where (select count(*) from mine) <= \(unescaped: String(few))"
+                + " order by t.due_at, t.branch_id, t.subject_id" + .pageLimit(limit)
+            keys = merged([fromMine, keys])
+        }
         let source: SQL = filter.departmentIds.map { Self.perDepartment($0, keys) } ?? "(" + keys + ") as k"
         // The keys' branches, named again: through the breached list's union the join alone no longer
         // says which branch the page reads (docs/scaling.md).
         let named: SQL = filter.departmentIds == nil ? .routed("p.branch_id", to: branches) : "true"
-        let query = "select " + ProblemView.columns(now: now) + " from " + source
+        let query = mine + "select " + ProblemView.columns(now: now) + " from " + source
             + " join huifang.problems p on p.branch_id = k.branch_id and p.id = k.subject_id and " + named + " " + ProblemView.joins
-            + " order by t.due_at, p.branch_id, p.id limit \(limit + 1)"
+            + " order by t.due_at, p.branch_id, p.id" + .pageLimit(limit)
         let problems = try await connection.query(query).map(ProblemView.init(row:))
         return Cursor.page(problems, limit: limit) { Cursor.byDeadline($0.clock?.dueAt, $0.branchId, $0.id) }
     }
@@ -160,24 +208,24 @@ public struct ProblemStore: Sendable {
     public func forwardingQueue(
         departmentIds: [Int], states: [ForwardingState], after: (dueMicros: Int64, branch: Int, id: Int64)?, limit: Int
     ) async throws -> Page<ForwardingView> {
-        var condition: SQL = "f.department_id = any(\(departmentIds)) and f.state = any(\(states.map(\.rawValue)))"
-        if let after {
-            condition = condition
-                + " and (t.due_at, f.branch_id, f.id) > (" + .timestamp(microseconds: after.dueMicros) + ", \(after.branch), \(after.id))"
-        }
+        let condition: SQL = "f.state = any(\(states.map(\.rawValue)))"
+        let after: SQL = after.map {
+            " and (t.due_at, t.branch_id, t.subject_id) > (" + .timestamp(microseconds: $0.dueMicros) + ", \($0.branch), \($0.id))"
+        } ?? ""
         // Each department's answer clocks, walked by deadline (as `list`): the running ones for the open
         // states, every one for the answered and closed (a forwarding's clock starts with it), so a
         // page reads its own rows rather than sorting all the department ever answered.
         let running: SQL = states.allSatisfy(\.isOpen) ? " and t.stopped_at is null" : ""
-        let keys: SQL = "select f.branch_id, f.id from huifang.timers t"
-            + " join huifang.problem_forwardings f on f.branch_id = t.branch_id and f.id = t.subject_id"
+        // Each forwarding is probed per clock, as in `list` (`offset 0` keeps it a probe).
+        let keys: SQL = "select t.branch_id, t.subject_id as id from huifang.timers t cross join lateral"
+            + " (select from huifang.problem_forwardings f where f.branch_id = t.branch_id and f.id = t.subject_id"
+            + " and f.department_id = queue.department_id and " + condition + " offset 0) f"
             + " where t.department_id = queue.department_id and t.subject_kind = 'problem_forwarding'"
-            + " and t.clock = 'forwarding_answer'" + running + " and f.department_id = queue.department_id and "
-            + condition + " order by t.due_at, t.branch_id, t.subject_id limit \(limit + 1)"
+            + " and t.clock = 'forwarding_answer'" + running + after + " order by t.due_at, t.branch_id, t.subject_id" + .pageLimit(limit)
         let items = try await connection.query(
             "select " + ForwardingView.columns(now: now) + " from " + Self.perDepartment(departmentIds, keys)
                 + " join huifang.problem_forwardings f on f.branch_id = k.branch_id and f.id = k.id " + ForwardingView.joins
-                + " order by t.due_at, f.branch_id, f.id limit \(limit + 1)"
+                + " order by t.due_at, f.branch_id, f.id" + .pageLimit(limit)
         ).map(ForwardingView.init(row:))
         return Cursor.page(items, limit: limit) { Cursor.byDeadline($0.clock?.dueAt, $0.branchId, $0.id) }
     }

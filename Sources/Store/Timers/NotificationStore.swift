@@ -28,33 +28,42 @@ public struct NotificationStore: Sendable {
         self.connection = connection
     }
 
+    /// Newest first. Each address is walked on its recipient index newest first, a department's in
+    /// each branch (its index leads with the branch), and only the walks' first pages are merged:
+    /// matching a department's address across every branch at once left the planner a nested loop
+    /// of 350 branches by 7,000 notifications (200 ms for the Ops Center at national scale). Only
+    /// the page's keys are joined to the rows.
     public func list(for grants: [RoleGrant], unreadOnly: Bool, before: Int64?, limit: Int) async throws -> Page<Notification> {
-        guard !grants.isEmpty else { return Page(items: [], next: nil) }
-        var addresses: [SQL] = []
-        for grant in grants {
+        var filters: SQL = before.map { " and n.id < \($0)" } ?? ""
+        if unreadOnly {
+            filters = filters + " and not exists (select from huifang.notification_reads r where r.branch_id = n.branch_id"
+                + " and r.notification_id = n.id and r.staff_id = huifang.scope_staff_id())"
+        }
+        let page: SQL = filters + " order by n.id desc limit \(limit + 1)"
+        let walks: [SQL] = grants.compactMap { grant in
             if let branch = grant.branchId {
-                addresses.append(
-                    "(n.branch_id = \(branch) and n.recipient_branch_id = \(branch) and n.recipient_role = \(grant.role.rawValue))")
-            } else if let department = grant.departmentId {
-                addresses.append(
-                    """
-                    (n.branch_id in (select id from huifang.branches) and n.recipient_department_id = \(department)
-                     and n.recipient_role = \(grant.role.rawValue))
-                    """)
+                return "(select n.branch_id, n.id from huifang.notifications n where n.branch_id = \(branch)"
+                    + " and n.recipient_branch_id = \(branch) and n.recipient_role = \(grant.role.rawValue)" + page + ")"
+            }
+            return grant.departmentId.map { department in
+                "(select k.branch_id, k.id from huifang.branches bx cross join lateral"
+                    + " (select n.branch_id, n.id from huifang.notifications n where n.branch_id = bx.id"
+                    + " and n.recipient_department_id = \(department) and n.recipient_role = \(grant.role.rawValue)" + page + ") k)"
             }
         }
-        var query: SQL =
+        guard !walks.isEmpty else { return Page(items: [], next: nil) }
+        let query: SQL =
             """
             select n.id, n.branch_id, n.created_at, n.recipient_role, n.recipient_branch_id, n.recipient_department_id,
                    n.kind, n.title, n.stage, n.subject_kind, n.subject_id, n.scheduled_at, r.read_at
-            from huifang.notifications n
+            from (select u.branch_id, u.id from (
+            """ + SQL.joined(walks, separator: " union ") + """
+            ) u order by u.id desc limit \(limit + 1)) k
+            join huifang.notifications n on n.branch_id = k.branch_id and n.id = k.id
             left join huifang.notification_reads r
                    on r.branch_id = n.branch_id and r.notification_id = n.id and r.staff_id = huifang.scope_staff_id()
-            where (
-            """ + SQL.joined(addresses, separator: " or ") + ")"
-        if unreadOnly { query = query + " and r.read_at is null" }
-        if let before { query = query + " and n.id < \(before)" }
-        query = query + " order by n.id desc limit \(limit + 1)"
+            order by n.id desc limit \(limit + 1)
+            """
         let rows = try await connection.query(query).map { row in
             Notification(
                 id: try row.decode(0), branchId: try row.decode(1), createdAt: try row.decode(2), recipientRole: try row.decode(3),
