@@ -1,7 +1,7 @@
 -- SLA clocks (Art 12, 14, 15, 17–19): each counted in working days, its stages (warnings, breach,
 -- escalation) scheduled from the calendar, who holds it, when it stops and how long it ran.
 -- Tables: timers, sla_events (partitioned by month in 0055), notifications, notification_reads,
--- open_clock_days (0005, 0018–0023).
+-- open_clock_days (0005, 0018–0023), open_clock_totals (0069).
 
 -- ══ functions and the triggers that call them ══
 
@@ -279,6 +279,8 @@ begin
         from added where stopped_at is null
         group by 1, 2, 3 order by 1, 2, 3
         on conflict (branch_id, subject_kind, due_on) do update set open = d.open + excluded.open;
+        insert into huifang.open_clock_totals (branch_id, subject_kind, open)
+        select branch_id, subject_kind, count(*)::int from added where stopped_at is null group by 1, 2;
     elsif tg_op = 'UPDATE' then
         -- Decrements update the days they leave (a CHECK would refuse a negative row proposed to an
         -- upsert before its conflict is seen); increments are upserted into the days they enter.
@@ -295,15 +297,21 @@ begin
             from delta x
             where x.n < 0 and d.branch_id = x.branch_id and d.subject_kind = x.subject_kind and d.due_on = x.due_on
         )
-        insert into huifang.open_clock_days as d (branch_id, subject_kind, due_on, open)
-        select branch_id, subject_kind, due_on, n from delta where n > 0
-        order by 1, 2, 3
-        on conflict (branch_id, subject_kind, due_on) do update set open = d.open + excluded.open;
+        , incremented as (
+            insert into huifang.open_clock_days as d (branch_id, subject_kind, due_on, open)
+            select branch_id, subject_kind, due_on, n from delta where n > 0
+            order by 1, 2, 3
+            on conflict (branch_id, subject_kind, due_on) do update set open = d.open + excluded.open
+        )
+        insert into huifang.open_clock_totals (branch_id, subject_kind, open)
+        select branch_id, subject_kind, sum(n)::int from delta group by 1, 2 having sum(n) <> 0;
     else
         update huifang.open_clock_days d set open = d.open - r.n
         from (select branch_id, subject_kind, (due_at at time zone 'Asia/Shanghai')::date as due_on, count(*)::int as n
               from removed where stopped_at is null group by 1, 2, 3) r
         where d.branch_id = r.branch_id and d.subject_kind = r.subject_kind and d.due_on = r.due_on;
+        insert into huifang.open_clock_totals (branch_id, subject_kind, open)
+        select branch_id, subject_kind, -count(*)::int from removed where stopped_at is null group by 1, 2;
     end if;
     return null;
 end
@@ -409,6 +417,46 @@ create or replace function huifang.purge_empty_clock_days()
 comment on function huifang.purge_empty_clock_days() is 'Deletes the past days of open_clock_days that count no open clock';
 revoke execute on function huifang.purge_empty_clock_days() from public;
 grant execute on function huifang.purge_empty_clock_days() to huifang_app;
+
+-- Folds the rows the trigger appended to open_clock_totals into one per branch and kind, counted
+-- again from open_clock_days (so a change the trigger did not see is mended too). One statement
+-- reads the days and the rows it replaces in one snapshot; a writer committing meanwhile appends a
+-- row this statement neither sees nor deletes. One fold at a time: two would each add their count.
+create or replace function huifang.recount_open_clock_totals()
+    returns bigint
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+declare
+    folded bigint;
+begin
+    if not pg_try_advisory_xact_lock(hashtext('huifang.recount_open_clock_totals')) then
+        return 0;
+    end if;
+    with gone as (
+        delete from huifang.open_clock_totals returning 1
+    ), counted as (
+        insert into huifang.open_clock_totals (branch_id, subject_kind, open)
+        select branch_id, subject_kind, sum(open)::int from huifang.open_clock_days group by 1, 2 having sum(open) <> 0
+        returning 1
+    )
+    select (select count(*) from gone) into folded;
+    return folded;
+end
+$$;
+comment on function huifang.recount_open_clock_totals() is
+    'Replaces the rows of open_clock_totals by one per branch and kind, counted from open_clock_days; how many rows it folded';
+revoke execute on function huifang.recount_open_clock_totals() from public;
+grant execute on function huifang.recount_open_clock_totals() to huifang_app;
+
+-- ══ row-level security: huifang.open_clock_totals ══
+
+drop policy if exists owner_all on huifang.open_clock_totals;
+create policy owner_all on huifang.open_clock_totals to current_user using (true) with check (true);
+
+drop policy if exists read_scoped on huifang.open_clock_totals;
+create policy read_scoped on huifang.open_clock_totals for select to huifang_app
+    using (branch_id = any ((select huifang.scope_branch_ids())::integer[]) or (select huifang.scope_all_branches()));
 
 -- ══ row-level security: huifang.open_clock_days ══
 

@@ -113,23 +113,35 @@ public struct MonitoringQueries: Sendable {
         }
     }
 
-    /// Days before today from the running per-day counts (sql/0023_open_clock_days.sql, a table of
-    /// branches × kinds × days, read whole for HQ); today's deadlines from the clocks, those already
+    /// Days before today from the open-clock totals less the days still to come (sql/0069; summing
+    /// every past day of open_clock_days read 60,000 rows for HQ), the oldest from each branch's and
+    /// kind's first day still counting a clock; today's deadlines from the clocks, those already
     /// past the hour, per branch from its index. The age of the oldest from its day.
     static func overdueCountsSQL(branches: [Int]?, kind: String?, now: Date) -> SQL {
         let branchScope: SQL = branches.map { "select id, code from huifang.branches where id = any(\($0))" }
             ?? "select id, code from huifang.branches"
-        let pastBranches: SQL = branches.map { " and s.branch_id = any(\($0))" } ?? ""
+        let totalBranches: SQL = branches.map { " and s.branch_id = any(\($0))" } ?? ""
         return "with b as (" + branchScope + ") "
                 + """
                 , d as (select (\(now)::timestamptz at time zone 'Asia/Shanghai')::date as today),
-                past as (
-                    select s.branch_id, s.subject_kind, sum(s.open) as n, min(s.due_on) as oldest
-                    from huifang.open_clock_days s, d
-                    where s.due_on < d.today and s.open > 0 and (\(kind)::text is null or s.subject_kind = \(kind))
-                """ + pastBranches + """
+                totals as (
+                    select s.branch_id, s.subject_kind, sum(s.open)::int as open
+                    from huifang.open_clock_totals s
+                    where (\(kind)::text is null or s.subject_kind = \(kind))
+                """ + totalBranches + """
 
-                    group by s.branch_id, s.subject_kind
+                    group by s.branch_id, s.subject_kind having sum(s.open) > 0
+                ), past as (
+                    select s.branch_id, s.subject_kind, s.open - later.n as n, first.due_on as oldest
+                    from totals s cross join d
+                    cross join lateral (
+                        select coalesce(sum(f.open), 0) as n from huifang.open_clock_days f
+                        where f.branch_id = s.branch_id and f.subject_kind = s.subject_kind and f.due_on >= d.today) later
+                    cross join lateral (
+                        select f.due_on from huifang.open_clock_days f
+                        where f.branch_id = s.branch_id and f.subject_kind = s.subject_kind and f.open > 0
+                        order by f.due_on limit 1) first
+                    where s.open - later.n > 0
                 ), today as (
                     select x.branch_id, x.subject_kind, count(*) as n, min(d.today) as oldest
                     from b cross join d

@@ -45,6 +45,13 @@ public struct SLAEngine: Sendable {
         try await pool.query("select huifang.purge_empty_clock_days()").single().decode(0, as: Int.self)
     }
 
+    /// Folds the open-clock totals the timers' trigger appended into one row per branch and kind,
+    /// counted again from the days; how many rows it folded (0 while another server folds).
+    @discardableResult
+    public static func recountOpenClockTotals(pool: Pool) async throws -> Int {
+        try await pool.query("select huifang.recount_open_clock_totals()").single().decode(0, as: Int.self)
+    }
+
     /// When the earliest running timer is due next, or nil when none runs.
     public func nextDue() async throws -> Date? {
         try await pool.transaction(settings: Self.settings, readOnly: true) { db in
