@@ -146,6 +146,52 @@ struct ProblemListTests {
         }
     }
 
+    /// The queue counts, summed from the kept totals, equal a count of the problems themselves, for
+    /// every reach, before and after the scheduler folds the totals; branch A never counts B's.
+    @Test func queueCountsEqualTheProblemsBeforeAndAfterAFold() async throws {
+        try await withFixtureApp(now: Date()) { api, fixture, database in
+            try await Self.raiseProblems(database, fixture)
+            let boc: SQL = "p.department_id = (select id from huifang.departments where code = 'BOC') and p.state not in ('raised', 'returned')"
+            let readers: [(String, String, SQL)] = [
+                ("auditor", "/problems/counts?queue=branch", "true"),
+                ("opsCenter", "/problems/counts?queue=triage", boc),
+                ("opsA", "/problems/counts", "p.branch_id = \(fixture.branchA)"),
+                ("opsB", "/problems/counts", "p.branch_id = \(fixture.branchB)"),
+            ]
+            func expected(_ scope: SQL, staff: Int64) async throws -> [Int] {
+                try await database.withPool { owner in
+                    let row = try await owner.query(
+                        """
+                        select count(*)::int, count(*) filter (where p.state = 'raised')::int,
+                               count(*) filter (where p.state = 'at_hq' and p.assignee_staff_id is null)::int,
+                               count(*) filter (where p.assignee_staff_id = \(staff))::int,
+                               count(*) filter (where p.state = 'info_requested')::int, count(*) filter (where p.state = 'forwarded')::int,
+                               count(*) filter (where p.state in ('answered', 'rejected'))::int
+                        from huifang.problems p where p.state <> 'closed' and
+                        """ + " " + scope
+                    ).single()
+                    return try (0..<7).map { try row.decode($0) }
+                }
+            }
+            func check(_ when: String) async throws {
+                for (who, path, scope) in readers {
+                    let reply = try await api.send(.get, path, token: try await api.token(who))
+                    let body = try reply.json()
+                    let counted = ["open", "raised", "unclaimed", "mine", "infoRequested", "forwarded", "toRelay"].map { body[$0] as? Int ?? -1 }
+                    #expect(counted == (try await expected(scope, staff: fixture.staff[who]!)), "\(who) \(path) \(when): \(reply.text)")
+                }
+            }
+            try await check("as kept")
+            let opsB = try await api.send(.get, "/problems/counts", token: try await api.token("opsB")).json()
+            #expect((opsB["open"] as? Int ?? .max) < 20, "branch B's own open problems, none of branch A's thousand")
+            let folded: Int = try await database.withPool { owner in
+                try await owner.query("select huifang.recount_problem_state_totals()::int").single().decode(0)
+            }
+            #expect(folded > 0)
+            try await check("folded")
+        }
+    }
+
     @Test func aDepartmentsNotificationsAreItsOwnNewestFirstAndUnreadOnesStayUntilRead() async throws {
         try await withFixtureApp(now: Date()) { api, fixture, database in
             try await Self.raiseProblems(database, fixture)

@@ -2,7 +2,7 @@
 -- functional department (2 working days), relay to the branch and client, the 15-working-day loop,
 -- and the append-only timeline.
 -- Tables: problems, problem_routes, problem_events, problem_forwardings, problem_relays,
--- problem_transitions, problem_forwarding_transitions (0014, 0015, 0026).
+-- problem_transitions, problem_forwarding_transitions (0014, 0015, 0026), problem_state_totals (0070).
 
 -- ══ functions and the triggers that call them ══
 
@@ -563,6 +563,68 @@ create or replace trigger problems_no_delete before delete on huifang.problems
 create or replace trigger problem_forwardings_no_delete before delete on huifang.problem_forwardings
     for each row execute function huifang.problem_history_append_only();
 
+-- The open problems per branch, department, state and holder that each statement
+-- adds and removes, appended to problem_state_totals; a closed problem is counted nowhere.
+create or replace function huifang.problems_count_states() returns trigger
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+begin
+    if tg_op = 'INSERT' then
+        insert into huifang.problem_state_totals (branch_id, department_id, state, assignee_staff_id, problems)
+        select branch_id, department_id, state, assignee_staff_id, count(*)::int
+        from added where state <> 'closed' group by 1, 2, 3, 4;
+    else
+        insert into huifang.problem_state_totals (branch_id, department_id, state, assignee_staff_id, problems)
+        select branch_id, department_id, state, assignee_staff_id, sum(n)::int
+        from (select branch_id, department_id, state, assignee_staff_id, -1 as n from removed where state <> 'closed'
+              union all
+              select branch_id, department_id, state, assignee_staff_id, 1 from added where state <> 'closed') u
+        group by 1, 2, 3, 4 having sum(n) <> 0;
+    end if;
+    return null;
+end
+$$;
+revoke execute on function huifang.problems_count_states() from public;
+
+create or replace trigger problems_count_states_insert
+    after insert on huifang.problems referencing new table as added
+    for each statement execute function huifang.problems_count_states();
+
+create or replace trigger problems_count_states_update
+    after update on huifang.problems referencing old table as removed new table as added
+    for each statement execute function huifang.problems_count_states();
+
+-- Folds problem_state_totals into one row per key, counted again from the problems (as
+-- huifang.recount_open_clock_totals does for the clocks: one statement, one snapshot, one fold at a time).
+create or replace function huifang.recount_problem_state_totals()
+    returns bigint
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+declare
+    folded bigint;
+begin
+    if not pg_try_advisory_xact_lock(hashtext('huifang.recount_problem_state_totals')) then
+        return 0;
+    end if;
+    with gone as (
+        delete from huifang.problem_state_totals returning 1
+    ), counted as (
+        insert into huifang.problem_state_totals (branch_id, department_id, state, assignee_staff_id, problems)
+        select branch_id, department_id, state, assignee_staff_id, count(*)::int
+        from huifang.problems where state <> 'closed' group by 1, 2, 3, 4
+        returning 1
+    )
+    select (select count(*) from gone) into folded;
+    return folded;
+end
+$$;
+comment on function huifang.recount_problem_state_totals() is
+    'Replaces the rows of problem_state_totals by one per key, counted from the open problems; how many rows it folded';
+revoke execute on function huifang.recount_problem_state_totals() from public;
+grant execute on function huifang.recount_problem_state_totals() to huifang_app;
+
 -- Problems: the branch's own; the HQ department they were routed to; a functional department
 -- only those forwarded to it; auditors every branch's. The forwarding test is a function that
 -- reads forwardings without their policy, which reads problems (policies must not recurse).
@@ -650,6 +712,17 @@ create policy step_scoped on huifang.problems for update to huifang_app
     using (branch_id = any ((select huifang.scope_branch_ids())::integer[])
            or department_id = any ((select huifang.scope_department_ids())::integer[]))
     with check (branch_id = any ((select huifang.scope_branch_ids())::integer[])
+           or department_id = any ((select huifang.scope_department_ids())::integer[]));
+
+-- ══ row-level security: huifang.problem_state_totals ══
+
+-- As the problems they count: the branch's; HQ readers' every branch; a department its own.
+drop policy if exists owner_all on huifang.problem_state_totals;
+create policy owner_all on huifang.problem_state_totals to current_user using (true) with check (true);
+
+drop policy if exists read_scoped on huifang.problem_state_totals;
+create policy read_scoped on huifang.problem_state_totals for select to huifang_app
+    using (branch_id = any ((select huifang.scope_branch_ids())::integer[]) or (select huifang.scope_all_branches())
            or department_id = any ((select huifang.scope_department_ids())::integer[]));
 
 -- ══ row-level security: huifang.problem_forwardings ══

@@ -52,11 +52,12 @@ public struct ObligationSchedulerService: Service {
                     ])
                 }
                 // Housekeeping that needs a round now and then: Idempotency-Keys older than a day, the
-                // past days no open clock counts, the open-clock totals folded, and the coming months
-                // of the audit trail and the fired stages.
+                // past days no open clock counts, the open-clock and problem-state totals folded, and
+                // the coming months of the audit trail and the fired stages.
                 try await IdempotencyKeys.purgeExpired(pool: pool)
                 try await SLAEngine.purgeEmptyClockDays(pool: pool)
                 try await SLAEngine.recountOpenClockTotals(pool: pool)
+                try await ProblemStore.recountStateTotals(pool: pool)
                 try await HistoryArchive.createPartitionsAhead(pool: pool)
             } catch {
                 logger.warning("obligation scheduler failed; retrying next round", metadata: ["error": "\(error)"])
