@@ -11,6 +11,15 @@ create index timers_closed_problem_loops_by_department on huifang.timers (depart
     include (subject_kind, clock)
     where subject_kind = 'problem' and clock = 'problem_loop' and stopped_at is not null;
 
+-- A branch's problems by deadline, open and closed: the keys above lead with the deadline, so a
+-- branch's walk of them skipped every other branch's clocks (a small branch read the whole key).
+create index timers_open_problem_loops_by_branch on huifang.timers (branch_id, due_at, subject_id)
+    include (department_id, clock, stage_at)
+    where subject_kind = 'problem' and stopped_at is null;
+create index timers_closed_problem_loops_by_branch on huifang.timers (branch_id, due_at, subject_id)
+    include (department_id, clock)
+    where subject_kind = 'problem' and stopped_at is not null;
+
 -- The problems a person raised (`GET /problems?queue=raised`): a handful among 100,000 open ones,
 -- which a walk of every clock in deadline order skipped one by one (65–90 ms for HQ readers). By
 -- branch and time too, with what the read policy looks at: the assessment by person counts each

@@ -72,8 +72,10 @@ public struct ProblemStore: Sendable {
             problem.append(filter.departmentIds != nil ? "p.state not in ('closed', 'raised', 'returned')" : "p.state <> 'closed'")
         }
         if filter.unclaimed { problem.append("p.state = 'at_hq' and p.assignee_staff_id is null") }
-        if let staff = filter.assigneeStaffId { problem.append("p.assignee_staff_id = \(staff)") }
-        if let staff = filter.raisedBy { problem.append("p.raised_by = \(staff)") }
+        // Whose problems: applied by the walk of the clocks, and by `mine` when it reads them first.
+        var whose: [SQL] = []
+        if let staff = filter.assigneeStaffId { whose.append("p.assignee_staff_id = \(staff)") }
+        if let staff = filter.raisedBy { whose.append("p.raised_by = \(staff)") }
         if let severity = filter.severity { problem.append("p.severity = \(severity)") }
         if let category = filter.category { problem.append("p.category = \(category)") }
         if let client = filter.clientId { problem.append("p.client_id = \(client)") }
@@ -91,19 +93,16 @@ public struct ProblemStore: Sendable {
         let openOnly = filter.openOnly || filter.states.map { !$0.contains(.closed) } == true
         let walks = (filter.states == [.closed] ? [] : [running]) + (openOnly ? [] : [stopped])
         let problemWhere: SQL = problem.isEmpty ? "true" : SQL.joined(problem, separator: " and ")
+        let walkedWhere: SQL = problem.isEmpty && whose.isEmpty ? "true" : SQL.joined(problem + whose, separator: " and ")
         // One person's problems (raised by them, held by them) are read first and their clocks probed
         // when they are few: a walk of every clock skipped all 100,000 of them for an HQ reader who
         // raised none (65–90 ms). When they are many, a walk of the clocks finds them soon. Which of the
         // two runs is decided by counting up to `few` of them, not by the planner's estimate.
-        var person: [SQL] = []
-        if let staff = filter.raisedBy { person.append("p.raised_by = \(staff)") }
-        if let staff = filter.assigneeStaffId {
-            // What a person holds open is keyed (problems_held_by); what they held and closed is not.
-            person.append("p.assignee_staff_id = \(staff)" + (openOnly ? " and p.state <> 'closed'" : ""))
-        }
+        // What a person holds open is keyed (problems_held_by); what they held and closed is not.
+        var person = whose + (filter.assigneeStaffId != nil && openOnly ? ["p.state <> 'closed'"] : [])
         if let branches, filter.departmentIds == nil { person.append("p.branch_id = any(\(branches))") }
         let few = 1_000
-        let byPerson = filter.raisedBy != nil || filter.assigneeStaffId != nil
+        let byPerson = !whose.isEmpty
         let manyGuard: [SQL] = byPerson ? ["(select count(*) from mine) > \(unescaped: String(few))"] : []
         // Each clock's problem is probed (`offset 0` keeps it a probe): joined on (branch, id), the
         // planner multiplies the two columns' selectivities as if they were independent, expects a few
@@ -111,7 +110,7 @@ public struct ProblemStore: Sendable {
         // of walking the first page.
         func walk(_ more: [SQL]) -> SQL {
             "select t.branch_id, t.subject_id, t.due_at from huifang.timers t cross join lateral"
-                + " (select from huifang.problems p where p.branch_id = t.branch_id and p.id = t.subject_id and " + problemWhere
+                + " (select from huifang.problems p where p.branch_id = t.branch_id and p.id = t.subject_id and " + walkedWhere
                 + " offset 0) p where " + SQL.joined(clock + more + manyGuard, separator: " and ")
                 + " order by t.due_at, t.branch_id, t.subject_id" + .pageLimit(limit)
         }
