@@ -114,6 +114,51 @@ struct MonitoringAPITests {
         }
     }
 
+    /// Every row of the assessment by person equals a count of that person's own month, made one
+    /// person at a time as the figures are defined, for HQ and for a branch (which sees its own).
+    @Test func theAssessmentByPersonEqualsEachPersonsOwnCount() async throws {
+        try await withFixtureApp(now: Date()) { api, fixture, database in
+            // More of the month: problems raised by two people of branch A, one of branch B.
+            _ = try await ProblemAPITests.raise(api, fixture)
+            _ = try await ProblemAPITests.raise(api, fixture, category: "service_need")
+            let month: String = try await database.withPool { pool in
+                try await pool.query("select to_char(now() at time zone 'Asia/Shanghai', 'YYYY-MM')").single().decode(0)
+            }
+            func expected(_ branches: SQL) async throws -> [String] {
+                try await database.withPool { owner in
+                    try await owner.query(
+                        """
+                        with x as (select (to_date(\(month), 'YYYY-MM')::timestamp at time zone 'Asia/Shanghai') as start_at,
+                                          ((to_date(\(month), 'YYYY-MM') + interval '1 month')::timestamp at time zone 'Asia/Shanghai') as end_at)
+                        select concat_ws(',', b.code, s.employee_no, s.name,
+                               (select count(*) from huifang.callback_tasks t where t.branch_id = b.id and t.closed_by = s.id and t.state = 'completed'
+                                  and t.closed_at >= x.start_at and t.closed_at < x.end_at),
+                               (select count(*) from huifang.callback_tasks t where t.branch_id = b.id and t.closed_by = s.id and t.state = 'completed'
+                                  and t.closed_at >= x.start_at and t.closed_at < x.end_at and t.closed_at <= t.due_at),
+                               (select count(*) from huifang.record_signatures g join huifang.records r on r.branch_id = g.branch_id
+                                    and r.id = g.record_id and r.created_at = g.record_created_at
+                                  where g.branch_id = b.id and r.performer_staff_id = s.id and g.step = 'return'
+                                    and g.signed_at >= x.start_at and g.signed_at < x.end_at),
+                               (select count(*) from huifang.problems p where p.branch_id = b.id and p.raised_by = s.id
+                                  and p.raised_at >= x.start_at and p.raised_at < x.end_at))
+                        from huifang.branches b
+                        join (select distinct branch_id, staff_id from huifang.role_grants
+                              where role in ('responsible_person', 'front_desk', 'ops_director', 'marketing_director')) g on g.branch_id = b.id
+                        join huifang.staff s on s.id = g.staff_id cross join x
+                        where
+                        """ + " " + branches + " order by b.code, s.employee_no"
+                    ).map { try $0.decode(0) }
+                }
+            }
+            let everyone = try await api.send(.get, "/monitoring/assessment?month=\(month)&by=person", token: try await api.token("auditor"))
+            let rows = everyone.text.split(separator: "\n").dropFirst().map(String.init)
+            #expect(rows == (try await expected("true")), "\(everyone.text)")
+            #expect(rows.contains { $0.hasPrefix("BJ001,rpA,rpA,") && $0.hasSuffix(",2") }, "rpA raised two this month: \(everyone.text)")
+            let own = try await api.send(.get, "/monitoring/assessment?month=\(month)&by=person", token: try await api.token("opsB"))
+            #expect(own.text.split(separator: "\n").dropFirst().map(String.init) == (try await expected("b.id = \(fixture.branchB)")))
+        }
+    }
+
     /// The callback columns of the branch assessment: a month's tasks counted per branch, and a branch
     /// without tasks that month shows zeros, not blanks.
     @Test func theBranchAssessmentCountsEachBranchsCallbacksDueInTheMonth() async throws {

@@ -138,35 +138,62 @@ public struct AssessmentExport: Sendable {
                 header: ["department", "kind", "forwardings_due", "forwardings_answered_in_time", "problems_due", "problems_closed_in_time"],
                 rows: try rows.map { row in try (0..<6).map { try Self.text(row, $0) } })
         case .person:
+            // Each table's rows of the month counted once per branch and person, then joined to the
+            // people: four probes per person (3,500 of them nationally) read each branch's month again
+            // for every one of its people.
+            func monthOf(_ table: String, _ alias: String) -> SQL {
+                "from huifang.branches b cross join bounds x join huifang.\(unescaped: table) \(unescaped: alias) on \(unescaped: alias).branch_id = b.id"
+            }
             let rows = try await connection.query(
                 bounds + """
-                select b.code, s.employee_no, s.name,
-                       (select count(*) from huifang.callback_tasks t where t.branch_id = b.id and t.closed_by = s.id and t.state = 'completed'
-                          and t.closed_at >= x.start_at and t.closed_at < x.end_at),
-                       (select count(*) from huifang.callback_tasks t where t.branch_id = b.id and t.closed_by = s.id and t.state = 'completed'
-                          and t.closed_at >= x.start_at and t.closed_at < x.end_at and t.closed_at <= t.due_at),
-                       (select count(*) from huifang.record_signatures g join huifang.records r on r.branch_id = g.branch_id and r.id = g.record_id
-                            and r.created_at = g.record_created_at
-                          where g.branch_id = b.id and r.performer_staff_id = s.id and g.step = 'return'
-                            and g.signed_at >= x.start_at and g.signed_at < x.end_at),
-                       (select count(*) from huifang.problems p where p.branch_id = b.id and p.raised_by = s.id
-                          and p.raised_at >= x.start_at and p.raised_at < x.end_at)
-                from huifang.branches b
-                join huifang.role_grants g on g.branch_id = b.id
-                  and g.role in ('responsible_person', 'front_desk', 'ops_director', 'marketing_director')
-                join huifang.staff s on s.id = g.staff_id
-                cross join bounds x
-                where
-                """ + " " + .branch("b.id", in: branches) + " group by b.id, b.code, s.id, s.employee_no, s.name, x.start_at, x.end_at order by b.code, s.employee_no")
+                , people as (
+                    select distinct b.id as branch_id, b.code, s.id as staff_id, s.employee_no, s.name
+                    from huifang.branches b
+                    join huifang.role_grants g on g.branch_id = b.id
+                      and g.role in ('responsible_person', 'front_desk', 'ops_director', 'marketing_director')
+                    join huifang.staff s on s.id = g.staff_id
+                    where
+                """ + " " + .branch("b.id", in: branches) + """
+                ), done as (
+                    select t.branch_id, t.closed_by as staff_id, count(*) as n, count(*) filter (where t.closed_at <= t.due_at) as on_time
+                """ + " " + monthOf("callback_tasks", "t") + """
+                      and t.state = 'completed' and t.closed_at >= x.start_at and t.closed_at < x.end_at
+                    where
+                """ + " " + .branch("b.id", in: branches) + """
+                    group by 1, 2
+                ), returned as (
+                    select g.branch_id, r.performer_staff_id as staff_id, count(*) as n
+                """ + " " + monthOf("record_signatures", "g") + """
+                      and g.step = 'return' and g.signed_at >= x.start_at and g.signed_at < x.end_at
+                    join huifang.records r on r.branch_id = g.branch_id and r.id = g.record_id and r.created_at = g.record_created_at
+                    where
+                """ + " " + .branch("b.id", in: branches) + """
+                    group by 1, 2
+                ), raised as (
+                    select p.branch_id, p.raised_by as staff_id, count(*) as n
+                """ + " " + monthOf("problems", "p") + """
+                      and p.raised_at >= x.start_at and p.raised_at < x.end_at
+                    where
+                """ + " " + .branch("b.id", in: branches) + """
+                    group by 1, 2
+                )
+                select e.code, e.employee_no, e.name, coalesce(d.n, 0), coalesce(d.on_time, 0), coalesce(r.n, 0), coalesce(q.n, 0)
+                from people e
+                left join done d on d.branch_id = e.branch_id and d.staff_id = e.staff_id
+                left join returned r on r.branch_id = e.branch_id and r.staff_id = e.staff_id
+                left join raised q on q.branch_id = e.branch_id and q.staff_id = e.staff_id
+                order by e.code, e.employee_no
+                """)
             return Table(
                 header: ["branch", "employee_no", "name", "callbacks_done", "callbacks_on_time", "records_returned", "problems_raised"],
                 rows: try rows.map { row in try (0..<7).map { try Self.text(row, $0) } })
         }
     }
 
-    /// A number or text; an absent figure (no published evaluation to score) is empty.
+    /// A figure as PostgreSQL prints it (a count, a score, a code); an absent one (no published
+    /// evaluation to score) is empty. Read as text: trying each cell as a number first failed, and
+    /// described the failure, for every text cell (10,500 of them in the national assessment by person).
     private static func text(_ row: Row, _ column: Int) throws -> String {
-        if let number = try? row.decode(column, as: Int64.self) { return String(number) }
-        return try row.decode(column, as: String?.self) ?? ""
+        try row.decode(column, as: String?.self) ?? ""
     }
 }
