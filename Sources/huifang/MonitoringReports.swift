@@ -75,10 +75,11 @@ extension ReportCommand {
             let month = self.month
             let sections = try await MonitoringCommand.read(database) { db -> [(String, [MonitoringQueries.Compliance])] in
                 let monitoring = MonitoringQueries(db, now: Date())
+                let problems = try await monitoring.problemCompliance(month: month, branches: nil)
                 return [
                     ("forwardings by department", try await monitoring.forwardingCompliance(month: month, branches: nil)),
-                    ("problems by HQ department", try await monitoring.problemCompliance(month: month, branches: nil, byBranch: false)),
-                    ("problems by branch", try await monitoring.problemCompliance(month: month, branches: nil, byBranch: true)),
+                    ("problems by HQ department", problems.byDepartment),
+                    ("problems by branch", problems.byBranch),
                 ]
             }
             let rows = sections.flatMap { section, rows in

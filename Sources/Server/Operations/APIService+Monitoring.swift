@@ -46,13 +46,12 @@ extension APIService {
         let report = try await reports.monitoringTransaction(for: access) { db in
             let monitoring = MonitoringQueries(db, now: now)
             let branches = access.indexableBranches
+            let problems = try await monitoring.problemCompliance(month: month, branches: branches)
             return Components.Schemas.SLACompliance(
                 month: month,
                 forwardingsByDepartment: try await monitoring.forwardingCompliance(month: month, branches: branches).map(Components.Schemas.ComplianceRow.init),
-                problemsByDepartment: try await monitoring.problemCompliance(month: month, branches: branches, byBranch: false)
-                    .map(Components.Schemas.ComplianceRow.init),
-                problemsByBranch: try await monitoring.problemCompliance(month: month, branches: branches, byBranch: true)
-                    .map(Components.Schemas.ComplianceRow.init))
+                problemsByDepartment: problems.byDepartment.map(Components.Schemas.ComplianceRow.init),
+                problemsByBranch: problems.byBranch.map(Components.Schemas.ComplianceRow.init))
         }
         return .ok(.init(body: .json(report)))
     }

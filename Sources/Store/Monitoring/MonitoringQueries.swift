@@ -204,13 +204,25 @@ public struct MonitoringQueries: Sendable {
         slaSQL(kind: .forwarding, byBranch: false, month: month, branches: branches, now: now)
     }
 
-    /// The 15-working-day clocks of problems in `month`, per HQ department or per branch.
-    public func problemCompliance(month: String, branches: [Int]?, byBranch: Bool) async throws -> [Compliance] {
-        try await compliance(Self.problemComplianceSQL(month: month, branches: branches, byBranch: byBranch, now: now))
+    /// The 15-working-day clocks of problems in `month`, per HQ department and per branch, from one
+    /// walk of the month's clocks (a walk for each took as long again).
+    public func problemCompliance(month: String, branches: [Int]?) async throws -> (byDepartment: [Compliance], byBranch: [Compliance]) {
+        var byDepartment: [Compliance] = [], byBranch: [Compliance] = []
+        for row in try await connection.query(Self.problemComplianceSQL(month: month, branches: branches, now: now)) {
+            let figures = try Self.compliance(row, from: 1)
+            if try row.decode(0, as: Bool.self) { byDepartment.append(figures) } else { byBranch.append(figures) }
+        }
+        return (byDepartment, byBranch)
     }
 
-    static func problemComplianceSQL(month: String, branches: [Int]?, byBranch: Bool, now: Date) -> SQL {
-        slaSQL(kind: .problem, byBranch: byBranch, month: month, branches: branches, now: now)
+    /// The problems' figures per HQ department or per branch.
+    public func problemCompliance(month: String, branches: [Int]?, byBranch: Bool) async throws -> [Compliance] {
+        let both = try await problemCompliance(month: month, branches: branches)
+        return byBranch ? both.byBranch : both.byDepartment
+    }
+
+    static func problemComplianceSQL(month: String, branches: [Int]?, now: Date) -> SQL {
+        slaSQL(kind: .problem, byBranch: nil, month: month, branches: branches, now: now)
     }
 
     /// `column` within `month` (YYYY-MM) in Shanghai: a range between two instants bound as values,
@@ -244,10 +256,25 @@ public struct MonitoringQueries: Sendable {
     /// stopped ones. A deadline passes at its instant, 00:00 Shanghai after its last working day: a
     /// clock due by the end of 30 November and still open is breached from 1 December, in
     /// December's figures, where a late stop that month counts it too.
-    private static func slaSQL(kind: SLAKind, byBranch: Bool, month: String, branches: [Int]?, now: Date) -> SQL {
+    /// `byBranch` nil: both, as grouping sets, each row led by whether it is a department's.
+    private static func slaSQL(kind: SLAKind, byBranch: Bool?, month: String, branches: [Int]?, now: Date) -> SQL {
         let branchScope: SQL = branches.map { "select id, code from huifang.branches where id = any(\($0))" }
             ?? "select id, code from huifang.branches"
-        let unit: SQL = byBranch ? "c.branch_id, c.branch_code" : "d.id, d.code"
+        let unit: SQL =
+            switch byBranch {
+            case true?: "c.branch_id, c.branch_code"
+            case false?: "d.id, d.code"
+            case nil: "grouping(d.id) = 0, coalesce(d.id, c.branch_id), coalesce(d.code, c.branch_code)"
+            }
+        let grouped: SQL =
+            switch byBranch {
+            case true?: " group by c.branch_id, c.branch_code order by 2"
+            case false?: " join huifang.departments d on d.id = c.department_id group by d.id, d.code order by 2"
+            // The departments' rows are those of clocks with a department, as the join above keeps.
+            case nil: " left join huifang.departments d on d.id = c.department_id"
+                + " group by grouping sets ((d.id, d.code), (c.branch_id, c.branch_code))"
+                + " having grouping(d.id) = 1 or d.id is not null order by 1, 3"
+            }
         // The index's expression as it has it; both ends of the month are Shanghai midnights. What is
         // counted lies before now too (a clock stops when it is stopped, an open one counts once its
         // deadline passed), so the walk of the current month ends there: the month's deadlines still
@@ -264,16 +291,19 @@ public struct MonitoringQueries: Sendable {
                 percentile_cont(0.5) within group (order by c.stopped_workdays),
                 percentile_cont(0.9) within group (order by c.stopped_workdays)
             from counted c
-            """ + (byBranch ? "" : " join huifang.departments d on d.id = c.department_id") + " group by " + unit + " order by 2"
+            """ + grouped
     }
 
     private func compliance(_ query: SQL) async throws -> [Compliance] {
-        try await connection.query(query).map { row in
-            Compliance(
-                id: try row.decode(0), code: try row.decode(1), met: try row.decode(2), breachedStopped: try row.decode(3),
-                breachedOpen: try row.decode(4), misrouted: try row.decode(5), medianWorkdays: try row.decode(6),
-                p90Workdays: try row.decode(7))
-        }
+        try await connection.query(query).map { try Self.compliance($0, from: 0) }
+    }
+
+    /// A row's figures, from its column `first` on.
+    private static func compliance(_ row: Row, from first: Int) throws -> Compliance {
+        Compliance(
+            id: try row.decode(first), code: try row.decode(first + 1), met: try row.decode(first + 2),
+            breachedStopped: try row.decode(first + 3), breachedOpen: try row.decode(first + 4), misrouted: try row.decode(first + 5),
+            medianWorkdays: try row.decode(first + 6), p90Workdays: try row.decode(first + 7))
     }
 
     /// Each branch's upload of `month`: on time, late, missing (past due) or pending.
@@ -357,8 +387,7 @@ public struct MonitoringQueries: Sendable {
             ("overdue counts", overdueCountsSQL(branches: branches, kind: nil, now: now)),
             ("at risk", clocksSQL(.atRisk, Filter(), branches: branches, limit: 100, now: now)),
             ("forwarding SLA", forwardingComplianceSQL(month: month, branches: branches, now: now)),
-            ("problem SLA by department", problemComplianceSQL(month: month, branches: branches, byBranch: false, now: now)),
-            ("problem SLA by branch", problemComplianceSQL(month: month, branches: branches, byBranch: true, now: now)),
+            ("problem SLA by department and branch", problemComplianceSQL(month: month, branches: branches, now: now)),
             ("upload compliance", uploadComplianceSQL(month: month, branches: branches, now: now)),
             ("people of a branch", peopleSQL(branchId: branchId, month: month)),
         ]
