@@ -49,8 +49,10 @@ extension DemoData {
         if volume.runningClocks > running {
             try await loadCampaign(clients: volume.runningClocks - running, into: pool, progress: progress)
         }
-        // History and problems were written with the triggers off: the people's monthly figures are counted again.
+        // History and problems were written with the triggers off: the people's monthly figures and the
+        // problems' kept counts are counted again (the clocks' triggers stayed on).
         try await pool.query("select huifang.recount_person_month_figures()")
+        try await pool.query("select huifang.recount_problem_state_totals()")
         // Bulk writes leave the visibility map unset: vacuum, so index-only scans work from the start.
         try await pool.withConnection { try await $0.run(script: "vacuum analyze") }
     }

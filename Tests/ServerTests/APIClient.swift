@@ -7,6 +7,7 @@ import NIOCore
 import Postgres
 import Server
 import Store
+import Testing
 import TestSupport
 
 /// A test client that signs in and sends JSON, over HummingbirdTesting's router transport.
@@ -68,6 +69,23 @@ struct APIClient {
             throw TestFailure("sign-in of \(employeeNo) failed: \(reply.status) \(reply.text)")
         }
         return token
+    }
+
+    /// Every item id of `path` (ending in `?` or `&`), `size` at a time, following `next`.
+    func pagedIDs(_ token: String, _ path: String, size: Int) async throws -> [Int] {
+        var ids: [Int] = [], after: String?
+        repeat {
+            let page = try await send(.get, path + "limit=\(size)" + (after.map { "&after=\($0)" } ?? ""), token: token)
+            #expect(page.status == .ok, "\(path): \(page.text)")
+            let body = try page.json()
+            guard let items = body["items"] as? [[String: Any]] else {
+                Issue.record("no items: \(page.text)")
+                break
+            }
+            ids += items.compactMap { $0["id"] as? Int }
+            after = body["next"] as? String
+        } while after != nil && ids.count < 5_000
+        return ids
     }
 }
 

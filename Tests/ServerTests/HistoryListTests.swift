@@ -10,21 +10,9 @@ import TestSupport
 /// never another branch's.
 @Suite("History lists page newest first across partitions")
 struct HistoryListTests {
-    /// Every id of `path` (ending in `?` or `&`), two at a time, following `next`.
+    /// Every id of `path` (ending in `?` or `&`), two at a time.
     static func paged(_ api: APIClient, _ token: String, _ path: String) async throws -> [Int] {
-        var ids: [Int] = [], after: String?
-        repeat {
-            let page = try await api.send(.get, path + "limit=2" + (after.map { "&after=\($0)" } ?? ""), token: token)
-            #expect(page.status == .ok, "\(page.text)")
-            let body = try page.json()
-            guard let items = body["items"] as? [[String: Any]] else {
-                Issue.record("no items: \(page.text)")
-                break
-            }
-            ids += items.compactMap { $0["id"] as? Int }
-            after = body["next"] as? String
-        } while after != nil && ids.count < 1_000
-        return ids
+        try await api.pagedIDs(token, path, size: 2)
     }
 
     /// A cursor this server did not make (an old id-only one among them) is a 422.

@@ -11,21 +11,9 @@ import TestSupport
 /// person's few problems or their many).
 @Suite("Problem lists and notifications page in deadline order")
 struct ProblemListTests {
-    /// Every id of `path` (ending in `?` or `&`), `size` at a time, following `next`.
+    /// Every id of `path` (ending in `?` or `&`), `size` at a time.
     static func paged(_ api: APIClient, _ token: String, _ path: String, size: Int = 10) async throws -> [Int] {
-        var ids: [Int] = [], after: String?
-        repeat {
-            let page = try await api.send(.get, path + "limit=\(size)" + (after.map { "&after=\($0)" } ?? ""), token: token)
-            #expect(page.status == .ok, "\(path): \(page.text)")
-            let body = try page.json()
-            guard let items = body["items"] as? [[String: Any]] else {
-                Issue.record("no items: \(page.text)")
-                break
-            }
-            ids += items.compactMap { $0["id"] as? Int }
-            after = body["next"] as? String
-        } while after != nil && ids.count < 5_000
-        return ids
+        try await api.pagedIDs(token, path, size: size)
     }
 
     /// A page size that reads `rows` in about eight pages.
@@ -105,6 +93,7 @@ struct ProblemListTests {
                 ("/problems?open=false&", "true"), ("/problems?breached=true&", breached + " and p.state <> 'closed'"),
                 ("/problems?breached=true&open=false&", breached), ("/problems?unclaimed=true&", "p.state = 'at_hq' and p.assignee_staff_id is null"),
                 ("/problems?state=closed&branchId=\(b)&", "p.state = 'closed' and p.branch_id = \(b)"),
+                ("/problems?state=closed&open=true&", "false"),
             ] as [(String, SQL)] {
                 let wanted = try await expected(condition)
                 let listed = try await Self.paged(api, auditor, path, size: Self.size(wanted))
@@ -182,6 +171,8 @@ struct ProblemListTests {
                 }
             }
             try await check("as kept")
+            // A department that reads no branch counts its triage queue only.
+            #expect(try await api.send(.get, "/problems/counts?queue=branch", token: try await api.token("legal")).status == .forbidden)
             let opsB = try await api.send(.get, "/problems/counts", token: try await api.token("opsB")).json()
             #expect((opsB["open"] as? Int ?? .max) < 20, "branch B's own open problems, none of branch A's thousand")
             let folded: Int = try await database.withPool { owner in

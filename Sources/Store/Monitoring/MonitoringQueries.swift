@@ -276,16 +276,17 @@ public struct MonitoringQueries: Sendable {
                 + " having grouping(d.id) = 1 or d.id is not null order by 1, 3"
             }
         // The index's expression as it has it; both ends of the month are Shanghai midnights. What is
-        // counted lies before now too (a clock stops when it is stopped, an open one counts once its
-        // deadline passed), so the walk of the current month ends there: the month's deadlines still
-        // to come were read and dropped (54,000 of 66,000 entries in early December, nationally).
+        // counted lies before now too (an open clock counts once its deadline passed; a stop this
+        // statement sees began before it), so the walk of the current month ends there, an hour on
+        // for a replica's clock: the month's deadlines still to come were read and dropped (54,000
+        // of 66,000 entries in early December, nationally).
         let key = "(case when t.stopped_at is null then t.due_at else t.stopped_at end)"
         return "with b as (" + branchScope + "), counted as (" + """
                 select b.id as branch_id, b.code as branch_code, t.department_id, t.due_at, t.stopped_at, t.stopped_workdays,
                        t.stop_reason = \(misroutedStop) as misrouted
                 from b join huifang.timers t on t.branch_id = b.id
                 where t.subject_kind = '\(unescaped: kind.rawValue)' and (t.stopped_at is not null or t.due_at <= \(now)::timestamptz) and
-            """ + " " + inMonth(key, month) + " and \(unescaped: key) <= greatest(\(now)::timestamptz, now())) select " + unit + ", " + """
+            """ + " " + inMonth(key, month) + " and \(unescaped: key) <= greatest(\(now)::timestamptz, statement_timestamp()) + interval '1 hour') select " + unit + ", " + """
                 count(*) filter (where c.stopped_at <= c.due_at)::int, count(*) filter (where c.stopped_at > c.due_at)::int,
                 count(*) filter (where c.stopped_at is null)::int, count(*) filter (where c.misrouted)::int,
                 percentile_cont(0.5) within group (order by c.stopped_workdays),

@@ -92,6 +92,8 @@ public struct ProblemStore: Sendable {
         let stopped: [SQL] = filter.breached ? ["t.stopped_at > t.due_at"] : ["t.stopped_at is not null"]
         let openOnly = filter.openOnly || filter.states.map { !$0.contains(.closed) } == true
         let walks = (filter.states == [.closed] ? [] : [running]) + (openOnly ? [] : [stopped])
+        // Closed and open at once: nothing.
+        guard !walks.isEmpty else { return Page(items: [], next: nil) }
         // One person's problems (raised by them, held by them) are read first and their clocks probed
         // when they are few: a walk of every clock skipped all 100,000 of them for an HQ reader who
         // raised none (65–90 ms). When they are many, a walk of the clocks finds them soon. Which of the
@@ -169,6 +171,8 @@ public struct ProblemStore: Sendable {
     /// totals (sql/0070; counting every open problem in reach took 70–100 ms nationally), the
     /// deadlines on the running clocks as two ranges of the deadline (passed;
     /// not yet, with the second warning passed), each from an index alone.
+    /// (A department that reads no branch counts its triage queue only: what is forwarded to it,
+    /// which the totals do not tell, it reads in `GET /forwardings`.)
     public func counts(departmentIds: [Int]?, branches: [Int]?, staffId: Int64) async throws -> Counts {
         func scope(_ table: String) -> SQL {
             departmentIds.map { "\(unescaped: table).department_id = any(\($0))" }
@@ -178,7 +182,6 @@ public struct ProblemStore: Sendable {
         func routed(_ table: String) -> SQL {
             scope(table) + (departmentIds == nil ? "" : " and \(unescaped: table).state not in ('raised', 'returned')")
         }
-        let totalsScope = routed("k")
         let openLoops: SQL = "from huifang.timers t where t.subject_kind = 'problem' and t.clock = 'problem_loop' and t.stopped_at is null and "
         let row = try await connection.query(
             """
@@ -193,7 +196,7 @@ public struct ProblemStore: Sendable {
             """ + " " + openLoops + scope("t") + " and t.due_at <= \(now)::timestamptz),"
                 + " (select count(*)::int " + openLoops + scope("t")
                 + " and t.due_at > \(now)::timestamptz and t.stage_at[2] <= \(now)::timestamptz)"
-                + " from huifang.problem_state_totals k where " + totalsScope
+                + " from huifang.problem_state_totals k where " + routed("k")
         ).single()
         return Counts(
             open: try row.decode(0), raised: try row.decode(1), unclaimed: try row.decode(2), mine: try row.decode(3),
