@@ -107,7 +107,7 @@ struct MonitoringFiguresTests {
                     let novemberForwardings = try await queries.forwardingCompliance(month: "2026-11", branches: nil)
                     #expect(novemberForwardings.map(\.code) == ["LEGAL"] && Self.figures(novemberForwardings) == [[1, 0, 0, 0]])
 
-                    let byDepartment = try await queries.problemCompliance(month: "2026-09", branches: nil, byBranch: false)
+                    let byDepartment = try await queries.problemCompliance(month: "2026-09", branches: nil).byDepartment
                     #expect(byDepartment.map(\.code) == ["BOC", "RISK"])
                     // BOC: 8 met (0), 10 late (16). RISK: 13 open past its deadline of Sep 20.
                     #expect(Self.figures(byDepartment) == [[1, 1, 0, 0], [0, 0, 1, 0]])
@@ -116,7 +116,7 @@ struct MonitoringFiguresTests {
                     #expect(byDepartment.map(\.medianWorkdays) == [8, nil])
                     #expect(Self.rounded(byDepartment.map(\.p90Workdays)) == [14.4, nil])
 
-                    let byBranch = try await queries.problemCompliance(month: "2026-09", branches: nil, byBranch: true)
+                    let byBranch = try await queries.problemCompliance(month: "2026-09", branches: nil).byBranch
                     // GZ001: 10 late (16), 13 open past its deadline. SH001: 8 met (0). BJ001: nothing.
                     #expect(byBranch.map(\.code) == ["GZ001", "SH001"])
                     #expect(Self.figures(byBranch) == [[0, 1, 1, 0], [1, 0, 0, 0]])
@@ -124,14 +124,14 @@ struct MonitoringFiguresTests {
 
                     // October, read on the 22nd: 4 (due Oct 26) is open and not yet due, in no figure;
                     // 3, closed on the 27th after its deadline of the 26th, is late.
-                    let october = try await queries.problemCompliance(month: "2026-10", branches: nil, byBranch: false)
+                    let october = try await queries.problemCompliance(month: "2026-10", branches: nil).byDepartment
                     #expect(october.map(\.code) == ["BOC", "RISK"])
                     // BOC: 1, 2, 5 met (8, 11, 3), 12 late (16). RISK: 6, 9, 11 met (11, 1, 2), 3, 7 late (16, 17).
                     #expect(Self.figures(october) == [[3, 1, 0, 0], [3, 2, 0, 0]])
                     // BOC: 3, 8, 11, 16 — median 9.5, p90 11 + 0.7 × 5 = 14.5. RISK: 1, 2, 11, 16, 17 — median 11, p90 16.6.
                     #expect(october.map(\.medianWorkdays) == [9.5, 11])
                     #expect(Self.rounded(october.map(\.p90Workdays)) == [14.5, 16.6])
-                    let octoberByBranch = try await queries.problemCompliance(month: "2026-10", branches: nil, byBranch: true)
+                    let octoberByBranch = try await queries.problemCompliance(month: "2026-10", branches: nil).byBranch
                     // BJ001: 1, 2 met, 3 late. GZ001: 9, 11 met, 12 late. SH001: 5, 6 met, 7 late.
                     #expect(octoberByBranch.map(\.code) == ["BJ001", "GZ001", "SH001"])
                     #expect(Self.figures(octoberByBranch) == [[2, 1, 0, 0], [2, 1, 0, 0], [2, 1, 0, 0]])
@@ -178,9 +178,9 @@ struct MonitoringFiguresTests {
                         let forwardings = try await queries.forwardingCompliance(month: "2026-09", branches: branches)
                         // SH001's own: LEGAL 4 (late); IT's 3 stopped in October.
                         #expect(forwardings.map(\.code) == ["LEGAL"] && Self.figures(forwardings) == [[0, 1, 0, 0]])
-                        let byBranch = try await queries.problemCompliance(month: "2026-09", branches: branches, byBranch: true)
+                        let byBranch = try await queries.problemCompliance(month: "2026-09", branches: branches).byBranch
                         #expect(byBranch.map(\.code) == ["SH001"] && byBranch.first?.total == 1)
-                        let byDepartment = try await queries.problemCompliance(month: "2026-10", branches: branches, byBranch: false)
+                        let byDepartment = try await queries.problemCompliance(month: "2026-10", branches: branches).byDepartment
                         // October: BOC 5 (met), RISK 6 (met) and 7 (late).
                         #expect(Self.figures(byDepartment) == [[1, 0, 0, 0], [1, 1, 0, 0]])
                         let uploads = try await queries.uploadCompliance(month: "2026-09", branches: branches)

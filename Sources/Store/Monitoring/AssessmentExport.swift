@@ -141,6 +141,7 @@ public struct AssessmentExport: Sendable {
             // Each table's rows of the month counted once per branch and person, then joined to the
             // people: four probes per person (3,500 of them nationally) read each branch's month again
             // for every one of its people.
+            let inScope: SQL = .branch("b.id", in: branches)
             func monthOf(_ table: String, _ alias: String) -> SQL {
                 "from huifang.branches b cross join bounds x join huifang.\(unescaped: table) \(unescaped: alias) on \(unescaped: alias).branch_id = b.id"
             }
@@ -153,13 +154,13 @@ public struct AssessmentExport: Sendable {
                       and g.role in ('responsible_person', 'front_desk', 'ops_director', 'marketing_director')
                     join huifang.staff s on s.id = g.staff_id
                     where
-                """ + " " + .branch("b.id", in: branches) + """
+                """ + " " + inScope + """
                 ), done as (
                     select t.branch_id, t.closed_by as staff_id, count(*) as n, count(*) filter (where t.closed_at <= t.due_at) as on_time
                 """ + " " + monthOf("callback_tasks", "t") + """
                       and t.state = 'completed' and t.closed_at >= x.start_at and t.closed_at < x.end_at
                     where
-                """ + " " + .branch("b.id", in: branches) + """
+                """ + " " + inScope + """
                     group by 1, 2
                 ), returned as (
                     select g.branch_id, r.performer_staff_id as staff_id, count(*) as n
@@ -167,14 +168,14 @@ public struct AssessmentExport: Sendable {
                       and g.step = 'return' and g.signed_at >= x.start_at and g.signed_at < x.end_at
                     join huifang.records r on r.branch_id = g.branch_id and r.id = g.record_id and r.created_at = g.record_created_at
                     where
-                """ + " " + .branch("b.id", in: branches) + """
+                """ + " " + inScope + """
                     group by 1, 2
                 ), raised as (
                     select p.branch_id, p.raised_by as staff_id, count(*) as n
                 """ + " " + monthOf("problems", "p") + """
                       and p.raised_at >= x.start_at and p.raised_at < x.end_at
                     where
-                """ + " " + .branch("b.id", in: branches) + """
+                """ + " " + inScope + """
                     group by 1, 2
                 )
                 select e.code, e.employee_no, e.name, coalesce(d.n, 0), coalesce(d.on_time, 0), coalesce(r.n, 0), coalesce(q.n, 0)

@@ -201,7 +201,7 @@ public struct MonitoringQueries: Sendable {
     }
 
     static func forwardingComplianceSQL(month: String, branches: [Int]?, now: Date) -> SQL {
-        slaSQL(kind: .forwarding, byBranch: false, month: month, branches: branches, now: now)
+        slaSQL(kind: .forwarding, byBranchToo: false, month: month, branches: branches, now: now)
     }
 
     /// The 15-working-day clocks of problems in `month`, per HQ department and per branch, from one
@@ -215,14 +215,9 @@ public struct MonitoringQueries: Sendable {
         return (byDepartment, byBranch)
     }
 
-    /// The problems' figures per HQ department or per branch.
-    public func problemCompliance(month: String, branches: [Int]?, byBranch: Bool) async throws -> [Compliance] {
-        let both = try await problemCompliance(month: month, branches: branches)
-        return byBranch ? both.byBranch : both.byDepartment
-    }
 
     static func problemComplianceSQL(month: String, branches: [Int]?, now: Date) -> SQL {
-        slaSQL(kind: .problem, byBranch: nil, month: month, branches: branches, now: now)
+        slaSQL(kind: .problem, byBranchToo: true, month: month, branches: branches, now: now)
     }
 
     /// `column` within `month` (YYYY-MM) in Shanghai: a range between two instants bound as values,
@@ -256,25 +251,18 @@ public struct MonitoringQueries: Sendable {
     /// stopped ones. A deadline passes at its instant, 00:00 Shanghai after its last working day: a
     /// clock due by the end of 30 November and still open is breached from 1 December, in
     /// December's figures, where a late stop that month counts it too.
-    /// `byBranch` nil: both, as grouping sets, each row led by whether it is a department's.
-    private static func slaSQL(kind: SLAKind, byBranch: Bool?, month: String, branches: [Int]?, now: Date) -> SQL {
+    /// Per department; `byBranchToo`: per branch as well, as grouping sets, each row led by whether it
+    /// is a department's.
+    private static func slaSQL(kind: SLAKind, byBranchToo: Bool, month: String, branches: [Int]?, now: Date) -> SQL {
         let branchScope: SQL = branches.map { "select id, code from huifang.branches where id = any(\($0))" }
             ?? "select id, code from huifang.branches"
-        let unit: SQL =
-            switch byBranch {
-            case true?: "c.branch_id, c.branch_code"
-            case false?: "d.id, d.code"
-            case nil: "grouping(d.id) = 0, coalesce(d.id, c.branch_id), coalesce(d.code, c.branch_code)"
-            }
-        let grouped: SQL =
-            switch byBranch {
-            case true?: " group by c.branch_id, c.branch_code order by 2"
-            case false?: " join huifang.departments d on d.id = c.department_id group by d.id, d.code order by 2"
-            // The departments' rows are those of clocks with a department, as the join above keeps.
-            case nil: " left join huifang.departments d on d.id = c.department_id"
+        let unit: SQL = byBranchToo ? "grouping(d.id) = 0, coalesce(d.id, c.branch_id), coalesce(d.code, c.branch_code)" : "d.id, d.code"
+        // The departments' rows are those of clocks with a department.
+        let grouped: SQL = byBranchToo
+            ? " left join huifang.departments d on d.id = c.department_id"
                 + " group by grouping sets ((d.id, d.code), (c.branch_id, c.branch_code))"
                 + " having grouping(d.id) = 1 or d.id is not null order by 1, 3"
-            }
+            : " join huifang.departments d on d.id = c.department_id group by d.id, d.code order by 2"
         // The index's expression as it has it; both ends of the month are Shanghai midnights. What is
         // counted lies before now too (an open clock counts once its deadline passed; a stop this
         // statement sees began before it), so the walk of the current month ends there, an hour on

@@ -101,20 +101,15 @@ public struct ProblemStore: Sendable {
         // What a person holds open is keyed (problems_held_by); what they held and closed is not.
         var person = whose + (filter.assigneeStaffId != nil && openOnly ? ["p.state <> 'closed'"] : [])
         if let branches, filter.departmentIds == nil { person.append("p.branch_id = any(\(branches))") }
-        let few = 1_000
+        // The branches named again wherever the rows are read: neither a department's queue nor the
+        // materialized list of a person's problems says which branch it reads (docs/scaling.md).
+        func routed(_ column: String) -> SQL { filter.departmentIds == nil ? .routed(column, to: branches) : "true" }
         let byPerson = !whose.isEmpty
-        let manyGuard: [SQL] = byPerson ? ["(select count(*) from mine) > \(unescaped: String(few))"] : []
-        // Each clock's problem is probed by its key, and the filters read what the probe returns
-        // (`offset 0` keeps it a probe and the filters outside it): joined on (branch, id), the planner
-        // multiplies the two columns' selectivities as if they were independent, expects a few dozen
-        // rows where there are 100,000, and sorts them all (250 ms on the national set) instead of
-        // walking the first page; and given a filter inside, it probed by the raiser's key, reading
-        // all of a raiser's problems for each clock (400 ms for 3,700).
+        let mineCount: SQL = "(select count(*) from mine)", few: SQL = " \(unescaped: String(Self.fewProblems))"
+        let manyGuard: [SQL] = byPerson ? [mineCount + " >" + few] : []
         let probed = "p.state, p.department_id, p.assignee_staff_id, p.raised_by, p.severity, p.category, p.client_id"
         func probe(_ branch: String, _ id: String) -> SQL {
-            "cross join lateral (select \(unescaped: probed) from huifang.problems p where p.branch_id = \(unescaped: branch)"
-                + (filter.departmentIds == nil ? " and " + .routed("p.branch_id", to: branches) : "")
-                + " and p.id = \(unescaped: id) offset 0) p"
+            Self.probe("problems", as: "p", returning: probed, branch: branch, id: id, also: routed("p.branch_id"))
         }
         func walk(_ more: [SQL]) -> SQL {
             "select t.branch_id, t.subject_id, t.due_at from huifang.timers t " + probe("t.branch_id", "t.subject_id")
@@ -130,25 +125,22 @@ public struct ProblemStore: Sendable {
         var keys = merged(walks.map(walk))
         var mine: SQL = ""
         if byPerson {
+            // One more than `few`, so that the count tells which walk runs.
             mine = "with mine as materialized (select p.branch_id, p.id from huifang.problems p where "
-                + SQL.joined(person, separator: " and ") + " limit \(unescaped: String(few + 1))) "
+                + SQL.joined(person, separator: " and ") + " limit \(unescaped: String(Self.fewProblems + 1))) "
             let anyClock = "((" + SQL.joined(walks.map { SQL.joined($0, separator: " and ") }, separator: ") or (") + "))"
-            // The branches named again in each probe: the materialized list does not carry them (docs/scaling.md).
-            let routed: SQL = filter.departmentIds == nil ? .routed("t.branch_id", to: branches) : "true"
             let fromMine: SQL = "select t.branch_id, t.subject_id, t.due_at from mine " + probe("mine.branch_id", "mine.id")
                 + " cross join lateral (select t.branch_id, t.subject_id, t.due_at from huifang.timers t"
-                + " where t.branch_id = mine.branch_id and " + routed + " and t.subject_id = mine.id and "
+                + " where t.branch_id = mine.branch_id and " + routed("t.branch_id") + " and t.subject_id = mine.id and "
                 + SQL.joined(clock, separator: " and ")
-                + " and " + anyClock + " offset 0) t where " + SQL.joined(problem + ["(select count(*) from mine) <= \(unescaped: String(few))"], separator: " and ")
+                + " and " + anyClock + " offset 0) t where " + SQL.joined(problem + [mineCount + " <=" + few], separator: " and ")
                 + " order by t.due_at, t.branch_id, t.subject_id" + .pageLimit(limit)
             keys = merged([fromMine, keys])
         }
         let source: SQL = filter.departmentIds.map { Self.perDepartment($0, keys) } ?? "(" + keys + ") as k"
-        // The keys' branches, named again: through the breached list's union the join alone no longer
-        // says which branch the page reads (docs/scaling.md).
-        let named: SQL = filter.departmentIds == nil ? .routed("p.branch_id", to: branches) : "true"
         let query = mine + "select " + ProblemView.columns(now: now) + " from " + source
-            + " join huifang.problems p on p.branch_id = k.branch_id and p.id = k.subject_id and " + named + " " + ProblemView.joins
+            + " join huifang.problems p on p.branch_id = k.branch_id and p.id = k.subject_id and " + routed("p.branch_id") + " "
+            + ProblemView.joins
             + " order by t.due_at, p.branch_id, p.id" + .pageLimit(limit)
         let problems = try await connection.query(query).map(ProblemView.init(row:))
         return Cursor.page(problems, limit: limit) { Cursor.byDeadline($0.clock?.dueAt, $0.branchId, $0.id) }
@@ -224,7 +216,6 @@ public struct ProblemStore: Sendable {
     public func forwardingQueue(
         departmentIds: [Int], states: [ForwardingState], after: (dueMicros: Int64, branch: Int, id: Int64)?, limit: Int
     ) async throws -> Page<ForwardingView> {
-        let condition: SQL = "f.state = any(\(states.map(\.rawValue)))"
         let after: SQL = after.map {
             " and (t.due_at, t.branch_id, t.subject_id) > (" + .timestamp(microseconds: $0.dueMicros) + ", \($0.branch), \($0.id))"
         } ?? ""
@@ -232,18 +223,37 @@ public struct ProblemStore: Sendable {
         // states, every one for the answered and closed (a forwarding's clock starts with it), so a
         // page reads its own rows rather than sorting all the department ever answered.
         let running: SQL = states.allSatisfy(\.isOpen) ? " and t.stopped_at is null" : ""
-        // Each forwarding is probed per clock, as in `list` (`offset 0` keeps it a probe).
-        let keys: SQL = "select t.branch_id, t.subject_id as id from huifang.timers t cross join lateral"
-            + " (select from huifang.problem_forwardings f where f.branch_id = t.branch_id and f.id = t.subject_id"
-            + " and f.department_id = queue.department_id and " + condition + " offset 0) f"
+        // Each clock's forwarding is probed by its key, as in `list`.
+        let keys: SQL = "select t.branch_id, t.subject_id as id from huifang.timers t "
+            + Self.probe("problem_forwardings", as: "f", returning: "f.department_id, f.state", branch: "t.branch_id", id: "t.subject_id")
             + " where t.department_id = queue.department_id and t.subject_kind = 'problem_forwarding'"
-            + " and t.clock = 'forwarding_answer'" + running + after + " order by t.due_at, t.branch_id, t.subject_id" + .pageLimit(limit)
+            + " and t.clock = 'forwarding_answer'" + running + after
+            + " and f.department_id = queue.department_id and f.state = any(\(states.map(\.rawValue)))"
+            + " order by t.due_at, t.branch_id, t.subject_id" + .pageLimit(limit)
         let items = try await connection.query(
             "select " + ForwardingView.columns(now: now) + " from " + Self.perDepartment(departmentIds, keys)
                 + " join huifang.problem_forwardings f on f.branch_id = k.branch_id and f.id = k.id " + ForwardingView.joins
                 + " order by t.due_at, f.branch_id, f.id" + .pageLimit(limit)
         ).map(ForwardingView.init(row:))
         return Cursor.page(items, limit: limit) { Cursor.byDeadline($0.clock?.dueAt, $0.branchId, $0.id) }
+    }
+
+    /// How many of one person's problems a list reads first, before it walks the clocks instead.
+    static let fewProblems = 1_000
+
+    /// `columns` of the row of `huifang.<table>` (as `alias`) with key (`branch`, `id`), for
+    /// each row of the walk around it. `offset 0` keeps it a probe by that key and keeps the walk's
+    /// filters outside it: joined on (branch, id), the planner multiplies the two columns'
+    /// selectivities as if they were independent, expects a few dozen rows where there are 100,000,
+    /// and sorts them all (250 ms on the national set) instead of walking the first page; given a
+    /// filter inside, it probed by the key that filter names (the raiser's), reading all of a
+    /// raiser's problems for each clock (400 ms for 3,700).
+    private static func probe(_ table: String, as alias: String, returning columns: String, branch: String, id: String, also: SQL = "true")
+        -> SQL
+    {
+        "cross join lateral (select \(unescaped: columns) from huifang.\(unescaped: table) \(unescaped: alias)"
+            + " where \(unescaped: alias).branch_id = \(unescaped: branch) and " + also
+            + " and \(unescaped: alias).id = \(unescaped: id) offset 0) \(unescaped: alias)"
     }
 
     /// `keys` — one page of (branch, id) in deadline order, naming `queue.department_id` — for each
