@@ -160,6 +160,30 @@ struct ProblemAPITests {
             // The people's monthly figures, kept step by step, equal a count from the rows.
             #expect(try await Self.peopleFiguresMatchARecount(database))
 
+            // The branch assessment of the loop's month counts it closed in time, as a count of the
+            // problems closed by their loop's deadline says, for every branch.
+            let loopMonth: String = try await database.withPool {
+                try await $0.query(
+                    "select to_char(due_at at time zone 'Asia/Shanghai', 'YYYY-MM') from huifang.timers where subject_kind = 'problem' and subject_id = \(problem)"
+                ).single().decode(0)
+            }
+            let closedInTime: [String: String] = try await database.withPool {
+                try await $0.query(
+                    """
+                    select b.code, count(p.id)::text from huifang.branches b
+                    left join huifang.timers t on t.branch_id = b.id and t.subject_kind = 'problem'
+                      and to_char(t.due_at at time zone 'Asia/Shanghai', 'YYYY-MM') = \(loopMonth)
+                    left join huifang.problems p on p.branch_id = t.branch_id and p.id = t.subject_id and p.closed_at <= t.due_at
+                    group by b.code
+                    """
+                ).reduce(into: [:]) { $0[try $1.decode(0, as: String.self)] = try $1.decode(1, as: String.self) }
+            }
+            #expect(closedInTime["BJ001"] == "1")
+            let byBranch = try await api.send(.get, "/monitoring/assessment?month=\(loopMonth)&by=branch", token: try await api.token("auditor"))
+            let lines = byBranch.text.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+            let column = try #require(lines.first?.firstIndex(of: "problems_due_closed_in_time"), "\(byBranch.text)")
+            #expect(Dictionary(uniqueKeysWithValues: lines.dropFirst().map { ($0[0], $0[column]) }) == closedInTime)
+
             // Reopened within 30 days: a linked follow-up with its own clock; once only.
             let reopened = try await api.send(.post, "/problems/\(problem)/reopen", token: rp.token, json: ["reason": "客户仍觉行情延迟"])
             #expect(reopened.status == .created, "\(reopened.text)")
