@@ -78,7 +78,7 @@ extension APIService {
             throw AppError.invalid([.init("period", "must be YYYY-MM, YYYY-H1, YYYY-H2 or YYYY")])
         }
         let now = now()
-        let rows = try await reports.transaction(for: access) {
+        let rows = try await reports.transaction(for: access, adding: CoverageReport.settings) {
             try await CoverageReport($0).rows(
                 for: period, branches: access.indexableBranches, branchId: input.query.branchId.map(Int.init), at: now)
         }
