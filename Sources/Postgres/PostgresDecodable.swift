@@ -79,10 +79,45 @@ extension Bool: PostgresDecodable {
 extension Decimal: PostgresDecodable {
     /// numeric is decoded exactly: `Decimal` keeps 38 significant digits.
     public init(postgresText text: String) throws {
+        if let value = Self.shortNumeric(text) {
+            self = value
+            return
+        }
         guard text != "NaN", let value = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")),
             value.description == Self.canonical(text)
         else { throw decodingError(text, as: Decimal.self) }
         self = value
+    }
+
+    /// numeric's text of at most 19 digits — every amount and percentage Huifang keeps — read digit
+    /// by digit, exact by construction; nil for anything else, which Foundation parses and checks.
+    /// Foundation's parse, print and comparison cost about 7 µs a value: 30 % of the server's time
+    /// on HQ's coverage of a year (41,000 percentages).
+    private static func shortNumeric(_ text: String) -> Decimal? {
+        var bytes = text.utf8[...]
+        let negative = bytes.first == UInt8(ascii: "-")
+        if negative { bytes = bytes.dropFirst() }
+        var mantissa: UInt64 = 0, digits = 0, scale: Int16 = 0, afterDot = false
+        for byte in bytes {
+            if byte == UInt8(ascii: ".") {
+                guard !afterDot else { return nil }
+                afterDot = true
+                continue
+            }
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            digits += 1
+            guard digits <= 19 else { return nil }
+            mantissa = mantissa * 10 + UInt64(byte - UInt8(ascii: "0"))
+            if afterDot { scale += 1 }
+        }
+        guard digits > 0 else { return nil }
+        if mantissa == 0 { return .zero }
+        // As Foundation's parse leaves it: no trailing fractional zeros.
+        while scale > 0, mantissa % 10 == 0 {
+            mantissa /= 10
+            scale -= 1
+        }
+        return Decimal(sign: negative ? .minus : .plus, exponent: -Int(scale), significand: Decimal(mantissa))
     }
 
     /// numeric's text without trailing fractional zeros, as Decimal prints it; used to refuse lossy decodes.

@@ -38,6 +38,33 @@ struct TypeRoundTripTests {
         #expect(try await roundTrip(Decimal(string: "-0.000001")!, as: "numeric") == Decimal(string: "-0.000001")!)
     }
 
+    /// The short path reads what PostgreSQL prints as Foundation's parse reads it: the same value
+    /// and the same text, for amounts, percentages, signs, zeros and the 19-digit edge.
+    @Test func shortNumericsDecodeAsFoundationParsesThem() async throws {
+        try await TestDatabase.with { database in
+            try await database.withPool(size: 1) { pool in
+                let texts: [String] = try await pool.query(
+                    """
+                    select v::text from (
+                        select round((random() * 10 ^ (n % 14) - 10 ^ (n % 14) / 3)::numeric, n % 7) as v from generate_series(1, 3000) n
+                        union all select unnest('{0, -0.00, 100.00, 0.05, -0.000001, 10000000.00, 1234567890123456789,
+                                                  -9999999999999999999, 0.1234567890123456789, 12345678901234567890}'::numeric[])
+                    ) x
+                    """
+                ).map { try $0.decode(0) }
+                #expect(texts.count == 3010)
+                for text in texts {
+                    let parsed = try #require(Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")))
+                    let decoded = try Decimal(postgresText: text)
+                    #expect(decoded == parsed && decoded.description == parsed.description, "\(text)")
+                }
+                for text in ["NaN", "1.2.3", "-", "", "1e5", " 1"] {
+                    #expect(throws: PostgresError.self, "\(text)") { try Decimal(postgresText: text) }
+                }
+            }
+        }
+    }
+
     @Test func numericTooPreciseForDecimalIsRefusedNotRounded() async throws {
         try await TestDatabase.with { database in
             try await database.withPool(size: 1) { pool in
