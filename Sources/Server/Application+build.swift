@@ -50,7 +50,9 @@ public func buildApplication(_ configuration: AppConfiguration) async throws -> 
     let api = APIService(
         pool: pool, authPool: authPool, reports: ReportReads(primary: pool, replica: replica), migrations: configuration.migrations, definitions: configuration.definitions, metrics: metrics, now: configuration.now, auth: auth, sessions: sessions,
         passwords: Passwords(cost: configuration.bcryptCost))
-    try api.registerHandlers(on: router, configuration: .init(dateTranscoder: RFC3339DateTranscoder()))
+    // Compact: the runtime's default also pretty-prints, which doubled HQ's year of coverage (6.2 MB
+    // for 13,648 rows) and the time to write it. Keys stay sorted, so a body is the same each time.
+    try api.registerHandlers(on: router, configuration: .init(dateTranscoder: RFC3339DateTranscoder(), jsonEncodingOptions: [.sortedKeys]))
     Console(
         api: api, pool: pool, explain: { ConsoleFailure(Problem($0)) },
         checkBody: { APIContract.shared.problems(operationId: $0, body: $1).map { .init(field: $0.field, reason: $0.reason) } },
