@@ -256,31 +256,48 @@ public struct MonitoringQueries: Sendable {
     private static func slaSQL(kind: SLAKind, byBranchToo: Bool, month: String, branches: [Int]?, now: Date) -> SQL {
         let branchScope: SQL = branches.map { "select id, code from huifang.branches where id = any(\($0))" }
             ?? "select id, code from huifang.branches"
-        let unit: SQL = byBranchToo ? "grouping(d.id) = 0, coalesce(d.id, c.branch_id), coalesce(d.code, c.branch_code)" : "d.id, d.code"
         // The departments' rows are those of clocks with a department.
-        let grouped: SQL = byBranchToo
-            ? " left join huifang.departments d on d.id = c.department_id"
-                + " group by grouping sets ((d.id, d.code), (c.branch_id, c.branch_code))"
-                + " having grouping(d.id) = 1 or d.id is not null order by 1, 3"
-            : " join huifang.departments d on d.id = c.department_id group by d.id, d.code order by 2"
+        let unit: SQL = byBranchToo
+            ? "grouping(d.id) = 0 as of_department, coalesce(d.id, h.branch_id) as id, coalesce(d.code, h.branch_code) as code"
+            : "true as of_department, d.id, d.code"
+        let units: SQL = byBranchToo
+            ? " left join huifang.departments d on d.id = h.department_id"
+                + " group by grouping sets ((d.id, d.code, h.workdays), (h.branch_id, h.branch_code, h.workdays))"
+                + " having grouping(d.id) = 1 or d.id is not null"
+            : " join huifang.departments d on d.id = h.department_id group by d.id, d.code, h.workdays"
         // The index's expression as it has it; both ends of the month are Shanghai midnights. What is
         // counted lies before now too (an open clock counts once its deadline passed; a stop this
         // statement sees began before it), so the walk of the current month ends there, an hour on
         // for a replica's clock: the month's deadlines still to come were read and dropped (54,000
         // of 66,000 entries in early December, nationally).
         let key = "(case when t.stopped_at is null then t.due_at else t.stopped_at end)"
-        return "with b as (" + branchScope + "), counted as (" + """
-                select b.id as branch_id, b.code as branch_code, t.department_id, t.due_at, t.stopped_at, t.stopped_workdays,
-                       t.stop_reason = \(misroutedStop) as misrouted
+        // percentile_cont over each unit's stopped clocks' working days, taken from their histogram as
+        // PostgreSQL takes it from the sorted values: the values at ranks floor and ceil of p × (n − 1),
+        // interpolated. Sorting each clock, twice for the two groupings, and joining each to its
+        // department took 230 ms of November's 61,000 problem clocks.
+        func percentile(_ p: String) -> SQL {
+            let rank = "(\(p)::float8 * (r.stopped::float8 - 1))", unitRank = "(\(p)::float8 * (max(r.stopped)::float8 - 1))"
+            let low = "(min(r.workdays) filter (where r.upto > floor\(rank)))::float8"
+            let high = "(min(r.workdays) filter (where r.upto > ceil\(rank)))::float8"
+            return "\(unescaped: low) + ((\(unescaped: unitRank) - floor\(unescaped: unitRank)) * (\(unescaped: high) - \(unescaped: low)))"
+        }
+        return "with b as (" + branchScope + "), histogram as (" + """
+                select \(unescaped: byBranchToo ? "b.id as branch_id, b.code as branch_code," : "") t.department_id, t.stopped_workdays as workdays,
+                       count(*) filter (where t.stopped_at <= t.due_at) as met, count(*) filter (where t.stopped_at > t.due_at) as late,
+                       count(*) filter (where t.stopped_at is null) as open,
+                       count(*) filter (where t.stop_reason = \(misroutedStop)) as misrouted, count(t.stopped_workdays) as stopped
                 from b join huifang.timers t on t.branch_id = b.id
                 where t.subject_kind = '\(unescaped: kind.rawValue)' and (t.stopped_at is not null or t.due_at <= \(now)::timestamptz) and
-            """ + " " + inMonth(key, month) + " and \(unescaped: key) <= greatest(\(now)::timestamptz, statement_timestamp()) + interval '1 hour') select " + unit + ", " + """
-                count(*) filter (where c.stopped_at <= c.due_at)::int, count(*) filter (where c.stopped_at > c.due_at)::int,
-                count(*) filter (where c.stopped_at is null)::int, count(*) filter (where c.misrouted)::int,
-                percentile_cont(0.5) within group (order by c.stopped_workdays),
-                percentile_cont(0.9) within group (order by c.stopped_workdays)
-            from counted c
-            """ + grouped
+            """ + " " + inMonth(key, month) + " and \(unescaped: key) <= greatest(\(now)::timestamptz, statement_timestamp()) + interval '1 hour'"
+            + " group by " + (byBranchToo ? "b.id, b.code, " : "") + "t.department_id, t.stopped_workdays"
+            + "), units as (select " + unit + ", h.workdays, sum(h.met) as met, sum(h.late) as late, sum(h.open) as open,"
+            + " sum(h.misrouted) as misrouted, sum(h.stopped) as stopped_here from histogram h" + units
+            + "), ranked as (select u.of_department, u.id, u.code, u.workdays, u.met, u.late, u.open, u.misrouted,"
+            + " sum(u.stopped_here) over (partition by u.of_department, u.id order by u.workdays) as upto,"
+            + " sum(u.stopped_here) over (partition by u.of_department, u.id) as stopped from units u) select "
+            + (byBranchToo ? "r.of_department, " : "") + "r.id, r.code, sum(r.met)::int, sum(r.late)::int, sum(r.open)::int, sum(r.misrouted)::int, "
+            + percentile("0.5") + ", " + percentile("0.9")
+            + " from ranked r group by r.of_department, r.id, r.code order by " + (byBranchToo ? "r.of_department, r.code" : "r.code")
     }
 
     private func compliance(_ query: SQL) async throws -> [Compliance] {
