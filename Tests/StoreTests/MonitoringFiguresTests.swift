@@ -264,6 +264,29 @@ struct MonitoringFiguresTests {
         rows.map { [$0.met, $0.breachedStopped, $0.breachedOpen, $0.misrouted] }
     }
 
+    /// The SLA percentiles are read from each unit's histogram of working days: they equal
+    /// PostgreSQL's percentile_cont of the same values, to the last bit, for 300 random units.
+    @Test func histogramPercentilesArePercentileCont() async throws {
+        try await TestDatabase.with { database in
+            try await database.withPool { pool in
+                var random = SystemRandomNumberGenerator()
+                for _ in 0..<300 {
+                    var histogram: [(days: Int, clocks: Int)] = []
+                    for days in 0..<Int.random(in: 1...20, using: &random) where Bool.random(using: &random) {
+                        histogram.append((days * Int.random(in: 1...3, using: &random), Int.random(in: 1...40, using: &random)))
+                    }
+                    histogram.sort { $0.days < $1.days }
+                    let values = histogram.flatMap { Array(repeating: $0.days, count: $0.clocks) }
+                    let expected = try await pool.query(
+                        "select percentile_cont(0.5) within group (order by v), percentile_cont(0.9) within group (order by v) from unnest(\(values)::int[]) v"
+                    ).single()
+                    #expect(MonitoringQueries.percentile(0.5, of: histogram) == (try expected.decode(0, as: Double?.self)), "\(histogram)")
+                    #expect(MonitoringQueries.percentile(0.9, of: histogram) == (try expected.decode(1, as: Double?.self)), "\(histogram)")
+                }
+            }
+        }
+    }
+
     static func rounded(_ values: [Double?]) -> [Double?] {
         values.map { $0.map { ($0 * 10).rounded() / 10 } }
     }
