@@ -114,7 +114,9 @@ public struct MonitoringBenchmark: Sendable {
         _ sql: SQL, _ configuration: ConnectionConfiguration, settings: [(name: String, value: String)], seconds: Int
     ) throws -> Double {
         try Pgbench.run(
-            script: sql.inlined.split(separator: "\n").joined(separator: " ") + ";\n", conninfo: configuration.conninfo,
+            // As written, lines and all: pgbench reads a statement up to its semicolon, and joined into
+            // one line, a `--` comment in it swallowed the rest (the overdue counts failed).
+            script: sql.inlined + ";\n", conninfo: configuration.conninfo,
             environment: configuration.toolEnvironment(settings: settings), clients: 1, seconds: seconds
         ).latencyMilliseconds
     }
