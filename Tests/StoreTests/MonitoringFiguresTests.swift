@@ -139,6 +139,27 @@ struct MonitoringFiguresTests {
                     #expect(octoberByBranch.map(\.medianWorkdays) == [11, 2, 11])
                     #expect(Self.rounded(octoberByBranch.map(\.p90Workdays)) == [15, 13.2, 15.8])
 
+                    // The assessment's problems closed in time, from the loop clocks, equal a count of the
+                    // problems closed by their clock's deadline, in months that also hold late and open ones.
+                    for month in ["2026-09", "2026-10"] {
+                        let range = try #require(PostgresDate.shanghaiMonth(month))
+                        let recount = try await db.query(
+                            """
+                            select b.code, count(t.*) filter (where p.closed_at <= t.due_at)::text,
+                                   count(t.*) filter (where p.closed_at > t.due_at or p.closed_at is null)::int
+                            from huifang.branches b
+                            left join huifang.timers t on t.branch_id = b.id and t.subject_kind = 'problem'
+                              and t.due_at >= \(range.start)::timestamptz and t.due_at < \(range.end)::timestamptz
+                            left join huifang.problems p on p.branch_id = t.branch_id and p.id = t.subject_id
+                            group by b.code order by b.code
+                            """
+                        ).map { (try $0.decode(0, as: String.self), try $0.decode(1, as: String.self), try $0.decode(2, as: Int.self)) }
+                        #expect(recount.reduce(0) { $0 + $1.2 } > 0, "\(month) holds problems closed late or still open")
+                        let table = try await AssessmentExport(db).table(.branch, month: month, branches: nil)
+                        let column = try #require(table.header.firstIndex(of: "problems_due_closed_in_time"))
+                        #expect(table.rows.map { [$0[0], $0[column]] } == recount.map { [$0.0, $0.1] }, "\(month)")
+                    }
+
                     // Due at the end of Tue Oct 20: BJ001 sent on the 19th, SH001 on the 21st, GZ001 not yet.
                     let uploads = try await queries.uploadCompliance(month: "2026-09", branches: nil)
                     #expect(uploads.map(\.branchCode) == ["BJ001", "GZ001", "SH001"])
