@@ -1,9 +1,10 @@
 import Domain
 import Foundation
 import Postgres
-import Store
 import Testing
 import TestSupport
+
+@testable import Store
 
 /// Every monitoring figure on a data set small enough to count by hand: three branches, two HQ
 /// departments (BOC, RISK) taking thirteen problems, two functional departments (IT, LEGAL) taking

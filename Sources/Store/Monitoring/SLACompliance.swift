@@ -103,34 +103,31 @@ extension MonitoringQueries {
 
     /// Each unit's figures from its rows of `slaSQL`, split by whether the unit is a department.
     private func compliance(_ query: SQL) async throws -> (byDepartment: [Compliance], byBranch: [Compliance]) {
-        var byDepartment: [Compliance] = [], byBranch: [Compliance] = []
-        var unit: (ofDepartment: Bool, figures: Compliance, workdays: [(days: Int, clocks: Int)])?
-        func close() {
-            guard var current = unit else { return }
-            current.figures.medianWorkdays = Self.percentile(0.5, of: current.workdays)
-            current.figures.p90Workdays = Self.percentile(0.9, of: current.workdays)
-            if current.ofDepartment { byDepartment.append(current.figures) } else { byBranch.append(current.figures) }
-            unit = nil
-        }
+        var units: [(ofDepartment: Bool, figures: Compliance, workdays: [(days: Int, clocks: Int)])] = []
         for row in try await connection.query(query) {
             let ofDepartment: Bool = try row.decode(0), id: Int = try row.decode(1)
-            if unit.map({ $0.ofDepartment != ofDepartment || $0.figures.id != id }) ?? true {
-                close()
-                unit = (ofDepartment, Compliance(id: id, code: try row.decode(2), met: 0, breachedStopped: 0, breachedOpen: 0, misrouted: 0), [])
+            if units.last.map({ $0.ofDepartment != ofDepartment || $0.figures.id != id }) ?? true {
+                units.append((ofDepartment, Compliance(id: id, code: try row.decode(2), met: 0, breachedStopped: 0, breachedOpen: 0, misrouted: 0), []))
             }
-            unit!.figures.met += try row.decode(4, as: Int.self)
-            unit!.figures.breachedStopped += try row.decode(5, as: Int.self)
-            unit!.figures.breachedOpen += try row.decode(6, as: Int.self)
-            unit!.figures.misrouted += try row.decode(7, as: Int.self)
-            if let days = try row.decode(3, as: Int?.self) { unit!.workdays.append((days, try row.decode(8))) }
+            let last = units.count - 1
+            units[last].figures.met += try row.decode(4, as: Int.self)
+            units[last].figures.breachedStopped += try row.decode(5, as: Int.self)
+            units[last].figures.breachedOpen += try row.decode(6, as: Int.self)
+            units[last].figures.misrouted += try row.decode(7, as: Int.self)
+            if let days = try row.decode(3, as: Int?.self) { units[last].workdays.append((days, try row.decode(8))) }
         }
-        close()
-        return (byDepartment, byBranch)
+        let figures = units.map { unit in
+            var figures = unit.figures
+            figures.medianWorkdays = Self.percentile(0.5, of: unit.workdays)
+            figures.p90Workdays = Self.percentile(0.9, of: unit.workdays)
+            return (unit.ofDepartment, figures)
+        }
+        return (figures.filter { $0.0 }.map(\.1), figures.filter { !$0.0 }.map(\.1))
     }
 
     /// PostgreSQL's percentile_cont of the values `histogram` counts (ascending): the values at
     /// ranks floor and ceil of p × (n − 1), 0-based, interpolated as it does; nil for none.
-    public static func percentile(_ p: Double, of histogram: [(days: Int, clocks: Int)]) -> Double? {
+    static func percentile(_ p: Double, of histogram: [(days: Int, clocks: Int)]) -> Double? {
         let n = histogram.reduce(0) { $0 + $1.clocks }
         guard n > 0 else { return nil }
         let rank = p * Double(n - 1)

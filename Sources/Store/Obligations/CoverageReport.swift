@@ -181,9 +181,8 @@ public struct CoverageReport: Sendable {
             ), windows as materialized (
                 -- Each rule's window start and required % once per rule and period label, not per
                 -- row: on 13,648 rows (HQ's year) the two function calls cost 370 ms.
-                select q.code as rule_code, p.period, lower(huifang.period_range(p.period)) as window_start,
-                       (huifang.rule_in_effect(q.code, lower(huifang.period_range(p.period)))).coverage_percent
-                from unnest(\(labels)::text[]) as p(period)
+                select q.code as rule_code, p.period, p.window_start, (huifang.rule_in_effect(q.code, p.window_start)).coverage_percent
+                from (select label as period, lower(huifang.period_range(label)) as window_start from unnest(\(labels)::text[]) label) p
                 cross join (select distinct code from huifang.obligation_rules) q
             ), rows as (
                 select coalesce(t.branch_id, p.branch_id) as branch_id, coalesce(t.rule_code, p.rule_code) as rule_code,
