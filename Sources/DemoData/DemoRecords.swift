@@ -5,12 +5,14 @@ extension DemoData {
     /// Gives every completed demo task its signed record — most countersigned and archived, some
     /// waiting for the leader, a few returned — and the months' uploads to HQ, mostly on time, some
     /// late, a few missing. Records are written in bulk with the record triggers off (they check one
-    /// signer per statement); the signatures carry the same content digest the triggers would compute.
+    /// signer per statement) but the one that keeps their keys (sql/0072); the signatures carry the
+    /// same content digest the triggers would compute.
     public func loadRecords(into pool: Pool, progress: @escaping @Sendable (String) -> Void = { _ in }) async throws {
         let today = self.today
         let counts = try await pool.transaction { db in
             try await db.run(script: """
                 alter table huifang.records disable trigger user;
+                alter table huifang.records enable trigger records_keep_keys;
                 alter table huifang.record_signatures disable trigger user;
                 """)
             try await db.query(

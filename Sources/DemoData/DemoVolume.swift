@@ -86,6 +86,7 @@ extension DemoData {
             let loaded = try await pool.transaction { db -> Int in
                 try await db.run(script: """
                     alter table huifang.records disable trigger user;
+                    alter table huifang.records enable trigger records_keep_keys;
                     alter table huifang.record_signatures disable trigger user;
                     """)
                 try await db.query(

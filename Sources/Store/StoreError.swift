@@ -5,6 +5,8 @@ public enum StoreError: Error, CustomStringConvertible {
     case unexpected(String)
     /// `huifang archive` could not write its file.
     case archiveFailed(String)
+    /// A step on a record read in the same transaction changed no row (or more than one).
+    case recordNotWritten(Int64, rows: Int)
 
     public var description: String {
         switch self {
@@ -15,6 +17,8 @@ public enum StoreError: Error, CustomStringConvertible {
             "the database holds an unexpected \(what); is this build older than the database?"
         case .archiveFailed(let why):
             why
+        case .recordNotWritten(let id, let rows):
+            "record \(id) was read but writing it changed \(rows) rows; the step was not taken"
         }
     }
 }

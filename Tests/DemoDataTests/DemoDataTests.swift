@@ -211,13 +211,17 @@ struct DemoDataTests {
                            (select count(*)::int from huifang.problems where state = 'forwarded' and not exists (
                                 select from huifang.problem_forwardings f where f.branch_id = problems.branch_id and f.problem_id = problems.id)),
                            (select count(*)::int from huifang.problems where greatest(raised_at, approved_at, updated_at) > now()),
-                           (select count(*)::int from huifang.timers where subject_kind = 'record_upload' and stopped_workdays > 15)
+                           (select count(*)::int from huifang.timers where subject_kind = 'record_upload' and stopped_workdays > 15),
+                           (select count(*)::int from huifang.records r where not exists (
+                                select from huifang.record_keys k where k.branch_id = r.branch_id and k.id = r.id and k.created_at = r.created_at)),
+                           (select count(*)::int from huifang.record_keys) - (select count(*)::int from huifang.records)
                     """
                 ).single()
                 // Signatures match; three per archived history record; nobody called a client they introduced;
                 // every history month uploaded; every open problem has its clock and timeline, every forwarded
-                // one its forwarding; nothing happens in the future; no upload clock stopped years late.
-                #expect(try (0..<9).map { try checks.decode($0, as: Int.self) } == Array(repeating: 0, count: 9))
+                // one its forwarding; nothing happens in the future; no upload clock stopped years late;
+                // every record written in bulk has its key (sql/0072), and no key is without its record.
+                #expect(try (0..<11).map { try checks.decode($0, as: Int.self) } == Array(repeating: 0, count: 11))
             }
         }
     }

@@ -1,7 +1,7 @@
 -- Callback records (Art 5, 12, 13): versioned forms, answers, signatures of the performer and a
 -- leader, recusal, findings, and who may read a record.
 -- Tables: record_forms, records, record_signatures, record_findings, record_transitions,
--- client_profiles (0013, 0014).
+-- client_profiles (0013, 0014), record_keys (0072).
 
 -- ══ functions and the triggers that call them ══
 
@@ -349,7 +349,7 @@ begin
     elsif new.record_created_at is null
           or (tg_op = 'UPDATE' and new.record_id is distinct from old.record_id
               and new.record_created_at is not distinct from old.record_created_at) then
-        new.record_created_at := (select r.created_at from huifang.records r where r.branch_id = new.branch_id and r.id = new.record_id);
+        new.record_created_at := huifang.record_created_at(array[new.branch_id], new.record_id);
         if new.record_created_at is null then
             raise exception 'insert or update on table "%" violates foreign key constraint "%"',
                 tg_table_name, tg_table_name || '_branch_id_record_id_fkey'
@@ -377,6 +377,48 @@ create or replace trigger problems_record_created_at
 create or replace trigger client_profiles_record_created_at
     before insert or update of record_id, record_created_at on huifang.client_profiles
     for each row execute function huifang.fill_record_created_at();
+
+-- A record's created_at, its year's partition (0060), from record_keys (0072): in a statement that
+-- compares created_at with it, the plan starts on one year instead of every year. `p_branches`
+-- as the caller's scope names them, null for every branch (a record named by id alone). Under the
+-- caller's policies; a record without a key (written with the user triggers off, or restored from
+-- an archive) is looked for in every year, as before the keys.
+create or replace function huifang.record_created_at(p_branches integer[], p_id bigint) returns timestamptz
+    language plpgsql stable
+    as $$
+declare
+    found_at timestamptz;
+begin
+    if p_branches is null then
+        select k.created_at into found_at from huifang.record_keys k where k.id = p_id;
+    else
+        select k.created_at into found_at from huifang.record_keys k where k.branch_id = any(p_branches) and k.id = p_id;
+    end if;
+    if found_at is null and p_branches is null then
+        select r.created_at into found_at from huifang.records r
+        where r.branch_id in (select b.id from huifang.branches b) and r.id = p_id;
+    elsif found_at is null then
+        select r.created_at into found_at from huifang.records r where r.branch_id = any(p_branches) and r.id = p_id;
+    end if;
+    return found_at;
+end
+$$;
+grant execute on function huifang.record_created_at(integer[], bigint) to huifang_app;
+
+create or replace function huifang.records_keep_keys() returns trigger
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+    as $$
+begin
+    insert into huifang.record_keys (branch_id, id, created_at) select branch_id, id, created_at from added;
+    return null;
+end
+$$;
+revoke execute on function huifang.records_keep_keys() from public;
+
+create or replace trigger records_keep_keys
+    after insert on huifang.records referencing new table as added
+    for each statement execute function huifang.records_keep_keys();
 
 -- After a step: the signature, the task it completes, the profile it files.
 create or replace function huifang.records_after_step() returns trigger
@@ -602,6 +644,20 @@ drop policy if exists follows_record on huifang.record_findings;
 create policy follows_record on huifang.record_findings for select to huifang_app
     using (exists (select from huifang.records r where r.branch_id = record_findings.branch_id and r.id = record_findings.record_id
                    and r.created_at = record_findings.record_created_at));
+
+-- ══ row-level security: huifang.record_keys ══
+
+drop policy if exists owner_all on huifang.record_keys;
+create policy owner_all on huifang.record_keys to current_user using (true) with check (true);
+
+-- Where records may be read: a branch's own, every branch for HQ readers, and for an HQ department
+-- every branch's keys (a department reads the records it owns, executes or was delivered, of any
+-- branch; the records' own policies decide which). A key says when a record was made, nothing of
+-- its client; no scope of a branch reads another branch's. Written only by records_keep_keys.
+drop policy if exists read_scoped on huifang.record_keys;
+create policy read_scoped on huifang.record_keys for select to huifang_app
+    using (branch_id = any ((select huifang.scope_branch_ids())::integer[]) or (select huifang.scope_all_branches())
+           or cardinality((select huifang.scope_department_ids())) > 0);
 
 -- ══ row-level security: huifang.client_profiles ══
 

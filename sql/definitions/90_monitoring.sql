@@ -109,7 +109,7 @@ create or replace function huifang.record_signatures_count_people() returns trig
     as $$
 begin
     perform huifang.person_month_figures_add(array(
-        select c from added a join huifang.records x on x.branch_id = a.branch_id and x.id = a.record_id,
+        select c from added a join huifang.records x on x.branch_id = a.branch_id and x.id = a.record_id and x.created_at = a.record_created_at,
                huifang.person_month_of_return(row(a.*)::huifang.record_signatures, x.performer_staff_id) c));
     return null;
 end

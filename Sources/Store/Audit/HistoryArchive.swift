@@ -201,6 +201,7 @@ public enum HistoryArchive {
                 delete from huifang.record_signatures where record_created_at >= \(from) and record_created_at < \(to);
                 alter table huifang.record_signatures enable trigger record_signatures_no_change;
                 delete from huifang.record_findings where record_created_at >= \(from) and record_created_at < \(to);
+                delete from huifang.record_keys where created_at >= \(from) and created_at < \(to);
                 alter table huifang.records detach partition huifang.\(table);
                 """)
         }

@@ -81,8 +81,15 @@ public struct RecordStore: Sendable {
 
     public func get(_ id: Int64, branches: [Int]?, lock: Bool = false) async throws -> CallbackRecord? {
         let query = "select " + CallbackRecord.columns + " from huifang.records r " + CallbackRecord.joins
-            + " where " + .branch("r.branch_id", in: branches) + " and r.id = \(id)" + (lock ? " for update of r" : "")
+            + " where " + .branch("r.branch_id", in: branches) + " and r.id = \(id) and " + Self.yearOf(id, branches: branches)
+            + (lock ? " for update of r" : "")
         return try await connection.query(query).first.map(CallbackRecord.init(row:))
+    }
+
+    /// `r.created_at` equal to the record's own (sql/0072), so that a statement naming a record by id
+    /// starts on its year's partition alone, not on every year's.
+    static func yearOf(_ id: Int64, branches: [Int]?) -> SQL {
+        "r.created_at = huifang.record_created_at(\(branches)::integer[], \(id))"
     }
 
     public struct Filter: Sendable {
@@ -217,13 +224,22 @@ public struct RecordStore: Sendable {
 
     /// Replaces a draft's (or returned record's) answers; the database refuses it once submitted.
     public func update(_ record: CallbackRecord, formVersion: Int, answers: JSONB, profile: Profile?) async throws {
-        try await connection.execute(
-            """
-            update huifang.records set form_version = \(formVersion), answers = \(answers),
-                profile_form_code = \(profile?.formCode), profile_form_version = \(profile?.formVersion),
-                profile_answers = \(profile?.answers)
-            where branch_id = \(record.branchId) and id = \(record.id)
-            """)
+        try await Self.wrote(
+            record,
+            connection.execute(
+                """
+                update huifang.records set form_version = \(formVersion), answers = \(answers),
+                    profile_form_code = \(profile?.formCode), profile_form_version = \(profile?.formVersion),
+                    profile_answers = \(profile?.answers)
+                where branch_id = \(record.branchId) and id = \(record.id) and created_at = \(record.createdAt)
+                """))
+    }
+
+    /// A record read in this transaction is written by its whole key: the creation time starts the
+    /// statement on the record's year alone (sql/0060). The time read is exact to the microsecond, as
+    /// PostgreSQL keeps it; a write that finds no row would be a lost step, so it is an error.
+    private static func wrote(_ record: CallbackRecord, _ rows: Int) throws {
+        guard rows == 1 else { throw StoreError.recordNotWritten(record.id, rows: rows) }
     }
 
     /// Takes a step; the database checks the signer and writes the signature.
@@ -231,11 +247,13 @@ public struct RecordStore: Sendable {
         guard let next = RecordTransitions.next(from: record.state, step) else {
             preconditionFailure("the caller checks that \(step) is allowed from \(record.state)")
         }
-        try await connection.execute(
-            """
-            update huifang.records set state = \(next.rawValue), return_reason = \(step == .return ? reason : nil)
-            where branch_id = \(record.branchId) and id = \(record.id)
-            """)
+        try await Self.wrote(
+            record,
+            connection.execute(
+                """
+                update huifang.records set state = \(next.rawValue), return_reason = \(step == .return ? reason : nil)
+                where branch_id = \(record.branchId) and id = \(record.id) and created_at = \(record.createdAt)
+                """))
     }
 
     public func signatures(of record: CallbackRecord) async throws -> [RecordSignature] {
