@@ -535,6 +535,20 @@ cost 1000;
 revoke execute on function huifang.department_received_record(integer,bigint,bigint) from public;
 grant execute on function huifang.department_received_record(integer,bigint,bigint) to huifang_app;
 
+-- Whether the caller may read the record (its own policies decide: security invoker). PL/pgSQL,
+-- so its plan is kept and starts on the record's year alone: a policy's correlated subquery over
+-- records set up a scan of every year in each statement that read the table, found rows or not.
+create or replace function huifang.record_is_readable(p_branch integer, p_record bigint, p_record_created_at timestamptz)
+    returns boolean
+    language plpgsql stable
+    as $$
+    begin
+        return exists (select from huifang.records r
+                       where r.branch_id = p_branch and r.id = p_record and r.created_at = p_record_created_at);
+    end
+    $$;
+grant execute on function huifang.record_is_readable(integer, bigint, timestamptz) to huifang_app;
+
 -- The record's created_at names its year's partition: without it the lookup probes every year.
 create or replace function huifang.department_sees_record(p_branch integer, p_record bigint, p_record_created_at timestamptz)
     returns boolean
@@ -642,8 +656,7 @@ create policy owner_all on huifang.record_findings to current_user using (true) 
 
 drop policy if exists follows_record on huifang.record_findings;
 create policy follows_record on huifang.record_findings for select to huifang_app
-    using (exists (select from huifang.records r where r.branch_id = record_findings.branch_id and r.id = record_findings.record_id
-                   and r.created_at = record_findings.record_created_at));
+    using (huifang.record_is_readable(branch_id, record_id, record_created_at));
 
 -- ══ row-level security: huifang.record_keys ══
 
