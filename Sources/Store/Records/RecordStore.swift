@@ -228,16 +228,17 @@ public struct RecordStore: Sendable {
             record,
             connection.execute(
                 """
-                update huifang.records set form_version = \(formVersion), answers = \(answers),
+                update huifang.records r set form_version = \(formVersion), answers = \(answers),
                     profile_form_code = \(profile?.formCode), profile_form_version = \(profile?.formVersion),
                     profile_answers = \(profile?.answers)
-                where branch_id = \(record.branchId) and id = \(record.id) and created_at = \(record.createdAt)
-                """))
+                where r.branch_id = \(record.branchId) and r.id = \(record.id) and
+                """ + " " + Self.yearOf(record.id, branches: [record.branchId])))
     }
 
-    /// A record read in this transaction is written by its whole key: the creation time starts the
-    /// statement on the record's year alone (sql/0060). The time read is exact to the microsecond, as
-    /// PostgreSQL keeps it; a write that finds no row would be a lost step, so it is an error.
+    /// A record is written by its whole key, its creation time read from its key (sql/0072), not
+    /// bound from the row read before: `bench api` replays a write's statements on other records,
+    /// and a time bound as a value would match none of them. A write that finds no row would be a
+    /// lost step, so it is an error.
     private static func wrote(_ record: CallbackRecord, _ rows: Int) throws {
         guard rows == 1 else { throw StoreError.recordNotWritten(record.id, rows: rows) }
     }
@@ -251,9 +252,9 @@ public struct RecordStore: Sendable {
             record,
             connection.execute(
                 """
-                update huifang.records set state = \(next.rawValue), return_reason = \(step == .return ? reason : nil)
-                where branch_id = \(record.branchId) and id = \(record.id) and created_at = \(record.createdAt)
-                """))
+                update huifang.records r set state = \(next.rawValue), return_reason = \(step == .return ? reason : nil)
+                where r.branch_id = \(record.branchId) and r.id = \(record.id) and
+                """ + " " + Self.yearOf(record.id, branches: [record.branchId])))
     }
 
     public func signatures(of record: CallbackRecord) async throws -> [RecordSignature] {
