@@ -86,6 +86,13 @@ begin
         perform huifang.person_month_figures_add(array(
             select c from added a, huifang.person_month_of_task(row(a.*)::huifang.callback_tasks, 1) c));
     else
+        -- A step that moves nothing between the figures (an assignment, a start) adds nothing: its
+        -- old and new rows give the same figures. Checked first, as adding them cost 0.5–0.8 ms.
+        if not exists (select from removed r full join added a on a.branch_id = r.branch_id and a.id = r.id
+                       where huifang.person_month_of_task(row(r.*)::huifang.callback_tasks, 1)
+                             is distinct from huifang.person_month_of_task(row(a.*)::huifang.callback_tasks, 1)) then
+            return null;
+        end if;
         perform huifang.person_month_figures_add(array(
             select c from removed r, huifang.person_month_of_task(row(r.*)::huifang.callback_tasks, -1) c
             union all
@@ -110,6 +117,11 @@ create or replace function huifang.record_signatures_count_people() returns trig
     set search_path = pg_catalog, pg_temp
     as $$
 begin
+    -- Only a return counts (person_month_of_return): a submit, countersign or archive adds nothing,
+    -- and the look-up of each signature's record is skipped.
+    if not exists (select from added a where a.step = 'return') then
+        return null;
+    end if;
     perform huifang.person_month_figures_add(array(
         select c from added a join huifang.records x on x.branch_id = a.branch_id and x.id = a.record_id and x.created_at = a.record_created_at,
                huifang.person_month_of_return(row(a.*)::huifang.record_signatures, x.performer_staff_id) c));
@@ -131,6 +143,13 @@ begin
         perform huifang.person_month_figures_add(array(
             select c from added a, huifang.person_month_of_problem(row(a.*)::huifang.problems, 1) c));
     else
+        -- A step that moves nothing between the figures (a claim, a forwarding) adds nothing, as for
+        -- the tasks above.
+        if not exists (select from removed r full join added a on a.branch_id = r.branch_id and a.id = r.id
+                       where huifang.person_month_of_problem(row(r.*)::huifang.problems, 1)
+                             is distinct from huifang.person_month_of_problem(row(a.*)::huifang.problems, 1)) then
+            return null;
+        end if;
         perform huifang.person_month_figures_add(array(
             select c from removed r, huifang.person_month_of_problem(row(r.*)::huifang.problems, -1) c
             union all
