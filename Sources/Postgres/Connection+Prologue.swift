@@ -36,6 +36,13 @@ extension Connection {
     /// The prologue, then `statements`, in one pipeline ended by one Sync: the last statement's
     /// result (or the first error met). The prologue is gone afterwards, sent or failed.
     func executePipelinedBlocking(_ statements: [SQL]) throws -> QueryResult? {
+        try executePipelinedAllBlocking(statements).last
+    }
+
+    /// As `executePipelinedBlocking`, with the result of each of `statements` (the prologue's left
+    /// out), in order.
+    func executePipelinedAllBlocking(_ statements: [SQL]) throws -> [QueryResult] {
+        let ahead = prologue.count
         let all = prologue + statements
         prologue = []
         // Preparing is a round trip of its own, once per connection and statement text.
@@ -54,14 +61,15 @@ extension Connection {
         guard PQpipelineSync(rawHandle) == 1 else { throw connectionError() }
         countRoundTrip()
         var firstError: (any Error)?
-        var last: QueryResult?
+        var results: [QueryResult] = []
         for (index, statement) in all.enumerated() {
             let result = PQgetResult(rawHandle)
             if let result, PQresultStatus(result) == PGRES_PIPELINE_ABORTED {
                 PQclear(result)
             } else {
                 do {
-                    last = try check(result)
+                    let checked = try check(result)
+                    if index >= ahead { results.append(checked) }
                     if index == 0 { hasBegun = true }
                 } catch let error as PostgresError {
                     if error.isCachedPlanChanged { forgetPreparedStatement(statement) }
@@ -83,6 +91,6 @@ extension Connection {
         PQclear(sync)
         if let firstError { throw firstError }
         guard synced else { throw PostgresError(kind: .client, message: "the pipeline did not end with its Sync") }
-        return last
+        return results
     }
 }

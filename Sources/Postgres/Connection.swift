@@ -109,6 +109,16 @@ public final class Connection: @unchecked Sendable {
         return try await onConnectionThread { try $0.executeBlocking(sql) }
     }
 
+    /// Runs statements that do not need each other's results in one round trip (libpq's pipeline
+    /// mode), with the transaction's opening statements if they are still to be sent, and returns
+    /// each one's rows in order. The first error is thrown, as it would be one statement at a time.
+    public func queries(_ statements: [SQL]) async throws -> [QueryResult] {
+        if let capture = PlanCapture.current {
+            for statement in statements { try await onConnectionThread { try capture.record(statement, on: $0) } }
+        }
+        return try await onConnectionThread { try $0.executePipelinedAllBlocking(statements) }
+    }
+
     /// Runs a statement and returns how many rows it affected.
     @discardableResult
     public func execute(_ sql: SQL) async throws -> Int {

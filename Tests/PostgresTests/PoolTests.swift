@@ -234,6 +234,29 @@ struct TransactionPipelineTests {
         }
     }
 
+    @Test func independentReadsTravelTogetherAndEachGetsItsOwnRows() async throws {
+        try await TestDatabase.with(migrated: false) { database in
+            try await database.withPool(size: 1) { pool in
+                let reads: [SQL] = ["select generate_series(1, \(3))", "select 'b'::text where \(false)", "select \(7) * 6"]
+                try await pool.transaction { _ = try await $0.queries(reads) }  // prepared once on this connection
+                let (connection, before, results) = try await pool.transaction { connection in
+                    let before = connection.roundTrips
+                    return (connection, before, try await connection.queries(reads))
+                }
+                #expect(try results[0].map { try $0.decode(0, as: Int.self) } == [1, 2, 3])
+                #expect(results[1].isEmpty)
+                #expect(try results[2].single().decode(0, as: Int.self) == 42)
+                #expect(connection.roundTrips - before == 2, "BEGIN and the three reads in one; COMMIT in another")
+                // The first failure is the caller's, and the transaction is over: nothing after it ran.
+                let error = try await #require(throws: PostgresError.self) {
+                    try await pool.transaction { try await $0.queries(["select 1 / \(0)", "select \(1)"]) }
+                }
+                #expect(error.sqlState == "22012")
+                #expect(try await pool.transaction { try await $0.query("select 5").single().decode(0, as: Int.self) } == 5)
+            }
+        }
+    }
+
     @Test func aFailingCheckFailsTheTransactionBeforeItsStatementAndTheConnectionIsReused() async throws {
         try await TestDatabase.with(migrated: false) { database in
             try await database.withPool(size: 1) { pool in

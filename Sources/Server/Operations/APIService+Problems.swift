@@ -73,7 +73,7 @@ extension APIService {
         let detail = try await pool.transaction(for: access, readOnly: true) { db -> Components.Schemas.ProblemDetail? in
             let store = ProblemStore(db, now: now)
             guard let problem = try await store.get(input.path.problemId, branches: access.recordBranches) else { return nil }
-            return try await Self.detail(store, problem, access: access)
+            return try Self.detail(problem, try await store.trail(of: problem), access: access)
         }
         guard let detail else { throw AppError.notFound("problem") }
         return .ok(Self.response(detail))
@@ -95,8 +95,8 @@ extension APIService {
             try await AuditLog(db).record(
                 action: "problem.raised", objectType: "problem", objectId: String(id), branchId: branch,
                 detail: try JSONB(encoding: ["category": body.category.rawValue, "severity": body.severity.rawValue]))
-            guard let problem = try await store.get(id, branches: [branch]) else { throw AppError.notFound("problem") }
-            return try await Self.detail(store, problem, access: access)
+            guard let (problem, trail) = try await store.reread(id, branchId: branch) else { throw AppError.notFound("problem") }
+            return try Self.detail(problem, trail, access: access)
         }
         return .created(Self.response(detail))
     }
@@ -263,8 +263,8 @@ extension APIService {
             try await AuditLog(db).record(
                 action: "problem.reopened", objectType: "problem", objectId: String(id), branchId: problem.branchId, reason: body.reason,
                 detail: try JSONB(encoding: ["reopenedFrom": String(problem.id)]))
-            guard let reopened = try await store.get(id, branches: [problem.branchId]) else { throw AppError.notFound("problem") }
-            return try await Self.detail(store, reopened, access: access)
+            guard let (reopened, trail) = try await store.reread(id, branchId: problem.branchId) else { throw AppError.notFound("problem") }
+            return try Self.detail(reopened, trail, access: access)
         }
         return .created(Self.response(detail))
     }
@@ -315,8 +315,10 @@ extension APIService {
             try await AuditLog(db).record(
                 action: "problem.\(action.rawValue)", objectType: "problem", objectId: String(problem.id), branchId: problem.branchId,
                 detail: try JSONB(encoding: ["from": problem.state.rawValue]))
-            guard let changed = try await store.get(problem.id, branches: [problem.branchId]) else { throw AppError.notFound("problem") }
-            return try await Self.detail(store, changed, access: access)
+            guard let (changed, trail) = try await store.reread(problem.id, branchId: problem.branchId) else {
+                throw AppError.notFound("problem")
+            }
+            return try Self.detail(changed, trail, access: access)
         }
         return Self.response(shown)
     }
@@ -335,9 +337,10 @@ extension APIService {
         problem.via == "service" ? .marketingDirector : .opsDirector
     }
 
-    static func detail(_ store: ProblemStore, _ problem: ProblemView, access: Access) async throws -> Components.Schemas.ProblemDetail {
-        let forwardings = try await store.forwardings(of: problem)
-        var timeline = try await store.timeline(of: problem)
+    /// The problem and its trail as the caller may see them.
+    static func detail(_ problem: ProblemView, _ trail: ProblemStore.Trail, access: Access) throws -> Components.Schemas.ProblemDetail {
+        let forwardings = trail.forwardings
+        var timeline = trail.timeline
         if access.isDepartmentOnly && !(problem.departmentId.map(access.departmentIds.contains) ?? false) {
             // A functional department reads the steps of its own forwardings, not the other departments'.
             let own = Set(forwardings.map(\.id))
@@ -354,7 +357,7 @@ extension APIService {
         }
         return .init(
             problem: shown, forwardings: forwardings.map(Components.Schemas.Forwarding.init),
-            relays: try await store.relays(of: problem).map(Components.Schemas.Relay.init),
+            relays: trail.relays.map(Components.Schemas.Relay.init),
             timeline: try timeline.map(Components.Schemas.ProblemEvent.init))
     }
 

@@ -23,9 +23,12 @@ public struct ProblemStore: Sendable {
     // Reading
 
     public func get(_ id: Int64, branches: [Int]?, lock: Bool = false) async throws -> ProblemView? {
-        let query = "select " + ProblemView.columns(now: now) + " from huifang.problems p " + ProblemView.joins
+        try await connection.query(getSQL(id, branches: branches, lock: lock)).first.map(ProblemView.init(row:))
+    }
+
+    private func getSQL(_ id: Int64, branches: [Int]?, lock: Bool) -> SQL {
+        "select " + ProblemView.columns(now: now) + " from huifang.problems p " + ProblemView.joins
             + " where " + .branch("p.branch_id", in: branches) + " and p.id = \(id)" + (lock ? " for update of p" : "")
-        return try await connection.query(query).first.map(ProblemView.init(row:))
     }
 
     public struct Filter: Sendable {
@@ -263,36 +266,78 @@ public struct ProblemStore: Sendable {
     }
 
     private func forwardings(_ condition: SQL, order: String, limit: Int, lock: Bool = false) async throws -> [ForwardingView] {
-        try await connection.query(
-            "select " + ForwardingView.columns(now: now) + " from huifang.problem_forwardings f " + ForwardingView.joins + " where "
-                + condition + " order by \(unescaped: order) limit \(limit)" + (lock ? " for update of f" : "")
-        ).map(ForwardingView.init(row:))
+        try await connection.query(forwardingsSQL(condition, order: order, limit: limit, lock: lock)).map(ForwardingView.init(row:))
+    }
+
+    private func forwardingsSQL(_ condition: SQL, order: String, limit: Int, lock: Bool = false) -> SQL {
+        "select " + ForwardingView.columns(now: now) + " from huifang.problem_forwardings f " + ForwardingView.joins + " where "
+            + condition + " order by \(unescaped: order) limit \(limit)" + (lock ? " for update of f" : "")
     }
 
     public func relays(of problem: ProblemView) async throws -> [RelayView] {
-        try await connection.query(
-            """
-            select id, recipient, channel, relayed_at, relayed_by, note from huifang.problem_relays
-            where branch_id = \(problem.branchId) and problem_id = \(problem.id) order by id
-            """
-        ).map { row in
-            RelayView(
-                id: try row.decode(0), recipient: try row.decode(1), channel: try row.decode(2), relayedAt: try row.decode(3),
-                relayedBy: try row.decode(4), note: try row.decode(5))
-        }
+        try await connection.query(Self.relaysSQL(problem.branchId, problem.id)).map(Self.relay)
+    }
+
+    private static func relaysSQL(_ branch: Int, _ problem: Int64) -> SQL {
+        """
+        select id, recipient, channel, relayed_at, relayed_by, note from huifang.problem_relays
+        where branch_id = \(branch) and problem_id = \(problem) order by id
+        """
+    }
+
+    private static func relay(_ row: Row) throws -> RelayView {
+        RelayView(
+            id: try row.decode(0), recipient: try row.decode(1), channel: try row.decode(2), relayedAt: try row.decode(3),
+            relayedBy: try row.decode(4), note: try row.decode(5))
     }
 
     public func timeline(of problem: ProblemView) async throws -> [ProblemEvent] {
-        try await connection.query(
-            """
-            select id, at, actor_staff_id, action, from_state, to_state, forwarding_id, detail from huifang.problem_events
-            where branch_id = \(problem.branchId) and problem_id = \(problem.id) order by id
-            """
-        ).map { row in
-            ProblemEvent(
-                id: try row.decode(0), at: try row.decode(1), actorStaffId: try row.decode(2), action: try row.decode(3),
-                fromState: try row.decode(4), toState: try row.decode(5), forwardingId: try row.decode(6), detail: try row.decode(7))
-        }
+        try await connection.query(Self.timelineSQL(problem.branchId, problem.id)).map(Self.event)
+    }
+
+    private static func timelineSQL(_ branch: Int, _ problem: Int64) -> SQL {
+        """
+        select id, at, actor_staff_id, action, from_state, to_state, forwarding_id, detail from huifang.problem_events
+        where branch_id = \(branch) and problem_id = \(problem) order by id
+        """
+    }
+
+    private static func event(_ row: Row) throws -> ProblemEvent {
+        ProblemEvent(
+            id: try row.decode(0), at: try row.decode(1), actorStaffId: try row.decode(2), action: try row.decode(3),
+            fromState: try row.decode(4), toState: try row.decode(5), forwardingId: try row.decode(6), detail: try row.decode(7))
+    }
+
+    /// What a problem's page shows besides the problem itself.
+    public struct Trail: Sendable {
+        public var forwardings: [ForwardingView]
+        public var timeline: [ProblemEvent]
+        public var relays: [RelayView]
+    }
+
+    /// The problem's forwardings, timeline and relays, in one round trip.
+    public func trail(of problem: ProblemView) async throws -> Trail {
+        let results = try await connection.queries(trailSQL(problem.branchId, problem.id))
+        return try Self.trail(results)
+    }
+
+    /// The problem as it is now and its trail, in one round trip: the page a step answers with,
+    /// read after the step's writes (`branchId` is the problem's, known from before them).
+    public func reread(_ id: Int64, branchId: Int) async throws -> (ProblemView, Trail)? {
+        let results = try await connection.queries([getSQL(id, branches: [branchId], lock: false)] + trailSQL(branchId, id))
+        guard let row = results[0].first else { return nil }
+        return (try ProblemView(row: row), try Self.trail(Array(results.dropFirst())))
+    }
+
+    private func trailSQL(_ branch: Int, _ problem: Int64) -> [SQL] {
+        [forwardingsSQL("f.branch_id = \(branch) and f.problem_id = \(problem)", order: "f.id", limit: 100),
+         Self.timelineSQL(branch, problem), Self.relaysSQL(branch, problem)]
+    }
+
+    private static func trail(_ results: [QueryResult]) throws -> Trail {
+        Trail(
+            forwardings: try results[0].map(ForwardingView.init(row:)), timeline: try results[1].map(Self.event),
+            relays: try results[2].map(Self.relay))
     }
 
     // Changing
