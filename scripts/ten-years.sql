@@ -33,8 +33,8 @@ select r.branch_id, c.new_id, r.form_code, r.form_version, r.revision, r.amends_
 from ten_year_copies c join huifang.records r on r.id = c.source_id and r.created_at < '2026-01-01'
 order by r.created_at + c.delta;
 -- The copies' keys (sql/0072): the replica role kept the records' trigger from writing them.
-insert into huifang.record_keys (branch_id, id, created_at)
-select r.branch_id, c.new_id, r.created_at + c.delta
+insert into huifang.record_keys (branch_id, id, created_at, hq_department_id, executor_department_id)
+select r.branch_id, c.new_id, r.created_at + c.delta, r.hq_department_id, r.executor_department_id
 from ten_year_copies c join huifang.records r on r.id = c.source_id and r.created_at < '2026-01-01';
 insert into huifang.record_signatures (branch_id, id, record_id, step, signer_staff_id, signer_role, signed_at, content_sha256, record_created_at)
 overriding system value

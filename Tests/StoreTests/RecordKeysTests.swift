@@ -19,17 +19,31 @@ struct RecordKeysTests {
         try await pool.query("select min(id) from huifang.records where branch_id = \(branch)").single().decode(0)
     }
 
-    /// The years of `records` whose table or indexes this transaction has scanned so far, but for the
-    /// amendments' index: a record's newest amendment is looked up with it (CallbackRecord.joins), and
-    /// an amendment's year is its own, which the record's does not give.
-    static let yearsScanned: SQL = """
-        select coalesce(array_agg(c.relname::text order by c.relname), '{}')
+    /// Scans so far of each year of `records`, its table and indexes but the amendments' index: a
+    /// record's newest amendment is looked up with it (CallbackRecord.joins), and an amendment's year
+    /// is its own, which the record's does not give. PostgreSQL 15 counts a backend's scans not yet
+    /// reported, earlier transactions' too, so a transaction compares its own two readings.
+    static let scansByYear: SQL = """
+        select coalesce(array_agg(c.relname::text order by c.relname), '{}'),
+               coalesce(array_agg(pg_stat_get_xact_numscans(c.oid)
+                   + (select coalesce(sum(pg_stat_get_xact_numscans(x.indexrelid)), 0) from pg_index x
+                      where x.indrelid = c.oid and x.indexrelid::regclass::text not like 'huifang.records\\_amendments\\_%')
+                   order by c.relname), '{}')
         from pg_inherits i join pg_class c on c.oid = i.inhrelid
         where i.inhparent = 'huifang.records'::regclass
-          and pg_stat_get_xact_numscans(c.oid)
-              + (select coalesce(sum(pg_stat_get_xact_numscans(x.indexrelid)), 0) from pg_index x
-                 where x.indrelid = c.oid and x.indexrelid::regclass::text not like 'huifang.records\\_amendments\\_%') > 0
         """
+
+    /// The years `body` scanned, in one transaction.
+    static func yearsScanned<T: Sendable>(_ db: Connection, _ body: () async throws -> T) async throws -> (T, [String]) {
+        func reading() async throws -> [String: Int] {
+            let row = try await db.query(scansByYear).single()
+            return Dictionary(uniqueKeysWithValues: zip(try row.decode(0, as: [String].self), try row.decode(1, as: [Int].self)))
+        }
+        let before = try await reading()
+        let value = try await body()
+        let after = try await reading()
+        return (value, after.filter { $0.value > before[$0.key, default: 0] }.map(\.key).sorted())
+    }
 
     @Test func aRecordNamedByIdIsReadAndSteppedOnInItsOwnYearAlone() async throws {
         try await TestDatabase.with { database in
@@ -56,16 +70,17 @@ struct RecordKeysTests {
             #expect(yearCount >= 13)
             try await database.withPool(database.application) { pool in
                 let rp = Self.access(fixture, "rpA", .writeRecords)
-                let (found, read): (CallbackRecord, [String]) = try await pool.transaction(for: rp) { db in
-                    let found = try #require(try await RecordStore(db).get(record, branches: [fixture.branchA], lock: true))
-                    return (found, try await db.query(Self.yearsScanned).single().decode(0))
+                let (found, read): (CallbackRecord?, [String]) = try await pool.transaction(for: rp) { db in
+                    try await Self.yearsScanned(db) { try await RecordStore(db).get(record, branches: [fixture.branchA], lock: true) }
                 }
-                // The writes alone, in a transaction of their own, by the key the read gave.
+                let record2016 = try #require(found)
+                // The writes alone, by the record as read.
                 let stepped: [String] = try await pool.transaction(for: rp) { db in
-                    let store = RecordStore(db)
-                    try await store.update(found, formVersion: 1, answers: JSONB(text: #"{"method": "phone"}"#), profile: nil)
-                    try await store.take(.submit, on: found)
-                    return try await db.query(Self.yearsScanned).single().decode(0)
+                    try await Self.yearsScanned(db) {
+                        let store = RecordStore(db)
+                        try await store.update(record2016, formVersion: 1, answers: JSONB(text: #"{"method": "phone"}"#), profile: nil)
+                        try await store.take(.submit, on: record2016)
+                    }.1
                 }
                 #expect(read == ["records_2016"])
                 #expect(stepped == ["records_2016"])
@@ -76,8 +91,7 @@ struct RecordKeysTests {
                 // HQ names the record by its id alone.
                 let hq = Access(staffId: fixture.staff["auditor"]!, action: .readRecords, branchIds: [], allBranches: true, organization: false)
                 let (seen, hqRead): (Int64?, [String]) = try await pool.transaction(for: hq) { db in
-                    let seen = try await RecordStore(db).get(record, branches: nil)?.id
-                    return (seen, try await db.query(Self.yearsScanned).single().decode(0))
+                    try await Self.yearsScanned(db) { try await RecordStore(db).get(record, branches: nil)?.id }
                 }
                 #expect(seen == record)
                 #expect(hqRead == ["records_2016"])
@@ -156,6 +170,20 @@ struct RecordKeysTests {
                     }
                 }
                 #expect(writes?.sqlState == "42501")
+                // An HQ department reads the keys of its own records only: none of the fixture's branch records.
+                let functional = try await database.withPool {
+                    try await $0.query("select department_id from huifang.role_grants where staff_id = \(fixture.staff["functional"]!) and department_id is not null limit 1").single().decode(0, as: Int.self)
+                }
+                let department = Access(
+                    staffId: fixture.staff["functional"]!, action: .readRecords, branchIds: [], allBranches: false, organization: false,
+                    departmentIds: [functional])
+                let departmentRow = try await pool.transaction(for: department) { db in
+                    try await db.query(
+                        "select (select count(*)::int from huifang.record_keys), huifang.record_created_at(null::integer[], \(recordB))"
+                    ).single()
+                }
+                #expect(try departmentRow.decode(0, as: Int.self) == 0)
+                #expect(try departmentRow.decode(1, as: Date?.self) == nil)
                 // Branch B's own people find it.
                 let opsB = Self.access(fixture, "opsB", .readRecords, branch: fixture.branchB)
                 let found = try await pool.transaction(for: opsB) { try await RecordStore($0).get(recordB, branches: [fixture.branchB])?.id }

@@ -10,9 +10,14 @@ import TestSupport
 /// branch's key, and still only under the caller's policies.
 @Suite("Rows HQ names by id alone")
 struct RowsNamedByIdTests {
-    /// Index scans of `index` in this transaction so far.
-    static func scans(_ index: String) -> SQL {
-        "select pg_stat_get_xact_numscans(\(index)::regclass)::int"
+    /// Scans of each of `indexes` while `body` ran, in one transaction (PostgreSQL 15 counts a
+    /// backend's scans not yet reported, earlier transactions' too: two readings are compared).
+    static func scans<T: Sendable>(of indexes: [String], _ db: Connection, _ body: () async throws -> T) async throws -> (T, [Int]) {
+        let reading: SQL = "select array_agg(pg_stat_get_xact_numscans(i::regclass)::int order by n) from unnest(\(indexes)::text[]) with ordinality u(i, n)"
+        let before: [Int] = try await db.query(reading).single().decode(0)
+        let value = try await body()
+        let after: [Int] = try await db.query(reading).single().decode(0)
+        return (value, zip(after, before).map { $0 - $1 })
     }
 
     @Test func hqFindsAProblemAndATaskByTheirIdIndexAndABranchStillOnlyItsOwn() async throws {
@@ -25,21 +30,17 @@ struct RowsNamedByIdTests {
             try await database.withPool(database.application) { pool in
                 let hq = Access(staffId: fixture.staff["auditor"]!, action: .readProblems, branchIds: [], allBranches: true, organization: false)
                 let (problem, problemScans): (Int64?, [Int]) = try await pool.transaction(for: hq) { db in
-                    let found = try await ProblemStore(db, now: Date()).get(problemB, branches: nil)?.id
-                    return (found, [
-                        try await db.query(Self.scans("huifang.problems_by_id")).single().decode(0),
-                        try await db.query(Self.scans("huifang.problems_pkey")).single().decode(0),
-                    ])
+                    try await Self.scans(of: ["huifang.problems_by_id", "huifang.problems_pkey"], db) {
+                        try await ProblemStore(db, now: Date()).get(problemB, branches: nil)?.id
+                    }
                 }
                 #expect(problem == problemB)
                 #expect(problemScans == [1, 0], "scans of problems_by_id, problems_pkey")
                 let tasks = Access(staffId: fixture.staff["auditor"]!, action: .readTasks, branchIds: [], allBranches: true, organization: false)
                 let (task, taskScans): (Int64?, [Int]) = try await pool.transaction(for: tasks) { db in
-                    let found = try await TaskStore(db).get(taskA, branches: nil)?.id
-                    return (found, [
-                        try await db.query(Self.scans("huifang.callback_tasks_by_id")).single().decode(0),
-                        try await db.query(Self.scans("huifang.callback_tasks_pkey")).single().decode(0),
-                    ])
+                    try await Self.scans(of: ["huifang.callback_tasks_by_id", "huifang.callback_tasks_pkey"], db) {
+                        try await TaskStore(db).get(taskA, branches: nil)?.id
+                    }
                 }
                 #expect(task == taskA)
                 #expect(taskScans[0] >= 1 && taskScans[1] == 0, "scans of callback_tasks_by_id, callback_tasks_pkey: \(taskScans)")

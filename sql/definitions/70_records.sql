@@ -410,7 +410,8 @@ create or replace function huifang.records_keep_keys() returns trigger
     set search_path = pg_catalog, pg_temp
     as $$
 begin
-    insert into huifang.record_keys (branch_id, id, created_at) select branch_id, id, created_at from added;
+    insert into huifang.record_keys (branch_id, id, created_at, hq_department_id, executor_department_id)
+    select branch_id, id, created_at, hq_department_id, executor_department_id from added;
     return null;
 end
 $$;
@@ -663,14 +664,22 @@ create policy follows_record on huifang.record_findings for select to huifang_ap
 drop policy if exists owner_all on huifang.record_keys;
 create policy owner_all on huifang.record_keys to current_user using (true) with check (true);
 
--- Where records may be read: a branch's own, every branch for HQ readers, and for an HQ department
--- every branch's keys (a department reads the records it owns, executes or was delivered, of any
--- branch; the records' own policies decide which). A key says when a record was made, nothing of
--- its client; no scope of a branch reads another branch's. Written only by records_keep_keys.
+-- As records' own read policy: a branch's own, every branch for HQ readers, and an HQ department's
+-- own records. A record delivered to a department in a monthly upload has no key it can read: the
+-- department finds it by the look-up in every year. Written only by records_keep_keys.
 drop policy if exists read_scoped on huifang.record_keys;
 create policy read_scoped on huifang.record_keys for select to huifang_app
     using (branch_id = any ((select huifang.scope_branch_ids())::integer[]) or (select huifang.scope_all_branches())
-           or cardinality((select huifang.scope_department_ids())) > 0);
+           or hq_department_id = any ((select huifang.scope_department_ids())::integer[])
+           or executor_department_id = any ((select huifang.scope_department_ids())::integer[]));
+
+-- Records written after 0072 filled the keys and before records_keep_keys existed (servers of the
+-- previous build go on writing during an upgrade) get theirs here; the last day's is enough, as
+-- the definitions follow the migrations in the same `huifang migrate`.
+insert into huifang.record_keys (branch_id, id, created_at, hq_department_id, executor_department_id)
+select r.branch_id, r.id, r.created_at, r.hq_department_id, r.executor_department_id from huifang.records r
+where r.created_at > now() - interval '1 day'
+  and not exists (select from huifang.record_keys k where k.branch_id = r.branch_id and k.id = r.id);
 
 -- ══ row-level security: huifang.client_profiles ══
 
