@@ -45,6 +45,7 @@ extension Connection {
         let ahead = prologue.count
         let all = prologue + statements
         prologue = []
+        try makeRoomForPreparedStatements(all.count)
         // Preparing is a round trip of its own, once per connection and statement text.
         let names = try all.map { $0.parameters.isEmpty ? nil : try preparedStatementName(for: $0) }
         guard PQenterPipelineMode(rawHandle) == 1 else { throw connectionError() }

@@ -205,15 +205,24 @@ public final class Connection: @unchecked Sendable {
 
     func preparedStatementName(for sql: SQL) throws -> String {
         if let name = statementNames[sql.text] { return name }
-        if statementNames.count >= Self.statementCacheLimit {
-            try runScriptBlocking("DEALLOCATE ALL")
-            statementNames.removeAll()
-        }
+        if statementNames.count >= Self.statementCacheLimit { try forgetAllPreparedStatementsBlocking() }
         preparedCount += 1
         let name = "huifang_\(preparedCount)"
         _ = try check(PQprepare(handle, name, sql.text, Int32(sql.parameters.count), nil))
         statementNames[sql.text] = name
         return name
+    }
+
+    /// Empties the cache first when `count` more statements might not fit: a pipeline names all its
+    /// statements before sending them, and emptied in the middle of that, the names given before
+    /// would point at statements no longer prepared.
+    func makeRoomForPreparedStatements(_ count: Int) throws {
+        if statementNames.count + count >= Self.statementCacheLimit { try forgetAllPreparedStatementsBlocking() }
+    }
+
+    private func forgetAllPreparedStatementsBlocking() throws {
+        try runScriptBlocking("DEALLOCATE ALL")
+        statementNames.removeAll()
     }
 
     func runScriptBlocking(_ script: String) throws {

@@ -1,5 +1,5 @@
 import Foundation
-import Postgres
+@testable import Postgres
 import Testing
 import TestSupport
 
@@ -253,6 +253,24 @@ struct TransactionPipelineTests {
                 }
                 #expect(error.sqlState == "22012")
                 #expect(try await pool.transaction { try await $0.query("select 5").single().decode(0, as: Int.self) } == 5)
+            }
+        }
+    }
+
+    /// The connection keeps 1,000 prepared statements and then forgets them all; a pipeline that
+    /// crosses that line must not send a statement named before the forgetting.
+    @Test func aPipelineThatFillsTheStatementCacheStillRuns() async throws {
+        try await TestDatabase.with(migrated: false) { database in
+            try await database.withPool(size: 1) { pool in
+                // Parameterless statements are not prepared; the first read prepares pg_backend_pid's.
+                let pid = try await pool.query("select pg_backend_pid() + \(0)").single().decode(0, as: Int32.self)
+                for n in 1..<(Connection.statementCacheLimit - 1) {
+                    try await pool.query("select \(1)::int + \(unescaped: String(n))")
+                }
+                let results = try await pool.transaction { db in
+                    try await db.queries(["select \(2)::int * 3", "select \(3)::int * 4", "select pg_backend_pid() + \(0)"])
+                }
+                #expect(try results.map { try $0.single().decode(0, as: Int.self) } == [6, 12, Int(pid)])
             }
         }
     }

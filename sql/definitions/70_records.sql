@@ -417,6 +417,23 @@ end
 $$;
 revoke execute on function huifang.records_keep_keys() from public;
 
+-- Records written after 0072 filled the keys and before this trigger existed (servers of the
+-- previous build go on writing during an upgrade) get theirs when the trigger is first created:
+-- once per database, not at each later change of this file. Row-level security steps aside for
+-- that insert (its policies come later in this file), as for 0072's fill.
+do $$
+begin
+    if not exists (select from pg_trigger where tgrelid = 'huifang.records'::regclass and tgname = 'records_keep_keys') then
+        alter table huifang.record_keys no force row level security;
+        insert into huifang.record_keys (branch_id, id, created_at, hq_department_id, executor_department_id)
+        select r.branch_id, r.id, r.created_at, r.hq_department_id, r.executor_department_id from huifang.records r
+        where not exists (select from huifang.record_keys k where k.branch_id = r.branch_id and k.id = r.id)
+        on conflict do nothing;
+        alter table huifang.record_keys force row level security;
+    end if;
+end
+$$;
+
 create or replace trigger records_keep_keys
     after insert on huifang.records referencing new table as added
     for each statement execute function huifang.records_keep_keys();
@@ -672,14 +689,6 @@ create policy read_scoped on huifang.record_keys for select to huifang_app
     using (branch_id = any ((select huifang.scope_branch_ids())::integer[]) or (select huifang.scope_all_branches())
            or hq_department_id = any ((select huifang.scope_department_ids())::integer[])
            or executor_department_id = any ((select huifang.scope_department_ids())::integer[]));
-
--- Records written after 0072 filled the keys and before records_keep_keys existed (servers of the
--- previous build go on writing during an upgrade) get theirs here; the last day's is enough, as
--- the definitions follow the migrations in the same `huifang migrate`.
-insert into huifang.record_keys (branch_id, id, created_at, hq_department_id, executor_department_id)
-select r.branch_id, r.id, r.created_at, r.hq_department_id, r.executor_department_id from huifang.records r
-where r.created_at > now() - interval '1 day'
-  and not exists (select from huifang.record_keys k where k.branch_id = r.branch_id and k.id = r.id);
 
 -- ══ row-level security: huifang.client_profiles ══
 
