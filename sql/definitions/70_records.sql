@@ -389,11 +389,10 @@ create or replace function huifang.record_created_at(p_branches integer[], p_id 
 declare
     found_at timestamptz;
 begin
-    if p_branches is null then
-        select k.created_at into found_at from huifang.record_keys k where k.id = p_id;
-    else
-        select k.created_at into found_at from huifang.record_keys k where k.branch_id = any(p_branches) and k.id = p_id;
-    end if;
+    select k.created_at into found_at from huifang.record_keys k
+    where k.id = p_id and (p_branches is null or k.branch_id = any(p_branches));
+    -- Each branch's key probed, as SQL.branch does for every branch: `= any` of all 350 branches'
+    -- ids read every year's key range for each (190 ms against 14 ms, an id with no record).
     if found_at is null and p_branches is null then
         select r.created_at into found_at from huifang.records r
         where r.branch_id in (select b.id from huifang.branches b) and r.id = p_id;

@@ -207,7 +207,11 @@ public struct ProblemStore: Sendable {
     }
 
     public func forwardings(of problem: ProblemView) async throws -> [ForwardingView] {
-        try await forwardings("f.branch_id = \(problem.branchId) and f.problem_id = \(problem.id)", order: "f.id", limit: 100)
+        try await connection.query(forwardingsSQL(ofProblem: problem.id, branch: problem.branchId)).map(ForwardingView.init(row:))
+    }
+
+    private func forwardingsSQL(ofProblem problem: Int64, branch: Int) -> SQL {
+        forwardingsSQL("f.branch_id = \(branch) and f.problem_id = \(problem)", order: "f.id", limit: 100)
     }
 
     public func forwarding(_ id: Int64, lock: Bool = false) async throws -> ForwardingView? {
@@ -291,10 +295,6 @@ public struct ProblemStore: Sendable {
             relayedBy: try row.decode(4), note: try row.decode(5))
     }
 
-    public func timeline(of problem: ProblemView) async throws -> [ProblemEvent] {
-        try await connection.query(Self.timelineSQL(problem.branchId, problem.id)).map(Self.event)
-    }
-
     private static func timelineSQL(_ branch: Int, _ problem: Int64) -> SQL {
         """
         select id, at, actor_staff_id, action, from_state, to_state, forwarding_id, detail from huifang.problem_events
@@ -330,8 +330,7 @@ public struct ProblemStore: Sendable {
     }
 
     private func trailSQL(_ branch: Int, _ problem: Int64) -> [SQL] {
-        [forwardingsSQL("f.branch_id = \(branch) and f.problem_id = \(problem)", order: "f.id", limit: 100),
-         Self.timelineSQL(branch, problem), Self.relaysSQL(branch, problem)]
+        [forwardingsSQL(ofProblem: problem, branch: branch), Self.timelineSQL(branch, problem), Self.relaysSQL(branch, problem)]
     }
 
     private static func trail(_ results: [QueryResult]) throws -> Trail {
